@@ -1,0 +1,94 @@
+// Typed form of the ConfigMap (MetalLB v0.12 language plus ironlb's documented additions).
+// Produced by src/config/parse.ts; consumed by the allocator, controller and speakers.
+import type { CIDR, IPRange } from '../ipam/address';
+
+export type Protocol = 'layer2' | 'bgp';
+
+export type Community =
+  | { readonly kind: 'standard'; readonly value: number } // (high << 16) | low, an unsigned 32-bit number
+  | { readonly kind: 'large'; readonly global: number; readonly local1: number; readonly local2: number };
+
+export interface BgpAdvertisement {
+  readonly aggregationLength: number; // default 32
+  readonly aggregationLengthV6: number; // default 128
+  readonly localPref?: number; // sent to iBGP peers only
+  readonly communities: readonly Community[]; // aliases already resolved
+}
+
+/** One `addresses:` entry as written, with its interval (a CIDR or `A-B` range). */
+export interface PoolAddressEntry {
+  readonly text: string;
+  readonly range: IPRange;
+  readonly cidrs: readonly CIDR[]; // the range summarized into CIDRs
+}
+
+export interface AddressPool {
+  readonly name: string;
+  readonly protocol: Protocol;
+  readonly addresses: readonly PoolAddressEntry[];
+  readonly autoAssign: boolean; // default true
+  readonly avoidBuggyIPs: boolean; // default false
+  readonly bgpAdvertisements: readonly BgpAdvertisement[]; // bgp pools: one default entry when omitted; layer2: empty
+  /** ironlb addition: lower number is preferred when choosing a pool automatically; default 0, ties by name. */
+  readonly priority: number;
+  /** ironlb addition (layer2): interfaces that may answer ARP/NDP; empty = the default interface set. */
+  readonly interfaces: readonly string[];
+  /** ironlb addition: nodes allowed to announce this pool; empty = all nodes. */
+  readonly nodeSelectors: readonly NodeSelector[];
+}
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+
+export interface SelectorRequirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  readonly values: readonly string[];
+}
+
+/** Conditions inside one selector are ANDed; a list of selectors is ORed; an empty list matches all. */
+export interface NodeSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly SelectorRequirement[];
+}
+
+export interface Peer {
+  readonly myASN: number;
+  readonly peerASN: number;
+  readonly peerAddress: string; // canonical text
+  readonly sourceAddress?: string;
+  readonly peerPort: number; // default 179
+  readonly holdTimeSeconds: number; // default 90; 0 or >= 3
+  readonly keepaliveTimeSeconds: number; // default hold / 3
+  readonly routerID?: string;
+  readonly nodeSelectors: readonly NodeSelector[];
+  readonly password?: string;
+  readonly bfdProfile?: string;
+  readonly ebgpMultihop: boolean;
+}
+
+export interface BfdProfile {
+  readonly name: string;
+  readonly receiveInterval?: number;
+  readonly transmitInterval?: number;
+  readonly detectMultiplier?: number;
+  readonly echoInterval?: number;
+  readonly echoMode?: boolean;
+  readonly passiveMode?: boolean;
+  readonly minimumTtl?: number;
+}
+
+export interface Config {
+  readonly pools: readonly AddressPool[]; // sorted by (priority, name)
+  readonly peers: readonly Peer[];
+  readonly bgpCommunities: Readonly<Record<string, Community>>;
+  readonly bfdProfiles: readonly BfdProfile[];
+}
+
+/** One problem found in a config: where (a path like `address-pools[0].addresses[1]`) and why. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number; // 1-based line in the `config` text, where known
+}
+
+export type ParseResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
