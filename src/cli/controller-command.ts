@@ -1,0 +1,61 @@
+// `ironlb controller`: the allocation side, normally 2 replicas with one Lease holder writing.
+import * as os from 'node:os';
+import { Controller } from '../controller/controller';
+import { loadKubeConfig } from '../k8s/client';
+import { ControllerMetrics } from '../metrics/controller-metrics';
+import { startMetricsServer } from '../metrics/server';
+import { createLogger, type Level } from '../util/log';
+import { parseFlags, usage, type FlagSpec } from './flags';
+
+export const CONTROLLER_FLAGS = {
+  kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
+  'config-namespace': { kind: 'string', default: 'ironlb-system', help: 'namespace of the configuration ConfigMap', env: 'IRONLB_CONFIG_NAMESPACE' },
+  'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap (MetalLB: metallb-system/config)', env: 'IRONLB_CONFIG_NAME' },
+  'lb-class': { kind: 'string', help: 'serve only Services with this spec.loadBalancerClass (default: only Services without a class)' },
+  'metrics-addr': { kind: 'string', default: ':7472', help: 'listen address for /metrics, /healthz, /readyz' },
+  'leader-elect': { kind: 'boolean', default: true, help: 'elect one writing replica through a Lease' },
+  'lease-namespace': { kind: 'string', help: 'namespace of the leader Lease (default: the config namespace)', env: 'POD_NAMESPACE' },
+  'lease-name': { kind: 'string', default: 'ironlb-controller', help: 'name of the leader Lease' },
+  identity: { kind: 'string', help: 'identity in the Lease (default: pod name or host-pid)', env: 'POD_NAME' },
+  'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
+  help: { kind: 'boolean', help: 'show this help' },
+} satisfies FlagSpec;
+
+export async function controllerCommand(argv: string[]): Promise<number> {
+  const f = parseFlags(CONTROLLER_FLAGS, argv);
+  if (f.help) {
+    process.stdout.write(`usage: ironlb controller [flags]\n${usage(CONTROLLER_FLAGS)}\n`);
+    return 0;
+  }
+  const identity = f.identity ?? `${os.hostname()}-${process.pid}`;
+  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'controller' } });
+  const kc = loadKubeConfig(f.kubeconfig);
+  const metrics = new ControllerMetrics();
+  const configNamespace = f['config-namespace'] ?? 'ironlb-system';
+  const controller = new Controller({
+    kc,
+    configNamespace,
+    configName: f['config-name'] ?? 'config',
+    lbClass: f['lb-class'],
+    leaderElection: f['leader-elect'],
+    leaseNamespace: f['lease-namespace'] ?? configNamespace,
+    leaseName: f['lease-name'] ?? 'ironlb-controller',
+    identity,
+    log,
+    metrics,
+  });
+  const server = await startMetricsServer(f['metrics-addr'] ?? ':7472', metrics.registry, controller, log);
+  log.info('starting controller', { identity, config: `${configNamespace}/${f['config-name']}`, lbClass: f['lb-class'] ?? null });
+  await controller.start();
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log.info('shutting down', { signal: sig });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await controller.stop();
+  await server.close();
+  return 0;
+}
