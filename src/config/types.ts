@@ -91,4 +91,11 @@ export interface ConfigIssue {
   readonly line?: number; // 1-based line in the `config` text, where known
 }
 
-export type ParseResult = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly errors: readonly ConfigIssue[] };
+export type ParseResult =
+  | { readonly ok: true; readonly config: Config }
+  | {
+      readonly ok: false;
+      readonly errors: readonly ConfigIssue[];
+      /** Set when no configuration could be read at all (not YAML, or no config in it), so no rule was checked. */
+      readonly syntax?: boolean;
+    };

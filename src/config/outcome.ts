@@ -1,0 +1,10 @@
+// Result of parsing one value: the value, or a message for people saying why it was refused.
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+export function ok<T>(value: T): Outcome<T> {
+  return { ok: true, value };
+}
+
+export function fail<T>(error: string): Outcome<T> {
+  return { ok: false, error };
+}
