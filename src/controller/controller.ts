@@ -78,6 +78,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.core = opts.kc.makeApiClient(k8s.CoreV1Api);
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
+    this.events.concurrency = () => (this.queue.size + this.inFlight.size > 0 ? 1 : 4);
     this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => this.core.listServiceForAllNamespaces(), { log: opts.log });
     this.services.on((svc, event) => this.onService(svc, event));
     this.configWatcher = new ConfigWatcher({
@@ -125,6 +126,7 @@ export class Controller {
     this.stopped = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
     for (const r of this.retries.values()) if (r.timer) clearTimeout(r.timer);
+    await this.events.flush(2000);
     await this.elector?.stop();
     this.leading = false;
     await Promise.all([this.services.stop(), this.configWatcher.stop()]);

@@ -35,10 +35,32 @@ interface Recent {
 }
 
 const REPEAT_WINDOW_MS = 10 * 60 * 1000;
+/**
+ * Events are informational: they trail behind the writes that matter (status) instead of
+ * competing with them, a few at a time, and a flood beyond the backlog limit is dropped.
+ */
+const MAX_IN_FLIGHT = 4;
+const MAX_BACKLOG = 10_000;
+
+interface Pending {
+  target: EventTarget;
+  type: EventType;
+  reason: string;
+  message: string;
+}
 
 export class EventRecorder {
   private readonly api: k8s.CoreV1Api;
   private readonly recent = new Map<string, Recent>();
+  private readonly backlog: Pending[] = [];
+  private inFlight = 0;
+  dropped = 0;
+
+  /**
+   * How many Event writes may run now. The controller lowers it to 1 while status writes are
+   * queued, so that a burst of allocations is not slowed by its own Events.
+   */
+  concurrency: () => number = () => MAX_IN_FLIGHT;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -51,9 +73,33 @@ export class EventRecorder {
 
   /** Fire and forget: an Event that cannot be written is logged, never fatal. */
   emit(target: EventTarget, type: EventType, reason: string, message: string): void {
-    void this.write(target, type, reason, message).catch((e) =>
-      this.log.warn('could not write event', { reason, object: `${target.namespace ?? ''}/${target.name}`, error: errorText(e) }),
-    );
+    if (this.backlog.length >= MAX_BACKLOG) {
+      this.dropped++;
+      return;
+    }
+    this.backlog.push({ target, type, reason, message });
+    this.pump();
+  }
+
+  /** Resolves when every queued Event has been written (or has failed). */
+  async flush(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.backlog.length > 0 || this.inFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private pump(): void {
+    while (this.inFlight < Math.max(1, this.concurrency()) && this.backlog.length > 0) {
+      const e = this.backlog.shift() as Pending;
+      this.inFlight++;
+      void this.write(e.target, e.type, e.reason, e.message)
+        .catch((err) => this.log.warn('could not write event', { reason: e.reason, object: `${e.target.namespace ?? ''}/${e.target.name}`, error: errorText(err) }))
+        .finally(() => {
+          this.inFlight--;
+          // Re-check soon even when throttled: the limit may rise without anyone calling emit().
+          if (this.backlog.length > 0 && this.inFlight === 0) setTimeout(() => this.pump(), 20);
+          else this.pump();
+        });
+    }
   }
 
   private async write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(REPO, 'src', 'cli', 'main.ts');
+const COMPILED_MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export interface IronlbProcess {
   child: ChildProcess;
@@ -23,10 +24,12 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Print the process output as it comes (debugging). */
   echo?: boolean;
+  /** Run dist/ (as shipped) instead of the TypeScript sources; the caller builds first. */
+  compiled?: boolean;
 }
 
 export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProcess {
-  const nodeArgs = ['-r', 'ts-node/register/transpile-only', MAIN, ...args];
+  const nodeArgs = opts.compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, {
     cwd: REPO,

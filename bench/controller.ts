@@ -1,0 +1,116 @@
+// `npm run bench:controller [-- N]`: N LoadBalancer Services on a real API server; time from the
+// controller's caches being synced until all have an EXTERNAL-IP, against a bare loop that patches
+// the same number of statuses with the same client and concurrency. Also the controller's peak RSS.
+import * as os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { promises as fs, readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { destroyCluster, startCluster } from '../test/harness/kube-cluster';
+import { startIronlb } from '../test/harness/processes';
+import { ServiceKit } from '../test/harness/services';
+
+const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
+const CONCURRENCY = 32; // the controller's default write concurrency
+
+async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+function ipFor(i: number): string {
+  return `198.51.${100 + (i >> 8)}.${i & 255}`;
+}
+
+async function countServed(core: k8s.CoreV1Api, ns: string): Promise<number> {
+  const list = await core.listNamespacedService({ namespace: ns });
+  return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
+}
+
+function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  // Measure the controller as shipped: compiled JavaScript, not ts-node.
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-bench-'));
+  const cluster = await startCluster({ dir, log: (s) => process.stderr.write(`[cluster] ${s}\n`) });
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    const kit = new ServiceKit(kc);
+    const core = kit.core;
+    const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
+    const octets = Math.ceil(N / 256);
+    await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - 198.51.100.0-198.51.${100 + octets - 1}.255\n`);
+
+    // Baseline: the same client patching N statuses, CONCURRENCY at a time.
+    await kit.ensureNamespace('bare');
+    await pool(names, 16, (name) => kit.createLB('bare', name));
+    const t0 = performance.now();
+    await pool(names.map((n, i) => [n, i] as const), CONCURRENCY, ([name, i]) =>
+      core.patchNamespacedServiceStatus(
+        { name, namespace: 'bare', body: { metadata: { annotations: { 'ironlb.io/ip-allocated-from-pool': 'bench' } }, status: { loadBalancer: { ingress: [{ ip: ipFor(i) }] } } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ),
+    );
+    const bareMs = performance.now() - t0;
+    if ((await countServed(core, 'bare')) !== N) throw new Error('bare loop did not patch every Service');
+    await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
+
+    // The controller, started on N pending Services.
+    await kit.ensureNamespace('bench');
+    await pool(names, 16, (name) => kit.createLB('bench', name));
+    // Watch (not poll) for completion, so that measuring does not load the API server.
+    const servedSet = new Set<string>();
+    let servedAt = 0;
+    let resolveServed: () => void = () => undefined;
+    const allServed = new Promise<void>((r) => (resolveServed = r));
+    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/bench/services', () => core.listNamespacedService({ namespace: 'bench' }));
+    informer.on('update', (svc: k8s.V1Service) => {
+      if ((svc.status?.loadBalancer?.ingress ?? []).length > 0) servedSet.add(svc.metadata?.name ?? '');
+      if (servedSet.size === N && !servedAt) {
+        servedAt = performance.now();
+        resolveServed();
+      }
+    });
+    await informer.start();
+    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
+    // The clock starts when the controller has listed everything, not at process start-up.
+    let syncedAt = 0;
+    while (!syncedAt) {
+      if (ctl.output().includes('caches synced')) syncedAt = performance.now();
+      else await new Promise((r) => setTimeout(r, 5));
+    }
+    await allServed;
+    const ctlMs = servedAt - syncedAt;
+    informer.stop();
+    const rss = peakRssMiB(ctl.pid);
+    await ctl.kill('SIGTERM');
+
+    const rate = (ms: number): string => ((N / ms) * 1000).toFixed(0);
+    process.stdout.write(
+      [
+        `bench:controller  N=${N} Services, write concurrency ${CONCURRENCY}, kube-apiserver ${cluster.server}`,
+        `  bare status-patch loop      ${(bareMs / 1000).toFixed(2)} s   ${rate(bareMs)} Services/s`,
+        `  controller until all served ${(ctlMs / 1000).toFixed(2)} s   ${rate(ctlMs)} Services/s`,
+        `  ratio (controller rate / bare rate)   ${(bareMs / ctlMs).toFixed(2)}x   (target >= 0.8x)`,
+        `  controller peak RSS         ${rss.toFixed(1)} MiB`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await destroyCluster(dir);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:controller failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
