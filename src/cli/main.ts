@@ -6,6 +6,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> = {
   controller: { help: 'run the address allocation controller', load: async () => (await import('./controller-command')).controllerCommand },
+  speaker: { help: 'run the per-node announcer (ARP/NDP, BGP)', load: async () => (await import('./speaker-command')).speakerCommand },
   'validate-config': {
     help: 'check a ConfigMap manifest or config text: ironlb validate-config FILE [-o json]',
     load: async () => {

@@ -19,6 +19,18 @@ export interface IronlbProcess {
 
 const running = new Set<IronlbProcess>();
 
+/** Waits until the process has logged a record whose msg starts with `msg`. */
+export async function waitForLog(proc: IronlbProcess, msg: string, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = proc.logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith(msg));
+    if (hit) return hit;
+    if (proc.child.exitCode !== null) throw new Error(`process exited (${proc.child.exitCode}) before logging "${msg}":\n${proc.output().slice(-3000)}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for "${msg}" in the log:\n${proc.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export interface StartOptions {
   netns?: string;
   env?: Record<string, string>;

@@ -1,0 +1,237 @@
+// ARP reply latency benchmark: `npm run bench:arp` (root; needs the native addon built).
+//
+// Builds a lab LAN in network namespaces (client --- br0 --- node), runs the real responder in
+// the node namespace (test/helpers/responder-host.ts) and a load generator in the client
+// namespace (this file, --loadgen mode, on a raw socket from the native addon). Each request gets
+// a unique sender hardware address (02:1b:<32-bit sequence>) that the reply echoes back as its
+// target hardware address, so every reply is matched to its request and timed individually.
+//
+// Rows, each at the same rate and count:
+//   kernel      the node kernel answering for its own eth0 address (the reference)
+//   responder   the ironlb worker answering for the service address on lo
+//   + stalls    the same while the responder's main event loop busy-loops 200 ms every second
+//
+// Bounded: a fixed number of requests per row, every child has a timeout, the lab is removed at
+// the end (also on failure or Ctrl-C). Traffic never leaves the lab namespaces.
+import * as os from 'os';
+import { performance } from 'perf_hooks';
+import { Lab, labUnavailableReason, tsNodeArgs } from '../test/helpers/netns';
+import { ResponderHost } from '../test/helpers/responder-host';
+
+interface LoadgenArgs {
+  ifname: string;
+  srcMac: string;
+  srcIp: string;
+  target: string;
+  rate: number;
+  count: number;
+  drainMs: number;
+}
+
+interface LoadgenResult {
+  sent: number;
+  received: number;
+  lost: number;
+  dups: number;
+  sendFailures: number;
+  elapsedMs: number;
+  /** Time from the first to the last request sent. */
+  sendMs: number;
+  /** Microseconds. */
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** Requests answered later than 10 ms. */
+  over10ms: number;
+}
+
+const RATE = Number(process.env.BENCH_ARP_RATE ?? 10_000);
+const COUNT = Number(process.env.BENCH_ARP_COUNT ?? 30_000);
+const STALL_MS = 200;
+const STALL_EVERY_MS = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// load generator (runs inside the client namespace)
+
+async function loadgen(a: LoadgenArgs): Promise<LoadgenResult> {
+  const { loadNative, ETH_P_ARP, PacketType } = await import('../src/net/native');
+  const { matchAll } = await import('../src/net/bpf');
+  const { listInterfaces } = await import('../src/net/interfaces');
+  const { buildArpRequest } = await import('../src/protocol/arp');
+  const { parseIPv4, parseMac } = await import('../src/protocol/address');
+  const native = loadNative();
+  const iface = listInterfaces().find((i) => i.name === a.ifname);
+  if (!iface) throw new Error(`no interface ${a.ifname}`);
+  const src = parseIPv4(a.srcIp);
+  // ARP replies addressed to our IP only.
+  const fd = native.openPacketSocket(
+    iface.ifindex,
+    ETH_P_ARP,
+    matchAll([
+      { offset: 12, size: 2, value: 0x0806 },
+      { offset: 20, size: 2, value: 2 },
+      { offset: 38, size: 2, value: src.readUInt16BE(0) },
+      { offset: 40, size: 2, value: src.readUInt16BE(2) },
+    ]),
+  );
+  native.setRecvBuffer(fd, 4 << 20);
+  const frame = buildArpRequest(parseMac(a.srcMac), src, parseIPv4(a.target));
+  frame[22] = 0x02; // sender hardware address = 02:1b:<seq>
+  frame[23] = 0x1b;
+  const targetNum = parseIPv4(a.target).readUInt32BE(0);
+  const sentAt = new Float64Array(a.count);
+  const latency = new Float64Array(a.count).fill(-1);
+  const rx = Buffer.alloc(2048);
+  const meta = new Int32Array(3);
+  const interval = 1000 / a.rate;
+  let sent = 0;
+  let received = 0;
+  let dups = 0;
+  let sendFailures = 0;
+
+  const drain = () => {
+    for (;;) {
+      const n = native.recv(fd, rx, meta);
+      if (n < 0) return;
+      const now = performance.now();
+      if (meta[0] === PacketType.Outgoing || n < 42) continue;
+      if (rx[32] !== 0x02 || rx[33] !== 0x1b || rx.readUInt32BE(28) !== targetNum) continue;
+      const seq = rx.readUInt32BE(34);
+      if (seq >= sent) continue;
+      if (latency[seq] >= 0) {
+        dups++;
+        continue;
+      }
+      latency[seq] = (now - sentAt[seq]) * 1000;
+      received++;
+    }
+  };
+
+  const start = performance.now();
+  let next = start;
+  let lastSend = start;
+  for (;;) {
+    let now = performance.now();
+    while (sent < a.count && next <= now) {
+      frame.writeUInt32BE(sent, 24);
+      sentAt[sent] = performance.now();
+      if (native.send(fd, frame, frame.length) !== frame.length) sendFailures++;
+      lastSend = sentAt[sent];
+      sent++;
+      next += interval;
+      if (next < now - 20) next = now; // far behind schedule (we were descheduled): no burst
+      now = performance.now();
+    }
+    if (sent >= a.count && (received >= a.count || now > lastSend + a.drainMs)) break;
+    const wait = sent < a.count ? next - now : lastSend + a.drainMs - now;
+    native.pollReadable([fd], Math.max(0, wait));
+    drain();
+  }
+  drain();
+  native.close(fd);
+
+  const got = Array.from(latency.filter((x) => x >= 0)).sort((x, y) => x - y);
+  const pct = (p: number) => (got.length ? got[Math.min(got.length - 1, Math.floor((p / 100) * got.length))] : NaN);
+  return {
+    sent,
+    received,
+    lost: sent - received,
+    dups,
+    sendFailures,
+    elapsedMs: performance.now() - start,
+    sendMs: lastSend - start,
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    p999: pct(99.9),
+    max: got.length ? got[got.length - 1] : NaN,
+    over10ms: got.filter((x) => x > 10_000).length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// orchestrator
+
+function fmt(us: number): string {
+  if (!Number.isFinite(us)) return '-';
+  if (us >= 1000) return `${(us / 1000).toFixed(1)}ms`;
+  return `${us.toFixed(0)}µs`;
+}
+
+async function runLoadgen(lab: Lab, host: Parameters<Lab['exec']>[0], args: LoadgenArgs): Promise<LoadgenResult> {
+  const r = await lab.exec(host, [process.execPath, ...tsNodeArgs(), __filename, '--loadgen', JSON.stringify(args)], {
+    timeoutMs: 30_000 + (args.count / args.rate) * 2000,
+  });
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadgenResult;
+}
+
+async function main(): Promise<void> {
+  const why = labUnavailableReason();
+  if (why) {
+    console.error(`bench:arp: ${why}`);
+    process.exit(2);
+  }
+  const { tryLoadNative } = await import('../src/net/native');
+  if (!tryLoadNative()) {
+    console.error('bench:arp: native addon not built (run npm run build:native)');
+    process.exit(2);
+  }
+
+  const lab = await Lab.create();
+  try {
+    const client = await lab.addHost('client', { ipv4: '198.51.100.10/24', ipv6: '2001:db8:100::10/64' });
+    const node = await lab.addHost('n1', { ipv4: '198.51.100.11/24', ipv6: '2001:db8:100::11/64' });
+    const VIP = '198.51.100.90';
+    await lab.addServiceAddress(node, { ipv4: VIP });
+    const responder = await ResponderHost.start(lab, node, { timing: { refreshIntervalMs: 0, statsIntervalMs: 1000 } });
+    await responder.setAddresses([VIP]);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const base = { ifname: client.ifname, srcMac: client.mac, srcIp: client.ipv4!, rate: RATE, count: COUNT, drainMs: 300 };
+    // warm-up: JIT, neighbour entries, bridge learning
+    await runLoadgen(lab, client, { ...base, target: VIP, count: 2000 });
+    await runLoadgen(lab, client, { ...base, target: node.ipv4!, count: 2000 });
+
+    const rows: Array<[string, LoadgenResult]> = [];
+    rows.push([`kernel (${node.ipv4}, own address)`, await runLoadgen(lab, client, { ...base, target: node.ipv4! })]);
+    rows.push([`ironlb responder (${VIP})`, await runLoadgen(lab, client, { ...base, target: VIP })]);
+    await responder.command('stallLoop', { stallMs: STALL_MS, everyMs: STALL_EVERY_MS });
+    rows.push([`ironlb responder, main loop stalled ${STALL_MS}ms every ${STALL_EVERY_MS / 1000}s`, await runLoadgen(lab, client, { ...base, target: VIP })]);
+    await responder.command('stallLoop', { stallMs: 0, everyMs: 0 });
+    rows.push([`kernel again (${node.ipv4})`, await runLoadgen(lab, client, { ...base, target: node.ipv4! })]);
+
+    const stats = await responder.stats<{ counters: { socketDrops: number; sendFailures: number; replies: { arp: number } } }>();
+    await responder.stop();
+
+    const cols = ['p50', 'p90', 'p99', 'p99.9', 'max', '>10ms', 'lost', 'dups', 'rate/s'];
+    const w0 = Math.max(...rows.map(([n]) => n.length)) + 2;
+    console.log(`\nARP reply latency: ${RATE} requests/s, ${COUNT} requests per row, client ns -> bridge -> node ns (veth)`);
+    console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other load widens the tails)`);
+    console.log(`${'answered by'.padEnd(w0)}${cols.map((c) => c.padStart(9)).join('')}`);
+    for (const [name, r] of rows) {
+      const vals = [fmt(r.p50), fmt(r.p90), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.over10ms), String(r.lost), String(r.dups), ((r.sent / Math.max(1, r.sendMs)) * 1000).toFixed(0)];
+      console.log(`${name.padEnd(w0)}${vals.map((v) => v.padStart(9)).join('')}`);
+    }
+    console.log(
+      `\nresponder: ${stats.counters.replies.arp} ARP replies, ${stats.counters.socketDrops} kernel socket-queue drops, ${stats.counters.sendFailures} send failures`,
+    );
+  } finally {
+    await lab.destroy();
+  }
+}
+
+if (process.argv[2] === '--loadgen') {
+  loadgen(JSON.parse(process.argv[3]) as LoadgenArgs)
+    .then((r) => process.stdout.write(`${JSON.stringify(r)}\n`))
+    .catch((e) => {
+      process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    });
+} else {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.stack : e);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "ironlb_native",
+      "sources": [
+        "src/ironlb_native.c"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "_GNU_SOURCE"
+      ],
+      "cflags": [
+        "-Wall",
+        "-Wextra",
+        "-Wno-unused-parameter",
+        "-O2",
+        "-std=gnu11"
+      ]
+    }
+  ]
+}

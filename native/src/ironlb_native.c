@@ -1,0 +1,590 @@
+/*
+ * ironlb_native: the few Linux socket calls Node cannot make by itself.
+ *
+ *   openPacketSocket(ifindex, ethertype, filter?) -> fd      AF_PACKET/SOCK_RAW, non-blocking
+ *   recv(fd, buf, meta?) -> bytes | -1 (EAGAIN)               meta: Int32Array [pkttype, ifindex, proto]
+ *   send(fd, buf, len?) -> bytes | -1 (EAGAIN/ENOBUFS)
+ *   addMembership(fd, ifindex, mac) / dropMembership(...)    PACKET_MR_MULTICAST
+ *   packetStats(fd) -> {packets, drops}                       PACKET_STATISTICS (resets)
+ *   setRecvBuffer(fd, bytes) -> effective bytes               SO_RCVBUFFORCE, else SO_RCVBUF
+ *   close(fd)
+ *   setTcpMd5(fd, peerAddress, key)                           TCP_MD5SIG (empty key removes)
+ *   pollReadable(fds, timeoutMs) -> readable fds              blocking ppoll(); fractional ms allowed
+ *   createEventFd() / signalEventFd(fd) / drainEventFd(fd)    wake-up for a thread blocked in poll
+ *
+ * All calls are synchronous. System call failures throw an Error whose message carries the errno
+ * text and whose `code` is the errno name (e.g. "EPERM"); `errno` and `syscall` are set too.
+ * Plain N-API (node_api.h) only, no global state: the module loads in worker threads.
+ */
+#include <node_api.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ARGS 4
+
+/* ------------------------------------------------------------------------------------------ */
+/* helpers                                                                                     */
+
+static napi_value throw_errno(napi_env env, const char *syscall, int err) {
+  const char *name = strerrorname_np(err);
+  char code[32];
+  snprintf(code, sizeof code, "%s", name ? name : "EUNKNOWN");
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s (%s)", syscall, strerror(err), code);
+  napi_value jcode, jmsg, error, jerrno, jsyscall;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &jcode);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg);
+  napi_create_error(env, jcode, jmsg, &error);
+  napi_create_int32(env, err, &jerrno);
+  napi_set_named_property(env, error, "errno", jerrno);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &jsyscall);
+  napi_set_named_property(env, error, "syscall", jsyscall);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  *argc = MAX_ARGS;
+  return napi_get_cb_info(env, info, argc, argv, NULL, NULL) == napi_ok;
+}
+
+static int is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 1;
+  return t == napi_undefined || t == napi_null;
+}
+
+/* Reads a non-negative int32 argument; throws a TypeError and returns 0 on failure. */
+static int get_int(napi_env env, napi_value v, int32_t *out, const char *what) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", what);
+    throw_type(env, msg);
+    return 0;
+  }
+  napi_get_value_int32(env, v, out);
+  return 1;
+}
+
+static int get_uint32(napi_env env, napi_value v, uint32_t *out, const char *what) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", what);
+    throw_type(env, msg);
+    return 0;
+  }
+  napi_get_value_uint32(env, v, out);
+  return 1;
+}
+
+/* Any Uint8Array (Buffer included). The data pointer already includes the byte offset. */
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, const char *what) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t n;
+    void *p;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, v, &type, &n, &p, &ab, &off);
+    if (type == napi_uint8_array) {
+      *data = (uint8_t *)p;
+      *len = n;
+      return 1;
+    }
+  }
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s must be a Buffer or Uint8Array", what);
+  throw_type(env, msg);
+  return 0;
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, v, &r);
+  return r;
+}
+
+static napi_value make_undefined(napi_env env) {
+  napi_value r;
+  napi_get_undefined(env, &r);
+  return r;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* packet sockets                                                                              */
+
+/* filter: array of [code, jt, jf, k] (classic BPF). */
+static int attach_filter(napi_env env, int fd, napi_value arr) {
+  bool is_arr = false;
+  napi_is_array(env, arr, &is_arr);
+  if (!is_arr) {
+    throw_type(env, "filter must be an array of [code, jt, jf, k]");
+    return 0;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  if (n == 0 || n > BPF_MAXINSNS) {
+    throw_range(env, "filter must have between 1 and 4096 instructions");
+    return 0;
+  }
+  struct sock_filter *ins = calloc(n, sizeof *ins);
+  if (!ins) {
+    throw_errno(env, "calloc", ENOMEM);
+    return 0;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value row;
+    napi_get_element(env, arr, i, &row);
+    bool row_arr = false;
+    napi_is_array(env, row, &row_arr);
+    uint32_t rn = 0;
+    if (row_arr) napi_get_array_length(env, row, &rn);
+    if (!row_arr || rn != 4) {
+      free(ins);
+      throw_type(env, "each filter instruction must be [code, jt, jf, k]");
+      return 0;
+    }
+    uint32_t f[4];
+    for (uint32_t j = 0; j < 4; j++) {
+      napi_value e;
+      napi_get_element(env, row, j, &e);
+      if (!get_uint32(env, e, &f[j], "filter field")) {
+        free(ins);
+        return 0;
+      }
+    }
+    if (f[0] > 0xffff || f[1] > 0xff || f[2] > 0xff) {
+      free(ins);
+      throw_range(env, "filter instruction field out of range");
+      return 0;
+    }
+    ins[i].code = (uint16_t)f[0];
+    ins[i].jt = (uint8_t)f[1];
+    ins[i].jf = (uint8_t)f[2];
+    ins[i].k = f[3];
+  }
+  struct sock_fprog prog = {.len = (unsigned short)n, .filter = ins};
+  int rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+  int err = errno;
+  free(ins);
+  if (rc < 0) {
+    throw_errno(env, "setsockopt(SO_ATTACH_FILTER)", err);
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value OpenPacketSocket(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "openPacketSocket(ifindex, ethertype, filter?)");
+  int32_t ifindex, ethertype;
+  if (!get_int(env, argv[0], &ifindex, "ifindex")) return NULL;
+  if (!get_int(env, argv[1], &ethertype, "ethertype")) return NULL;
+  if (ifindex <= 0) return throw_range(env, "ifindex must be > 0");
+  if (ethertype <= 0 || ethertype > 0xffff) return throw_range(env, "ethertype must be 1..65535");
+
+  /* Protocol 0: the socket receives nothing until bind(), so the filter is in place before the
+   * first packet can be queued. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_PACKET)", errno);
+
+  if (argc >= 3 && !is_nullish(env, argv[2])) {
+    if (!attach_filter(env, fd, argv[2])) {
+      close(fd);
+      return NULL;
+    }
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons((uint16_t)ethertype);
+  sll.sll_ifindex = ifindex;
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_PACKET)", err);
+  }
+  return make_int(env, fd);
+}
+
+static napi_value Recv(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "recv(fd, buffer, meta?)");
+  int32_t fd;
+  uint8_t *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!get_bytes(env, argv[1], &data, &len, "buffer")) return NULL;
+
+  int32_t *meta = NULL;
+  size_t meta_len = 0;
+  if (argc >= 3 && !is_nullish(env, argv[2])) {
+    bool is_ta = false;
+    napi_is_typedarray(env, argv[2], &is_ta);
+    napi_typedarray_type type = napi_uint8_array;
+    void *p = NULL;
+    napi_value ab;
+    size_t off;
+    if (is_ta) napi_get_typedarray_info(env, argv[2], &type, &meta_len, &p, &ab, &off);
+    if (!is_ta || type != napi_int32_array) return throw_type(env, "meta must be an Int32Array");
+    meta = (int32_t *)p;
+  }
+
+  struct sockaddr_ll sll;
+  socklen_t sl;
+  ssize_t n;
+  do {
+    sl = sizeof sll;
+    memset(&sll, 0, sizeof sll);
+    n = recvfrom(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&sll, &sl);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return make_int(env, -1);
+    return throw_errno(env, "recvfrom", errno);
+  }
+  if (meta) {
+    if (meta_len > 0) meta[0] = sll.sll_pkttype;
+    if (meta_len > 1) meta[1] = sll.sll_ifindex;
+    if (meta_len > 2) meta[2] = ntohs(sll.sll_protocol);
+  }
+  return make_int(env, n);
+}
+
+static napi_value Send(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "send(fd, buffer, length?)");
+  int32_t fd;
+  uint8_t *data;
+  size_t len;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!get_bytes(env, argv[1], &data, &len, "buffer")) return NULL;
+  if (argc >= 3 && !is_nullish(env, argv[2])) {
+    int32_t l;
+    if (!get_int(env, argv[2], &l, "length")) return NULL;
+    if (l < 0 || (size_t)l > len) return throw_range(env, "length must be within the buffer");
+    len = (size_t)l;
+  }
+  ssize_t n;
+  do {
+    n = send(fd, data, len, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return make_int(env, -1);
+    return throw_errno(env, "send", errno);
+  }
+  return make_int(env, n);
+}
+
+static napi_value membership(napi_env env, napi_callback_info info, int opt, const char *name) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 3) return throw_type(env, "membership(fd, ifindex, mac)");
+  int32_t fd, ifindex;
+  uint8_t *mac;
+  size_t mlen;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!get_int(env, argv[1], &ifindex, "ifindex")) return NULL;
+  if (!get_bytes(env, argv[2], &mac, &mlen, "mac")) return NULL;
+  if (mlen != 6) return throw_range(env, "mac must be 6 bytes");
+  struct packet_mreq mr;
+  memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = ifindex;
+  mr.mr_type = PACKET_MR_MULTICAST;
+  mr.mr_alen = 6;
+  memcpy(mr.mr_address, mac, 6);
+  if (setsockopt(fd, SOL_PACKET, opt, &mr, sizeof mr) < 0) return throw_errno(env, name, errno);
+  return make_undefined(env);
+}
+
+static napi_value AddMembership(napi_env env, napi_callback_info info) {
+  return membership(env, info, PACKET_ADD_MEMBERSHIP, "setsockopt(PACKET_ADD_MEMBERSHIP)");
+}
+
+static napi_value DropMembership(napi_env env, napi_callback_info info) {
+  return membership(env, info, PACKET_DROP_MEMBERSHIP, "setsockopt(PACKET_DROP_MEMBERSHIP)");
+}
+
+static napi_value PacketStats(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "packetStats(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  struct tpacket_stats st;
+  socklen_t sl = sizeof st;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) < 0)
+    return throw_errno(env, "getsockopt(PACKET_STATISTICS)", errno);
+  napi_value obj;
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "packets", make_int(env, st.tp_packets));
+  napi_set_named_property(env, obj, "drops", make_int(env, st.tp_drops));
+  return obj;
+}
+
+static napi_value SetRecvBuffer(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "setRecvBuffer(fd, bytes)");
+  int32_t fd, bytes;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!get_int(env, argv[1], &bytes, "bytes")) return NULL;
+  if (bytes <= 0) return throw_range(env, "bytes must be > 0");
+  /* FORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; fall back to the capped option. */
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) < 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) < 0)
+      return throw_errno(env, "setsockopt(SO_RCVBUF)", errno);
+  }
+  int eff = 0;
+  socklen_t sl = sizeof eff;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &eff, &sl) < 0) return throw_errno(env, "getsockopt(SO_RCVBUF)", errno);
+  return make_int(env, eff);
+}
+
+static napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "close(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (fd < 0) return throw_range(env, "fd must be >= 0");
+  /* Linux closes the descriptor even when close() reports EINTR: never retry. */
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return make_undefined(env);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* TCP MD5 (RFC 2385)                                                                          */
+
+static napi_value SetTcpMd5(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 3) return throw_type(env, "setTcpMd5(fd, peerAddress, key)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+
+  char addr[INET6_ADDRSTRLEN + 1];
+  size_t alen = 0;
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  if (t != napi_string) return throw_type(env, "peerAddress must be a string");
+  if (napi_get_value_string_utf8(env, argv[1], addr, sizeof addr, &alen) != napi_ok || alen >= sizeof addr - 1)
+    return throw_type(env, "peerAddress is not an IP address");
+
+  uint8_t keybuf[TCP_MD5SIG_MAXKEYLEN + 1];
+  size_t klen = 0;
+  napi_typeof(env, argv[2], &t);
+  if (t == napi_string) {
+    size_t full = 0;
+    napi_get_value_string_utf8(env, argv[2], NULL, 0, &full);
+    if (full > TCP_MD5SIG_MAXKEYLEN) return throw_range(env, "key must be at most 80 bytes");
+    napi_get_value_string_utf8(env, argv[2], (char *)keybuf, sizeof keybuf, &klen);
+  } else {
+    uint8_t *kd;
+    if (!get_bytes(env, argv[2], &kd, &klen, "key")) return NULL;
+    if (klen > TCP_MD5SIG_MAXKEYLEN) return throw_range(env, "key must be at most 80 bytes");
+    memcpy(keybuf, kd, klen);
+  }
+
+  /* The key's address family must match the socket's: an AF_INET6 socket talking to an IPv4
+   * peer (dual-stack) needs the v4-mapped form. */
+  int domain = 0;
+  socklen_t dl = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0)
+    return throw_errno(env, "getsockopt(SO_DOMAIN)", errno);
+
+  struct tcp_md5sig md;
+  memset(&md, 0, sizeof md);
+  struct in_addr a4;
+  struct in6_addr a6;
+  if (inet_pton(AF_INET, addr, &a4) == 1) {
+    if (domain == AF_INET6) {
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&md.tcpm_addr;
+      s6->sin6_family = AF_INET6;
+      s6->sin6_addr.s6_addr[10] = 0xff;
+      s6->sin6_addr.s6_addr[11] = 0xff;
+      memcpy(&s6->sin6_addr.s6_addr[12], &a4, 4);
+    } else {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)&md.tcpm_addr;
+      s4->sin_family = AF_INET;
+      s4->sin_addr = a4;
+    }
+  } else if (inet_pton(AF_INET6, addr, &a6) == 1) {
+    if (domain != AF_INET6) return throw_type(env, "an IPv6 peer needs an IPv6 socket");
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&md.tcpm_addr;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_addr = a6;
+  } else {
+    return throw_type(env, "peerAddress is not an IP address");
+  }
+  md.tcpm_keylen = (uint16_t)klen;
+  memcpy(md.tcpm_key, keybuf, klen);
+  if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md, sizeof md) < 0)
+    return throw_errno(env, "setsockopt(TCP_MD5SIG)", errno);
+  return make_undefined(env);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* waiting                                                                                     */
+
+static napi_value PollReadable(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "pollReadable(fds, timeoutMs)");
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!is_arr) return throw_type(env, "fds must be an array of numbers");
+  napi_valuetype t;
+  napi_typeof(env, argv[1], &t);
+  if (t != napi_number) return throw_type(env, "timeoutMs must be a number");
+  double timeout_ms;
+  napi_get_value_double(env, argv[1], &timeout_ms);
+
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  if (n > 4096) return throw_range(env, "too many fds");
+  struct pollfd local[64];
+  struct pollfd *pfd = n <= 64 ? local : calloc(n, sizeof *pfd);
+  if (!pfd) return throw_errno(env, "calloc", ENOMEM);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    int32_t fd;
+    napi_get_element(env, argv[0], i, &e);
+    if (!get_int(env, e, &fd, "fd")) {
+      if (pfd != local) free(pfd);
+      return NULL;
+    }
+    pfd[i].fd = fd;
+    pfd[i].events = POLLIN;
+    pfd[i].revents = 0;
+  }
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ms >= 0) {
+    double s = timeout_ms / 1000.0;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec < 0) ts.tv_nsec = 0;
+    if (ts.tv_nsec > 999999999) ts.tv_nsec = 999999999;
+    tsp = &ts;
+  }
+  int rc = ppoll(pfd, n, tsp, NULL);
+  int err = errno;
+  napi_value result;
+  napi_create_array(env, &result);
+  if (rc < 0 && err != EINTR) {
+    if (pfd != local) free(pfd);
+    return throw_errno(env, "ppoll", err);
+  }
+  uint32_t k = 0;
+  for (uint32_t i = 0; rc > 0 && i < n; i++) {
+    /* Errors and invalid fds are reported as readable so that the next read surfaces them. */
+    if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) {
+      napi_set_element(env, result, k++, make_int(env, pfd[i].fd));
+    }
+  }
+  if (pfd != local) free(pfd);
+  return result;
+}
+
+static napi_value CreateEventFd(napi_env env, napi_callback_info info) {
+  int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "eventfd", errno);
+  return make_int(env, fd);
+}
+
+static napi_value SignalEventFd(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "signalEventFd(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  uint64_t one = 1;
+  ssize_t n;
+  do {
+    n = write(fd, &one, sizeof one);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN) return throw_errno(env, "write(eventfd)", errno);
+  return make_undefined(env);
+}
+
+static napi_value DrainEventFd(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "drainEventFd(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  uint64_t v = 0;
+  ssize_t n;
+  do {
+    n = read(fd, &v, sizeof v);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN) return make_int(env, 0);
+    return throw_errno(env, "read(eventfd)", errno);
+  }
+  return make_int(env, (int64_t)v);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"openPacketSocket", NULL, OpenPacketSocket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recv", NULL, Recv, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"send", NULL, Send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addMembership", NULL, AddMembership, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropMembership", NULL, DropMembership, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"packetStats", NULL, PacketStats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setRecvBuffer", NULL, SetRecvBuffer, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setTcpMd5", NULL, SetTcpMd5, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pollReadable", NULL, PollReadable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"createEventFd", NULL, CreateEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"signalEventFd", NULL, SignalEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"drainEventFd", NULL, DrainEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

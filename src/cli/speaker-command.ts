@@ -1,0 +1,82 @@
+// `ironlb speaker`: one per node (DaemonSet, host network, CAP_NET_RAW).
+import { loadKubeConfig } from '../k8s/client';
+import { SpeakerMetrics } from '../metrics/speaker-metrics';
+import { startMetricsServer } from '../metrics/server';
+import { DEFAULT_EXCLUDE, listInterfaces, parseExcludePatterns } from '../net/interfaces';
+import { Speaker } from '../speaker/speaker';
+import { createLogger, type Level } from '../util/log';
+import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
+
+export const SPEAKER_FLAGS = {
+  kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
+  'node-name': { kind: 'string', help: 'this node (required)', env: 'NODE_NAME' },
+  'node-address': { kind: 'string', help: "this node's address, published in its Lease (default: first global IPv4)", env: 'NODE_IP' },
+  namespace: { kind: 'string', default: 'ironlb-system', help: 'namespace of the speaker Leases', env: 'POD_NAMESPACE' },
+  'config-namespace': { kind: 'string', help: 'namespace of the configuration ConfigMap (default: --namespace)', env: 'IRONLB_CONFIG_NAMESPACE' },
+  'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap', env: 'IRONLB_CONFIG_NAME' },
+  'lb-class': { kind: 'string', help: 'serve only Services with this spec.loadBalancerClass' },
+  'metrics-addr': { kind: 'string', default: ':7472', help: 'listen address for /metrics, /healthz, /readyz' },
+  'exclude-interfaces': { kind: 'string', help: 'comma-separated regular expressions of interface names never used (default: MetalLB\'s list)' },
+  interfaces: { kind: 'string', help: 'comma-separated interface names to use for every pool (default: all eligible)' },
+  'gratuitous-refresh': { kind: 'string', default: '60', help: 'seconds between periodic gratuitous ARP/NA refreshes; 0 = off' },
+  'lease-duration': { kind: 'string', default: '6', help: 'seconds without renewal after which a speaker is dead' },
+  'lease-renew': { kind: 'string', default: '2', help: 'seconds between renewals of this speaker\'s Lease' },
+  'ignore-exclude-lb': { kind: 'boolean', help: 'announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers too' },
+  'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
+  help: { kind: 'boolean', help: 'show this help' },
+} satisfies FlagSpec;
+
+function seconds(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new FlagError(`--${name}: "${v}" is not a number of seconds`);
+  return n;
+}
+
+function defaultNodeAddress(): string | undefined {
+  for (const i of listInterfaces()) {
+    if (i.loopback || !i.up) continue;
+    if (i.ipv4.length > 0) return i.ipv4[0];
+  }
+  return undefined;
+}
+
+export async function speakerCommand(argv: string[]): Promise<number> {
+  const f = parseFlags(SPEAKER_FLAGS, argv);
+  if (f.help) {
+    process.stdout.write(`usage: ironlb speaker [flags]\n${usage(SPEAKER_FLAGS)}\n`);
+    return 0;
+  }
+  const nodeName = f['node-name'];
+  if (!nodeName) throw new FlagError('--node-name (or NODE_NAME) is required');
+  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'speaker', node: nodeName } });
+  const namespace = f.namespace ?? 'ironlb-system';
+  const exclude = f['exclude-interfaces'] !== undefined ? parseExcludePatterns(f['exclude-interfaces'].split(',').filter((s) => s !== '')) : [...DEFAULT_EXCLUDE];
+  const metrics = new SpeakerMetrics();
+  const speaker = new Speaker({
+    kc: loadKubeConfig(f.kubeconfig),
+    nodeName,
+    nodeAddress: f['node-address'] ?? defaultNodeAddress(),
+    namespace,
+    configNamespace: f['config-namespace'] ?? namespace,
+    configName: f['config-name'] ?? 'config',
+    lbClass: f['lb-class'],
+    excludeInterfaces: exclude,
+    includeInterfaces: (f.interfaces ?? '').split(',').filter((s) => s !== ''),
+    refreshIntervalMs: seconds('gratuitous-refresh', f['gratuitous-refresh']) * 1000,
+    leaseDurationSeconds: Math.max(1, Math.round(seconds('lease-duration', f['lease-duration']))),
+    leaseRenewMs: seconds('lease-renew', f['lease-renew']) * 1000,
+    ignoreExcludeLabel: f['ignore-exclude-lb'],
+    log,
+    metrics,
+  });
+  const server = await startMetricsServer(f['metrics-addr'] ?? ':7472', metrics.registry, speaker, log);
+  await speaker.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  log.info('shutting down: withdrawing and leaving');
+  await speaker.stop();
+  await server.close();
+  return 0;
+}

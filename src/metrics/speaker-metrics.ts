@@ -1,0 +1,45 @@
+// Speaker metrics, mirroring MetalLB's metallb_speaker_* and metallb_layer2_* under ironlb_.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class SpeakerMetrics {
+  readonly registry = new Registry();
+  readonly announced = new Gauge({
+    name: 'ironlb_speaker_announced',
+    help: '1 while this node announces the address for the Service',
+    labelNames: ['service', 'protocol', 'node', 'ip'],
+    registers: [this.registry],
+  });
+  readonly membersAlive = new Gauge({ name: 'ironlb_speaker_members_alive', help: 'Speakers this node sees alive', registers: [this.registry] });
+  readonly ownershipChanges = new Counter({
+    name: 'ironlb_speaker_ownership_changes_total',
+    help: 'Times this node gained or lost an address',
+    labelNames: ['change'],
+    registers: [this.registry],
+  });
+  readonly requests = this.counter('ironlb_layer2_requests_received', 'ARP requests and Neighbor Solicitations examined', ['protocol']);
+  readonly responses = this.counter('ironlb_layer2_responses_sent', 'ARP replies and solicited Neighbor Advertisements sent', ['protocol']);
+  readonly gratuitous = this.counter('ironlb_layer2_gratuitous_sent', 'Gratuitous ARP and unsolicited Neighbor Advertisements sent', ['protocol']);
+  readonly drops = this.counter('ironlb_layer2_dropped_total', 'Packets examined and not answered, by reason', ['reason']);
+  readonly sendFailures = this.counter('ironlb_layer2_send_failures_total', 'Packets that could not be sent', []);
+  readonly configStale = new Gauge({ name: 'ironlb_k8s_client_config_stale_bool', help: '1 if the latest ConfigMap was invalid', registers: [this.registry] });
+  readonly configLoaded = new Gauge({ name: 'ironlb_k8s_client_config_loaded_bool', help: '1 if a valid configuration is loaded', registers: [this.registry] });
+
+  /** Last cumulative values seen from the responder, so counters advance by the difference. */
+  private readonly last = new Map<string, number>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ironlb_speaker_' });
+  }
+
+  /** Advances a counter to a cumulative value reported by the worker. */
+  advance(counter: Counter<string>, labels: Record<string, string>, cumulative: number): void {
+    const key = `${(counter as unknown as { name: string }).name}|${JSON.stringify(labels)}`;
+    const prev = this.last.get(key) ?? 0;
+    if (cumulative > prev) counter.inc(labels, cumulative - prev);
+    this.last.set(key, cumulative);
+  }
+
+  private counter(name: string, help: string, labelNames: string[]): Counter<string> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+}

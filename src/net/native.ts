@@ -1,0 +1,114 @@
+// Loader and types for the ironlb_native N-API addon (native/src/ironlb_native.c).
+// The .node file is built by `npm run build:native`; loading fails with a NativeNotBuiltError
+// saying so when it is missing. Set IRONLB_NATIVE_PATH to load a file from elsewhere.
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** sockaddr_ll.sll_pkttype values (linux/if_packet.h). */
+export const PacketType = {
+  Host: 0,
+  Broadcast: 1,
+  Multicast: 2,
+  OtherHost: 3,
+  Outgoing: 4,
+} as const;
+
+export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
+
+/** One classic BPF instruction: [code, jt, jf, k]. */
+export type BpfInstruction = readonly [number, number, number, number];
+
+export interface IronlbNative {
+  /** AF_PACKET/SOCK_RAW socket bound to `ifindex` and `ethertype`, non-blocking, filter attached before bind. */
+  openPacketSocket(ifindex: number, ethertype: number, filter?: readonly BpfInstruction[] | null): number;
+  /**
+   * Reads one frame into `buffer`: returns its length (truncated to the buffer) or -1 when nothing
+   * is queued. `meta`, when given, receives [pkttype, ifindex, protocol].
+   */
+  recv(fd: number, buffer: Uint8Array, meta?: Int32Array | null): number;
+  /** Sends `buffer[0, length)`; -1 when the queue is full (EAGAIN/ENOBUFS). */
+  send(fd: number, buffer: Uint8Array, length?: number): number;
+  addMembership(fd: number, ifindex: number, mac: Uint8Array): void;
+  dropMembership(fd: number, ifindex: number, mac: Uint8Array): void;
+  /** Kernel counters since the previous call (reading resets them). */
+  packetStats(fd: number): { packets: number; drops: number };
+  /** Socket receive buffer (SO_RCVBUFFORCE when permitted, else SO_RCVBUF); returns the effective size. */
+  setRecvBuffer(fd: number, bytes: number): number;
+  close(fd: number): void;
+  /** TCP_MD5SIG for `peerAddress` on a TCP socket; an empty key removes it. Key at most 80 bytes. */
+  setTcpMd5(fd: number, peerAddress: string, key: string | Uint8Array): void;
+  /** Blocks up to `timeoutMs` (fractions allowed, negative = forever); returns the readable fds. */
+  pollReadable(fds: readonly number[], timeoutMs: number): number[];
+  createEventFd(): number;
+  signalEventFd(fd: number): void;
+  /** Returns the counter (0 when it was not signalled). */
+  drainEventFd(fd: number): number;
+}
+
+/** Errors thrown by the addon carry the errno name as `code`. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  // No instanceof: errors made by the addon belong to the main realm (jest runs tests in another).
+  return typeof e === 'object' && e !== null && typeof (e as Partial<NativeError>).errno === 'number' && typeof (e as Partial<NativeError>).code === 'string';
+}
+
+export class NativeNotBuiltError extends Error {
+  constructor(
+    readonly searched: string[],
+    override readonly cause?: unknown,
+  ) {
+    super(
+      `ironlb native addon not found or not loadable (run npm run build:native). Looked in: ${searched.join(', ')}` +
+        (cause instanceof Error ? `: ${cause.message}` : ''),
+    );
+    this.name = 'NativeNotBuiltError';
+  }
+}
+
+const RELATIVE = path.join('native', 'build', 'Release', 'ironlb_native.node');
+
+/** Candidate paths: $IRONLB_NATIVE_PATH, then native/build/Release in each ancestor of this file. */
+export function nativeCandidates(from = __dirname): string[] {
+  const out: string[] = [];
+  if (process.env.IRONLB_NATIVE_PATH) out.push(process.env.IRONLB_NATIVE_PATH);
+  let dir = from;
+  for (let i = 0; i < 6; i++) {
+    out.push(path.join(dir, RELATIVE));
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return out;
+}
+
+let cached: IronlbNative | undefined;
+
+export function loadNative(): IronlbNative {
+  if (cached) return cached;
+  const candidates = nativeCandidates();
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new NativeNotBuiltError(candidates);
+  try {
+    const mod = { exports: {} as IronlbNative };
+    process.dlopen(mod, found);
+    cached = mod.exports;
+    return cached;
+  } catch (e) {
+    throw new NativeNotBuiltError([found], e);
+  }
+}
+
+/** The addon, or undefined when it is not built (for tests that skip). */
+export function tryLoadNative(): IronlbNative | undefined {
+  try {
+    return loadNative();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,106 @@
+// What a speaker watches besides its config: Services, ready endpoints and Nodes. Picks the
+// newest endpoint API the server offers (discovery.k8s.io/v1, then v1beta1, then core Endpoints).
+import * as k8s from '@kubernetes/client-node';
+import { Informer } from '../k8s/informer';
+import type { Logger } from '../util/log';
+import type { EndpointFacts, NodeFacts } from './election/election';
+import { SliceIndex, factsFromEndpoints, type SliceLike } from './endpoints';
+
+export type EndpointSource = 'discovery.k8s.io/v1' | 'discovery.k8s.io/v1beta1' | 'v1/Endpoints';
+
+export async function detectEndpointSource(kc: k8s.KubeConfig): Promise<EndpointSource> {
+  const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
+  const discovery = groups.groups.find((g) => g.name === 'discovery.k8s.io');
+  const versions = new Set((discovery?.versions ?? []).map((v) => v.version));
+  if (versions.has('v1')) return 'discovery.k8s.io/v1';
+  if (versions.has('v1beta1')) return 'discovery.k8s.io/v1beta1';
+  return 'v1/Endpoints';
+}
+
+export function nodeFacts(node: k8s.V1Node): NodeFacts {
+  return {
+    name: node.metadata?.name ?? '',
+    labels: node.metadata?.labels ?? {},
+    networkUnavailable: (node.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True'),
+  };
+}
+
+export class ClusterState {
+  readonly services: Informer<k8s.V1Service>;
+  readonly nodes: Informer<k8s.V1Node>;
+  private slices?: Informer<k8s.KubernetesObject & SliceLike>;
+  private endpoints?: Informer<k8s.V1Endpoints>;
+  private readonly sliceIndex = new SliceIndex();
+  private readonly listeners: Array<() => void> = [];
+  private source?: EndpointSource;
+
+  constructor(
+    private readonly kc: k8s.KubeConfig,
+    private readonly log: Logger,
+  ) {
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    this.services = new Informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log });
+    this.nodes = new Informer(kc, '/api/v1/nodes', () => core.listNode(), { log });
+    this.services.on(() => this.changed());
+    this.nodes.on(() => this.changed());
+  }
+
+  get endpointSource(): EndpointSource | undefined {
+    return this.source;
+  }
+
+  get synced(): boolean {
+    return this.services.synced && this.nodes.synced && (this.slices?.synced ?? this.endpoints?.synced ?? false);
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  async start(): Promise<void> {
+    this.source = await detectEndpointSource(this.kc);
+    this.log.info('watching endpoints', { api: this.source });
+    if (this.source === 'v1/Endpoints') {
+      const core = this.kc.makeApiClient(k8s.CoreV1Api);
+      this.endpoints = new Informer(this.kc, '/api/v1/endpoints', () => core.listEndpointsForAllNamespaces(), { log: this.log });
+      this.endpoints.on(() => this.changed());
+    } else {
+      const objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
+      const apiVersion = this.source;
+      this.slices = new Informer(
+        this.kc,
+        `/apis/${apiVersion}/endpointslices`,
+        async () => (await objects.list(apiVersion, 'EndpointSlice')) as k8s.KubernetesListObject<k8s.KubernetesObject & SliceLike>,
+        { log: this.log },
+      );
+      this.slices.on((slice, event) => {
+        if (event === 'delete') this.sliceIndex.remove(slice);
+        else this.sliceIndex.upsert(slice);
+        this.changed();
+      });
+    }
+    await Promise.all([this.services.start(), this.nodes.start(), this.slices?.start(), this.endpoints?.start()]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.services.stop(), this.nodes.stop(), this.slices?.stop(), this.endpoints?.stop()]);
+  }
+
+  endpointFacts(serviceKey: string): EndpointFacts {
+    if (this.endpoints) {
+      const [ns, name] = serviceKey.split('/', 2);
+      return factsFromEndpoints(this.endpoints.get(name, ns));
+    }
+    return this.sliceIndex.facts(serviceKey);
+  }
+
+  nodeMap(): Map<string, NodeFacts> {
+    const m = new Map<string, NodeFacts>();
+    for (const n of this.nodes.list()) m.set(n.metadata?.name ?? '', nodeFacts(n));
+    return m;
+  }
+
+  private changed(): void {
+    for (const cb of this.listeners) cb();
+  }
+}

@@ -1,0 +1,197 @@
+// Layer 2: decide which addresses this node answers for, and keep the responder (a worker
+// thread that owns the packet sockets) in step. Decisions run on the main thread; answers never do.
+import type { Config, AddressPool } from '../../config/types';
+import { canonicalIP, tryParseIP, rangeContains } from '../../ipam/address';
+import { EventRecorder, targetOf } from '../../k8s/events';
+import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
+import { eligibleInterfaces, listInterfaces, supportsArp, supportsNdp, type NetInterface } from '../../net/interfaces';
+import type { Logger } from '../../util/log';
+import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
+import type { ClusterState } from '../cluster-state';
+import { elect, type ElectionResult } from '../election/election';
+import type { Membership } from '../membership/membership';
+import { Responder, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats } from './responder';
+
+export interface Layer2Options {
+  nodeName: string;
+  lbClass?: string;
+  /** Interface name patterns never used (MetalLB's exclude list by default). */
+  excludeInterfaces: readonly RegExp[];
+  /** Only these interfaces (all pools), when given. */
+  includeInterfaces: readonly string[];
+  refreshIntervalMs: number;
+  ignoreExcludeLabel: boolean;
+  log: Logger;
+  metrics: SpeakerMetrics;
+  events: EventRecorder;
+}
+
+export interface ServiceAnnouncement {
+  service: string;
+  ips: string[];
+  pool: string;
+  result: ElectionResult;
+}
+
+/** The pool holding an address, if any (pools are few; a scan is fine). */
+export function poolOf(config: Config, ip: string): AddressPool | undefined {
+  const addr = tryParseIP(ip);
+  if (!addr) return undefined;
+  return config.pools.find((p) => p.addresses.some((a) => rangeContains(a.range, addr)));
+}
+
+export class Layer2Speaker {
+  private responder?: Responder;
+  private config?: Config;
+  private owned = new Map<string, OwnedAddress>();
+  private ownedKey = '';
+  private interfacesKey = '';
+  private lastAnnouncer = new Map<string, string | undefined>();
+  private announcedLabels = new Map<string, Record<string, string>>();
+  private interfaceTimer?: NodeJS.Timeout;
+  private pushing = Promise.resolve();
+  /** Every Service's election, for status/explain. */
+  readonly view = new Map<string, ServiceAnnouncement>();
+
+  constructor(
+    private readonly opts: Layer2Options,
+    private readonly state: ClusterState,
+    private readonly membership: Membership,
+  ) {}
+
+  async start(): Promise<void> {
+    this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs } });
+    this.responder.on('stats', (s) => this.publishStats(s));
+    this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
+    this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));
+    await this.refreshInterfaces();
+    this.interfaceTimer = setInterval(() => void this.refreshInterfaces(), 10_000);
+  }
+
+  /** Stops answering at once. */
+  async stop(): Promise<void> {
+    if (this.interfaceTimer) clearInterval(this.interfaceTimer);
+    await this.responder?.stop();
+  }
+
+  setConfig(config: Config): void {
+    this.config = config;
+    void this.refreshInterfaces();
+  }
+
+  /** Re-runs every election and pushes the owned set to the responder if it changed. */
+  reconcile(): void {
+    const config = this.config;
+    if (!config || !this.state.synced || !this.membership.synced) return;
+    const nodes = this.state.nodeMap();
+    const live = this.membership.alive();
+    const owned = new Map<string, OwnedAddress>();
+    const seen = new Set<string>();
+    for (const svc of this.state.services.list()) {
+      if (!handling(svc, this.opts.lbClass).handled) continue;
+      const ips = ingressIPs(svc).map((ip) => canonicalIP(ip)).filter((ip): ip is string => ip !== undefined);
+      if (ips.length === 0) continue;
+      const pool = poolOf(config, ips[0]);
+      if (!pool || pool.protocol !== 'layer2') continue;
+      const key = serviceKey(svc);
+      seen.add(key);
+      const result = elect({
+        ip: ips[0],
+        localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
+        endpoints: this.state.endpointFacts(key),
+        nodes,
+        liveSpeakers: live,
+        poolNodeSelectors: pool.nodeSelectors,
+        ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+      });
+      this.view.set(key, { service: key, ips, pool: pool.name, result });
+      const mine = result.announcer === this.opts.nodeName;
+      if (mine) {
+        for (const ip of ips) {
+          // Pools never overlap, so every Service on an address brings the same interface list.
+          const p = poolOf(config, ip);
+          if (p?.protocol !== 'layer2') continue;
+          owned.set(ip, p.interfaces.length > 0 ? { address: ip, interfaces: [...p.interfaces] } : { address: ip });
+        }
+      }
+      this.noteAnnouncer(svc, key, ips, result, mine);
+    }
+    for (const key of [...this.view.keys()]) {
+      if (!seen.has(key)) {
+        this.view.delete(key);
+        this.lastAnnouncer.delete(key);
+        this.clearAnnouncedMetric(key);
+      }
+    }
+    this.push(owned);
+  }
+
+  private noteAnnouncer(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], result: ElectionResult, mine: boolean): void {
+    const prev = this.lastAnnouncer.get(key);
+    const now = result.announcer;
+    this.lastAnnouncer.set(key, now);
+    if (mine) {
+      const labels = { service: key, protocol: 'layer2', node: this.opts.nodeName, ip: ips.join(',') };
+      this.clearAnnouncedMetric(key);
+      this.opts.metrics.announced.set(labels, 1);
+      this.announcedLabels.set(key, labels);
+      // Only the new announcer speaks, and only when the announcer changed: no event storms on resync.
+      if (prev !== now) {
+        this.opts.log.info('serviceAnnounced', { service: key, ips, node: this.opts.nodeName });
+        this.opts.events.emit(targetOf(svc, 'Service'), 'Normal', 'nodeAssigned', `announcing from node "${this.opts.nodeName}" with protocol "layer2"`);
+      }
+    } else {
+      if (this.announcedLabels.has(key)) {
+        this.opts.log.info('serviceWithdrawn', { service: key, ips, reason: 'reason' in result ? result.reason : 'notOwner', newOwner: now ?? null });
+      }
+      this.clearAnnouncedMetric(key);
+    }
+  }
+
+  private clearAnnouncedMetric(key: string): void {
+    const labels = this.announcedLabels.get(key);
+    if (labels) this.opts.metrics.announced.remove(labels);
+    this.announcedLabels.delete(key);
+  }
+
+  private push(owned: Map<string, OwnedAddress>): void {
+    const key = JSON.stringify([...owned.values()].sort((a, b) => a.address.localeCompare(b.address)));
+    if (key === this.ownedKey) return;
+    const gained = [...owned.keys()].filter((ip) => !this.owned.has(ip));
+    const lost = [...this.owned.keys()].filter((ip) => !owned.has(ip));
+    this.ownedKey = key;
+    this.owned = owned;
+    if (gained.length) this.opts.metrics.ownershipChanges.inc({ change: 'gained' }, gained.length);
+    if (lost.length) this.opts.metrics.ownershipChanges.inc({ change: 'lost' }, lost.length);
+    this.opts.log.info('layer2 addresses changed', { owned: [...owned.keys()], gained, lost });
+    const list = [...owned.values()];
+    // Serialized so that an older set never lands after a newer one.
+    this.pushing = this.pushing.then(() =>
+      this.responder?.setAddresses(list).catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message })),
+    );
+  }
+
+  private async refreshInterfaces(): Promise<void> {
+    if (!this.responder) return;
+    const include = this.opts.includeInterfaces;
+    const all = listInterfaces();
+    const eligible: NetInterface[] = eligibleInterfaces(all, { include, exclude: this.opts.excludeInterfaces });
+    const configs: ResponderInterfaceConfig[] = eligible.map((i) => ({ name: i.name, ifindex: i.ifindex, mac: i.mac, arp: supportsArp(i), ndp: supportsNdp(i) }));
+    const key = JSON.stringify(configs);
+    if (key === this.interfacesKey) return;
+    this.interfacesKey = key;
+    this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });
+    await this.responder.setInterfaces(configs).catch((e: Error) => this.opts.log.error('could not set responder interfaces', { error: e.message }));
+  }
+
+  private publishStats(s: ResponderStats): void {
+    const m = this.opts.metrics;
+    for (const proto of ['arp', 'ndp'] as const) {
+      m.advance(m.requests, { protocol: proto }, s.counters.requests[proto]);
+      m.advance(m.responses, { protocol: proto }, s.counters.replies[proto]);
+      m.advance(m.gratuitous, { protocol: proto }, s.counters.gratuitous[proto]);
+    }
+    for (const [reason, n] of Object.entries(s.counters.drops)) m.advance(m.drops, { reason }, n);
+    m.advance(m.sendFailures, {}, s.counters.sendFailures);
+  }
+}

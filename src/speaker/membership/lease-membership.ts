@@ -1,0 +1,187 @@
+// Speaker liveness through coordination.k8s.io Leases: each speaker renews `ironlb-speaker-<node>`
+// every couple of seconds; a speaker whose Lease has not changed for its duration is dead.
+// Freshness is judged by when *we* saw each Lease change, so clocks need not agree.
+//
+// Fail-static: while this speaker cannot renew its own Lease (API server unreachable) it keeps
+// its last view instead of declaring everybody dead — absence of news is not news of death,
+// and an announced address must not be withdrawn because the API server is down.
+import * as k8s from '@kubernetes/client-node';
+import { apiStatus, errorText } from '../../k8s/client';
+import { Informer } from '../../k8s/informer';
+import { leaseTimeMs, microTime } from '../../k8s/lease';
+import type { Logger } from '../../util/log';
+import type { Membership } from './membership';
+
+export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
+export const SPEAKER_LABELS = { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' };
+export const NODE_ADDRESS_ANNOTATION = 'ironlb.io/node-address';
+
+export interface LeaseMembershipOptions {
+  kc: k8s.KubeConfig;
+  namespace: string;
+  nodeName: string;
+  /** This node's address, published for the heartbeat layer. */
+  nodeAddress?: string;
+  renewIntervalMs?: number; // default 2000
+  leaseDurationSeconds?: number; // default 6
+  log: Logger;
+}
+
+interface Seen {
+  node: string;
+  resourceVersion: string;
+  observedAt: number;
+  durationMs: number;
+  address?: string;
+}
+
+export class LeaseMembership implements Membership {
+  private readonly api: k8s.CoordinationV1Api;
+  private readonly informer: Informer<k8s.V1Lease>;
+  private readonly seen = new Map<string, Seen>();
+  private readonly listeners: Array<() => void> = [];
+  private current = new Set<string>();
+  private lastOwnRenew = 0;
+  private ownResourceVersion?: string;
+  private renewTimer?: NodeJS.Timeout;
+  private checkTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly renewMs: number;
+  private readonly durationS: number;
+
+  constructor(private readonly opts: LeaseMembershipOptions) {
+    this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
+    this.renewMs = opts.renewIntervalMs ?? 2000;
+    this.durationS = opts.leaseDurationSeconds ?? 6;
+    const labelSelector = Object.entries(SPEAKER_LABELS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    this.informer = new Informer<k8s.V1Lease>(
+      opts.kc,
+      `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`,
+      () => this.api.listNamespacedLease({ namespace: opts.namespace, labelSelector }),
+      { labelSelector, log: opts.log },
+    );
+    this.informer.on((lease, event) => this.observe(lease, event));
+  }
+
+  get leaseName(): string {
+    return SPEAKER_LEASE_PREFIX + this.opts.nodeName;
+  }
+
+  get synced(): boolean {
+    return this.informer.synced;
+  }
+
+  alive(): ReadonlySet<string> {
+    return this.current;
+  }
+
+  /** The node addresses published in the live speakers' Leases. */
+  addresses(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const s of this.seen.values()) if (s.address && this.current.has(s.node)) out.set(s.node, s.address);
+    return out;
+  }
+
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.renew();
+    await this.informer.start();
+    this.evaluate();
+    this.renewTimer = setInterval(() => void this.renew(), this.renewMs);
+    this.checkTimer = setInterval(() => this.evaluate(), 250);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.checkTimer) clearInterval(this.checkTimer);
+    await this.informer.stop();
+    // Leaving: delete our Lease so that the others drop us at once instead of after expiry.
+    await this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.opts.namespace }).catch((e) => {
+      if (apiStatus(e) !== 404) this.opts.log.warn('could not delete speaker lease', { error: errorText(e) });
+    });
+  }
+
+  private body(resourceVersion?: string): k8s.V1Lease {
+    return {
+      metadata: {
+        name: this.leaseName,
+        namespace: this.opts.namespace,
+        labels: { ...SPEAKER_LABELS, 'ironlb.io/node': this.opts.nodeName },
+        annotations: this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : undefined,
+        resourceVersion,
+      },
+      spec: { holderIdentity: this.opts.nodeName, leaseDurationSeconds: this.durationS, renewTime: microTime() },
+    };
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    const { namespace } = this.opts;
+    try {
+      let written: k8s.V1Lease;
+      try {
+        written = this.ownResourceVersion
+          ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(this.ownResourceVersion) })
+          : await this.api.createNamespacedLease({ namespace, body: this.body() });
+      } catch (e) {
+        const status = apiStatus(e);
+        if (status !== 409 && status !== 404) throw e;
+        // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the server.
+        const existing = await this.api.readNamespacedLease({ name: this.leaseName, namespace }).catch(() => undefined);
+        written = existing
+          ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(existing.metadata?.resourceVersion) })
+          : await this.api.createNamespacedLease({ namespace, body: this.body() });
+      }
+      this.ownResourceVersion = written.metadata?.resourceVersion;
+      this.lastOwnRenew = Date.now();
+    } catch (e) {
+      this.ownResourceVersion = undefined;
+      this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
+    }
+  }
+
+  private observe(lease: k8s.V1Lease, event: string): void {
+    const name = lease.metadata?.name ?? '';
+    if (!name.startsWith(SPEAKER_LEASE_PREFIX)) return;
+    const node = lease.spec?.holderIdentity || name.slice(SPEAKER_LEASE_PREFIX.length);
+    if (event === 'delete') {
+      this.seen.delete(name);
+      this.evaluate();
+      return;
+    }
+    const rv = lease.metadata?.resourceVersion ?? '';
+    const prev = this.seen.get(name);
+    if (prev && prev.resourceVersion === rv) return;
+    const durationMs = (lease.spec?.leaseDurationSeconds ?? this.durationS) * 1000;
+    let observedAt = Date.now();
+    if (!prev) {
+      // First sight (start-up list): a Lease renewed long ago is not fresh just because we only now see it.
+      const renewed = leaseTimeMs(lease.spec?.renewTime);
+      if (renewed !== undefined) observedAt = Math.min(observedAt, Math.max(renewed, observedAt - durationMs - 1));
+    }
+    this.seen.set(name, { node, resourceVersion: rv, observedAt, durationMs, address: lease.metadata?.annotations?.[NODE_ADDRESS_ANNOTATION] });
+    this.evaluate();
+  }
+
+  private evaluate(): void {
+    const now = Date.now();
+    const apiHealthy = now - this.lastOwnRenew <= this.durationS * 1000;
+    if (!apiHealthy && this.informer.synced) return; // fail-static: keep the last view
+    const next = new Set<string>();
+    for (const s of this.seen.values()) if (now - s.observedAt <= s.durationMs) next.add(s.node);
+    if (!this.stopped && apiHealthy) next.add(this.opts.nodeName);
+    if (next.size === this.current.size && [...next].every((n) => this.current.has(n))) return;
+    const joined = [...next].filter((n) => !this.current.has(n));
+    const left = [...this.current].filter((n) => !next.has(n));
+    this.current = next;
+    this.opts.log.info('speaker membership changed', { alive: [...next].sort(), joined, left });
+    for (const cb of this.listeners) cb();
+  }
+}

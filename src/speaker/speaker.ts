@@ -1,0 +1,127 @@
+// The speaker on one node: config + cluster state + membership → the layer-2 announcer
+// (and, for bgp pools, the BGP speaker).
+import * as k8s from '@kubernetes/client-node';
+import type { Config } from '../config/types';
+import { ConfigWatcher } from '../k8s/config-watcher';
+import { EventRecorder } from '../k8s/events';
+import type { SpeakerMetrics } from '../metrics/speaker-metrics';
+import type { Logger } from '../util/log';
+import { sleep } from '../util/backoff';
+import { ClusterState } from './cluster-state';
+import { Layer2Speaker } from './layer2/layer2-speaker';
+import { LeaseMembership } from './membership/lease-membership';
+import type { Membership } from './membership/membership';
+
+export interface SpeakerOptions {
+  kc: k8s.KubeConfig;
+  nodeName: string;
+  nodeAddress?: string;
+  namespace: string;
+  configNamespace: string;
+  configName: string;
+  lbClass?: string;
+  excludeInterfaces: readonly RegExp[];
+  includeInterfaces: readonly string[];
+  refreshIntervalMs: number;
+  leaseDurationSeconds: number;
+  leaseRenewMs: number;
+  ignoreExcludeLabel: boolean;
+  log: Logger;
+  metrics: SpeakerMetrics;
+}
+
+export class Speaker {
+  readonly state: ClusterState;
+  readonly membership: Membership;
+  readonly layer2: Layer2Speaker;
+  private readonly configWatcher: ConfigWatcher;
+  private readonly events: EventRecorder;
+  private scheduled = false;
+  private running = false;
+
+  constructor(private readonly opts: SpeakerOptions) {
+    this.events = new EventRecorder(opts.kc, 'ironlb-speaker', opts.nodeName, opts.log);
+    this.state = new ClusterState(opts.kc, opts.log);
+    this.membership = new LeaseMembership({
+      kc: opts.kc,
+      namespace: opts.namespace,
+      nodeName: opts.nodeName,
+      nodeAddress: opts.nodeAddress,
+      leaseDurationSeconds: opts.leaseDurationSeconds,
+      renewIntervalMs: opts.leaseRenewMs,
+      log: opts.log,
+    });
+    this.layer2 = new Layer2Speaker(
+      {
+        nodeName: opts.nodeName,
+        lbClass: opts.lbClass,
+        excludeInterfaces: opts.excludeInterfaces,
+        includeInterfaces: opts.includeInterfaces,
+        refreshIntervalMs: opts.refreshIntervalMs,
+        ignoreExcludeLabel: opts.ignoreExcludeLabel,
+        log: opts.log,
+        metrics: opts.metrics,
+        events: this.events,
+      },
+      this.state,
+      this.membership,
+    );
+    this.configWatcher = new ConfigWatcher({
+      kc: opts.kc,
+      namespace: opts.configNamespace,
+      name: opts.configName,
+      log: opts.log,
+      onConfig: (c) => this.onConfig(c),
+      onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
+    });
+    this.state.onChange(() => this.schedule());
+    this.membership.onChange(() => {
+      opts.metrics.membersAlive.set(this.membership.alive().size);
+      this.schedule();
+    });
+  }
+
+  ready(): { ok: boolean; reason?: string } {
+    if (!this.running) return { ok: false, reason: 'starting' };
+    if (!this.state.synced) return { ok: false, reason: 'caches not synced' };
+    if (!this.configWatcher.state.loaded) return { ok: false, reason: 'no valid configuration loaded' };
+    return { ok: true };
+  }
+
+  async start(): Promise<void> {
+    await this.layer2.start();
+    await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);
+    // Speakers that start together list each other's Leases before those exist; wait until every
+    // peer has renewed at least once, or each would briefly think it is alone and announce.
+    await sleep(Math.max(1000, this.opts.leaseRenewMs * 1.5));
+    this.running = true;
+    this.opts.metrics.membersAlive.set(this.membership.alive().size);
+    this.opts.log.info('speaker started', { node: this.opts.nodeName, endpoints: this.state.endpointSource, alive: [...this.membership.alive()] });
+    this.schedule();
+  }
+
+  /** Graceful: stop answering first, then leave the membership so that others take over at once. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.layer2.stop();
+    await this.membership.stop();
+    await this.events.flush(1000);
+    await Promise.all([this.configWatcher.stop(), this.state.stop()]);
+  }
+
+  private onConfig(config: Config): void {
+    this.opts.metrics.configLoaded.set(1);
+    this.layer2.setConfig(config);
+    this.schedule();
+  }
+
+  /** Coalesces bursts of watch events into one pass. */
+  private schedule(): void {
+    if (this.scheduled || !this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.running) this.layer2.reconcile();
+    });
+  }
+}

@@ -1,0 +1,216 @@
+// End-to-end check of the layer-2 responder on a namespace LAN:
+//
+//   client (198.51.100.10, 2001:db8:100::10) ---- br0 ---- n1 (198.51.100.11, 2001:db8:100::11)
+//                                                           lo: 198.51.100.90, 2001:db8:100::90
+//
+// The service addresses sit on n1's lo with arp_ignore=1/arp_announce=2, so n1's kernel accepts
+// their traffic but never answers ARP/NS for them: only the responder (running in n1 through
+// test/helpers/responder-host.ts) makes them reachable. Needs root, iproute2, arping, ndisc6,
+// ping and the native addon; skipped with a message otherwise.
+import { execFileSync } from 'child_process';
+import { tryLoadNative } from '../../src/net/native';
+import { BROADCAST_MAC, formatMac, parseIPv4, parseIPv6, parseMac } from '../../src/protocol/address';
+import { ArpOperation, buildArpRequest, decodeArpFrame } from '../../src/protocol/arp';
+import { buildNeighborSolicitation, decodeNdpFrame, findLinkLayerAddress } from '../../src/protocol/ndp';
+import type { ResponderStats } from '../../src/speaker/layer2/responder';
+import { haveProgram, Host, Lab, labUnavailableReason } from '../helpers/netns';
+import { probe, ResponderHost } from '../helpers/responder-host';
+
+const VIP4 = '198.51.100.90';
+const VIP6 = '2001:db8:100::90';
+const STALE_MAC = '02:00:5e:00:00:99';
+
+function skipReason(): string | undefined {
+  const lab = labUnavailableReason();
+  if (lab) return lab;
+  if (!tryLoadNative()) return 'native addon not built (npm run build:native)';
+  for (const p of ['arping', 'ndisc6', 'ping']) if (!haveProgram(p)) return `${p} is not installed`;
+  return undefined;
+}
+
+const reason = skipReason();
+if (reason) {
+  console.warn(`skipping net-responder e2e: ${reason}`);
+}
+const d = reason ? describe.skip : describe;
+
+/** Habets arping (Debian "arping") or iputils arping: different flags and output. */
+function arpingFlavour(): 'habets' | 'iputils' {
+  let help = '';
+  try {
+    help = execFileSync('arping', ['--help'], { stdio: 'pipe' }).toString();
+  } catch (e) {
+    const err = e as { stdout?: Buffer; stderr?: Buffer };
+    help = `${err.stdout ?? ''}${err.stderr ?? ''}`;
+  }
+  return /habets/i.test(help) ? 'habets' : 'iputils';
+}
+
+d('layer-2 responder in network namespaces', () => {
+  jest.setTimeout(120_000);
+  let lab: Lab;
+  let client: Host;
+  let node: Host;
+  let responder: ResponderHost;
+  const flavour = reason ? 'habets' : arpingFlavour();
+
+  /** MACs of the ARP replies arping saw for `ip`. */
+  async function arping(ip: string, count: number): Promise<string[]> {
+    const argv =
+      flavour === 'habets'
+        ? ['arping', '-c', String(count), '-W', '0.3', '-i', client.ifname, ip]
+        : ['arping', '-c', String(count), '-w', String(count), '-I', client.ifname, ip];
+    const r = await lab.exec(client, argv, { allowFailure: true, timeoutMs: 20_000 });
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.includes(ip) && /bytes from|reply from/i.test(l))
+      .map((l) => (/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/i.exec(l)?.[1] ?? '').toLowerCase());
+  }
+
+  async function ndisc(ip: string): Promise<string | undefined> {
+    const r = await lab.exec(client, ['ndisc6', '-1', '-q', '-r', '2', '-w', '400', ip, client.ifname], { allowFailure: true });
+    return r.code === 0 ? r.stdout.trim().toLowerCase() : undefined;
+  }
+
+  async function stats(): Promise<ResponderStats> {
+    return responder.stats<ResponderStats>();
+  }
+
+  async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    client = await lab.addHost('client', { ipv4: '198.51.100.10/24', ipv6: '2001:db8:100::10/64' });
+    node = await lab.addHost('n1', { ipv4: '198.51.100.11/24', ipv6: '2001:db8:100::11/64' });
+    await lab.addServiceAddress(node, { ipv4: VIP4, ipv6: VIP6 });
+    responder = await ResponderHost.start(lab, node, { timing: { refreshIntervalMs: 0, statsIntervalMs: 200 } });
+  });
+
+  afterAll(async () => {
+    await responder?.stop();
+    await lab?.destroy();
+  });
+
+  it('listens on the node NIC (the exclude list is overridable: eth0 is a veth peer here)', () => {
+    const eth0 = responder.interfaces.find((i) => i.name === 'eth0');
+    expect(eth0).toMatchObject({ ifindex: node.ifindex, mac: node.mac });
+  });
+
+  it('baseline: nothing answers for the service address before it is owned', async () => {
+    expect(await arping(VIP4, 2)).toEqual([]);
+    expect(await ndisc(VIP6)).toBeUndefined();
+  });
+
+  it('answers ARP for an owned address, exactly once per request, with the node MAC', async () => {
+    await responder.setAddresses([VIP4, VIP6]);
+    const macs = await arping(VIP4, 3);
+    expect(macs).toEqual([node.mac, node.mac, node.mac]);
+  });
+
+  it('makes the address reachable: ping over IPv4 and IPv6', async () => {
+    await lab.exec(client, ['ping', '-c', '2', '-i', '0.2', '-W', '2', VIP4]);
+    await lab.exec(client, ['ping', '-6', '-c', '2', '-i', '0.2', '-W', '2', VIP6]);
+  });
+
+  it('answers multicast NS (ndisc6) with the node MAC', async () => {
+    expect(await ndisc(VIP6)).toBe(node.mac);
+  });
+
+  it('answers a unicast NUD probe without a source link-layer option, to the Ethernet source', async () => {
+    const ns = buildNeighborSolicitation({
+      sourceMac: parseMac(client.mac),
+      sourceIp: parseIPv6(client.ipv6!),
+      target: parseIPv6(VIP6),
+      destinationIp: parseIPv6(VIP6),
+      destinationMac: parseMac(node.mac),
+      includeSourceLinkLayer: false,
+    });
+    const r = await probe(lab, client, { frames: [ns.toString('hex')], expect: 'neighborAdvertisement', waitMs: 500 });
+    const nas = r.received.map((x) => decodeNdpFrame(Buffer.from(x.hex, 'hex'))).filter((x) => x.ok);
+    // Only answers addressed to the client (gratuitous NAs of the ongoing burst go to ff02::1).
+    const fromNode = nas.filter(
+      (x) => x.ok && formatMac(x.value.ethernet.source) === node.mac && x.value.message.type === 'neighborAdvertisement' && x.value.message.solicited,
+    );
+    expect(fromNode).toHaveLength(1);
+    const na = fromNode[0];
+    if (!na.ok || na.value.message.type !== 'neighborAdvertisement') throw new Error('unreachable');
+    expect(formatMac(na.value.ethernet.destination)).toBe(client.mac);
+    expect(na.value.message).toMatchObject({ solicited: true, override: true });
+    expect(formatMac(findLinkLayerAddress(na.value.message.options, 'targetLinkLayerAddress')!)).toBe(node.mac);
+  });
+
+  it('answers a unicast ARP request to its MAC and drops one addressed to another MAC', async () => {
+    const before = await stats();
+    const toUs = buildArpRequest(parseMac(client.mac), parseIPv4(client.ipv4!), parseIPv4(VIP4), parseMac(node.mac));
+    const toOther = buildArpRequest(parseMac(client.mac), parseIPv4(client.ipv4!), parseIPv4(VIP4), parseMac('02:00:5e:00:00:01'));
+    const r = await probe(lab, client, { frames: [toUs.toString('hex'), toOther.toString('hex')], expect: 'arpReply', waitMs: 500 });
+    // Only answers addressed to the client (gratuitous replies of the ongoing burst are broadcast).
+    const replies = r.received
+      .map((x) => decodeArpFrame(Buffer.from(x.hex, 'hex')))
+      .filter((x) => x.ok && formatMac(x.value.arp.targetHardwareAddress) === client.mac);
+    expect(replies).toHaveLength(1);
+    const reply = replies[0];
+    if (!reply.ok) throw new Error('unreachable');
+    expect(reply.value.arp.operation).toBe(ArpOperation.Reply);
+    expect(formatMac(reply.value.arp.senderHardwareAddress)).toBe(node.mac);
+    expect(formatMac(reply.value.ethernet.destination)).toBe(client.mac);
+    await waitFor('badDst counter', async () => (await stats()).counters.drops.badDst > before.counters.drops.badDst);
+  });
+
+  it('a gratuitous burst replaces a stale MAC in the client neighbour table', async () => {
+    await lab.ip(client.ns, ['neigh', 'replace', VIP4, 'lladdr', STALE_MAC, 'dev', client.ifname, 'nud', 'stale']);
+    await lab.ip(client.ns, ['-6', 'neigh', 'replace', VIP6, 'lladdr', STALE_MAC, 'dev', client.ifname, 'nud', 'stale']);
+    const mac = async (family: 4 | 6, ip: string) => (await lab.neighbours(client, family)).find((n) => n.dst === ip)?.lladdr;
+    expect(await mac(4, VIP4)).toBe(STALE_MAC);
+    const before = await stats();
+    await responder.announce();
+    await waitFor('IPv4 neighbour update', async () => (await mac(4, VIP4)) === node.mac);
+    await waitFor('IPv6 neighbour update', async () => (await mac(6, VIP6)) === node.mac);
+    const after = await stats();
+    expect(after.counters.gratuitous.arp).toBeGreaterThanOrEqual(before.counters.gratuitous.arp + 2);
+    expect(after.counters.gratuitous.ndp).toBeGreaterThanOrEqual(before.counters.gratuitous.ndp + 1);
+  });
+
+  it('honours per-address interface limits (interfaceNotAllowed)', async () => {
+    const before = await stats();
+    await responder.setAddresses([{ address: VIP4, interfaces: ['nosuchif0'] }]);
+    expect(await arping(VIP4, 1)).toEqual([]);
+    const after = await stats();
+    expect(after.counters.drops.interfaceNotAllowed).toBeGreaterThan(before.counters.drops.interfaceNotAllowed);
+  });
+
+  it('stops answering at once when the address is lost', async () => {
+    await responder.setAddresses([VIP4, VIP6]);
+    expect(await arping(VIP4, 1)).toEqual([node.mac]);
+    await responder.setAddresses([]);
+    expect(await arping(VIP4, 2)).toEqual([]);
+    expect(await ndisc(VIP6)).toBeUndefined();
+    const s = await stats();
+    expect(s.ownedV4 + s.ownedV6).toBe(0);
+    expect(s.counters.drops.notOwned).toBeGreaterThan(0);
+    expect(s.counters.sendFailures).toBe(0);
+    expect(s.counters.socketDrops).toBe(0);
+  });
+
+  it('reports counters periodically without being asked', async () => {
+    const s = await stats();
+    expect(s.interfaces.find((i) => i.name === 'eth0')).toMatchObject({ arp: true, ndp: true });
+    expect(s.counters.requests.arp).toBeGreaterThan(0);
+    expect(s.counters.replies.arp).toBeGreaterThan(0);
+    expect(s.counters.replies.ndp).toBeGreaterThan(0);
+    expect(BROADCAST_MAC).toHaveLength(6);
+  });
+
+  it('stops promptly', async () => {
+    const t = Date.now();
+    await responder.stop();
+    expect(Date.now() - t).toBeLessThan(3000);
+  });
+});
