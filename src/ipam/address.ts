@@ -1,5 +1,7 @@
-// IPv4/IPv6 address arithmetic on BigInt. Parsing and formatting go through `ip-address`;
-// everything else is plain integer math so that intervals of any size cost the same.
+// IPv4/IPv6 address arithmetic on BigInt. IPv6 text in plain hex form is parsed and formatted
+// here (the allocator does it per Service, and `ip-address` costs several microseconds a call);
+// embedded-IPv4 forms go through `ip-address`. Everything else is plain integer math so that
+// intervals of any size cost the same.
 import { Address6 } from 'ip-address';
 
 export type Family = 4 | 6;
@@ -39,6 +41,8 @@ export function tryParseIP(text: string): IP | undefined {
     if (s.split('.').some((p) => p.length > 1 && p.startsWith('0'))) return undefined;
     return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
   }
+  const hex = parseIPv6Hex(s);
+  if (hex !== undefined) return { family: 6, value: hex };
   if (!Address6.isValid(s) || s.includes('%')) return undefined;
   try {
     return { family: 6, value: new Address6(s).bigInt() };
@@ -61,7 +65,83 @@ export function formatValue(family: Family, value: bigint): string {
   if (family === 4) {
     return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 255n).toString()).join('.');
   }
-  return Address6.fromBigInt(value).correctForm();
+  return formatIPv6(value);
+}
+
+/**
+ * IPv6 text of hex groups and colons, without embedded IPv4 (`2001:db8::1`, `::`, `fe80:0:0::1`).
+ * Returns undefined for anything else, including embedded IPv4, which tryParseIP hands to `ip-address`.
+ */
+export function parseIPv6Hex(text: string): bigint | undefined {
+  const COLON = 58;
+  const n = text.length;
+  if (n < 2 || n > 39) return undefined; // 39 = eight groups of four digits and seven colons
+  const head: number[] = [];
+  const tail: number[] = [];
+  let groups = head;
+  let i = 0;
+  if (text.charCodeAt(0) === COLON) {
+    if (text.charCodeAt(1) !== COLON) return undefined;
+    groups = tail;
+    i = 2;
+  }
+  while (i < n) {
+    let group = 0;
+    let digits = 0;
+    for (let d = hexDigit(text.charCodeAt(i)); d >= 0 && digits < 5; d = hexDigit(text.charCodeAt(++i))) {
+      group = group * 16 + d;
+      digits++;
+    }
+    if (digits === 0 || digits > 4) return undefined;
+    groups.push(group);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== COLON || ++i === n) return undefined;
+    if (text.charCodeAt(i) === COLON) {
+      if (groups === tail) return undefined; // a second "::"
+      groups = tail;
+      i++;
+    }
+  }
+  const count = head.length + tail.length;
+  if (groups === tail ? count > 7 : count !== 8) return undefined;
+  const g = [...head, ...new Array<number>(8 - count).fill(0), ...tail];
+  // Pairs of 16-bit groups are exact as doubles, so only four BigInts are built.
+  const word = (k: number): bigint => BigInt(g[k] * 65536 + g[k + 1]);
+  return (word(0) << 96n) | (word(2) << 64n) | (word(4) << 32n) | word(6);
+}
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** RFC 5952 text: lowercase, no leading zeros, the first longest run of two or more zero groups as `::`. */
+export function formatIPv6(value: bigint): string {
+  const hex = value.toString(16).padStart(32, '0');
+  const groups: string[] = [];
+  for (let start = 0; start < 32; start += 4) {
+    let first = start;
+    while (first < start + 3 && hex.charCodeAt(first) === 48) first++;
+    groups.push(hex.slice(first, start + 4));
+  }
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0, runStart = -1; i < 8; i++) {
+    if (groups[i] !== '0') {
+      runStart = -1;
+      continue;
+    }
+    if (runStart < 0) runStart = i;
+    if (i - runStart + 1 > bestLength) {
+      bestStart = runStart;
+      bestLength = i - runStart + 1;
+    }
+  }
+  if (bestStart < 0) return groups.join(':');
+  // join() yields a flat string; concatenation would leave a rope that every Map lookup flattens.
+  return [groups.slice(0, bestStart).join(':'), groups.slice(bestStart + bestLength).join(':')].join('::');
 }
 
 /** Canonical text of an address, or undefined when it is not one ("192.0.2.001" stays invalid). */

@@ -1,0 +1,362 @@
+// Service address allocation with MetalLB's semantics (internal/allocator/allocator.go), kept in
+// memory only: Service status is the source of truth and is replayed through `assign` at start-up.
+import type { AddressPool } from '../config/types';
+import { canonicalIP, formatIP, tryParseIP, type Family, type IP } from './address';
+import { AddressHolders, type Address, type HeldAddress } from './address-holders';
+import { PoolState } from './pool';
+import { sharingConflict } from './sharing';
+import type { AllocationResult, Assignment, Failure, FailureReason, PoolStats, ServicePort, ServiceRequest, SharingProfile } from './types';
+
+interface Holding extends SharingProfile {
+  pool: string; // setPools may re-home a holding whose pool was renamed or split
+  readonly addresses: readonly Address[]; // primary family first
+}
+
+/**
+ * Hands out LoadBalancer addresses from the configured pools.
+ *
+ * How the controller drives it:
+ *  1. `setPools(config.pools)` whenever the configuration changes; reprocess the returned
+ *     `invalidated` services (their addresses were released).
+ *  2. At start-up, `assign(req, statusIPs)` for every Service that already has
+ *     status.loadBalancer.ingress, before any `allocate`, so that nothing new lands on them.
+ *  3. `allocate(req)` on every Service change; it returns the current assignment unchanged while
+ *     it still matches the request, so it is safe to call on every resync.
+ *  4. `release(key)` when a Service is deleted or stops being a LoadBalancer.
+ *
+ * Any failed `assign` or `allocate` leaves the service holding nothing, matching MetalLB, which
+ * clears the status of a service it cannot satisfy.
+ */
+export class Allocator {
+  private pools: readonly PoolState[] = [];
+  private poolsByName = new Map<string, PoolState>();
+  private readonly holdings = new Map<string, Holding>();
+  private readonly holders = new AddressHolders();
+
+  /**
+   * Replaces the pools. Pools are ordered by (priority, name) whatever order they come in.
+   * A service keeps its addresses while one pool contains all of them (its recorded pool name is
+   * updated if needed); other services are released and returned, sorted, in `invalidated`.
+   * Throws on duplicate pool names, which the config parser already rejects.
+   */
+  setPools(pools: readonly AddressPool[]): { invalidated: string[] } {
+    const states = [...pools].sort(byPriorityThenName).map((p) => new PoolState(p));
+    const byName = new Map<string, PoolState>();
+    for (const s of states) {
+      if (byName.has(s.name)) throw new Error(`duplicate address pool name "${s.name}"`);
+      byName.set(s.name, s);
+    }
+    const invalidated: string[] = [];
+    for (const [key, holding] of this.holdings) {
+      const holdsAll = (p: PoolState): boolean => holding.addresses.every((a) => p.contains(a));
+      const recorded = byName.get(holding.pool);
+      const home = recorded && holdsAll(recorded) ? recorded : states.find(holdsAll);
+      if (home) holding.pool = home.name;
+      else invalidated.push(key);
+    }
+    this.pools = states;
+    this.poolsByName = byName;
+    for (const key of invalidated) this.release(key);
+    for (const held of this.holders.all()) this.markUsed(held.address);
+    return { invalidated: invalidated.sort() };
+  }
+
+  /**
+   * Gives the service exactly these addresses (requested IPs, or addresses read back from Service
+   * status at start-up). They must be valid for the service's families (at most one per family),
+   * all lie in one pool (avoid-buggy-ips applied; auto-assign does not matter), in the named pool
+   * if there is one, and pass the sharing rules. Repeating the same call changes nothing.
+   */
+  assign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    const result = this.tryAssign(req, ips);
+    if (!result.ok) this.release(req.key);
+    return result;
+  }
+
+  /**
+   * Returns the service's current assignment if it still fits the request (same named pool, same
+   * requested IPs, families still wanted, sharing still allowed; auto-assign and priorities do not
+   * matter here, as in MetalLB); under PreferDualStack it also tries to add a missing family from
+   * the same pool. Otherwise releases it and takes new
+   * addresses: the requested IPs; else the named pool only (even if auto-assign is off); else the
+   * auto-assign pools in (priority, name) order, first pool that can serve wins.
+   *
+   * Inside a pool the first address in hand-out order wins (entries as declared, each upward).
+   * An address already used under the same allow-shared-ip key is taken only when it comes before
+   * the first free address and passes the sharing rules, which is MetalLB's rule: sharing happens
+   * by position, the allocator does not go looking for a sharable address.
+   *
+   * RequireDualStack takes one IPv4 and one IPv6 address from the same pool. PreferDualStack does
+   * the same when any candidate pool can, and only then falls back to the primary family alone;
+   * so a dual-stack pool later in the order beats a single-family pool earlier in it.
+   */
+  allocate(req: ServiceRequest): AllocationResult {
+    const invalid = checkRequest(req);
+    if (invalid) {
+      this.release(req.key);
+      return invalid;
+    }
+    const held = this.holdings.get(req.key);
+    if (held && this.stillFits(held, req)) return this.keep(held, req);
+    this.release(req.key);
+    if (req.requestedIPs.length > 0) return this.assign(req, req.requestedIPs);
+
+    const candidates = this.candidatePools(req);
+    if (!Array.isArray(candidates)) return candidates;
+    const families = wantedFamilies(req);
+    const result = this.allocateFrom(candidates, families, req);
+    if (result.ok || req.familyPolicy !== 'PreferDualStack' || families.length < 2) return result;
+    return this.allocateFrom(candidates, families.slice(0, 1), req);
+  }
+
+  /** Frees whatever the service holds. Returns false when it held nothing. */
+  release(key: string): boolean {
+    const holding = this.holdings.get(key);
+    if (!holding) return false;
+    this.holdings.delete(key);
+    for (const a of holding.addresses) {
+      if (this.holders.remove(a.text, key)) this.markFree(a);
+    }
+    return true;
+  }
+
+  assignmentOf(key: string): Assignment | undefined {
+    const h = this.holdings.get(key);
+    if (!h) return undefined;
+    return { key, pool: h.pool, ips: h.addresses.map((a) => a.text), sharingKey: h.sharingKey, backendKey: h.backendKey, ports: copyPorts(h.ports) };
+  }
+
+  /** Keys of the services holding the address (any textual form), sorted. */
+  servicesOn(ip: string): string[] {
+    const text = canonicalIP(ip);
+    const held = text === undefined ? undefined : this.holders.get(text);
+    return held ? [...held.services].sort() : [];
+  }
+
+  /** One entry per pool, in pool order. */
+  stats(): PoolStats[] {
+    return this.pools.map((p) => ({ pool: p.name, totalV4: p.total(4), totalV6: p.total(6), inUseV4: p.inUse(4), inUseV6: p.inUse(6) }));
+  }
+
+  private tryAssign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    const invalid = checkRequest(req);
+    if (invalid) return invalid;
+    const addresses = parseAddresses(req, ips);
+    if (!Array.isArray(addresses)) return addresses;
+    const pool = this.poolHolding(addresses, req);
+    if (!(pool instanceof PoolState)) return pool;
+    const conflict = this.conflictOnAny(addresses, req);
+    if (conflict) return fail('SharingConflict', conflict);
+    return this.take(req, pool, addresses);
+  }
+
+  private stillFits(held: Holding, req: ServiceRequest): boolean {
+    if (poolNameOf(req) !== undefined && poolNameOf(req) !== held.pool) return false;
+    if (req.requestedIPs.length > 0) {
+      const wanted = req.requestedIPs.map((t) => canonicalIP(t));
+      const texts = held.addresses.map((a) => a.text);
+      if (wanted.length !== texts.length || !wanted.every((t) => t !== undefined && texts.includes(t))) return false;
+    }
+    if (familyProblem(held.addresses.map((a) => a.family), req)) return false;
+    return this.conflictOnAny(held.addresses, req) === undefined;
+  }
+
+  /** Re-takes the held addresses under the (possibly changed) sharing profile, adding a missing family under PreferDualStack. */
+  private keep(held: Holding, req: ServiceRequest): AllocationResult {
+    const pool = this.poolsByName.get(held.pool);
+    if (!pool) throw new Error(`incoherent state: ${req.key} holds addresses of unknown pool "${held.pool}"`);
+    const topUp = req.familyPolicy === 'PreferDualStack' && req.requestedIPs.length === 0;
+    const missing = topUp ? req.families.filter((f) => !held.addresses.some((a) => a.family === f)) : [];
+    const extra = missing.map((f) => this.pickAddress(pool, f, req)).filter((a): a is Address => a !== undefined);
+    return this.take(req, pool, [...held.addresses, ...extra]);
+  }
+
+  private candidatePools(req: ServiceRequest): PoolState[] | Failure {
+    const named = poolNameOf(req);
+    if (named !== undefined) {
+      const pool = this.poolsByName.get(named);
+      return pool ? [pool] : fail('UnknownPool', `pool "${named}" does not exist`);
+    }
+    if (this.pools.length === 0) return fail('NoPools', 'no address pools are configured');
+    const auto = this.pools.filter((p) => p.config.autoAssign);
+    if (auto.length > 0) return auto;
+    return fail('NoPools', 'no address pool has auto-assign enabled; name one with the address-pool annotation');
+  }
+
+  private allocateFrom(candidates: readonly PoolState[], families: readonly Family[], req: ServiceRequest): AllocationResult {
+    const able = candidates.filter((p) => families.every((f) => p.offers(f)));
+    if (able.length === 0) {
+      const what = families.length === 2 ? 'both IPv4 and IPv6 addresses' : `${familyName(families[0])} addresses`;
+      const message = poolNameOf(req) !== undefined ? `pool "${candidates[0].name}" does not have ${what}` : `no auto-assign pool has ${what}`;
+      return fail('FamilyUnavailable', message);
+    }
+    const exhausted: string[] = [];
+    for (const pool of able) {
+      const picked = families.map((f) => this.pickAddress(pool, f, req));
+      if (picked.every((a): a is Address => a !== undefined)) return this.take(req, pool, picked);
+      const full = families.filter((_, i) => picked[i] === undefined);
+      exhausted.push(...full.map((f) => exhaustionNote(pool, f)));
+    }
+    return fail('PoolExhausted', able.length === 1 ? exhausted.join('; ') : `all candidate pools are exhausted: ${exhausted.join('; ')}`);
+  }
+
+  /** The first address of the family in the pool's hand-out order that the service may take. */
+  private pickAddress(pool: PoolState, family: Family, req: ServiceRequest): Address | undefined {
+    let best = pool.firstFreeOrdinal(family);
+    let shared: HeldAddress | undefined;
+    if (req.sharingKey !== '') {
+      for (const held of this.holders.withSharingKey(req.sharingKey)) {
+        if (held.address.family !== family) continue;
+        const ordinal = pool.ordinalOf(held.address);
+        if (ordinal === undefined || (best !== undefined && ordinal >= best)) continue;
+        if (this.conflictOn(held, req) !== undefined) continue;
+        best = ordinal;
+        shared = held;
+      }
+    }
+    if (shared) return shared.address;
+    if (best === undefined) return undefined;
+    return withText(pool.addressAt(family, best));
+  }
+
+  /** The pool all addresses belong to: the named pool, else the first pool (in order) holding them all. */
+  private poolHolding(addresses: readonly Address[], req: ServiceRequest): PoolState | Failure {
+    const homeOf = (a: Address): PoolState | undefined => this.pools.find((p) => p.contains(a));
+    const outside = addresses.filter((a) => homeOf(a) === undefined);
+    if (outside.length > 0) return fail('NotInAnyPool', `"${outside.map((a) => a.text).join(',')}" is not allowed in config`);
+    const named = poolNameOf(req);
+    if (named !== undefined) {
+      const pool = this.poolsByName.get(named);
+      if (!pool) return fail('UnknownPool', `pool "${named}" does not exist`);
+      const stray = addresses.find((a) => !pool.contains(a));
+      if (!stray) return pool;
+      return fail('PoolMismatch', `${stray.text} is in pool "${homeOf(stray)?.name}", not in pool "${named}" named by the address-pool annotation`);
+    }
+    const pool = this.pools.find((p) => addresses.every((a) => p.contains(a)));
+    if (pool) return pool;
+    const where = addresses.map((a) => `${a.text} is in pool "${homeOf(a)?.name}"`).join(' and ');
+    return fail('PoolMismatch', `${where}; both addresses of a service must come from one pool`);
+  }
+
+  private conflictOnAny(addresses: readonly Address[], req: ServiceRequest): string | undefined {
+    for (const a of addresses) {
+      const held = this.holders.get(a.text);
+      const conflict = held && this.conflictOn(held, req);
+      if (conflict) return conflict;
+    }
+    return undefined;
+  }
+
+  /** The sharing rules against every other holder; the service itself never conflicts, so a sole holder may change its key. */
+  private conflictOn(held: HeldAddress, req: ServiceRequest): string | undefined {
+    for (const other of held.services) {
+      if (other === req.key) continue;
+      const profile = this.holdings.get(other);
+      if (!profile) throw new Error(`incoherent state: ${held.address.text} is held by ${other}, which holds nothing`);
+      const conflict = sharingConflict(held.address.text, req, other, profile);
+      if (conflict) return conflict;
+    }
+    return undefined;
+  }
+
+  private take(req: ServiceRequest, pool: PoolState, addresses: readonly Address[]): AllocationResult {
+    const primaryFirst = addresses.length < 2 || addresses[0].family === req.families[0];
+    const ordered = primaryFirst ? addresses : [addresses[1], addresses[0]];
+    const held = this.holdings.get(req.key)?.addresses;
+    // Re-taking the same addresses (every resync, every repeated restore) only refreshes the
+    // sharing profile: the addresses never become free, so the pools' free sets are left alone.
+    const same = held !== undefined && held.length === ordered.length && held.every((a, i) => a.text === ordered[i].text);
+    if (!same) this.release(req.key);
+    this.holdings.set(req.key, { pool: pool.name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
+    for (const a of ordered) {
+      if (same) this.holders.remove(a.text, req.key);
+      const firstHolder = this.holders.add(a, req.key, req.sharingKey);
+      if (firstHolder && !same) this.markUsed(a);
+    }
+    return { ok: true, pool: pool.name, ips: ordered.map((a) => a.text) };
+  }
+
+  // Every pool containing the address is updated: pools are not supposed to overlap, but if they
+  // do, an address held through one must not look free in the other.
+  private markUsed(ip: IP): void {
+    for (const p of this.pools) p.markUsed(ip);
+  }
+
+  private markFree(ip: IP): void {
+    for (const p of this.pools) p.markFree(ip);
+  }
+}
+
+function fail(reason: FailureReason, message: string): Failure {
+  return { ok: false, reason, message };
+}
+
+function byPriorityThenName(a: AddressPool, b: AddressPool): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function familyName(f: Family): string {
+  return f === 4 ? 'IPv4' : 'IPv6';
+}
+
+function poolNameOf(req: ServiceRequest): string | undefined {
+  return req.poolName === undefined || req.poolName === '' ? undefined : req.poolName;
+}
+
+/** The families the service takes addresses of: SingleStack only the primary one. */
+function wantedFamilies(req: ServiceRequest): readonly Family[] {
+  return req.familyPolicy === 'SingleStack' ? req.families.slice(0, 1) : req.families;
+}
+
+function checkRequest(req: ServiceRequest): Failure | undefined {
+  if (req.key === '') return fail('InvalidRequest', 'the service key is empty');
+  const fams = req.families;
+  if (fams.length < 1 || fams.length > 2 || fams.some((f) => f !== 4 && f !== 6) || fams[0] === fams[1]) {
+    return fail('InvalidRequest', `${req.key}: ipFamilies must list one or two distinct families, got [${fams.join(', ')}]`);
+  }
+  if (req.familyPolicy === 'RequireDualStack' && fams.length !== 2) {
+    return fail('InvalidRequest', `${req.key}: RequireDualStack needs both IPv4 and IPv6 in ipFamilies`);
+  }
+  return undefined;
+}
+
+/** Why a set of address families does not suit the service, or undefined when it does. */
+function familyProblem(families: readonly Family[], req: ServiceRequest): string | undefined {
+  if (families.length > 1 && families[0] === families[1]) return `at most one ${familyName(families[0])} address can be requested`;
+  const wanted = wantedFamilies(req);
+  const stray = families.find((f) => !wanted.includes(f));
+  if (stray !== undefined) return `an ${familyName(stray)} address does not suit a service of family ${wanted.map(familyName).join(' and ')}`;
+  if (req.familyPolicy === 'RequireDualStack' && families.length < 2) return 'RequireDualStack needs one IPv4 and one IPv6 address';
+  return undefined;
+}
+
+function parseAddresses(req: ServiceRequest, texts: readonly string[]): Address[] | Failure {
+  if (texts.length === 0) return fail('InvalidRequest', `${req.key}: no addresses given`);
+  if (texts.length > 2) return fail('InvalidRequest', `${req.key}: at most two addresses (one IPv4, one IPv6) can be requested, got ${texts.length}`);
+  const addresses: Address[] = [];
+  for (const t of texts) {
+    const ip = tryParseIP(t);
+    if (!ip) return fail('InvalidRequest', `"${t}" is not a valid IP address`);
+    addresses.push(withText(ip));
+  }
+  const problem = familyProblem(addresses.map((a) => a.family), req);
+  if (problem) return fail('InvalidRequest', `${req.key} requests "${addresses.map((a) => a.text).join(',')}": ${problem}`);
+  return addresses;
+}
+
+function withText(ip: IP): Address {
+  return { family: ip.family, value: ip.value, text: formatIP(ip) };
+}
+
+// Requests and assignments are handed across the API boundary; copies keep either side's later
+// changes from reaching the other.
+function copyPorts(ports: readonly ServicePort[]): ServicePort[] {
+  return ports.map((p) => ({ protocol: p.protocol, port: p.port }));
+}
+
+function exhaustionNote(pool: PoolState, family: Family): string {
+  const both = pool.offers(4) && pool.offers(6);
+  const what = both ? `${familyName(family)} addresses` : 'addresses';
+  return `pool "${pool.name}" is exhausted (${pool.inUse(family)} of ${pool.total(family)} ${what} in use)`;
+}

@@ -1,0 +1,71 @@
+// One configured pool at run time: which addresses it may hand out, per family, and which are free.
+import type { AddressPool } from '../config/types';
+import type { Family, IP } from './address';
+import { AddressNumbering } from './address-numbering';
+import { IntervalSet } from './interval-set';
+
+interface FamilySpace {
+  readonly numbering: AddressNumbering;
+  /** Free addresses, as numbers from `numbering`. */
+  readonly free: IntervalSet;
+}
+
+export class PoolState {
+  private readonly spaces: Record<Family, FamilySpace>;
+
+  constructor(readonly config: AddressPool) {
+    const space = (family: Family): FamilySpace => {
+      const numbering = new AddressNumbering(family, config.addresses.map((a) => a.range), config.avoidBuggyIPs);
+      return { numbering, free: new IntervalSet(numbering.size > 0n ? [{ lo: 0n, hi: numbering.size - 1n }] : []) };
+    };
+    this.spaces = { 4: space(4), 6: space(6) };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  offers(family: Family): boolean {
+    return this.spaces[family].numbering.size > 0n;
+  }
+
+  /** True when the pool may hand out this address (avoid-buggy-ips applied). */
+  contains(ip: IP): boolean {
+    return this.ordinalOf(ip) !== undefined;
+  }
+
+  /** Position of the address in the pool's hand-out order; lower is handed out first. */
+  ordinalOf(ip: IP): bigint | undefined {
+    return this.spaces[ip.family].numbering.ordinalOf(ip.value);
+  }
+
+  addressAt(family: Family, ordinal: bigint): IP {
+    return { family, value: this.spaces[family].numbering.valueAt(ordinal) };
+  }
+
+  /** Hand-out position of the first free address of the family. */
+  firstFreeOrdinal(family: Family): bigint | undefined {
+    return this.spaces[family].free.first();
+  }
+
+  /** Marks the address as held; a no-op when it is not in this pool. */
+  markUsed(ip: IP): void {
+    const ordinal = this.ordinalOf(ip);
+    if (ordinal !== undefined) this.spaces[ip.family].free.delete(ordinal);
+  }
+
+  /** Marks the address as free again; a no-op when it is not in this pool. */
+  markFree(ip: IP): void {
+    const ordinal = this.ordinalOf(ip);
+    if (ordinal !== undefined) this.spaces[ip.family].free.add(ordinal);
+  }
+
+  total(family: Family): bigint {
+    return this.spaces[family].numbering.size;
+  }
+
+  inUse(family: Family): bigint {
+    const s = this.spaces[family];
+    return s.numbering.size - s.free.size;
+  }
+}
