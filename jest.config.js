@@ -14,6 +14,7 @@ const cluster = {
   globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
 };
 module.exports = {
+  reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...base, ...cluster, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
