@@ -69,6 +69,11 @@ export class BufferReader {
     return this.copy(16, what);
   }
 
+  /** The bytes consumed since the cursor was at `from`, for errors that quote what was read. */
+  since(from: number): Buffer {
+    return Buffer.from(this.buffer.buffer, this.buffer.byteOffset + from, Math.max(0, this.pos - from));
+  }
+
   skip(n: number, what = 'skip'): void {
     this.need(n, what);
   }

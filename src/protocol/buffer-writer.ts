@@ -109,8 +109,24 @@ export class BufferWriter {
   }
 
   setU16At(offset: number, v: number): this {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new EncodeError(`u16 out of range: ${v}`);
     if (offset < 0 || offset + 2 > this.pos) throw new EncodeError(`setU16At outside written bytes: ${offset}`);
     this.buf.writeUInt16BE(v, offset);
+    return this;
+  }
+
+  /** Writes a `width`-octet length field covering whatever `body` writes after it. */
+  lengthPrefixed(width: 1 | 2, body: () => void): this {
+    const at = this.reserve(width);
+    body();
+    const len = this.pos - at - width;
+    if (width === 1) {
+      if (len > 0xff) throw new EncodeError(`length ${len} does not fit a 1-octet field`);
+      this.buf[at] = len;
+    } else {
+      if (len > 0xffff) throw new EncodeError(`length ${len} does not fit a 2-octet field`);
+      this.buf.writeUInt16BE(len, at);
+    }
     return this;
   }
 

@@ -1,7 +1,7 @@
 // Errors raised by the codecs. Decoders catch these at their public edge and turn them into
 // `{ ok: false, reason }` results; they escape only from the low-level reader/writer API.
 
-/** Base class: every codec error is an instance of this. */
+/** Base class of the errors raised while decoding or writing into a fixed buffer. */
 export class ProtocolError extends Error {
   constructor(message: string) {
     super(message);
@@ -31,8 +31,16 @@ export class BufferOverflowError extends ProtocolError {
   }
 }
 
-/** A value handed to an encoder cannot be represented (bad address text, field out of range, ...). */
-export class EncodeError extends ProtocolError {}
+/**
+ * A value handed to an encoder cannot be represented (bad address text, field out of range, ...).
+ * A RangeError: encoding an impossible message is the caller's mistake, not bad input from the wire.
+ */
+export class EncodeError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EncodeError';
+  }
+}
 
 /** The result of every public decoder: a value, or a typed reason why the input was dropped. */
 export type Decoded<T, R extends string> = { ok: true; value: T } | { ok: false; reason: R; detail?: string };

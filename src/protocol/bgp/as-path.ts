@@ -1,8 +1,8 @@
 // AS_PATH / AS4_PATH segments (RFC 4271 §4.3, confederation types RFC 5065 §3, AS4_PATH RFC 6793 §3).
 import { twoOctetAS } from './as-number';
 import { BgpDecodeError } from './errors';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export const AsPathSegmentType = {
   AsSet: 1,
@@ -30,7 +30,7 @@ function isSegmentType(t: number): boolean {
 }
 
 /** RFC 7606 §7.2: unknown segment type, zero-length segment and overrun are all malformed. */
-export function decodeAsPath(r: BgpReader, width: AsWidth, fail: (detail: string) => BgpDecodeError): AsPathSegment[] {
+export function decodeAsPath(r: BufferReader, width: AsWidth, fail: (detail: string) => BgpDecodeError): AsPathSegment[] {
   const segments: AsPathSegment[] = [];
   while (r.remaining > 0) {
     if (r.remaining < 2) throw fail('truncated segment header');
@@ -50,7 +50,7 @@ export function decodeAsPath(r: BgpReader, width: AsWidth, fail: (detail: string
  * Writes segments with `width`-octet ASNs. On a 2-octet session ASNs that do not fit become
  * AS_TRANS (RFC 6793 §4.2.2); segments longer than 255 ASNs continue in a further segment.
  */
-export function encodeAsPath(w: BgpWriter, segments: readonly AsPathSegment[], width: AsWidth): void {
+export function encodeAsPath(w: BufferWriter, segments: readonly AsPathSegment[], width: AsWidth): void {
   for (const s of segments) {
     if (s.asns.length === 0) throw new RangeError('AS_PATH segment without ASNs');
     for (let i = 0; i < s.asns.length; i += MAX_SEGMENT_ASNS) {

@@ -2,8 +2,8 @@
 // carry and how a malformed instance is handled (gobgp's PathAttrFlags table, RFC 7606 §7).
 import type { CodecContext } from './context';
 import type { BgpDecodeError, ErrorHandling } from './errors';
-import type { BgpReader } from './reader';
-import type { BgpWriter } from './writer';
+import type { BufferReader } from '../buffer-reader';
+import type { BufferWriter } from '../buffer-writer';
 
 /** IANA "BGP Path Attributes". */
 export const AttrType = {
@@ -61,6 +61,6 @@ export interface AttributeCodec<A> {
   /** Exact value length, when fixed; a different length is an Attribute Length Error. */
   readonly length?: (ctx: CodecContext) => number;
   /** `r` covers exactly the value; bytes left unread make the attribute's length wrong. */
-  decode(r: BgpReader, env: AttributeEnv): A | RawAttribute;
-  encode(w: BgpWriter, a: A, ctx: CodecContext): void;
+  decode(r: BufferReader, env: AttributeEnv): A | RawAttribute;
+  encode(w: BufferWriter, a: A, ctx: CodecContext): void;
 }

@@ -17,8 +17,8 @@ import { BgpDecodeError, type ErrorHandling, readingAs, updateError } from './er
 import { type MpReachNlriAttribute, mpReachNlriCodec, type MpUnreachNlriAttribute, mpUnreachNlriCodec } from './mp-nlri';
 import { UpdateSubcode } from './notification-codes';
 import { addressBytes, addressFromBytes } from './prefix';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export type { RawAttribute } from './attribute-codec';
 export type { MpNextHop, MpReachNlriAttribute, MpUnreachNlriAttribute } from './mp-nlri';
@@ -145,8 +145,8 @@ function recordsCodec<K extends 'communities' | 'large-communities', V>(
   kind: K,
   typeCode: number,
   size: number,
-  read: (r: BgpReader) => V,
-  write: (w: BgpWriter, v: V) => void,
+  read: (r: BufferReader) => V,
+  write: (w: BufferWriter, v: V) => void,
 ): AttributeCodec<{ readonly kind: K; readonly values: readonly V[] }> {
   return {
     typeCode,
@@ -267,19 +267,19 @@ export function typeCodeOf(a: PathAttribute): number {
 /** Flags byte and value bytes for one attribute, Extended Length set only when needed. */
 function attributeParts(a: PathAttribute, ctx: CodecContext): { flags: number; value: Buffer } {
   if (a.kind === 'raw') return { flags: a.flags & ~AttrFlag.ExtendedLength & 0xf0, value: a.value };
-  const w = new BgpWriter();
+  const w = new BufferWriter();
   const codec = encodeKnown(w, a, ctx);
   return { flags: codec.flags | ('partial' in a && a.partial === true ? AttrFlag.Partial : 0), value: w.toBuffer() };
 }
 
-function encodeKnown<K extends KnownKind>(w: BgpWriter, a: KnownAttributes[K], ctx: CodecContext): AttributeCodec<KnownAttributes[K]> {
+function encodeKnown<K extends KnownKind>(w: BufferWriter, a: KnownAttributes[K], ctx: CodecContext): AttributeCodec<KnownAttributes[K]> {
   const codec = codecFor<K>(a.kind as K);
   codec.encode(w, a, ctx);
   return codec;
 }
 
 /** Writes one attribute: flags, type, 1- or 2-octet length, value (RFC 4271 §4.3). */
-export function encodeAttribute(w: BgpWriter, a: PathAttribute, ctx: CodecContext): void {
+export function encodeAttribute(w: BufferWriter, a: PathAttribute, ctx: CodecContext): void {
   const { flags, value } = attributeParts(a, ctx);
   const extended = value.length > 0xff;
   w.u8(extended ? flags | AttrFlag.ExtendedLength : flags).u8(typeCodeOf(a));
@@ -302,12 +302,12 @@ function strongest(a: BgpDecodeError | undefined, b: BgpDecodeError): BgpDecodeE
 }
 
 /** Decodes the Path Attributes field; `r` covers exactly Total Path Attribute Length octets. */
-export function decodeAttributes(r: BgpReader, ctx: CodecContext): DecodedAttributes {
+export function decodeAttributes(r: BufferReader, ctx: CodecContext): DecodedAttributes {
   const attributes: PathAttribute[] = [];
   const seen = new Set<number>();
   let error: BgpDecodeError | undefined;
   while (r.remaining > 0) {
-    const start = r.position;
+    const start = r.offset;
     // Too few octets for another attribute header, or a value past the end of the field:
     // treat-as-withdraw, NLRI still located by Total Path Attribute Length (RFC 7606 §4).
     const flags = r.remaining >= 3 ? r.u8() : undefined;
@@ -364,7 +364,7 @@ function decodeAttribute(flags: number, typeCode: number, value: Buffer, data: B
   if ((flags & OPTIONAL_TRANSITIVE) !== codec.flags || (partial && codec.flags !== OPTIONAL_TRANSITIVE)) {
     throw env.fail(UpdateSubcode.AttributeFlagsError, `flags 0x${flags.toString(16)}`);
   }
-  const r = new BgpReader(value);
+  const r = new BufferReader(value);
   const expected = codec.length?.(ctx);
   if (expected !== undefined && r.remaining !== expected) {
     throw env.fail(UpdateSubcode.AttributeLengthError, `length ${r.remaining}, expected ${expected}`);

@@ -1,7 +1,7 @@
 // Capabilities carried in OPEN optional parameter 2 (RFC 5492 §4). Unknown codes are kept
 // byte-for-byte so nothing a peer advertised is lost.
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 /** IANA "Capability Codes". */
 export const CapabilityCode = {
@@ -65,8 +65,8 @@ export type Capability = KnownCapabilities[KnownKind] | UnknownCapability;
 /** Value codecs; `decode` reads the whole value and any leftover byte means the capability is malformed. */
 interface CapabilityCodec<C> {
   readonly code: number;
-  decode(r: BgpReader): C;
-  encode(w: BgpWriter, c: C): void;
+  decode(r: BufferReader): C;
+  encode(w: BufferWriter, c: C): void;
 }
 
 const CODECS: { readonly [K in KnownKind]: CapabilityCodec<KnownCapabilities[K]> } = {
@@ -124,10 +124,10 @@ function codecFor<K extends KnownKind>(kind: K): CapabilityCodec<KnownCapabiliti
 }
 
 /**
- * One capability from its code and value. Throws ShortBufferError, or returns undefined when
+ * One capability from its code and value. Throws TruncatedError, or returns undefined when
  * bytes are left over: either way a known capability is malformed.
  */
-export function decodeCapability(code: number, value: BgpReader): Capability | undefined {
+export function decodeCapability(code: number, value: BufferReader): Capability | undefined {
   const kind = KIND_BY_CODE.get(code);
   if (kind === undefined) return { kind: 'unknown', code, data: value.rest() };
   const cap = codecFor(kind).decode(value);
@@ -135,7 +135,7 @@ export function decodeCapability(code: number, value: BgpReader): Capability | u
 }
 
 /** Writes one capability TLV: code, length, value (RFC 5492 §4). */
-export function encodeCapability(w: BgpWriter, c: Capability): void {
+export function encodeCapability(w: BufferWriter, c: Capability): void {
   if (c.kind === 'unknown') {
     w.u8(c.code).lengthPrefixed(1, () => w.bytes(c.data));
     return;
@@ -143,7 +143,7 @@ export function encodeCapability(w: BgpWriter, c: Capability): void {
   encodeKnown(w, c);
 }
 
-function encodeKnown<K extends KnownKind>(w: BgpWriter, c: KnownCapabilities[K]): void {
+function encodeKnown<K extends KnownKind>(w: BufferWriter, c: KnownCapabilities[K]): void {
   const codec: CapabilityCodec<KnownCapabilities[K]> = codecFor<K>(c.kind as K);
   w.u8(codec.code).lengthPrefixed(1, () => codec.encode(w, c));
 }

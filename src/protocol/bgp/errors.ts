@@ -1,7 +1,7 @@
 // Decode failures carry the NOTIFICATION the session would send (RFC 4271 §6) plus the
 // RFC 7606 handling level, so the session can treat-as-withdraw instead of resetting.
 import { ErrorCode, notificationName } from './notification-codes';
-import { ShortBufferError } from './reader';
+import { TruncatedError } from '../errors';
 
 /** RFC 7606 §2, weakest first. */
 export type ErrorHandling = 'attribute-discard' | 'treat-as-withdraw' | 'afi-safi-disable' | 'session-reset';
@@ -69,7 +69,7 @@ export function readingAs<T>(fail: () => BgpDecodeError, read: () => T): T {
   try {
     return read();
   } catch (e) {
-    if (e instanceof ShortBufferError) throw fail();
+    if (e instanceof TruncatedError) throw fail();
     throw e;
   }
 }

@@ -1,7 +1,7 @@
 // The 19-octet message header (RFC 4271 §4.1) and its checks (§6.1).
 import { BgpDecodeError, headerError, u16Data } from './errors';
 import { MessageHeaderSubcode } from './notification-codes';
-import { BgpWriter } from './writer';
+import { BufferWriter } from '../buffer-writer';
 
 export const MARKER_LENGTH = 16;
 export const HEADER_LENGTH = 19;
@@ -86,11 +86,11 @@ export function decodeHeader(buf: Buffer): Header {
 }
 
 /** Frames a message: marker, length (filled in last), type, then whatever `body` writes. */
-export function encodeMessage(type: MessageTypeCode, body: (w: BgpWriter) => void): Buffer {
-  const w = new BgpWriter();
+export function encodeMessage(type: MessageTypeCode, body: (w: BufferWriter) => void): Buffer {
+  const w = new BufferWriter();
   w.bytes(MARKER).u16(0).u8(type);
   body(w);
-  if (w.length > MAX_MESSAGE_LENGTH) throw new RangeError(`BGP message of ${w.length} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
-  w.patchU16(MARKER_LENGTH, w.length);
+  if (w.offset > MAX_MESSAGE_LENGTH) throw new RangeError(`BGP message of ${w.offset} bytes exceeds ${MAX_MESSAGE_LENGTH}`);
+  w.setU16At(MARKER_LENGTH, w.offset);
   return w.toBuffer();
 }

@@ -5,7 +5,7 @@ import { decodeHeader, encodeMessage, HEADER_LENGTH, MessageType } from './heade
 import { MessageHeaderSubcode, ErrorCode } from './notification-codes';
 import { decodeNotification, encodeNotification, type NotificationMessage } from './notification';
 import { decodeOpen, encodeOpen, type OpenMessage } from './open';
-import { BgpReader } from './reader';
+import { BufferReader } from '../buffer-reader';
 import { decodeRouteRefresh, encodeRouteRefresh, type RouteRefreshMessage } from './route-refresh';
 import { decodeUpdate, encodeUpdate, type UpdateMessage } from './update';
 
@@ -53,7 +53,7 @@ export function decode(buf: Buffer, ctx: DecodeContext): BgpMessage | BgpDecodeE
 
 function decodeMessage(buf: Buffer, ctx: DecodeContext): BgpMessage {
   const { type } = decodeHeader(buf);
-  const body = new BgpReader(buf, HEADER_LENGTH);
+  const body = new BufferReader(buf, HEADER_LENGTH);
   switch (type) {
     case MessageType.Open:
       return decodeOpen(body, ctx);

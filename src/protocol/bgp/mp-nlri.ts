@@ -7,8 +7,8 @@ import { type AttributeCodec, type AttributeEnv, AttrType, OPTIONAL_NON_TRANSITI
 import { BgpDecodeError } from './errors';
 import { UpdateSubcode } from './notification-codes';
 import { addressBytes, addressFromBytes, decodePrefixes, encodePrefixes, type Prefix } from './prefix';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export type MpNextHop =
   | { readonly family: 4; readonly addr: bigint }
@@ -44,7 +44,7 @@ function familyOrThrow(afi: number, safi: number): Family {
  * Reads AFI and SAFI. Without them the affected family is unknown, so the session must be
  * reset rather than the AFI/SAFI disabled (RFC 7606 §7.11).
  */
-function readFamily(r: BgpReader, env: AttributeEnv): { afi: number; safi: number } {
+function readFamily(r: BufferReader, env: AttributeEnv): { afi: number; safi: number } {
   if (r.remaining < 3) throw env.fail(UpdateSubcode.AttributeLengthError, 'no room for AFI/SAFI', 'session-reset');
   return { afi: r.u16(), safi: r.u8() };
 }
@@ -67,7 +67,7 @@ function decodeNextHop(b: Buffer, env: AttributeEnv): MpNextHop {
   }
 }
 
-function encodeNextHop(w: BgpWriter, nh: MpNextHop): void {
+function encodeNextHop(w: BufferWriter, nh: MpNextHop): void {
   w.lengthPrefixed(1, () => {
     if (nh.family === 4) {
       w.bytes(addressBytes(4, nh.addr));

@@ -1,7 +1,7 @@
 // NOTIFICATION message (RFC 4271 §4.5).
 import { BgpDecodeError } from './errors';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export interface NotificationMessage {
   readonly kind: 'notification';
@@ -10,12 +10,12 @@ export interface NotificationMessage {
   readonly data: Buffer;
 }
 
-export function encodeNotification(w: BgpWriter, m: NotificationMessage): void {
+export function encodeNotification(w: BufferWriter, m: NotificationMessage): void {
   w.u8(m.code).u8(m.subcode).bytes(m.data);
 }
 
 /** Unknown codes are kept as numbers: a NOTIFICATION ends the session whatever it says. */
-export function decodeNotification(r: BgpReader): NotificationMessage {
+export function decodeNotification(r: BufferReader): NotificationMessage {
   return { kind: 'notification', code: r.u8(), subcode: r.u8(), data: Buffer.from(r.rest()) };
 }
 

@@ -4,8 +4,8 @@ import { type Capability, decodeCapability, encodeCapability } from './capabilit
 import type { DecodeContext } from './context';
 import { BgpDecodeError, openError, readingAs, u16Data } from './errors';
 import { OpenSubcode } from './notification-codes';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export const BGP_VERSION = 4;
 
@@ -54,7 +54,7 @@ export function senderAS(m: OpenMessage): number {
   return four ? four.asn : m.myAS;
 }
 
-export function encodeOpen(w: BgpWriter, m: OpenMessage): void {
+export function encodeOpen(w: BufferWriter, m: OpenMessage): void {
   w.u8(m.version).u16(twoOctetAS(m.myAS)).u16(m.holdTime).u32(m.bgpIdentifier);
   const groups = capabilityParameters(m.capabilities);
   w.lengthPrefixed(1, () => {
@@ -65,22 +65,22 @@ export function encodeOpen(w: BgpWriter, m: OpenMessage): void {
 /** Packs capability TLVs into as few parameters as the 1-octet parameter length allows. */
 function capabilityParameters(caps: readonly Capability[]): Buffer[] {
   const groups: Buffer[] = [];
-  let current = new BgpWriter();
+  let current = new BufferWriter();
   for (const c of caps) {
-    const tlv = new BgpWriter();
+    const tlv = new BufferWriter();
     encodeCapability(tlv, c);
-    if (current.length > 0 && current.length + tlv.length > MAX_PARAMETER_LENGTH) {
+    if (current.offset > 0 && current.offset + tlv.offset > MAX_PARAMETER_LENGTH) {
       groups.push(current.toBuffer());
-      current = new BgpWriter();
+      current = new BufferWriter();
     }
     current.bytes(tlv.toBuffer());
   }
-  if (current.length > 0) groups.push(current.toBuffer());
+  if (current.offset > 0) groups.push(current.toBuffer());
   return groups;
 }
 
 /** Decodes an OPEN body and applies the RFC 4271 §6.2 checks. */
-export function decodeOpen(r: BgpReader, ctx: DecodeContext): OpenMessage {
+export function decodeOpen(r: BufferReader, ctx: DecodeContext): OpenMessage {
   const version = r.u8();
   const myAS = r.u16();
   const holdTime = r.u16();
@@ -96,7 +96,7 @@ export function decodeOpen(r: BgpReader, ctx: DecodeContext): OpenMessage {
   return m;
 }
 
-function decodeParameters(r: BgpReader): Capability[] {
+function decodeParameters(r: BufferReader): Capability[] {
   const caps: Capability[] = [];
   const malformed = (): BgpDecodeError => openError(OpenSubcode.Unspecific, 'optional parameter overruns its field');
   while (r.remaining > 0) {

@@ -1,8 +1,8 @@
 // NLRI prefixes: <length, prefix> tuples padded to whole octets (RFC 4271 §4.3, RFC 4760 §5).
 import { BITS, type CIDR, type Family, formatValue, hostMask, parseCIDR } from '../../ipam/address';
 import { BgpDecodeError } from './errors';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export interface Prefix {
   readonly family: Family;
@@ -28,7 +28,7 @@ export function prefixWireLength(p: Prefix): number {
   return 1 + Math.ceil(p.length / 8);
 }
 
-export function encodePrefix(w: BgpWriter, p: Prefix): void {
+export function encodePrefix(w: BufferWriter, p: Prefix): void {
   const bits = BITS[p.family];
   if (!Number.isInteger(p.length) || p.length < 0 || p.length > bits) {
     throw new RangeError(`prefix length ${p.length} invalid for IPv${p.family}`);
@@ -41,7 +41,7 @@ export function encodePrefix(w: BgpWriter, p: Prefix): void {
 }
 
 /** Decodes prefixes until `r` is exhausted; `fail` builds the error for the enclosing field. */
-export function decodePrefixes(r: BgpReader, family: Family, fail: (detail: string) => BgpDecodeError): Prefix[] {
+export function decodePrefixes(r: BufferReader, family: Family, fail: (detail: string) => BgpDecodeError): Prefix[] {
   const bits = BITS[family];
   const out: Prefix[] = [];
   while (r.remaining > 0) {
@@ -54,7 +54,7 @@ export function decodePrefixes(r: BgpReader, family: Family, fail: (detail: stri
   return out;
 }
 
-export function encodePrefixes(w: BgpWriter, prefixes: readonly Prefix[], family: Family): void {
+export function encodePrefixes(w: BufferWriter, prefixes: readonly Prefix[], family: Family): void {
   for (const p of prefixes) {
     if (p.family !== family) throw new RangeError(`IPv${p.family} prefix where IPv${family} is required`);
     encodePrefix(w, p);

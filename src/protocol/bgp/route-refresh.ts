@@ -1,8 +1,8 @@
 // ROUTE-REFRESH message (RFC 2918 §3; the reserved octet became the subtype in RFC 7313 §3.2).
 import { BgpDecodeError } from './errors';
 import { ErrorCode, RouteRefreshSubcode } from './notification-codes';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 /** RFC 7313 §3.2; 3–254 are unassigned and such messages are ignored, not rejected. */
 export const RouteRefreshSubtype = {
@@ -20,12 +20,12 @@ export interface RouteRefreshMessage {
 
 const BODY_LENGTH = 4;
 
-export function encodeRouteRefresh(w: BgpWriter, m: RouteRefreshMessage): void {
+export function encodeRouteRefresh(w: BufferWriter, m: RouteRefreshMessage): void {
   w.u16(m.afi).u8(m.subtype).u8(m.safi);
 }
 
 /** `message` is the whole message: a wrong length is reported with it as data (RFC 7313 §5). */
-export function decodeRouteRefresh(r: BgpReader, message: Buffer): RouteRefreshMessage {
+export function decodeRouteRefresh(r: BufferReader, message: Buffer): RouteRefreshMessage {
   if (r.remaining !== BODY_LENGTH) {
     throw new BgpDecodeError({
       code: ErrorCode.RouteRefreshMessage,

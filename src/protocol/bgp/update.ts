@@ -7,8 +7,8 @@ import type { CodecContext } from './context';
 import { BgpDecodeError, updateError } from './errors';
 import { UpdateSubcode } from './notification-codes';
 import { decodePrefixes, encodePrefixes, type Prefix } from './prefix';
-import { BgpReader } from './reader';
-import { BgpWriter } from './writer';
+import { BufferReader } from '../buffer-reader';
+import { BufferWriter } from '../buffer-writer';
 
 export interface UpdateMessage {
   readonly kind: 'update';
@@ -22,7 +22,7 @@ export interface UpdateMessage {
 /** Withdrawn Routes Length and Total Path Attribute Length. */
 export const UPDATE_FIXED_LENGTH = 4;
 
-export function encodeUpdate(w: BgpWriter, m: UpdateMessage, ctx: CodecContext): void {
+export function encodeUpdate(w: BufferWriter, m: UpdateMessage, ctx: CodecContext): void {
   w.lengthPrefixed(2, () => encodePrefixes(w, m.withdrawn, 4));
   w.lengthPrefixed(2, () => {
     for (const a of attributesForPeer(m.attributes, ctx)) encodeAttribute(w, a, ctx);
@@ -60,7 +60,7 @@ export function insertByTypeCode(attrs: readonly PathAttribute[], a: PathAttribu
 }
 
 /** Decodes an UPDATE body; throws the strongest BgpDecodeError found. */
-export function decodeUpdate(r: BgpReader, ctx: CodecContext): UpdateMessage {
+export function decodeUpdate(r: BufferReader, ctx: CodecContext): UpdateMessage {
   const withdrawnLength = r.u16();
   // RFC 4271 §6.3: either length running past the message is a Malformed Attribute List, and
   // with the NLRI unlocatable the session must be reset (RFC 7606 §5.3).

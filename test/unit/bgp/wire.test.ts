@@ -1,32 +1,33 @@
 import { encode, parsePrefix, type BgpMessage, type UpdateMessage } from '../../../src/protocol/bgp';
-import { BgpReader, ShortBufferError } from '../../../src/protocol/bgp/reader';
-import { BgpWriter } from '../../../src/protocol/bgp/writer';
+import { BufferReader } from '../../../src/protocol/buffer-reader';
+import { TruncatedError } from '../../../src/protocol/errors';
+import { BufferWriter } from '../../../src/protocol/buffer-writer';
 import { hex } from './bytes';
 
-describe('BgpReader', () => {
+describe('BufferReader', () => {
   it('reads big-endian fields and confines sub-readers to their bytes', () => {
-    const r = new BgpReader(hex('01 0203 04050607 aa bb cc'));
+    const r = new BufferReader(hex('01 0203 04050607 aa bb cc'));
     expect([r.u8(), r.u16(), r.u32()]).toEqual([1, 0x0203, 0x04050607]);
     const sub = r.sub(2);
     expect(sub.bytes(2)).toEqual(hex('aa bb'));
-    expect(() => sub.u8()).toThrow(ShortBufferError);
+    expect(() => sub.u8()).toThrow(TruncatedError);
     expect(r.rest()).toEqual(hex('cc'));
   });
 
   it.each([
-    ['u8', '', (r: BgpReader) => r.u8()],
-    ['u16', 'aa', (r: BgpReader) => r.u16()],
-    ['u32', 'aabbcc', (r: BgpReader) => r.u32()],
-    ['bytes', 'aa', (r: BgpReader) => r.bytes(2)],
-    ['sub', 'aa', (r: BgpReader) => r.sub(2)],
-  ])('throws ShortBufferError when %s runs past the end', (_d, bytes, read) => {
-    expect(() => read(new BgpReader(hex(`00 ${bytes}`), 1))).toThrow(ShortBufferError);
+    ['u8', '', (r: BufferReader) => r.u8()],
+    ['u16', 'aa', (r: BufferReader) => r.u16()],
+    ['u32', 'aabbcc', (r: BufferReader) => r.u32()],
+    ['bytes', 'aa', (r: BufferReader) => r.bytes(2)],
+    ['sub', 'aa', (r: BufferReader) => r.sub(2)],
+  ])('throws TruncatedError when %s runs past the end', (_d, bytes, read) => {
+    expect(() => read(new BufferReader(hex(`00 ${bytes}`), 1))).toThrow(TruncatedError);
   });
 });
 
-describe('BgpWriter', () => {
+describe('BufferWriter', () => {
   it('fills reserved length fields once the enclosed bytes are written', () => {
-    const w = new BgpWriter(1);
+    const w = new BufferWriter(1);
     w.u8(7).lengthPrefixed(1, () => w.u16(0xabcd)).lengthPrefixed(2, () => w.bytes(Buffer.alloc(300, 1)));
     const b = w.toBuffer();
     expect(b.subarray(0, 6)).toEqual(hex('07 02 abcd 012c'));
@@ -34,13 +35,13 @@ describe('BgpWriter', () => {
   });
 
   it.each([
-    ['u8', (w: BgpWriter) => w.u8(256)],
-    ['u16', (w: BgpWriter) => w.u16(-1)],
-    ['u32', (w: BgpWriter) => w.u32(2 ** 32)],
-    ['a fraction', (w: BgpWriter) => w.u8(1.5)],
-    ['a 1-octet length over 255', (w: BgpWriter) => w.lengthPrefixed(1, () => w.bytes(Buffer.alloc(256)))],
+    ['u8', (w: BufferWriter) => w.u8(256)],
+    ['u16', (w: BufferWriter) => w.u16(-1)],
+    ['u32', (w: BufferWriter) => w.u32(2 ** 32)],
+    ['a fraction', (w: BufferWriter) => w.u8(1.5)],
+    ['a 1-octet length over 255', (w: BufferWriter) => w.lengthPrefixed(1, () => w.bytes(Buffer.alloc(256)))],
   ])('rejects %s out of range', (_d, write) => {
-    expect(() => write(new BgpWriter())).toThrow(RangeError);
+    expect(() => write(new BufferWriter())).toThrow(RangeError);
   });
 });
 
