@@ -1,6 +1,7 @@
 // Text <-> bytes for the addresses the layer-2 codecs carry: MAC (6 bytes), IPv4 (4), IPv6 (16).
 // Parsers return undefined for bad text (try*) or throw EncodeError (parse*).
 import { EncodeError } from './errors';
+import { formatValue, tryParseIP as ipamTryParseIP } from '../ipam/address';
 
 export const BROADCAST_MAC: Buffer = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 export const ZERO_MAC: Buffer = Buffer.alloc(6);
@@ -25,12 +26,27 @@ export function formatMac(b: Uint8Array): string {
   return parts.join(':');
 }
 
+// Text forms are parsed and printed by the allocator's address module, so that an address means
+// the same thing on the wire as in the configuration; this module only converts to bytes.
+function toBytes(value: bigint, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    b[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return b;
+}
+
+function toBigInt(b: Uint8Array, length: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < length; i++) v = (v << 8n) | BigInt(b[i]);
+  return v;
+}
+
 export function tryParseIPv4(text: string): Buffer | undefined {
-  const s = text.trim();
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return undefined;
-  const parts = s.split('.');
-  if (parts.some((p) => Number(p) > 255 || (p.length > 1 && p.startsWith('0')))) return undefined;
-  return Buffer.from(parts.map(Number));
+  const ip = ipamTryParseIP(text);
+  return ip?.family === 4 ? toBytes(ip.value, 4) : undefined;
 }
 
 export function parseIPv4(text: string): Buffer {
@@ -55,44 +71,9 @@ export function numberToIPv4(n: number): Buffer {
 }
 
 export function tryParseIPv6(text: string): Buffer | undefined {
-  let s = text.trim();
-  const pct = s.indexOf('%');
-  if (pct >= 0) s = s.slice(0, pct); // zone index is not part of the address
-  if (s === '' || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const out: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      if (i === groups.length - 1 && g.includes('.')) {
-        const v4 = tryParseIPv4(g);
-        if (!v4) return undefined;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const head = parseGroups(halves[0]);
-  const tail = halves.length === 2 ? parseGroups(halves[1]) : [];
-  if (!head || !tail) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const missing = 8 - head.length - tail.length;
-    if (missing < 1) return undefined;
-    groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  } else {
-    groups = head;
-  }
-  if (groups.length !== 8) return undefined;
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(g, i * 2));
-  return b;
+  const pct = text.indexOf('%');
+  const ip = ipamTryParseIP(pct >= 0 ? text.slice(0, pct) : text); // a zone index is not part of the address
+  return ip?.family === 6 ? toBytes(ip.value, 16) : undefined;
 }
 
 export function parseIPv6(text: string): Buffer {
@@ -103,26 +84,7 @@ export function parseIPv6(text: string): Buffer {
 
 /** RFC 5952 text: lower case, longest run (>= 2) of zero groups compressed, first one on a tie. */
 export function formatIPv6(b: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatValue(6, toBigInt(b, 16));
 }
 
 export type IpFamily = 4 | 6;
