@@ -1,0 +1,158 @@
+// What this speaker has heard from its peers, and the liveness rule (pure; clocks passed in).
+//
+// Per peer: the newest incarnation, the highest sequence accepted in it, when we last heard it,
+// and the timestamp to echo back for RTT. A packet from an older incarnation, or with a sequence
+// not above the last accepted one, is a replay and is dropped. A `leaving` packet removes the
+// peer at once (until it comes back with a newer incarnation).
+import { FLAG_ACK, FLAG_LEAVING, type Heartbeat } from './heartbeat-codec';
+
+export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
+export type AcceptResult = 'accepted' | 'replayed' | 'left';
+
+interface Peer {
+  incarnation: number;
+  sequence: number;
+  lastHeard: number;
+  /** The peer's own timestamp from its last packet, with our receive time, for the echo. */
+  theirTimestamp: number;
+  receivedAt: number;
+  left: boolean;
+  /** The peer's last packet said it counts us alive. */
+  acksUs: boolean;
+}
+
+export interface HeartbeatViewOptions {
+  self: string;
+  intervalMs: number;
+  /** Missed intervals before a peer is suspect (logged, still alive). Default 3. */
+  suspectIntervals?: number;
+  /** Missed intervals before a peer is dead. Default 5. */
+  deadIntervals?: number;
+}
+
+export class HeartbeatView {
+  private readonly peers = new Map<string, Peer>();
+  readonly suspectAfterMs: number;
+  readonly deadAfterMs: number;
+
+  constructor(private readonly opts: HeartbeatViewOptions) {
+    this.suspectAfterMs = opts.intervalMs * (opts.suspectIntervals ?? 3);
+    this.deadAfterMs = opts.intervalMs * (opts.deadIntervals ?? 5);
+    if (this.deadAfterMs < this.suspectAfterMs) throw new Error('the dead interval must not be shorter than the suspect interval');
+  }
+
+  accept(hb: Heartbeat, now: number): AcceptResult {
+    if (hb.node === this.opts.self) return 'replayed'; // our own packet reflected back: never a peer
+    const p = this.peers.get(hb.node);
+    if (p) {
+      if (hb.incarnation < p.incarnation) return 'replayed';
+      if (hb.incarnation === p.incarnation && hb.sequence <= p.sequence) return 'replayed';
+      if (hb.incarnation === p.incarnation && p.left) {
+        // Leaving is final for an incarnation; the repeated leaving packet is expected, anything else is not.
+        if ((hb.flags & FLAG_LEAVING) === 0) return 'replayed';
+        p.sequence = hb.sequence;
+        return 'left';
+      }
+    }
+    const leaving = (hb.flags & FLAG_LEAVING) !== 0;
+    this.peers.set(hb.node, {
+      incarnation: hb.incarnation,
+      sequence: hb.sequence,
+      lastHeard: now,
+      theirTimestamp: hb.timestamp,
+      receivedAt: now,
+      left: leaving,
+      acksUs: !leaving && (hb.flags & FLAG_ACK) !== 0,
+    });
+    return leaving ? 'left' : 'accepted';
+  }
+
+  state(node: string, now: number): PeerState {
+    const p = this.peers.get(node);
+    if (!p) return 'unknown';
+    if (p.left) return 'left';
+    const silent = now - p.lastHeard;
+    if (silent > this.deadAfterMs) return 'dead';
+    if (silent > this.suspectAfterMs) return 'suspect';
+    return 'alive';
+  }
+
+  /** Peers heard within the dead interval that have not left (suspect ones included). */
+  heard(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const node of this.peers.keys()) {
+      const s = this.state(node, now);
+      if (s === 'alive' || s === 'suspect') out.add(node);
+    }
+    return out;
+  }
+
+  /** Heard peers whose last packet said they count us alive. */
+  ackers(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const node of this.heard(now)) if (this.peers.get(node)?.acksUs) out.add(node);
+    return out;
+  }
+
+  /** The echo fields for a packet to `node`: its last timestamp and how long we held it. */
+  echoFor(node: string, now: number): { echoTimestamp: number; echoDelayMs: number } {
+    const p = this.peers.get(node);
+    if (!p || p.left || now - p.receivedAt > this.deadAfterMs) return { echoTimestamp: 0, echoDelayMs: 0 };
+    return { echoTimestamp: p.theirTimestamp, echoDelayMs: now - p.receivedAt };
+  }
+
+  /** Forgets peers silent for `olderThanMs` that are not in `keep` (those still holding a Lease keep
+   * their replay state), so memory stays bounded as nodes come and go. */
+  prune(keep: ReadonlySet<string>, now: number, olderThanMs: number): void {
+    for (const [node, p] of this.peers) if (!keep.has(node) && now - p.lastHeard > olderThanMs) this.peers.delete(node);
+  }
+}
+
+export interface LivenessInput {
+  self: string;
+  /** This speaker is running (not stopping). */
+  running: boolean;
+  /** Peers heard within the dead interval (HeartbeatView.heard). */
+  heard: ReadonlySet<string>;
+  /** Heard peers that say they count us alive (HeartbeatView.ackers). */
+  ackers: ReadonlySet<string>;
+  /** LeaseMembership's alive set (frozen while the API server is unreachable). */
+  leaseAlive: ReadonlySet<string>;
+  /** We can reach the API server; otherwise the Lease view is stale and only fences membership of the isolation rule. */
+  apiReachable: boolean;
+  /** Lease-alive peers too recently (re)appeared to be expected yet: not counted by the isolation rule. */
+  joining?: ReadonlySet<string>;
+}
+
+export interface Liveness {
+  alive: Set<string>;
+  /** Peers counted alive (without self): these get the ACK flag. */
+  peers: Set<string>;
+  /** The Lease view expects peers and we hear none of them: we withdraw. */
+  isolated: boolean;
+  /** Not isolated, but no live peer acknowledges us yet (e.g. rejoining before our Lease is fresh again). */
+  unacknowledged: boolean;
+}
+
+/**
+ * The liveness rule (docs/failover.md):
+ *  - a peer is alive iff heard within the dead interval AND (its Lease is alive, unless the API
+ *    server is unreachable for us, when the heartbeat view alone decides);
+ *  - we are isolated when the (last known) Lease view expects peers and we hear none of them: then we
+ *    do not count ourselves, so we announce nothing — at most one side of a partition announces;
+ *  - we count ourselves only while running, not isolated, and either alone in the cluster or
+ *    acknowledged by at least one live peer (a node that rejoins after a cut is counted by the
+ *    others only once its Lease is fresh again; until then it must not announce either).
+ */
+export function computeLiveness(i: LivenessInput): Liveness {
+  const peers = new Set<string>();
+  for (const n of i.heard) if (n !== i.self && (!i.apiReachable || i.leaseAlive.has(n))) peers.add(n);
+  const expected = [...i.leaseAlive].filter((n) => n !== i.self && !i.joining?.has(n));
+  const isolated = expected.length > 0 && !expected.some((n) => i.heard.has(n));
+  const acked = [...peers].some((n) => i.ackers.has(n));
+  const alone = expected.length === 0 && peers.size === 0;
+  const unacknowledged = !isolated && !alone && !acked;
+  const alive = new Set(peers);
+  if (i.running && !isolated && (alone || acked)) alive.add(i.self);
+  return { alive, peers, isolated, unacknowledged };
+}

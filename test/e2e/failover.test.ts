@@ -1,0 +1,231 @@
+// Issue 6 end to end: sub-second layer-2 failover with speaker heartbeats, on the namespace LAN.
+// A client probes the address with UDP every 10 ms; each node runs a UDP echo answering with its
+// name, so the probe log shows exactly when the new owner took over (its gratuitous ARP moved
+// the client's neighbour entry) and how long the client saw no answer at all.
+import type { ChildProcess } from 'node:child_process';
+import * as k8s from '@kubernetes/client-node';
+import { eventually } from '../harness/kube';
+import { L2Lab, type NodeHost } from '../harness/l2-lab';
+import { haveProgram } from '../helpers/netns';
+import { waitForLog, type IronlbProcess } from '../harness/processes';
+import { encodeHeartbeat } from '../../src/speaker/membership/heartbeat-codec';
+import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/membership/heartbeat-membership';
+
+jest.setTimeout(180_000);
+
+const NS = 'default';
+const ECHO_PORT = 9999;
+const CONFIG = `address-pools:
+- name: default
+  protocol: layer2
+  addresses:
+  - 198.51.100.90-198.51.100.100
+`;
+
+interface Reply {
+  t: number;
+  node: string;
+}
+
+class Probe {
+  readonly replies: Reply[] = [];
+  private buf = '';
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      const lines = this.buf.split('\n');
+      this.buf = lines.pop() ?? '';
+      for (const l of lines) {
+        const [t, node] = l.trim().split(' ');
+        if (node) this.replies.push({ t: Number(t), node });
+      }
+    });
+  }
+  /** First reply after `since` from a node other than `old`. */
+  firstOther(since: number, old: string): Reply | undefined {
+    return this.replies.find((r) => r.t >= since && r.node !== old);
+  }
+  /** Longest silence between consecutive replies within [from, to]. */
+  longestGap(from: number, to: number): number {
+    const ts = this.replies.filter((r) => r.t >= from && r.t <= to).map((r) => r.t);
+    let gap = 0;
+    for (let i = 1; i < ts.length; i++) gap = Math.max(gap, ts[i] - ts[i - 1]);
+    return gap;
+  }
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+describe('layer 2 failover with heartbeats', () => {
+  let l2: L2Lab;
+  let probes: Probe[] = [];
+  let echoes: ChildProcess[] = [];
+
+  const started: Array<{ node: string; proc: IronlbProcess }> = [];
+  async function startSpeaker(n: NodeHost): Promise<IronlbProcess> {
+    const p = l2.startSpeaker(n);
+    started.push({ node: n.nodeName, proc: p });
+    await waitForLog(p, 'speaker started');
+    return p;
+  }
+
+  /** Every running speaker counts all three alive through heartbeats. */
+  async function converged(): Promise<void> {
+    await eventually('all speakers to see each other', async () => {
+      const ok = l2.nodes.every((n) => {
+        const changes = (n.speaker?.logs() ?? []).filter((l) => l.msg === 'speaker membership changed' && l.source === 'heartbeat');
+        const last = changes[changes.length - 1] as { alive?: string[] } | undefined;
+        return last?.alive?.length === 3;
+      });
+      return ok ? true : undefined;
+    }, 20_000, 100);
+  }
+
+  beforeAll(async () => {
+    for (const tool of ['ip']) if (!haveProgram(tool)) throw new Error(`${tool} is missing`);
+    l2 = await L2Lab.create();
+    await l2.kit.applyConfig('ironlb-system', 'config', CONFIG);
+    const ctl = l2.startController();
+    for (const n of l2.nodes) {
+      const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(${JSON.stringify(n.nodeName)},r.port,r.address));s.bind(${ECHO_PORT})`;
+      echoes.push(l2.lab.spawn(n, [process.execPath, '-e', echo]));
+    }
+    await waitForLog(ctl, 'caches synced');
+    await Promise.all(l2.nodes.map((n) => startSpeaker(n)));
+    await converged();
+  });
+
+  afterEach(() => {
+    for (const p of probes) p.stop();
+    probes = [];
+  });
+
+  afterAll(async () => {
+    if (process.env.IRONLB_E2E_DUMP) {
+      const fs = await import('node:fs');
+      started.forEach((s, i) => fs.writeFileSync(`${process.env.IRONLB_E2E_DUMP}-${i}-${s.node}.log`, s.proc.output()));
+    }
+    for (const e of echoes) e.kill('SIGKILL');
+    echoes = [];
+    await l2?.destroy();
+  });
+
+  async function service(name: string): Promise<string> {
+    await l2.kit.createLB(NS, name, { ports: [{ port: 8090, protocol: 'TCP', targetPort: 8090 }], selector: { app: name } });
+    await l2.setEndpoints(NS, name, l2.nodes.map((n) => n.nodeName));
+    const [ip] = await l2.kit.waitIPs(NS, name);
+    await l2.addServiceAddressEverywhere([ip]);
+    return ip;
+  }
+
+  function probe(ip: string): Probe {
+    const script = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m)=>process.stdout.write(Date.now()+' '+m.toString()+'\\n'));s.bind(0,()=>setInterval(()=>s.send(String(n++),${ECHO_PORT},${JSON.stringify(ip)},()=>{}),10))`;
+    const p = new Probe(l2.lab.spawn(l2.client, [process.execPath, '-e', script]));
+    probes.push(p);
+    return p;
+  }
+
+  /** The node answering the probe, stable for 300 ms. */
+  async function owner(p: Probe): Promise<NodeHost> {
+    const name = await eventually('a stable owner answering the probe', async () => {
+      const now = Date.now();
+      const recent = p.replies.filter((r) => r.t > now - 300);
+      const names = new Set(recent.map((r) => r.node));
+      return recent.length > 10 && names.size === 1 ? [...names][0] : undefined;
+    }, 30_000, 100);
+    const node = l2.nodes.find((n) => n.nodeName === name);
+    if (!node) throw new Error(`unknown node ${name}`);
+    return node;
+  }
+
+  async function takeover(p: Probe, since: number, old: NodeHost, what: string): Promise<number> {
+    const r = await eventually(`a new owner after ${what}`, async () => p.firstOther(since, old.nodeName), 15_000, 20);
+    const ms = r.t - since;
+    process.stderr.write(`failover (${what}): new owner ${r.node} answered ${ms} ms after the fault; longest client-visible gap ${p.longestGap(since - 1000, r.t + 200)} ms\n`);
+    return ms;
+  }
+
+  it('moves the address within 1.5 s when the owner is SIGKILLed (its Lease is still fresh)', async () => {
+    const ip = await service('fo-kill');
+    const p = probe(ip);
+    const old = await owner(p);
+    const t0 = Date.now();
+    await old.speaker?.kill('SIGKILL');
+    const ms = await takeover(p, t0, old, 'SIGKILL');
+    expect(ms).toBeLessThan(1500);
+    // The survivors dropped it through heartbeats, before its 3 s Lease could expire.
+    const survivor = l2.nodes.find((n) => n !== old);
+    await eventually('the survivor to drop the killed speaker through heartbeats', async () =>
+      survivor?.speaker?.logs().find((l) => l.msg === 'speaker membership changed' && l.source === 'heartbeat' && Array.isArray(l.left) && (l.left as string[]).includes(old.nodeName)), 2000, 50);
+    await startSpeaker(old);
+    await converged();
+  });
+
+  it('moves the address within 1.5 s when the owner loses its link, and the cut-off node withdraws', async () => {
+    const ip = await service('fo-link');
+    const p = probe(ip);
+    const old = await owner(p);
+    const t0 = Date.now();
+    await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'down']);
+    try {
+      const ms = await takeover(p, t0, old, 'link cut');
+      expect(ms).toBeLessThan(1500);
+      // Isolated (hears none of the peers its last Lease view expects): announces nothing.
+      await waitForLog(old.speaker as IronlbProcess, 'isolated', 5000);
+    } finally {
+      await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'up']);
+    }
+    await converged();
+    // Back on the LAN, exactly one node answers.
+    const after = await owner(p);
+    expect(l2.nodes.map((n) => n.nodeName)).toContain(after.nodeName);
+  });
+
+  it('moves the address at once on SIGTERM (leaving heartbeat)', async () => {
+    const ip = await service('fo-term');
+    const p = probe(ip);
+    const old = await owner(p);
+    const t0 = Date.now();
+    const stopped = old.speaker?.kill('SIGTERM');
+    const ms = await takeover(p, t0, old, 'SIGTERM');
+    await stopped;
+    expect(ms).toBeLessThan(1500);
+    const survivor = l2.nodes.find((n) => n !== old);
+    await waitForLog(survivor?.speaker as IronlbProcess, 'speaker left', 5000);
+    await startSpeaker(old);
+    await converged();
+  });
+
+  it('drops forged and replayed heartbeats sent from the client namespace, without any effect', async () => {
+    const ip = await service('fo-forged');
+    const p = probe(ip);
+    const before = await owner(p);
+    const core = l2.kc.makeApiClient(k8s.CoreV1Api);
+    const secret = await core.readNamespacedSecret({ name: MEMBERLIST_SECRET, namespace: 'ironlb-system' });
+    const realKey = Buffer.from(secret.data?.[MEMBERLIST_SECRET_KEY] ?? '', 'base64');
+    expect(realKey.length).toBe(32);
+    const base = { node: before.nodeName, incarnation: Date.now() + 1_000_000, sequence: 1e9, timestamp: Date.now(), flags: 1 /* leaving */, echoTimestamp: 0, echoDelayMs: 0 };
+    const packets = [
+      // Forged: "the owner is leaving", signed with a guessed key.
+      encodeHeartbeat(base, Buffer.alloc(32, 1)).toString('hex'),
+      // Replayed: correctly signed, but from an old incarnation of the owner.
+      encodeHeartbeat({ ...base, incarnation: 1, sequence: 1 }, realKey).toString('hex'),
+    ];
+    const targets = l2.nodes.filter((n) => n !== before).map((n) => n.ipv4);
+    const sender = `const s=require('dgram').createSocket('udp4');const P=${JSON.stringify(packets)};const T=${JSON.stringify(targets)};let k=0;const t=setInterval(()=>{for(const a of T)for(const h of P)s.send(Buffer.from(h,'hex'),7946,a);if(++k>=20){clearInterval(t);setTimeout(()=>s.close(),100)}},20)`;
+    const t0 = Date.now();
+    await l2.lab.exec(l2.client, [process.execPath, '-e', sender], { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(p.replies.filter((r) => r.t >= t0).every((r) => r.node === before.nodeName)).toBe(true);
+    for (const n of l2.nodes.filter((x) => x !== before)) {
+      const drops = (n.speaker?.logs() ?? []).filter((l) => l.msg === 'dropped heartbeat' && typeof l.ts === 'string' && Date.parse(l.ts) >= t0);
+      expect(drops.map((l) => l.reason).sort()).toEqual(expect.arrayContaining(['forged', 'replayed']));
+      const counts = (drops[drops.length - 1] as { dropped?: Record<string, number> }).dropped ?? {};
+      expect(counts.forged).toBeGreaterThan(0);
+      expect(counts.replayed).toBeGreaterThan(0);
+      const changed = n.speaker?.logs().filter((l) => l.msg === 'speaker membership changed' && typeof l.ts === 'string' && Date.parse(l.ts) >= t0) ?? [];
+      expect(changed).toEqual([]);
+    }
+  });
+});

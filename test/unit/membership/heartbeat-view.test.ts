@@ -1,0 +1,141 @@
+import { FLAG_ACK, FLAG_LEAVING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
+
+const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({ node, incarnation, sequence, timestamp, flags, echoTimestamp: 0, echoDelayMs: 0 });
+
+describe('HeartbeatView', () => {
+  const view = (): HeartbeatView => new HeartbeatView({ self: 'a', intervalMs: 100 });
+
+  it('is alive while heard, suspect after 3 missed intervals, dead after 5', () => {
+    const v = view();
+    expect(v.accept(hb('b', 1, 1), 1000)).toBe('accepted');
+    expect(v.state('b', 1300)).toBe('alive');
+    expect(v.state('b', 1301)).toBe('suspect');
+    expect(v.heard(1500)).toEqual(new Set(['b']));
+    expect(v.state('b', 1501)).toBe('dead');
+    expect(v.heard(1501)).toEqual(new Set());
+    expect(v.state('c', 1000)).toBe('unknown');
+  });
+
+  it('honours configured intervals', () => {
+    const v = new HeartbeatView({ self: 'a', intervalMs: 50, suspectIntervals: 2, deadIntervals: 4 });
+    v.accept(hb('b', 1, 1), 0);
+    expect([v.state('b', 100), v.state('b', 101), v.state('b', 200), v.state('b', 201)]).toEqual(['alive', 'suspect', 'suspect', 'dead']);
+    expect(() => new HeartbeatView({ self: 'a', intervalMs: 50, suspectIntervals: 5, deadIntervals: 4 })).toThrow();
+  });
+
+  it('drops replays: same or lower sequence in an incarnation, or an older incarnation', () => {
+    const v = view();
+    expect(v.accept(hb('b', 10, 5), 0)).toBe('accepted');
+    expect(v.accept(hb('b', 10, 5), 50)).toBe('replayed');
+    expect(v.accept(hb('b', 10, 4), 50)).toBe('replayed');
+    expect(v.accept(hb('b', 9, 100), 50)).toBe('replayed');
+    // A replayed packet does not refresh liveness.
+    expect(v.state('b', 501)).toBe('dead');
+    expect(v.accept(hb('b', 10, 6), 600)).toBe('accepted');
+    // A restart: newer incarnation, sequence starts again.
+    expect(v.accept(hb('b', 11, 1), 700)).toBe('accepted');
+    expect(v.accept(hb('b', 10, 7), 700)).toBe('replayed');
+  });
+
+  it('ignores packets claiming to be from itself', () => {
+    const v = view();
+    expect(v.accept(hb('a', 1, 1), 0)).toBe('replayed');
+    expect(v.heard(0)).toEqual(new Set());
+  });
+
+  it('drops a leaving peer at once and keeps it out until a new incarnation', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1), 0);
+    expect(v.accept(hb('b', 10, 2, FLAG_LEAVING), 10)).toBe('left');
+    expect(v.state('b', 20)).toBe('left');
+    expect(v.heard(20)).toEqual(new Set());
+    expect(v.accept(hb('b', 10, 3, FLAG_LEAVING), 15)).toBe('left'); // the repeated leaving packet
+    expect(v.accept(hb('b', 10, 3, FLAG_LEAVING), 16)).toBe('replayed');
+    expect(v.accept(hb('b', 10, 4), 30)).toBe('replayed');
+    expect(v.accept(hb('b', 12, 1), 40)).toBe('accepted');
+    expect(v.heard(40)).toEqual(new Set(['b']));
+  });
+
+  it('echoes the last timestamp with its hold time, and tracks acknowledgements', () => {
+    const v = view();
+    expect(v.echoFor('b', 0)).toEqual({ echoTimestamp: 0, echoDelayMs: 0 });
+    v.accept(hb('b', 1, 1, FLAG_ACK, 777), 1000);
+    v.accept(hb('c', 1, 1, 0), 1000);
+    expect(v.echoFor('b', 1030)).toEqual({ echoTimestamp: 777, echoDelayMs: 30 });
+    expect(v.ackers(1030)).toEqual(new Set(['b']));
+    expect(v.ackers(1600)).toEqual(new Set());
+    expect(v.echoFor('b', 1600)).toEqual({ echoTimestamp: 0, echoDelayMs: 0 });
+  });
+
+  it('prunes long-silent peers without a Lease', () => {
+    const v = view();
+    v.accept(hb('b', 1, 5), 0);
+    v.accept(hb('c', 1, 5), 0);
+    v.prune(new Set(['c']), 100_000, 60_000);
+    expect(v.state('b', 100_000)).toBe('unknown');
+    expect(v.state('c', 100_000)).toBe('dead');
+  });
+});
+
+describe('computeLiveness', () => {
+  const base: LivenessInput = { self: 'a', running: true, heard: new Set(['b', 'c']), ackers: new Set(['b', 'c']), leaseAlive: new Set(['a', 'b', 'c']), apiReachable: true };
+  const alive = (i: Partial<LivenessInput>): string[] => [...computeLiveness({ ...base, ...i }).alive].sort();
+
+  it('counts everybody when all are heard and hold fresh Leases', () => {
+    expect(alive({})).toEqual(['a', 'b', 'c']);
+  });
+
+  it('drops a peer that went silent even though its Lease is still fresh (SIGKILL, link cut)', () => {
+    expect(alive({ heard: new Set(['b']), ackers: new Set(['b']) })).toEqual(['a', 'b']);
+  });
+
+  it('fences a heard peer whose Lease is deleted or expired', () => {
+    expect(alive({ leaseAlive: new Set(['a', 'b']) })).toEqual(['a', 'b']);
+  });
+
+  it('while the API server is unreachable, the heartbeat view alone decides', () => {
+    expect(alive({ apiReachable: false, leaseAlive: new Set(['a', 'b']) })).toEqual(['a', 'b', 'c']);
+    expect(alive({ apiReachable: false, heard: new Set(['b']), ackers: new Set(['b']) })).toEqual(['a', 'b']);
+  });
+
+  it('partition: hearing none of the peers the Leases say are alive means isolated, so nothing is announced', () => {
+    const r = computeLiveness({ ...base, heard: new Set(), ackers: new Set() });
+    expect(r.isolated).toBe(true);
+    expect([...r.alive]).toEqual([]);
+    // Also with the API unreachable (link cut: the last Lease view still expects peers).
+    expect(alive({ heard: new Set(), ackers: new Set(), apiReachable: false })).toEqual([]);
+  });
+
+  it('partition of 3 into {a,b} | {c}: each side computes a disjoint view and only one side announces', () => {
+    const ab = alive({ heard: new Set(['b']), ackers: new Set(['b']) });
+    const c = alive({ self: 'c', heard: new Set(), ackers: new Set() });
+    expect(ab).toEqual(['a', 'b']);
+    expect(c).toEqual([]);
+  });
+
+  it('a peer whose Lease just appeared does not make us isolated before its first heartbeat', () => {
+    expect(alive({ heard: new Set(), ackers: new Set(), leaseAlive: new Set(['a', 'b']), joining: new Set(['b']) })).toEqual(['a']);
+    expect(alive({ heard: new Set(), ackers: new Set(), leaseAlive: new Set(['a', 'b']) })).toEqual([]);
+  });
+
+  it('a lone speaker (no other Lease) counts itself', () => {
+    expect(alive({ heard: new Set(), ackers: new Set(), leaseAlive: new Set(['a']) })).toEqual(['a']);
+    expect(alive({ heard: new Set(), ackers: new Set(), leaseAlive: new Set() })).toEqual(['a']);
+  });
+
+  it('a rejoining speaker does not count itself until a live peer acknowledges it', () => {
+    const r = computeLiveness({ ...base, ackers: new Set() });
+    expect(r.unacknowledged).toBe(true);
+    expect([...r.alive].sort()).toEqual(['b', 'c']);
+    expect(alive({ ackers: new Set(['c']) })).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a stopping speaker does not count itself', () => {
+    expect(alive({ running: false })).toEqual(['b', 'c']);
+  });
+
+  it('peers (the ACK set) never include self', () => {
+    expect([...computeLiveness({ ...base, heard: new Set(['a', 'b']) }).peers]).toEqual(['b']);
+  });
+});
