@@ -70,7 +70,12 @@ export class ConfigWatcher {
       return;
     }
     const text = cm.data?.[CONFIG_KEY];
-    if (text === this.lastText) return;
+    if (text === this.lastText) {
+      // The last good configuration re-applied after a refused one: nothing to reload, no longer stale.
+      this.lastInvalidText = undefined;
+      this.setStale(false);
+      return;
+    }
     if (text === undefined) {
       this.reject(cm, [`the ConfigMap has no "${CONFIG_KEY}" key`]);
       return;

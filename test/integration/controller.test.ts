@@ -3,7 +3,7 @@
 import { testKubeConfig, uniqueName, eventually } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
 import { mergePatch } from '../../src/k8s/client';
-import { startIronlb, stopAll, type IronlbProcess } from '../harness/processes';
+import { startIronlb, stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
 
 jest.setTimeout(60_000);
 
@@ -21,6 +21,14 @@ describe('controller', () => {
   let controller: IronlbProcess;
 
   const setConfig = (text: string): Promise<void> => kit.applyConfig(cfgNs, 'config', text);
+
+  /** A value from the controller's /metrics (the address it logged at start-up). */
+  async function metric(name: string): Promise<number | undefined> {
+    const addr = (await waitForLog(controller, 'metrics and health endpoints listening')).address as string;
+    const text = await (await fetch(`http://${addr}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) : undefined;
+  }
 
   beforeAll(async () => {
     await kit.ensureNamespace(ns);
@@ -202,5 +210,9 @@ describe('controller', () => {
     await kit.createLB(ns, 'still-served');
     expect(await kit.waitIPs(ns, 'still-served')).toEqual(['192.168.10.91']);
     expect(controller.logs().some((l) => String(l.msg).startsWith('configStale'))).toBe(true);
+    expect(await metric('ironlb_k8s_client_config_stale_bool')).toBe(1);
+    // The good text applied again: nothing to reload, and no longer stale.
+    await setConfig(SEED_CONFIG);
+    await eventually('config_stale back to 0', async () => ((await metric('ironlb_k8s_client_config_stale_bool')) === 0 ? true : undefined));
   });
 });
