@@ -8,54 +8,19 @@ import { eventually } from '../harness/kube';
 import { L2Lab, type NodeHost } from '../harness/l2-lab';
 import { haveProgram } from '../helpers/netns';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
+import { Probe, startEcho } from '../harness/udp-probe';
 import { encodeHeartbeat } from '../../src/speaker/membership/heartbeat-codec';
 import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/membership/heartbeat-membership';
 
 jest.setTimeout(180_000);
 
 const NS = 'default';
-const ECHO_PORT = 9999;
 const CONFIG = `address-pools:
 - name: default
   protocol: layer2
   addresses:
   - 198.51.100.90-198.51.100.100
 `;
-
-interface Reply {
-  t: number;
-  node: string;
-}
-
-class Probe {
-  readonly replies: Reply[] = [];
-  private buf = '';
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      const lines = this.buf.split('\n');
-      this.buf = lines.pop() ?? '';
-      for (const l of lines) {
-        const [t, node] = l.trim().split(' ');
-        if (node) this.replies.push({ t: Number(t), node });
-      }
-    });
-  }
-  /** First reply after `since` from a node other than `old`. */
-  firstOther(since: number, old: string): Reply | undefined {
-    return this.replies.find((r) => r.t >= since && r.node !== old);
-  }
-  /** Longest silence between consecutive replies within [from, to]. */
-  longestGap(from: number, to: number): number {
-    const ts = this.replies.filter((r) => r.t >= from && r.t <= to).map((r) => r.t);
-    let gap = 0;
-    for (let i = 1; i < ts.length; i++) gap = Math.max(gap, ts[i] - ts[i - 1]);
-    return gap;
-  }
-  stop(): void {
-    this.child.kill('SIGKILL');
-  }
-}
 
 describe('layer 2 failover with heartbeats', () => {
   let l2: L2Lab;
@@ -87,10 +52,7 @@ describe('layer 2 failover with heartbeats', () => {
     l2 = await L2Lab.create();
     await l2.kit.applyConfig('ironlb-system', 'config', CONFIG);
     const ctl = l2.startController();
-    for (const n of l2.nodes) {
-      const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(${JSON.stringify(n.nodeName)},r.port,r.address));s.bind(${ECHO_PORT})`;
-      echoes.push(l2.lab.spawn(n, [process.execPath, '-e', echo]));
-    }
+    for (const n of l2.nodes) echoes.push(startEcho(l2, n));
     await waitForLog(ctl, 'caches synced');
     await Promise.all(l2.nodes.map((n) => startSpeaker(n)));
     await converged();
@@ -120,20 +82,14 @@ describe('layer 2 failover with heartbeats', () => {
   }
 
   function probe(ip: string): Probe {
-    const script = `const s=require('dgram').createSocket('udp4');let n=0;s.on('message',(m)=>process.stdout.write(Date.now()+' '+m.toString()+'\\n'));s.bind(0,()=>setInterval(()=>s.send(String(n++),${ECHO_PORT},${JSON.stringify(ip)},()=>{}),10))`;
-    const p = new Probe(l2.lab.spawn(l2.client, [process.execPath, '-e', script]));
+    const p = new Probe(l2, ip);
     probes.push(p);
     return p;
   }
 
   /** The node answering the probe, stable for 300 ms. */
   async function owner(p: Probe): Promise<NodeHost> {
-    const name = await eventually('a stable owner answering the probe', async () => {
-      const now = Date.now();
-      const recent = p.replies.filter((r) => r.t > now - 300);
-      const names = new Set(recent.map((r) => r.node));
-      return recent.length > 10 && names.size === 1 ? [...names][0] : undefined;
-    }, 30_000, 100);
+    const name = await eventually('a stable owner answering the probe', async () => p.stableOwner(), 30_000, 100);
     const node = l2.nodes.find((n) => n.nodeName === name);
     if (!node) throw new Error(`unknown node ${name}`);
     return node;
