@@ -14,6 +14,18 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> =
       return (argv) => validateConfigCommand(argv, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
     },
   },
+  status: {
+    help: 'pools, speakers and who announces each address: ironlb status [--kubeconfig F] [-o json]',
+    load: async () => (await import('./status-command')).statusCommand,
+  },
+  explain: {
+    help: 'why a Service has/has no address and is/is not announced: ironlb explain NS/NAME [-o json]',
+    load: async () => (await import('./explain-command')).explainCommand,
+  },
+  'dry-run': {
+    help: 'which pool and address a Service would get now, changing nothing: ironlb dry-run FILE [-o json]',
+    load: async () => (await import('./dry-run-command')).dryRunCommand,
+  },
 };
 
 function help(): string {

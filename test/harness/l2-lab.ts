@@ -27,7 +27,7 @@ export interface NodeHost extends Host {
 }
 
 /** Tiny HTTP backend: answers every request on port `port` with the node's name. */
-function backendScript(nodeName: string, port: number): string {
+export function backendScript(nodeName: string, port: number): string {
   return `require('http').createServer((q,s)=>{s.end(${JSON.stringify(nodeName)}+'\\n')}).listen(${port},'::',()=>console.log('listening'))`;
 }
 
@@ -43,12 +43,16 @@ export class L2Lab {
 
   private constructor(readonly lab: Lab) {}
 
-  static async create(opts: { nodes?: number; backendPort?: number } = {}): Promise<L2Lab> {
+  /**
+   * `clusterDir`: where the API server keeps its data (default: a new temporary directory).
+   * `backends: false`: start no HTTP backends (the caller starts its own, e.g. detached).
+   */
+  static async create(opts: { nodes?: number; backendPort?: number; clusterDir?: string; backends?: boolean } = {}): Promise<L2Lab> {
     const lab = await Lab.create();
     const l2 = new L2Lab(lab);
     try {
       await l2.attachRoot();
-      l2.clusterDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-l2-'));
+      l2.clusterDir = opts.clusterDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-l2-')));
       l2.cluster = await startCluster({ dir: l2.clusterDir, bindAddress: ROOT_V4 });
       l2.kc = new k8s.KubeConfig();
       l2.kc.loadFromFile(l2.cluster.kubeconfig);
@@ -65,7 +69,7 @@ export class L2Lab {
         const node: NodeHost = { ...host, nodeName: `node${i}` };
         l2.nodes.push(node);
         await l2.kit.core.createNode({ body: { metadata: { name: node.nodeName, labels: { 'kubernetes.io/hostname': node.nodeName } } } });
-        node.backend = lab.spawn(host, [process.execPath, '-e', backendScript(node.nodeName, opts.backendPort ?? 8090)]);
+        if (opts.backends !== false) node.backend = lab.spawn(host, [process.execPath, '-e', backendScript(node.nodeName, opts.backendPort ?? 8090)]);
       }
     } catch (e) {
       await l2.destroy();
@@ -82,6 +86,30 @@ export class L2Lab {
     await run('sysctl', ['-q', '-w', `net.ipv6.conf.${this.rootIf}.disable_ipv6=1`]);
     await run('ip', ['addr', 'add', `${ROOT_V4}/24`, 'dev', this.rootIf]);
     await run('ip', ['link', 'set', this.rootIf, 'up']);
+  }
+
+  /** Where the API server keeps its data; the lab script records it for `--down`. */
+  get apiServerDir(): string {
+    return this.clusterDir;
+  }
+
+  /** The veth in the caller's namespace that holds ROOT_V4. */
+  get rootInterface(): string {
+    return this.rootIf;
+  }
+
+  /** Every namespace of the lab, the switch last. */
+  get namespaces(): string[] {
+    return [...this.lab.allHosts.map((h) => h.ns), this.lab.switchNs];
+  }
+
+  /**
+   * Leaves the namespaces in place when this process exits (netns.ts removes them on exit
+   * otherwise): for `npm run lab -- --keep`, whose `--down` removes them later. After this,
+   * destroy() no longer removes the namespaces either.
+   */
+  keepOnExit(): void {
+    this.lab.release();
   }
 
   startController(extra: string[] = []): IronlbProcess {

@@ -277,6 +277,15 @@ export class Lab {
     live.delete(this);
   }
 
+  /**
+   * Hands the namespaces over to someone else (`npm run lab -- --keep`): they are no longer
+   * removed on process exit or by destroy(); whoever keeps them must remove them.
+   */
+  release(): void {
+    this.destroyed = true;
+    live.delete(this);
+  }
+
   /** Synchronous teardown for exit handlers. */
   destroySync(): void {
     if (this.destroyed) return;

@@ -1,0 +1,369 @@
+// One read-only snapshot of what the controller and the speakers decide from: the ConfigMap,
+// Services, Nodes, endpoints, speaker Leases and nodeAssigned Events. Shared by `ironlb status`,
+// `ironlb explain` and `ironlb dry-run`. The decisions are replayed with the same pure code the
+// controller (Allocator restored from Service status) and the speakers (elect) run.
+import * as k8s from '@kubernetes/client-node';
+import { parseConfigText, formatIssue } from '../config/parse';
+import type { AddressPool, Config } from '../config/types';
+import { Allocator } from '../ipam/allocator';
+import { canonicalIP } from '../ipam/address';
+import { apiStatus, errorText, loadKubeConfig } from '../k8s/client';
+import { CONFIG_KEY } from '../k8s/config-watcher';
+import { leaseTimeMs } from '../k8s/lease';
+import { buildRequest, handling, ingressIPs, serviceKey } from '../controller/service-request';
+import { detectEndpointSource, nodeFacts, type EndpointSource } from '../speaker/cluster-state';
+import { elect, type ElectionResult, type EndpointFacts, type NodeFacts } from '../speaker/election/election';
+import { SliceIndex, factsFromEndpoints, type SliceLike } from '../speaker/endpoints';
+import { poolOf } from '../speaker/layer2/layer2-speaker';
+import { SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from '../speaker/membership/lease-membership';
+import { FlagError, parseFlags, type FlagSpec } from './flags';
+
+export const COMMON_FLAGS = {
+  kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
+  'config-namespace': { kind: 'string', default: 'ironlb-system', help: 'namespace of the configuration ConfigMap' },
+  'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap' },
+  namespace: { kind: 'string', default: 'ironlb-system', help: 'namespace of the speaker Leases' },
+  'lb-class': { kind: 'string', help: 'the spec.loadBalancerClass the controller serves (default: class-less Services)' },
+  output: { kind: 'string', default: 'text', help: 'output format: text or json (short: -o)' },
+  help: { kind: 'boolean', help: 'show this help (short: -h)' },
+} satisfies FlagSpec;
+
+export type CommonFlags = ReturnType<typeof parseCommonFlags>;
+
+/** `-o json`, `-ojson`, `-h` spelled out for the long-flag parser. */
+export function expandShortFlags(args: readonly string[]): string[] {
+  return args.flatMap((a) => {
+    if (a === '-o') return ['--output'];
+    if (a.startsWith('-o') && a.length > 2) return [`--output=${a.slice(2).replace(/^=/, '')}`];
+    if (a === '-h') return ['--help'];
+    return [a];
+  });
+}
+
+export function parseCommonFlags(argv: string[]) {
+  const f = parseFlags(COMMON_FLAGS, expandShortFlags(argv));
+  if (f.output !== 'text' && f.output !== 'json') throw new FlagError(`--output must be text or json, not "${f.output}"`);
+  return f;
+}
+
+export interface CommandIO {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+}
+
+export const processIO: CommandIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+
+export interface SpeakerLease {
+  node: string;
+  renewTime?: string;
+  durationSeconds: number;
+  alive: boolean;
+}
+
+export interface NodeAssignedEvent {
+  node: string;
+  message: string;
+  time?: string;
+  count: number;
+}
+
+export interface LiveState {
+  configMap: string;
+  /** Whether the ConfigMap exists; config is set only when it also parses. */
+  configFound: boolean;
+  config?: Config;
+  configErrors: string[];
+  lbClass?: string;
+  services: k8s.V1Service[];
+  nodes: Map<string, NodeFacts>;
+  speakers: SpeakerLease[];
+  liveSpeakers: Set<string>;
+  endpointSource: EndpointSource;
+  endpointFacts: (serviceKey: string) => EndpointFacts;
+  /** Latest nodeAssigned Event per Service key (matching the Service's uid when both have one). */
+  nodeAssigned: Map<string, NodeAssignedEvent>;
+  now: number;
+}
+
+export interface LoadOptions {
+  kc: k8s.KubeConfig;
+  configNamespace: string;
+  configName: string;
+  namespace: string;
+  lbClass?: string;
+  now?: number;
+}
+
+export function kubeConfigFrom(flags: { kubeconfig?: string }): k8s.KubeConfig {
+  return loadKubeConfig(flags.kubeconfig);
+}
+
+function eventTime(e: k8s.CoreV1Event): number {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+function isoOf(t: Date | string | undefined): string | undefined {
+  if (t === undefined) return undefined;
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
+  const { kc } = opts;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const coord = kc.makeApiClient(k8s.CoordinationV1Api);
+  const now = opts.now ?? Date.now();
+  const labelSelector = Object.entries(SPEAKER_LABELS)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const endpointSource = await detectEndpointSource(kc);
+  const [cm, services, nodes, leases, events] = await Promise.all([
+    core.readNamespacedConfigMap({ name: opts.configName, namespace: opts.configNamespace }).catch((e) => {
+      if (apiStatus(e) === 404) return undefined;
+      throw new Error(`reading ConfigMap ${opts.configNamespace}/${opts.configName}: ${errorText(e)}`);
+    }),
+    core.listServiceForAllNamespaces(),
+    core.listNode(),
+    coord.listNamespacedLease({ namespace: opts.namespace, labelSelector }),
+    core.listEventForAllNamespaces({ fieldSelector: 'reason=nodeAssigned' }),
+  ]);
+
+  let config: Config | undefined;
+  const configErrors: string[] = [];
+  if (cm) {
+    const text = cm.data?.[CONFIG_KEY];
+    if (text === undefined) configErrors.push(`the ConfigMap has no "${CONFIG_KEY}" key`);
+    else {
+      const parsed = parseConfigText(text);
+      if (parsed.ok) config = parsed.config;
+      else configErrors.push(...parsed.errors.map(formatIssue));
+    }
+  }
+
+  const nodeMap = new Map<string, NodeFacts>();
+  for (const n of nodes.items) nodeMap.set(n.metadata?.name ?? '', nodeFacts(n));
+
+  const speakers: SpeakerLease[] = [];
+  for (const l of leases.items) {
+    const name = l.metadata?.name ?? '';
+    if (!name.startsWith(SPEAKER_LEASE_PREFIX)) continue;
+    const node = l.spec?.holderIdentity || name.slice(SPEAKER_LEASE_PREFIX.length);
+    const durationSeconds = l.spec?.leaseDurationSeconds ?? 6;
+    const renewed = leaseTimeMs(l.spec?.renewTime);
+    // One snapshot has no "when did I see it change": compare renewTime with our clock instead.
+    const alive = renewed !== undefined && now - renewed <= durationSeconds * 1000;
+    speakers.push({ node, renewTime: isoOf(l.spec?.renewTime), durationSeconds, alive });
+  }
+  speakers.sort((a, b) => a.node.localeCompare(b.node));
+  const liveSpeakers = new Set(speakers.filter((s) => s.alive).map((s) => s.node));
+
+  let endpointFacts: (key: string) => EndpointFacts;
+  if (endpointSource === 'v1/Endpoints') {
+    const eps = await core.listEndpointsForAllNamespaces();
+    const byKey = new Map(eps.items.map((e) => [`${e.metadata?.namespace ?? 'default'}/${e.metadata?.name ?? ''}`, e]));
+    endpointFacts = (key) => factsFromEndpoints(byKey.get(key));
+  } else {
+    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+    const list = (await objects.list(endpointSource, 'EndpointSlice')) as k8s.KubernetesListObject<k8s.KubernetesObject & SliceLike>;
+    const index = new SliceIndex();
+    for (const s of list.items) index.upsert(s);
+    endpointFacts = (key) => index.facts(key);
+  }
+
+  const uidOf = new Map(services.items.map((s) => [serviceKey(s), s.metadata?.uid]));
+  const nodeAssigned = new Map<string, NodeAssignedEvent>();
+  const latest = new Map<string, number>();
+  for (const e of events.items) {
+    if (e.involvedObject?.kind !== 'Service') continue;
+    const key = `${e.involvedObject.namespace ?? e.metadata?.namespace ?? 'default'}/${e.involvedObject.name ?? ''}`;
+    const uid = uidOf.get(key);
+    if (uid && e.involvedObject.uid && e.involvedObject.uid !== uid) continue; // an earlier Service of that name
+    const t = eventTime(e);
+    if ((latest.get(key) ?? -1) > t) continue;
+    latest.set(key, t);
+    const node = e.source?.host ?? e.reportingInstance ?? /node "([^"]+)"/.exec(e.message ?? '')?.[1] ?? '';
+    nodeAssigned.set(key, { node, message: e.message ?? '', time: t > 0 ? new Date(t).toISOString() : undefined, count: e.count ?? 1 });
+  }
+
+  return {
+    configMap: `${opts.configNamespace}/${opts.configName}`,
+    configFound: cm !== undefined,
+    config,
+    configErrors,
+    lbClass: opts.lbClass,
+    services: services.items,
+    nodes: nodeMap,
+    speakers,
+    liveSpeakers,
+    endpointSource,
+    endpointFacts,
+    nodeAssigned,
+    now,
+  };
+}
+
+export async function loadFromFlags(f: CommonFlags, now?: number): Promise<LiveState> {
+  return loadLiveState({
+    kc: kubeConfigFrom(f),
+    configNamespace: f['config-namespace'] ?? 'ironlb-system',
+    configName: f['config-name'] ?? 'config',
+    namespace: f.namespace ?? 'ironlb-system',
+    lbClass: f['lb-class'],
+    now,
+  });
+}
+
+/** Lists deliver Dates, watches strings: milliseconds either way. */
+function createdMs(svc: k8s.V1Service): number {
+  const t = svc.metadata?.creationTimestamp;
+  return t ? new Date(t).getTime() : 0;
+}
+
+/**
+ * The controller's allocator after a rebuild: pools set, then every handled Service's status
+ * replayed oldest first (src/controller/controller.ts restoreFromStatus). `skip` leaves one
+ * Service out (dry-run of a Service that would replace it).
+ */
+export function restoredAllocator(config: Config, services: readonly k8s.V1Service[], lbClass: string | undefined, skip?: string): Allocator {
+  const allocator = new Allocator();
+  allocator.setPools(config.pools);
+  const svcs = services
+    .filter((s) => serviceKey(s) !== skip && handling(s, lbClass).handled && ingressIPs(s).length > 0)
+    .sort((a, b) => createdMs(a) - createdMs(b) || serviceKey(a).localeCompare(serviceKey(b)));
+  for (const svc of svcs) {
+    if (allocator.assignmentOf(serviceKey(svc))) continue;
+    const built = buildRequest(svc);
+    if (built.ok) allocator.assign(built.request, ingressIPs(svc));
+  }
+  return allocator;
+}
+
+export type Announcement =
+  | { kind: 'layer2'; pool: string; result: ElectionResult }
+  | { kind: 'bgp'; pool: string }
+  | { kind: 'noPool' };
+
+/** What the speakers decide for a Service with these addresses (the same elect() they run). */
+export function announcementOf(state: LiveState, svc: k8s.V1Service, ips: readonly string[]): Announcement {
+  const first = canonicalIP(ips[0] ?? '');
+  const pool: AddressPool | undefined = state.config && first ? poolOf(state.config, first) : undefined;
+  if (!pool || !first) return { kind: 'noPool' };
+  if (pool.protocol !== 'layer2') return { kind: 'bgp', pool: pool.name };
+  const result = elect({
+    ip: first,
+    localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
+    endpoints: state.endpointFacts(serviceKey(svc)),
+    nodes: state.nodes,
+    liveSpeakers: state.liveSpeakers,
+    poolNodeSelectors: pool.nodeSelectors,
+  });
+  return { kind: 'layer2', pool: pool.name, result };
+}
+
+/** Plain text table: columns padded to their widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('   ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** JSON with bigints as numbers when safe, strings otherwise. */
+export function toJson(value: unknown): string {
+  return (
+    JSON.stringify(
+      value,
+      (_k, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v),
+      2,
+    ) + '\n'
+  );
+}
+
+// ---- the controller's decision, replayed -------------------------------------------------------
+
+export type AddressReason =
+  | 'assigned'
+  | 'pending'
+  | 'wouldMove'
+  | 'notLoadBalancer'
+  | 'classFiltered'
+  | 'noClusterIP'
+  | 'noConfig'
+  | 'invalidConfig'
+  | 'invalidRequest'
+  | 'noPool'
+  | 'requestedIPNotInPool'
+  | 'poolMismatch'
+  | 'poolExhausted'
+  | 'sharingConflict'
+  | 'familyUnavailable';
+
+export interface AddressDecision {
+  /** What the Service shows now (status.loadBalancer.ingress). */
+  current: string[];
+  /** What the controller would give it now: empty when it would give nothing. */
+  wouldGet: string[];
+  pool?: string;
+  reason: AddressReason;
+  message: string;
+}
+
+const FAILURE_REASON: Record<string, AddressReason> = {
+  PoolExhausted: 'poolExhausted',
+  NotInAnyPool: 'requestedIPNotInPool',
+  UnknownPool: 'noPool',
+  NoPools: 'noPool',
+  SharingConflict: 'sharingConflict',
+  PoolMismatch: 'poolMismatch',
+  FamilyUnavailable: 'familyUnavailable',
+  InvalidRequest: 'invalidRequest',
+};
+
+/**
+ * Why the Service has (or has no) address, by running the controller's decision again: handling
+ * rules, configuration, request, then allocate() on an allocator rebuilt from every Service's status.
+ */
+export function decideAddress(state: LiveState, svc: k8s.V1Service): AddressDecision {
+  const current = ingressIPs(svc);
+  const none = (reason: AddressReason, message: string): AddressDecision => ({ current, wouldGet: [], reason, message });
+  const h = handling(svc, state.lbClass);
+  if (!h.handled) {
+    if (h.why === 'notLoadBalancer') return none('notLoadBalancer', `spec.type is ${svc.spec?.type ?? 'ClusterIP'}, not LoadBalancer: ironlb gives it no address`);
+    if (h.why === 'classFiltered') {
+      const cls = (svc.spec as { loadBalancerClass?: string } | undefined)?.loadBalancerClass;
+      const served = state.lbClass ? `only class "${state.lbClass}"` : 'only Services without spec.loadBalancerClass';
+      return none('classFiltered', `spec.loadBalancerClass is ${cls ? `"${cls}"` : 'unset'} and the controller serves ${served}; another implementation owns it`);
+    }
+    return none('noClusterIP', 'the Service has no cluster IP (headless): ironlb gives it no address');
+  }
+  if (!state.configFound) return none('noConfig', `ConfigMap ${state.configMap} does not exist: there are no pools to allocate from`);
+  if (!state.config) return none('invalidConfig', `ConfigMap ${state.configMap} is invalid (the controller keeps its last good configuration): ${state.configErrors.join('; ')}`);
+  const built = buildRequest(svc);
+  if (!built.ok) return none('invalidRequest', `${built.problem.reason}: ${built.problem.message}`);
+  if (state.config.pools.length === 0) return none('noPool', 'no address pools are configured');
+  const allocator = restoredAllocator(state.config, state.services, state.lbClass);
+  const result = allocator.allocate(built.request);
+  if (!result.ok) {
+    const reason = FAILURE_REASON[result.reason] ?? 'invalidRequest';
+    const tail = current.length > 0 ? ` (it still shows ${current.join(', ')}, which the controller clears)` : '';
+    return none(reason, `${result.message}${tail}`);
+  }
+  const how =
+    built.request.requestedIPs.length > 0
+      ? `requested ${built.request.requestedIPs.join(', ')}`
+      : built.request.poolName
+        ? `pool "${built.request.poolName}" named by annotation`
+        : 'first free address of the first auto-assign pool that can serve it';
+  if (current.length === 0) {
+    return { current, wouldGet: result.ips, pool: result.pool, reason: 'pending', message: `the controller would assign ${result.ips.join(', ')} from pool "${result.pool}" (${how}) but has not: is it running and leading?` };
+  }
+  const same = current.length === result.ips.length && current.every((ip, i) => canonicalIP(ip) === result.ips[i]);
+  if (!same) {
+    return { current, wouldGet: result.ips, pool: result.pool, reason: 'wouldMove', message: `${current.join(', ')} no longer fits; the controller would move it to ${result.ips.join(', ')} from pool "${result.pool}"` };
+  }
+  return { current, wouldGet: result.ips, pool: result.pool, reason: 'assigned', message: `${result.ips.join(', ')} from pool "${result.pool}" (${how})` };
+}

@@ -1,0 +1,95 @@
+// `npm run lab` end to end, as a user runs it: the seed flow printed, then nothing left behind;
+// and `--keep` leaves a working lab (processes outlive the script) that `--down` removes entirely.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO } from '../harness/processes';
+import { pidAlive } from '../harness/kube-cluster';
+
+jest.setTimeout(300_000);
+
+const run = promisify(execFile);
+const STATE = path.join(REPO, '.lab', 'state.json');
+
+async function npmLab(args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run('npm', ['run', '--silent', 'lab', '--', ...args], { cwd: REPO, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === 'number' ? x.code : 1, out: `${x.stdout ?? ''}${x.stderr ?? ''}` };
+  }
+}
+
+function namespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n !== '');
+}
+
+describe('npm run lab', () => {
+  beforeAll(async () => {
+    if (existsSync(STATE)) throw new Error(`${STATE} exists: a lab is up; run npm run lab -- --down first`);
+    // Every namespace LAN uses 198.51.100.1 on this machine's side: wait for another one to finish.
+    const deadline = Date.now() + 180_000;
+    while (execFileSync('ip', ['-4', '-br', 'addr'], { encoding: 'utf8' }).includes('198.51.100.1/') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  });
+
+  afterAll(async () => {
+    if (existsSync(STATE)) await npmLab(['--down']);
+  });
+
+  it("runs the seed's flow: EXTERNAL-IP, 3 pings received, curl answered by a node; then tears everything down", async () => {
+    const r = await npmLab([]);
+    if (r.code !== 0) throw new Error(`npm run lab failed:\n${r.out}`);
+    expect(r.out).toMatch(/nginx-metallb\s+LoadBalancer\s+\S+\s+198\.51\.100\.(9\d|100)\s+8090:\d+\/TCP/);
+    expect(r.out).toContain('3 received');
+    expect(r.out).toMatch(/\$ curl http:\/\/198\.51\.100\.\d+:8090\n\s+node[123]\b/);
+    expect(r.out).toContain('mapped into 198.51.100.90-198.51.100.100 inside the lab');
+    expect(r.out).toMatch(/nodeAssigned Event: announcing from node "node[123]"/);
+    expect(r.out).toMatch(/default\s+layer2\s+11\/1\/10/);
+    for (let i = 1; i <= 9; i++) expect(r.out).toMatch(new RegExp(`\\[${i}/9\\] .*\\.\\.\\. ok \\(\\d+\\.\\d s\\)`));
+    const ours = [...new Set([...r.out.matchAll(/netns (il[0-9a-f]+-\w+)/g)].map((m) => m[1]))];
+    expect(ours.length).toBe(4); // node1-3 and the client are printed; the switch shares their prefix
+    const prefix = ours[0].split('-')[0];
+    expect(namespaces().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);
+    expect(existsSync(path.join(REPO, '.lab'))).toBe(false);
+  });
+
+  it('--keep leaves a working lab whose processes outlive the script; --down removes every namespace and process', async () => {
+    const kept = await npmLab(['--keep']);
+    if (kept.code !== 0) throw new Error(`npm run lab -- --keep failed:\n${kept.out}`);
+    const state = JSON.parse(readFileSync(STATE, 'utf8')) as {
+      namespaces: string[];
+      clientNamespace: string;
+      kubeconfig: string;
+      clusterDir: string;
+      externalIP: string;
+      processes: Array<{ name: string; pid: number }>;
+    };
+    expect(kept.out).toContain(`ip netns exec ${state.clientNamespace} bash`);
+    expect(kept.out).toMatch(new RegExp(`kubectl --kubeconfig ${state.kubeconfig.replace(/[.]/g, '\\.')} get svc`));
+    const cluster = JSON.parse(readFileSync(path.join(state.clusterDir, 'state.json'), 'utf8')) as { pids: { etcd: number; apiserver: number } };
+    const pids = [...state.processes.map((p) => p.pid), cluster.pids.etcd, cluster.pids.apiserver];
+    expect(state.processes.map((p) => p.name).sort()).toEqual(['backend-node1', 'backend-node2', 'backend-node3', 'controller', 'speaker-node1', 'speaker-node2', 'speaker-node3']);
+    // The script has exited: everything still runs and the Service still answers.
+    for (const pid of pids) expect(pidAlive(pid)).toBe(true);
+    for (const ns of state.namespaces) expect(namespaces()).toContain(ns);
+    const curl = await run('ip', ['netns', 'exec', state.clientNamespace, 'curl', '-s', '--max-time', '5', `http://${state.externalIP}:8090/`]);
+    expect(curl.stdout.trim()).toMatch(/^node[123]$/);
+
+    const down = await npmLab(['--down']);
+    expect(down.code).toBe(0);
+    expect(down.out).toContain('removed 5 network namespaces');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of pids) expect(pidAlive(pid)).toBe(false);
+    expect(namespaces().filter((n) => state.namespaces.includes(n))).toEqual([]);
+    expect(existsSync(path.join(REPO, '.lab'))).toBe(false);
+    const again = await npmLab(['--down']);
+    expect(again.out).toContain('nothing to remove');
+  });
+});
