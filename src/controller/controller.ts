@@ -408,7 +408,13 @@ export class Controller {
     if (!this.statsDirty || !this.leading) return;
     this.statsDirty = false;
     const m = this.opts.metrics;
+    const servicesPerPool = new Map<string, number>();
+    for (const svc of this.services.list()) {
+      const pool = this.allocator.assignmentOf(serviceKey(svc))?.pool;
+      if (pool) servicesPerPool.set(pool, (servicesPerPool.get(pool) ?? 0) + 1);
+    }
     for (const s of this.allocator.stats()) {
+      m.servicesAllocated.set({ pool: s.pool }, servicesPerPool.get(s.pool) ?? 0);
       const pool = s.pool;
       m.v4Total.set({ pool }, Number(s.totalV4));
       m.v6Total.set({ pool }, Number(s.totalV6));
