@@ -11,6 +11,8 @@
  *   setTcpMd5(fd, peerAddress, key)                           TCP_MD5SIG (empty key removes)
  *   pollReadable(fds, timeoutMs) -> readable fds              blocking ppoll(); fractional ms allowed
  *   createEventFd() / signalEventFd(fd) / drainEventFd(fd)    wake-up for a thread blocked in poll
+ *   tcpConnect(peer, port, source, ttl, md5Key) -> fd         non-blocking connect, options set first
+ *   tcpConnectResult(fd) -> 0 connected | 1 pending           throws the connect error
  *
  * All calls are synchronous. System call failures throw an Error whose message carries the errno
  * text and whose `code` is the errno name (e.g. "EPERM"); `errno` and `syscall` are set too.
@@ -568,6 +570,125 @@ static napi_value DrainEventFd(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* BGP active open: a TCP socket with TTL, source address and TCP-MD5 set before connect()     */
+
+static int parse_sockaddr(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    *len = sizeof *s4;
+    return AF_INET;
+  }
+  if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *s6;
+    return AF_INET6;
+  }
+  return -1;
+}
+
+static int get_ip_string(napi_env env, napi_value v, char *out, size_t cap) {
+  napi_valuetype t;
+  size_t n = 0;
+  napi_typeof(env, v, &t);
+  if (t != napi_string) return 0;
+  if (napi_get_value_string_utf8(env, v, out, cap, &n) != napi_ok || n >= cap - 1) return 0;
+  return 1;
+}
+
+/* tcpConnect(peerAddress, port, sourceAddress|null, ttl, md5Key|null) -> fd
+ * Non-blocking, close-on-exec; connect() is started (EINPROGRESS); poll with tcpConnectResult. */
+static napi_value TcpConnect(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS + 1];
+  argc = MAX_ARGS + 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 4) return throw_type(env, "tcpConnect(peerAddress, port, sourceAddress, ttl, md5Key?)");
+  char peer[INET6_ADDRSTRLEN + 1], src[INET6_ADDRSTRLEN + 1];
+  if (!get_ip_string(env, argv[0], peer, sizeof peer)) return throw_type(env, "peerAddress is not an IP address");
+  int32_t port, ttl;
+  if (!get_int(env, argv[1], &port, "port")) return NULL;
+  if (port < 1 || port > 65535) return throw_range(env, "port out of range");
+  if (!get_int(env, argv[3], &ttl, "ttl")) return NULL;
+  if (ttl < 0 || ttl > 255) return throw_range(env, "ttl out of range");
+  struct sockaddr_storage pa;
+  socklen_t palen;
+  int family = parse_sockaddr(peer, port, &pa, &palen);
+  if (family < 0) return throw_type(env, "peerAddress is not an IP address");
+
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (ttl > 0) {
+    int r = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl)
+                              : setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
+    if (r < 0) { int e = errno; close(fd); return throw_errno(env, "setsockopt(TTL)", e); }
+  }
+  if (!is_nullish(env, argv[2])) {
+    if (!get_ip_string(env, argv[2], src, sizeof src)) { close(fd); return throw_type(env, "sourceAddress is not an IP address"); }
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    if (parse_sockaddr(src, 0, &sa, &salen) != family) { close(fd); return throw_type(env, "sourceAddress family differs from peerAddress"); }
+    if (bind(fd, (struct sockaddr *)&sa, salen) < 0) { int e = errno; close(fd); return throw_errno(env, "bind", e); }
+  }
+  if (argc > 4 && !is_nullish(env, argv[4])) {
+    uint8_t *kd = NULL;
+    size_t klen = 0;
+    char kbuf[TCP_MD5SIG_MAXKEYLEN + 2];
+    napi_valuetype t;
+    napi_typeof(env, argv[4], &t);
+    if (t == napi_string) {
+      size_t full = 0;
+      napi_get_value_string_utf8(env, argv[4], NULL, 0, &full);
+      if (full > TCP_MD5SIG_MAXKEYLEN) { close(fd); return throw_range(env, "key must be at most 80 bytes"); }
+      napi_get_value_string_utf8(env, argv[4], kbuf, sizeof kbuf, &klen);
+      kd = (uint8_t *)kbuf;
+    } else if (!get_bytes(env, argv[4], &kd, &klen, "md5Key")) {
+      close(fd);
+      return NULL;
+    }
+    if (klen > TCP_MD5SIG_MAXKEYLEN) { close(fd); return throw_range(env, "key must be at most 80 bytes"); }
+    if (klen > 0) {
+      struct tcp_md5sig md;
+      memset(&md, 0, sizeof md);
+      memcpy(&md.tcpm_addr, &pa, palen);
+      md.tcpm_keylen = (uint16_t)klen;
+      memcpy(md.tcpm_key, kd, klen);
+      if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &md, sizeof md) < 0) { int e = errno; close(fd); return throw_errno(env, "setsockopt(TCP_MD5SIG)", e); }
+    }
+  }
+  if (connect(fd, (struct sockaddr *)&pa, palen) < 0 && errno != EINPROGRESS) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "connect", e);
+  }
+  return make_int(env, fd);
+}
+
+/* tcpConnectResult(fd) -> 0 connected, 1 still connecting; throws the connect error (SO_ERROR). */
+static napi_value TcpConnectResult(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "tcpConnectResult(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  struct pollfd p = {.fd = fd, .events = POLLOUT};
+  int n = poll(&p, 1, 0);
+  if (n < 0) return throw_errno(env, "poll", errno);
+  if (n == 0) return make_int(env, 1);
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return throw_errno(env, "getsockopt(SO_ERROR)", errno);
+  if (err != 0) return throw_errno(env, "connect", err);
+  if (p.revents & (POLLERR | POLLHUP)) return throw_errno(env, "connect", ECONNRESET);
+  return make_int(env, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -584,6 +705,8 @@ NAPI_MODULE_INIT() {
       {"createEventFd", NULL, CreateEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"signalEventFd", NULL, SignalEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"drainEventFd", NULL, DrainEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpConnect", NULL, TcpConnect, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tcpConnectResult", NULL, TcpConnectResult, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

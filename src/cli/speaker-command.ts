@@ -21,6 +21,11 @@ export const SPEAKER_FLAGS = {
   'gratuitous-refresh': { kind: 'string', default: '60', help: 'seconds between periodic gratuitous ARP/NA refreshes; 0 = off' },
   'lease-duration': { kind: 'string', default: '6', help: 'seconds without renewal after which a speaker is dead' },
   'lease-renew': { kind: 'string', default: '2', help: 'seconds between renewals of this speaker\'s Lease' },
+  heartbeat: { kind: 'boolean', default: true, help: 'UDP heartbeats between speakers for sub-second failover (--heartbeat=false: Leases only)' },
+  'heartbeat-port': { kind: 'string', default: '7946', help: 'UDP port of the speaker heartbeats' },
+  'heartbeat-interval-ms': { kind: 'string', default: '100', help: 'milliseconds between heartbeats; a peer is dead after 5 missed' },
+  'node-address-v6': { kind: 'string', help: "BGP: this node's IPv6 address, the next hop of IPv6 prefixes sent over IPv4 sessions (default: first global IPv6)", env: 'NODE_IPV6' },
+  'bgp-graceful-restart-time': { kind: 'string', default: '120', help: 'BGP: restart time (seconds) in the graceful restart capability; 0 = do not advertise graceful restart' },
   'ignore-exclude-lb': { kind: 'boolean', help: 'announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers too' },
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
@@ -30,6 +35,21 @@ function seconds(name: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new FlagError(`--${name}: "${v}" is not a number of seconds`);
   return n;
+}
+
+function integer(name: string, v: string | undefined, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new FlagError(`--${name}: "${v}" is not an integer from ${min} to ${max}`);
+  return n;
+}
+
+function defaultNodeAddressV6(): string | undefined {
+  for (const i of listInterfaces()) {
+    if (i.loopback || !i.up) continue;
+    const global = i.ipv6.find((a) => !a.toLowerCase().startsWith('fe80'));
+    if (global) return global;
+  }
+  return undefined;
 }
 
 function defaultNodeAddress(): string | undefined {
@@ -66,6 +86,9 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     leaseDurationSeconds: Math.max(1, Math.round(seconds('lease-duration', f['lease-duration']))),
     leaseRenewMs: seconds('lease-renew', f['lease-renew']) * 1000,
     ignoreExcludeLabel: f['ignore-exclude-lb'],
+    nodeAddressV6: f['node-address-v6'] ?? defaultNodeAddressV6(),
+    bgpGracefulRestartSeconds: integer('bgp-graceful-restart-time', f['bgp-graceful-restart-time'], 0, 4095),
+    heartbeat: f.heartbeat ? { port: integer('heartbeat-port', f['heartbeat-port'], 1, 65535), intervalMs: integer('heartbeat-interval-ms', f['heartbeat-interval-ms'], 10, 10_000) } : undefined,
     log,
     metrics,
   });

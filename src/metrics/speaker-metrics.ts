@@ -1,5 +1,5 @@
 // Speaker metrics, mirroring MetalLB's metallb_speaker_* and metallb_layer2_* under ironlb_.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class SpeakerMetrics {
   readonly registry = new Registry();
@@ -16,11 +16,36 @@ export class SpeakerMetrics {
     labelNames: ['change'],
     registers: [this.registry],
   });
+  readonly heartbeatRtt = new Histogram({
+    name: 'ironlb_speaker_heartbeat_rtt_seconds',
+    help: 'Round-trip time of speaker heartbeats (our timestamp echoed back by the peer, its hold time subtracted)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly failoverReaction = new Histogram({
+    name: 'ironlb_speaker_failover_reaction_seconds',
+    help: 'Time from detecting a lost speaker to the layer-2 responder update',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly heartbeatDropped = new Counter({
+    name: 'ironlb_speaker_heartbeat_dropped_total',
+    help: 'Heartbeats dropped, by reason (forged: bad HMAC; replayed: old incarnation or sequence; malformed)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly requests = this.counter('ironlb_layer2_requests_received', 'ARP requests and Neighbor Solicitations examined', ['protocol']);
   readonly responses = this.counter('ironlb_layer2_responses_sent', 'ARP replies and solicited Neighbor Advertisements sent', ['protocol']);
   readonly gratuitous = this.counter('ironlb_layer2_gratuitous_sent', 'Gratuitous ARP and unsolicited Neighbor Advertisements sent', ['protocol']);
   readonly drops = this.counter('ironlb_layer2_dropped_total', 'Packets examined and not answered, by reason', ['reason']);
   readonly sendFailures = this.counter('ironlb_layer2_send_failures_total', 'Packets that could not be sent', []);
+  // BGP (MetalLB's metallb_bgp_* under ironlb_; label `peer` is addr:port).
+  readonly bgpSessionUp = new Gauge({ name: 'ironlb_bgp_session_up', help: '1 while the BGP session with the peer is Established', labelNames: ['peer'], registers: [this.registry] });
+  readonly bgpMessagesSent = this.counter('ironlb_bgp_messages_sent_total', 'BGP messages sent, by type', ['peer', 'type']);
+  readonly bgpMessagesReceived = this.counter('ironlb_bgp_messages_received_total', 'BGP messages received, by type', ['peer', 'type']);
+  readonly bgpAnnouncedPrefixes = new Gauge({ name: 'ironlb_bgp_announced_prefixes_total', help: 'Prefixes the peer currently has from this speaker', labelNames: ['peer'], registers: [this.registry] });
+  readonly bgpNotifications = this.counter('ironlb_bgp_notifications_total', 'BGP NOTIFICATIONs sent and received, by code/subcode name', ['peer', 'direction', 'code']);
+  readonly bgpSessionDowns = this.counter('ironlb_bgp_session_down_total', 'BGP sessions that went down or failed to come up, by reason', ['peer', 'reason']);
   readonly configStale = new Gauge({ name: 'ironlb_k8s_client_config_stale_bool', help: '1 if the latest ConfigMap was invalid', registers: [this.registry] });
   readonly configLoaded = new Gauge({ name: 'ironlb_k8s_client_config_loaded_bool', help: '1 if a valid configuration is loaded', registers: [this.registry] });
 

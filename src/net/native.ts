@@ -44,6 +44,14 @@ export interface IronlbNative {
   signalEventFd(fd: number): void;
   /** Returns the counter (0 when it was not signalled). */
   drainEventFd(fd: number): number;
+  /**
+   * A non-blocking TCP socket to `peerAddress`:`port` with IP_TTL/IPV6_UNICAST_HOPS (`ttl` > 0),
+   * an optional bind to `sourceAddress` and TCP_MD5SIG (`md5Key`) set before connect() starts.
+   * Poll `tcpConnectResult` until 0, then wrap the fd with `new net.Socket({ fd })`.
+   */
+  tcpConnect(peerAddress: string, port: number, sourceAddress: string | null, ttl: number, md5Key?: string | Uint8Array | null): number;
+  /** 0 once connected, 1 while connecting; throws the connect error (code ECONNREFUSED, ...). */
+  tcpConnectResult(fd: number): number;
 }
 
 /** Errors thrown by the addon carry the errno name as `code`. */

@@ -8,7 +8,9 @@ import type { SpeakerMetrics } from '../metrics/speaker-metrics';
 import type { Logger } from '../util/log';
 import { sleep } from '../util/backoff';
 import { ClusterState } from './cluster-state';
+import { BgpSpeaker } from './bgp/bgp-speaker';
 import { Layer2Speaker } from './layer2/layer2-speaker';
+import { HeartbeatMembership } from './membership/heartbeat-membership';
 import { LeaseMembership } from './membership/lease-membership';
 import type { Membership } from './membership/membership';
 
@@ -26,6 +28,11 @@ export interface SpeakerOptions {
   leaseDurationSeconds: number;
   leaseRenewMs: number;
   ignoreExcludeLabel: boolean;
+  /** UDP heartbeats between speakers (sub-second failover), fenced by the Leases; undefined = Leases only. */
+  heartbeat?: { port: number; intervalMs: number };
+  /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
+  nodeAddressV6?: string;
+  bgpGracefulRestartSeconds?: number;
   log: Logger;
   metrics: SpeakerMetrics;
 }
@@ -34,6 +41,7 @@ export class Speaker {
   readonly state: ClusterState;
   readonly membership: Membership;
   readonly layer2: Layer2Speaker;
+  readonly bgp: BgpSpeaker;
   private readonly configWatcher: ConfigWatcher;
   private readonly events: EventRecorder;
   private scheduled = false;
@@ -42,7 +50,7 @@ export class Speaker {
   constructor(private readonly opts: SpeakerOptions) {
     this.events = new EventRecorder(opts.kc, 'ironlb-speaker', opts.nodeName, opts.log);
     this.state = new ClusterState(opts.kc, opts.log);
-    this.membership = new LeaseMembership({
+    const lease = new LeaseMembership({
       kc: opts.kc,
       namespace: opts.namespace,
       nodeName: opts.nodeName,
@@ -51,6 +59,20 @@ export class Speaker {
       renewIntervalMs: opts.leaseRenewMs,
       log: opts.log,
     });
+    this.membership = opts.heartbeat
+      ? new HeartbeatMembership({
+          kc: opts.kc,
+          namespace: opts.namespace,
+          nodeName: opts.nodeName,
+          lease,
+          port: opts.heartbeat.port,
+          intervalMs: opts.heartbeat.intervalMs,
+          keyRefreshMs: Math.max(1000, opts.leaseRenewMs),
+          apiTimeoutMs: opts.leaseDurationSeconds * 1000,
+          metrics: opts.metrics,
+          log: opts.log,
+        })
+      : lease;
     this.layer2 = new Layer2Speaker(
       {
         nodeName: opts.nodeName,
@@ -65,6 +87,19 @@ export class Speaker {
       },
       this.state,
       this.membership,
+    );
+    this.bgp = new BgpSpeaker(
+      {
+        nodeName: opts.nodeName,
+        nodeAddress: opts.nodeAddress,
+        nodeAddressV6: opts.nodeAddressV6,
+        lbClass: opts.lbClass,
+        ignoreExcludeLabel: opts.ignoreExcludeLabel,
+        gracefulRestartSeconds: opts.bgpGracefulRestartSeconds ?? 120,
+        log: opts.log.child({ protocol: 'bgp' }),
+        metrics: opts.metrics,
+      },
+      this.state,
     );
     this.configWatcher = new ConfigWatcher({
       kc: opts.kc,
@@ -104,6 +139,7 @@ export class Speaker {
   async stop(): Promise<void> {
     this.running = false;
     await this.layer2.stop();
+    await this.bgp.stop();
     await this.membership.stop();
     await this.events.flush(1000);
     await Promise.all([this.configWatcher.stop(), this.state.stop()]);
@@ -112,6 +148,7 @@ export class Speaker {
   private onConfig(config: Config): void {
     this.opts.metrics.configLoaded.set(1);
     this.layer2.setConfig(config);
+    this.bgp.setConfig(config);
     this.schedule();
   }
 
@@ -121,7 +158,10 @@ export class Speaker {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.running) this.layer2.reconcile();
+      if (this.running) {
+        this.layer2.reconcile();
+        this.bgp.reconcile();
+      }
     });
   }
 }
