@@ -20,6 +20,8 @@ export class Informer<T extends k8s.KubernetesObject> {
   private stopped = false;
   private restarting = false;
   private syncedFlag = false;
+  private errors = 0;
+  private healthyFlag = false;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -31,11 +33,20 @@ export class Informer<T extends k8s.KubernetesObject> {
     this.lw.on('add', (o) => this.dispatch(o, 'add'));
     this.lw.on('update', (o) => this.dispatch(o, 'update'));
     this.lw.on('delete', (o) => this.dispatch(o, 'delete'));
-    this.lw.on('error', (err) => void this.restart(err));
+    this.lw.on('error', (err) => {
+      this.errors++;
+      this.healthyFlag = false;
+      void this.restart(err);
+    });
   }
 
   get synced(): boolean {
     return this.syncedFlag;
+  }
+
+  /** Synced and the watch running: false from a list/watch error until a restart gets through. */
+  get healthy(): boolean {
+    return this.healthyFlag;
   }
 
   on(handler: Handler<T>): void {
@@ -54,9 +65,11 @@ export class Informer<T extends k8s.KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     while (!this.stopped) {
+      const before = this.errors;
       await this.lw.start();
-      if (this.lw.latestResourceVersion() !== '') {
+      if (this.lw.latestResourceVersion() !== '' && this.errors === before) {
         this.syncedFlag = true;
+        this.healthyFlag = true;
         this.backoff.reset();
         return;
       }
@@ -87,7 +100,11 @@ export class Informer<T extends k8s.KubernetesObject> {
     await sleep(delay);
     this.restarting = false;
     if (this.stopped) return;
+    const before = this.errors;
     await this.lw.start();
-    if (this.lw.latestResourceVersion() !== '') this.backoff.reset();
+    if (this.errors === before) {
+      this.healthyFlag = true;
+      this.backoff.reset();
+    }
   }
 }

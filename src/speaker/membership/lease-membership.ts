@@ -10,6 +10,7 @@ import { apiStatus, errorText } from '../../k8s/client';
 import { Informer } from '../../k8s/informer';
 import { leaseTimeMs, microTime } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
+import { sleep } from '../../util/backoff';
 import type { Membership } from './membership';
 
 export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
@@ -46,6 +47,10 @@ export class LeaseMembership implements Membership {
   private renewTimer?: NodeJS.Timeout;
   private checkTimer?: NodeJS.Timeout;
   private stopped = false;
+  private renewing = false;
+  /** Start of the current stretch in which the API server answered us without a long gap. */
+  private apiUpSince = 0;
+  private wasWatching = false;
   private readonly renewMs: number;
   private readonly durationS: number;
 
@@ -77,10 +82,12 @@ export class LeaseMembership implements Membership {
     return this.current;
   }
 
-  /** The node addresses published in the live speakers' Leases. */
+  /** The node addresses published in the speakers' Leases. */
   addresses(): Map<string, string> {
     const out = new Map<string, string>();
-    for (const s of this.seen.values()) if (s.address && this.current.has(s.node)) out.set(s.node, s.address);
+    // Every speaker with a Lease, dead-looking ones too: heartbeats to them cost nothing and let a
+    // peer our Lease view lost (an API hiccup) keep hearing us.
+    for (const s of this.seen.values()) if (s.address) out.set(s.node, s.address);
     return out;
   }
 
@@ -121,30 +128,46 @@ export class LeaseMembership implements Membership {
     };
   }
 
+  /** One renewal at a time; a hung API server must not pile up requests. */
   private async renew(): Promise<void> {
-    if (this.stopped) return;
-    const { namespace } = this.opts;
+    if (this.stopped || this.renewing) return;
+    this.renewing = true;
     try {
-      let written: k8s.V1Lease;
-      try {
-        written = this.ownResourceVersion
-          ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(this.ownResourceVersion) })
-          : await this.api.createNamespacedLease({ namespace, body: this.body() });
-      } catch (e) {
-        const status = apiStatus(e);
-        if (status !== 409 && status !== 404) throw e;
-        // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the server.
-        const existing = await this.api.readNamespacedLease({ name: this.leaseName, namespace }).catch(() => undefined);
-        written = existing
-          ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(existing.metadata?.resourceVersion) })
-          : await this.api.createNamespacedLease({ namespace, body: this.body() });
-      }
-      this.ownResourceVersion = written.metadata?.resourceVersion;
-      this.lastOwnRenew = Date.now();
+      await Promise.race([
+        this.renewOnce(),
+        sleep(Math.max(2000, this.renewMs * 2)).then(() => {
+          throw new Error('timed out');
+        }),
+      ]);
     } catch (e) {
       this.ownResourceVersion = undefined;
       this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
+    } finally {
+      this.renewing = false;
     }
+  }
+
+  private async renewOnce(): Promise<void> {
+    const { namespace } = this.opts;
+    let written: k8s.V1Lease;
+    try {
+      written = this.ownResourceVersion
+        ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(this.ownResourceVersion) })
+        : await this.api.createNamespacedLease({ namespace, body: this.body() });
+    } catch (e) {
+      const status = apiStatus(e);
+      if (status !== 409 && status !== 404) throw e;
+      // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the server.
+      const existing = await this.api.readNamespacedLease({ name: this.leaseName, namespace }).catch(() => undefined);
+      written = existing
+        ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(existing.metadata?.resourceVersion) })
+        : await this.api.createNamespacedLease({ namespace, body: this.body() });
+    }
+    const now = Date.now();
+    // A gap in our own renewals means the API server was away: peers' silence during it proves nothing.
+    if (now - this.lastOwnRenew > Math.max(this.renewMs * 2, 2000)) this.apiUpSince = now;
+    this.ownResourceVersion = written.metadata?.resourceVersion;
+    this.lastOwnRenew = now;
   }
 
   private observe(lease: k8s.V1Lease, event: string): void {
@@ -172,11 +195,21 @@ export class LeaseMembership implements Membership {
 
   private evaluate(): void {
     const now = Date.now();
-    const apiHealthy = now - this.lastOwnRenew <= this.durationS * 1000;
-    if (!apiHealthy && this.informer.synced) return; // fail-static: keep the last view
+    const watching = this.informer.healthy;
+    if (watching && !this.wasWatching) this.apiUpSince = Math.max(this.apiUpSince, now);
+    this.wasWatching = watching;
+    const apiHealthy = watching && now - this.lastOwnRenew <= this.durationS * 1000;
     const next = new Set<string>();
-    for (const s of this.seen.values()) if (now - s.observedAt <= s.durationMs) next.add(s.node);
-    if (!this.stopped && apiHealthy) next.add(this.opts.nodeName);
+    for (const s of this.seen.values()) {
+      // Silence is evidence of death only while the API server demonstrably works (our own
+      // renewals go through, our watch is up) for a whole Lease duration after the peer's last
+      // renewal: during and right after an outage nobody could renew or be seen renewing.
+      const silentSince = Math.max(s.observedAt, this.apiUpSince);
+      const provedDead = watching && this.lastOwnRenew - silentSince > s.durationMs;
+      if (!provedDead) next.add(s.node);
+    }
+    // Fail-static for ourselves too: once counted, we stay counted while the API server is away.
+    if (!this.stopped && (apiHealthy || this.current.has(this.opts.nodeName))) next.add(this.opts.nodeName);
     if (next.size === this.current.size && [...next].every((n) => this.current.has(n))) return;
     const joined = [...next].filter((n) => !this.current.has(n));
     const left = [...this.current].filter((n) => !next.has(n));
