@@ -62,6 +62,11 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
         await new Promise((r) => setTimeout(r, 300));
         const sample = { takeoverMs: reply.t - t0, gapMs: probe.longestGap(t0 - 100, reply.t + 300) };
         results.get(kind)?.push(sample);
+        if (process.env.BENCH_DUMP && sample.takeoverMs > 1500) {
+          const { writeFileSync } = await import('node:fs');
+          const file = `${process.env.BENCH_DUMP}-${mode}-${kind.replace(' ', '-')}-${i + 1}.log`;
+          writeFileSync(file, `fault at ${new Date(t0).toISOString()} on ${ownerName}\n` + l2.nodes.map((n) => `== ${n.nodeName}\n${n.speaker?.output() ?? ''}`).join('\n'));
+        }
         process.stderr.write(`  ${mode} ${kind} #${i + 1}: new owner after ${sample.takeoverMs} ms, longest client gap ${sample.gapMs} ms\n`);
         if (kind === 'SIGKILL') await waitForLog(l2.startSpeaker(owner, args), 'speaker started');
         else await l2.lab.ip(owner.ns, ['link', 'set', 'eth0', 'up']);
@@ -77,19 +82,24 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
 }
 
 async function main(): Promise<void> {
-  const modes = { heartbeat: await runMode('heartbeat'), 'lease-only': await runMode('lease-only') };
+  const only = process.env.BENCH_MODE; // 'heartbeat' or 'lease-only' to run one mode (debugging)
+  const modes = {
+    heartbeat: only === 'lease-only' ? new Map<Kind, Sample[]>() : await runMode('heartbeat'),
+    'lease-only': only === 'heartbeat' ? new Map<Kind, Sample[]>() : await runMode('lease-only'),
+  };
   const row = (label: string, xs: number[]): string =>
     `${label.padEnd(34)} ${String(pct(xs, 50)).padStart(6)} ${String(pct(xs, 90)).padStart(6)} ${String(Math.max(...xs)).padStart(6)}`;
   const out = [`bench:failover  ${TRIALS} trials per kind; client UDP probe every 10 ms; lease duration 3 s, renew 1 s (lab settings)`, `${''.padEnd(34)} ${'p50'.padStart(6)} ${'p90'.padStart(6)} ${'max'.padStart(6)}  (ms)`];
   for (const kind of ['SIGKILL', 'link cut'] as Kind[]) {
     for (const [mode, res] of Object.entries(modes)) {
       const s = res.get(kind) ?? [];
+      if (s.length === 0) continue;
       out.push(row(`${kind}, ${mode}: new owner`, s.map((x) => x.takeoverMs)));
       out.push(row(`${kind}, ${mode}: client outage`, s.map((x) => x.gapMs)));
     }
     const hb = pct((modes.heartbeat.get(kind) ?? []).map((x) => x.takeoverMs), 50);
     const lo = pct((modes['lease-only'].get(kind) ?? []).map((x) => x.takeoverMs), 50);
-    out.push(`${kind}: Lease-only / heartbeat takeover p50 = ${(lo / hb).toFixed(1)}x`);
+    if (hb && lo) out.push(`${kind}: Lease-only / heartbeat takeover p50 = ${(lo / hb).toFixed(1)}x`);
   }
   out.push('(After a SIGKILL the node itself stays up and keeps forwarding, so clients see almost no outage;');
   out.push(' "new owner" is the failover time that matters when the whole node dies.)');
