@@ -78,7 +78,7 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.core = opts.kc.makeApiClient(k8s.CoreV1Api);
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
-    this.events.concurrency = () => (this.queue.size + this.inFlight.size > 0 ? 1 : 4);
+    this.events.concurrency = () => (this.queue.size + this.inFlight.size > 0 ? 0 : 4);
     this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => this.core.listServiceForAllNamespaces(), { log: opts.log });
     this.services.on((svc, event) => this.onService(svc, event));
     this.configWatcher = new ConfigWatcher({

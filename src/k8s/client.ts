@@ -1,8 +1,34 @@
 // Loads credentials: a kubeconfig file when given, otherwise the in-cluster ServiceAccount.
 import * as k8s from '@kubernetes/client-node';
+import type * as http from 'node:http';
+import type * as https from 'node:https';
+
+type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
+
+/**
+ * client-node 1.x builds a new https.Agent for every request: a new TCP connection and TLS
+ * handshake each time, which made TLS most of the controller's CPU. Reuse one keep-alive agent
+ * per distinct set of TLS options (a rotated certificate gets a new one).
+ */
+export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const target = kc as unknown as { createAgent: AgentFactory };
+  const create = target.createAgent.bind(kc);
+  const agents = new Map<string, http.Agent>();
+  target.createAgent = (cluster, options) => {
+    const key = [cluster?.server, cluster?.proxyUrl, ...Object.entries(options).map(([k, v]) => `${k}=${Buffer.isBuffer(v) ? v.toString('base64') : String(v)}`)].join('|');
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = create(cluster, { ...options, keepAlive: true });
+      if (agents.size > 16) agents.clear(); // only rotations add keys
+      agents.set(key, agent);
+    }
+    return agent;
+  };
+  return kc;
+}
 
 export function loadKubeConfig(file?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+  const kc = reuseConnections(new k8s.KubeConfig());
   if (file) kc.loadFromFile(file);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();

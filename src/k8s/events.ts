@@ -42,7 +42,11 @@ const REPEAT_WINDOW_MS = 10 * 60 * 1000;
 const MAX_IN_FLIGHT = 4;
 const MAX_BACKLOG = 10_000;
 
+/** An Event waits at most this long behind status writes before one is let through anyway. */
+const MAX_WAIT_MS = 2000;
+
 interface Pending {
+  at: number;
   target: EventTarget;
   type: EventType;
   reason: string;
@@ -54,11 +58,12 @@ export class EventRecorder {
   private readonly recent = new Map<string, Recent>();
   private readonly backlog: Pending[] = [];
   private inFlight = 0;
+  private retry?: NodeJS.Timeout;
   dropped = 0;
 
   /**
-   * How many Event writes may run now. The controller lowers it to 1 while status writes are
-   * queued, so that a burst of allocations is not slowed by its own Events.
+   * How many Event writes may run now. The controller lowers it to 0 while status writes are
+   * queued, so that a burst of allocations is not slowed by its own Events (they follow it).
    */
   concurrency: () => number = () => MAX_IN_FLIGHT;
 
@@ -77,7 +82,7 @@ export class EventRecorder {
       this.dropped++;
       return;
     }
-    this.backlog.push({ target, type, reason, message });
+    this.backlog.push({ at: Date.now(), target, type, reason, message });
     this.pump();
   }
 
@@ -88,18 +93,31 @@ export class EventRecorder {
   }
 
   private pump(): void {
-    while (this.inFlight < Math.max(1, this.concurrency()) && this.backlog.length > 0) {
+    while (this.backlog.length > 0 && this.inFlight < this.limit()) {
       const e = this.backlog.shift() as Pending;
       this.inFlight++;
       void this.write(e.target, e.type, e.reason, e.message)
         .catch((err) => this.log.warn('could not write event', { reason: e.reason, object: `${e.target.namespace ?? ''}/${e.target.name}`, error: errorText(err) }))
         .finally(() => {
           this.inFlight--;
-          // Re-check soon even when throttled: the limit may rise without anyone calling emit().
-          if (this.backlog.length > 0 && this.inFlight === 0) setTimeout(() => this.pump(), 20);
-          else this.pump();
+          this.pump();
         });
     }
+    // Held back while status writes run: look again soon, the limit rises without anyone calling emit().
+    if (this.backlog.length > 0 && this.inFlight === 0 && !this.retry) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        this.pump();
+      }, 20);
+      this.retry.unref();
+    }
+  }
+
+  /** The caller's limit, but never a starved backlog: the oldest Event waits at most MAX_WAIT_MS. */
+  private limit(): number {
+    const wanted = this.concurrency();
+    if (wanted > 0) return wanted;
+    return this.backlog.length > 0 && Date.now() - this.backlog[0].at > MAX_WAIT_MS ? 1 : 0;
   }
 
   private async write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {

@@ -41,7 +41,9 @@ export interface StartOptions {
 }
 
 export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProcess {
-  const nodeArgs = opts.compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args];
+  // IRONLB_NODE_FLAGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeFlags = (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const nodeArgs = [...nodeFlags, ...(opts.compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, {
     cwd: REPO,
