@@ -64,6 +64,10 @@ async function main(): Promise<void> {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-bench-'));
   const cluster = await startCluster({ dir, log: (s) => process.stderr.write(`[cluster] ${s}\n`) });
+  // Interrupted (Ctrl-C, a timeout): still stop exactly the servers this run started.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => void destroyCluster(dir).finally(() => process.exit(130)));
+  }
   try {
     const kc = loadKubeConfig(cluster.kubeconfig); // the same client construction as the controller
     const kit = new ServiceKit(kc);
