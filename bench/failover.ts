@@ -3,18 +3,12 @@
 // of its link, first with heartbeats (the default), then Lease-only (`--heartbeat=false`) as the
 // baseline. Prints, per kind and mode, the time until a new node answers the client and the
 // longest gap the client saw, p50/p90/max.
-import { L2Lab, type NodeHost } from '../test/harness/l2-lab';
+import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../test/harness/l2-lab';
 import { eventually } from '../test/harness/kube';
 import { waitForLog } from '../test/harness/processes';
 import { Probe, startEcho } from '../test/harness/udp-probe';
 
 const TRIALS = Number(process.argv[2] ?? process.env.BENCH_TRIALS ?? 20);
-const CONFIG = `address-pools:
-- name: default
-  protocol: layer2
-  addresses:
-  - 198.51.100.90-198.51.100.100
-`;
 
 type Kind = 'SIGKILL' | 'link cut';
 interface Sample {
@@ -42,7 +36,7 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
   const echoes = l2.nodes.map((n) => startEcho(l2, n));
   const results = new Map<Kind, Sample[]>([['SIGKILL', []], ['link cut', []]]);
   try {
-    await l2.kit.applyConfig('ironlb-system', 'config', CONFIG);
+    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     await waitForLog(l2.startController(), 'caches synced');
     await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n, args), 'speaker started')));
     await converged(l2);

@@ -5,19 +5,13 @@
 //   none of the peers whose Leases are fresh, withdraws, and once the partition is stable exactly
 //   one node answers for the address.
 import { eventually } from '../harness/kube';
-import { L2Lab, type NodeHost } from '../harness/l2-lab';
+import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
 import { waitForLog } from '../harness/processes';
 import { Probe, startEcho } from '../harness/udp-probe';
 import type { ChildProcess } from 'node:child_process';
 
 jest.setTimeout(240_000);
 
-const CONFIG = `address-pools:
-- name: default
-  protocol: layer2
-  addresses:
-  - 198.51.100.90-198.51.100.100
-`;
 
 describe('layer 2 failover: API server outage and speaker partition', () => {
   let l2: L2Lab;
@@ -26,7 +20,7 @@ describe('layer 2 failover: API server outage and speaker partition', () => {
 
   beforeAll(async () => {
     l2 = await L2Lab.create();
-    await l2.kit.applyConfig('ironlb-system', 'config', CONFIG);
+    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     const ctl = l2.startController();
     echoes = l2.nodes.map((n) => startEcho(l2, n));
     await waitForLog(ctl, 'caches synced');

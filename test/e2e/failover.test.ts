@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
-import { L2Lab, type NodeHost } from '../harness/l2-lab';
+import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
 import { haveProgram } from '../helpers/netns';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
 import { Probe, startEcho } from '../harness/udp-probe';
@@ -15,12 +15,6 @@ import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/memb
 jest.setTimeout(180_000);
 
 const NS = 'default';
-const CONFIG = `address-pools:
-- name: default
-  protocol: layer2
-  addresses:
-  - 198.51.100.90-198.51.100.100
-`;
 
 describe('layer 2 failover with heartbeats', () => {
   let l2: L2Lab;
@@ -50,7 +44,7 @@ describe('layer 2 failover with heartbeats', () => {
   beforeAll(async () => {
     for (const tool of ['ip']) if (!haveProgram(tool)) throw new Error(`${tool} is missing`);
     l2 = await L2Lab.create();
-    await l2.kit.applyConfig('ironlb-system', 'config', CONFIG);
+    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     const ctl = l2.startController();
     for (const n of l2.nodes) echoes.push(startEcho(l2, n));
     await waitForLog(ctl, 'caches synced');

@@ -20,6 +20,14 @@ export const LAN_V4_PREFIX = '198.51.100';
 export const LAN_V6_PREFIX = '2001:db8:100::';
 export const ROOT_V4 = `${LAN_V4_PREFIX}.1`;
 
+/** The seed's pool, moved into the lab's LAN: eleven addresses, layer 2. */
+export const LAB_POOL_CONFIG = `address-pools:
+- name: default
+  protocol: layer2
+  addresses:
+  - ${LAN_V4_PREFIX}.90-${LAN_V4_PREFIX}.100
+`;
+
 export interface NodeHost extends Host {
   nodeName: string;
   backend?: ReturnType<Lab['spawn']>;
