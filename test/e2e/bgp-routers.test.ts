@@ -196,4 +196,26 @@ describe('BGP against real routers', () => {
       });
     }
   });
+
+  it('answers a router that sends garbage with a NOTIFICATION, and reconnects', async () => {
+    // A "router" that greets every connection with a header whose marker is wrong, and logs
+    // the type of each whole message it receives (type 3 = NOTIFICATION: code, subcode follow).
+    const fake = `require('net').createServer((s)=>{console.log('connected');let b=Buffer.alloc(0);
+      s.on('data',(d)=>{b=Buffer.concat([b,d]);while(b.length>=19){const n=b.readUInt16BE(16);if(b.length<n)break;
+        const t=b[18];console.log('type '+t+(t===3?' code '+b[19]+' subcode '+b[20]:''));b=b.subarray(n);}});
+      s.on('error',()=>{});setTimeout(()=>s.write(Buffer.alloc(19,0x5a)),200);}).listen(179,${JSON.stringify(RTR_V4)})`;
+    const server = l2.lab.spawn(rtr, [process.execPath, '-e', fake]);
+    let log = '';
+    server.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await l2.kit.applyConfig('ironlb-system', 'config', config({ kind: 'bird', routerASN: 65099, speakerASN: 64600, start: startBird }));
+      // OPEN (1), then the NOTIFICATION for the bad marker: Message Header Error (1) / Connection Not Synchronized (1).
+      await eventually('a NOTIFICATION 1/1', async () => (log.includes('type 3 code 1 subcode 1') ? true : undefined), 30_000, 100);
+      await eventually('a reconnect', async () => ((log.match(/connected/g) ?? []).length >= 4 ? true : undefined), 30_000, 100);
+      expect(log).toContain('type 1');
+      for (const n of l2.nodes) expect(n.speaker?.child.exitCode).toBeNull();
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
 });
