@@ -2,8 +2,9 @@
 // naive linear-scan allocator (MetalLB's strategy) measured in the same run on a smaller N.
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { pool } from '../test/helpers/pools';
 import type { AddressPool } from '../src/config/types';
-import { cidrToRange, formatValue, parseCIDR, summarizeRange } from '../src/ipam/address';
+import { cidrToRange, formatValue, parseCIDR } from '../src/ipam/address';
 import { confusesBuggyFirmware } from '../src/ipam/address-numbering';
 import { Allocator } from '../src/ipam/allocator';
 import type { ServiceRequest } from '../src/ipam/types';
@@ -16,20 +17,6 @@ const RUNS = 3;
 /** Live services kept by the churn workloads: fill to this, then release one per allocation. */
 const CHURN_LIVE = 50_000;
 
-function pool(name: string, cidr: string, avoidBuggyIPs = false): AddressPool {
-  const range = cidrToRange(parseCIDR(cidr));
-  return {
-    name,
-    protocol: 'layer2',
-    addresses: [{ text: cidr, range, cidrs: summarizeRange(range) }],
-    autoAssign: true,
-    avoidBuggyIPs,
-    bgpAdvertisements: [],
-    priority: 0,
-    interfaces: [],
-    nodeSelectors: [],
-  };
-}
 
 /** `n` single-stack services of one family, built before timing starts. */
 function requests(n: number, family: 4 | 6): ServiceRequest[] {
@@ -88,7 +75,7 @@ function must(ok: boolean, what: string): void {
 
 /** `n` allocations; past CHURN_LIVE live services each one follows the release of a random live one. */
 function allocateWithChurn(cidr: string, family: 4 | 6, avoidBuggy: boolean, n: number): Sample {
-  const alloc = allocatorOn(pool('bench', cidr, avoidBuggy));
+  const alloc = allocatorOn(pool('bench', [cidr], { avoidBuggyIPs: avoidBuggy }));
   const reqs = requests(n, family);
   const random = rng(7);
   const live: string[] = [];
@@ -108,7 +95,7 @@ function allocateWithChurn(cidr: string, family: 4 | 6, avoidBuggy: boolean, n: 
 
 /** `n` restores of distinct pseudo-random addresses, which leaves the free space in `n` fragments. */
 function restoreScattered(cidr: string, family: 4 | 6, n: number): Sample {
-  const p = pool('bench', cidr, family === 4);
+  const p = pool('bench', [cidr], { avoidBuggyIPs: family === 4 });
   const { start, end } = p.addresses[0].range;
   const random = rng(11);
   const word = (): bigint => BigInt(Math.floor(random() * 2 ** 32));
@@ -141,14 +128,14 @@ function linearScanFill(cidr: string, n: number): Sample {
 
 /** `n` services allocated, then timed: `allocate` again for each, as every controller resync does. */
 function resync(cidr: string, family: 4 | 6, n: number): Sample {
-  const alloc = allocatorOn(pool('bench', cidr));
+  const alloc = allocatorOn(pool('bench', [cidr]));
   const reqs = requests(n, family);
   allocateAll(alloc, reqs);
   return time(() => allocateAll(alloc, reqs));
 }
 
 function fill(cidr: string, n: number): Sample {
-  const alloc = allocatorOn(pool('bench', cidr));
+  const alloc = allocatorOn(pool('bench', [cidr]));
   const reqs = requests(n, 4);
   return time(() => allocateAll(alloc, reqs));
 }

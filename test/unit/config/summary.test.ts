@@ -1,27 +1,6 @@
 import fc from 'fast-check';
-import { parseAddressEntry } from '../../../src/config/address-entry';
 import { poolAddressCount } from '../../../src/config/summary';
-import type { AddressPool, PoolAddressEntry } from '../../../src/config/types';
-
-function entry(text: string): PoolAddressEntry {
-  const parsed = parseAddressEntry(text);
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
-}
-
-function pool(addresses: string[], avoidBuggyIPs = false): AddressPool {
-  return {
-    name: 'p',
-    protocol: 'layer2',
-    addresses: addresses.map(entry),
-    autoAssign: true,
-    avoidBuggyIPs,
-    bgpAdvertisements: [],
-    priority: 0,
-    interfaces: [],
-    nodeSelectors: [],
-  };
-}
+import { pool } from '../../helpers/pools';
 
 describe('poolAddressCount', () => {
   test.each<[string[], boolean, bigint, bigint]>([
@@ -36,7 +15,7 @@ describe('poolAddressCount', () => {
     [['fd00::/64', '10.0.0.0/30'], true, 3n, 2n ** 64n],
     [['fd00::/120'], true, 0n, 256n], // avoid-buggy-ips concerns IPv4 only
   ])('%j avoid-buggy-ips=%s', (addresses, avoid, v4, v6) => {
-    expect(poolAddressCount(pool(addresses, avoid))).toEqual({ v4, v6 });
+    expect(poolAddressCount(pool('p', addresses, { avoidBuggyIPs: avoid }))).toEqual({ v4, v6 });
   });
 
   test('avoid-buggy-ips removes exactly the addresses ending in .0 or .255', () => {
@@ -45,7 +24,7 @@ describe('poolAddressCount', () => {
         let expected = 0n;
         for (let v = start; v <= start + span; v++) if (v % 256 !== 0 && v % 256 !== 255) expected++;
         const text = `${fmt(start)}-${fmt(start + span)}`;
-        expect(poolAddressCount(pool([text], true)).v4).toBe(expected);
+        expect(poolAddressCount(pool('p', [text], { avoidBuggyIPs: true })).v4).toBe(expected);
       }),
     );
   });

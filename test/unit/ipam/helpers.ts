@@ -1,37 +1,9 @@
 // Builders for allocator tests: pools from address text, requests with defaults.
 import type { AddressPool } from '../../../src/config/types';
-import { cidrToRange, parseCIDR, parseIP, summarizeRange, type IPRange } from '../../../src/ipam/address';
+import { parseIP } from '../../../src/ipam/address';
 import type { ServiceRequest } from '../../../src/ipam/types';
 
-export function rangeOf(text: string): IPRange {
-  if (text.includes('/')) return cidrToRange(parseCIDR(text));
-  const [a, b] = text.split('-').map((s) => parseIP(s));
-  return { family: a.family, start: a.value, end: (b ?? a).value };
-}
-
-export interface PoolOptions {
-  autoAssign?: boolean;
-  avoidBuggyIPs?: boolean;
-  priority?: number;
-}
-
-/** A layer2 pool; `addresses` are CIDRs, `A-B` ranges or single addresses. */
-export function pool(name: string, addresses: readonly string[], opts: PoolOptions = {}): AddressPool {
-  return {
-    name,
-    protocol: 'layer2',
-    addresses: addresses.map((text) => {
-      const range = rangeOf(text);
-      return { text, range, cidrs: summarizeRange(range) };
-    }),
-    autoAssign: opts.autoAssign ?? true,
-    avoidBuggyIPs: opts.avoidBuggyIPs ?? false,
-    bgpAdvertisements: [],
-    priority: opts.priority ?? 0,
-    interfaces: [],
-    nodeSelectors: [],
-  };
-}
+export { pool, rangeOf, type PoolOptions } from '../../helpers/pools';
 
 /** A single-stack IPv4 service on TCP/80 with no sharing, unless overridden. */
 export function svc(key: string, over: Partial<ServiceRequest> = {}): ServiceRequest {
