@@ -13,6 +13,8 @@
  *   createEventFd() / signalEventFd(fd) / drainEventFd(fd)    wake-up for a thread blocked in poll
  *   tcpConnect(peer, port, source, ttl, md5Key) -> fd         non-blocking connect, options set first
  *   tcpConnectResult(fd) -> 0 connected | 1 pending           throws the connect error
+ *   openRouteMonitor() -> fd                                  NETLINK_ROUTE, link + address groups
+ *   drainRouteMonitor(fd) -> messages read (-1: overrun)       non-blocking, reads all queued
  *
  * All calls are synchronous. System call failures throw an Error whose message carries the errno
  * text and whose `code` is the errno name (e.g. "EPERM"); `errno` and `syscall` are set too.
@@ -25,6 +27,8 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -570,6 +574,54 @@ static napi_value DrainEventFd(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Route monitor: link and address change notifications, so interface changes are seen at once */
+
+static napi_value OpenRouteMonitor(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return throw_errno(env, "socket(AF_NETLINK)", errno);
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind(AF_NETLINK)", err);
+  }
+  return make_int(env, fd);
+}
+
+/* The caller only needs to know that something changed (it rescans), so messages are counted,
+ * not decoded. An overrun (ENOBUFS: notifications were lost) returns -1: rescan all the same. */
+static napi_value DrainRouteMonitor(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "drainRouteMonitor(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  char buf[8192];
+  int64_t count = 0;
+  int overrun = 0;
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      if (errno == ENOBUFS) {
+        overrun = 1;
+        continue;
+      }
+      return throw_errno(env, "recv(AF_NETLINK)", errno);
+    }
+    if (n == 0) break;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) count++;
+  }
+  return make_int(env, overrun ? -1 : count);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* BGP active open: a TCP socket with TTL, source address and TCP-MD5 set before connect()     */
 
 static int parse_sockaddr(const char *text, int port, struct sockaddr_storage *ss, socklen_t *len) {
@@ -707,6 +759,8 @@ NAPI_MODULE_INIT() {
       {"drainEventFd", NULL, DrainEventFd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpConnect", NULL, TcpConnect, NULL, NULL, NULL, napi_enumerable, NULL},
       {"tcpConnectResult", NULL, TcpConnectResult, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openRouteMonitor", NULL, OpenRouteMonitor, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"drainRouteMonitor", NULL, DrainRouteMonitor, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

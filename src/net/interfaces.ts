@@ -136,7 +136,11 @@ export interface EligibilityOptions {
   exclude?: readonly RegExp[];
 }
 
-export type IneligibleReason = 'excluded' | 'notIncluded' | 'down' | 'hasMaster' | 'noArp' | 'noMac';
+export type IneligibleReason = 'excluded' | 'notIncluded' | 'down' | 'noCarrier' | 'hasMaster' | 'noArp' | 'noMac';
+
+/** RFC 2863 operstates of an administratively up link that cannot pass frames (cable out, veth
+ * peer down, bond without slaves). 'unknown' is what many virtual links report: that one counts as up. */
+const NO_CARRIER_STATES = new Set(['down', 'lowerlayerdown', 'notpresent']);
 
 /** Why `i` may not carry announcements, or undefined when it may. */
 export function ineligibleReason(i: NetInterface, opts: EligibilityOptions = {}): IneligibleReason | undefined {
@@ -144,6 +148,7 @@ export function ineligibleReason(i: NetInterface, opts: EligibilityOptions = {})
   if (exclude.some((re) => re.test(i.name))) return 'excluded';
   if (opts.include && opts.include.length > 0 && !opts.include.includes(i.name)) return 'notIncluded';
   if (!i.up) return 'down';
+  if (NO_CARRIER_STATES.has(i.operState)) return 'noCarrier';
   if (i.hasMaster) return 'hasMaster';
   if (i.noArp) return 'noArp';
   if (i.mac === '' || i.mac === '00:00:00:00:00:00') return 'noMac';

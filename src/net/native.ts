@@ -52,6 +52,10 @@ export interface IronlbNative {
   tcpConnect(peerAddress: string, port: number, sourceAddress: string | null, ttl: number, md5Key?: string | Uint8Array | null): number;
   /** 0 once connected, 1 while connecting; throws the connect error (code ECONNREFUSED, ...). */
   tcpConnectResult(fd: number): number;
+  /** A non-blocking NETLINK_ROUTE socket subscribed to link and IPv4/IPv6 address changes. */
+  openRouteMonitor(): number;
+  /** Reads every queued notification: returns how many (0: none), or -1 when some were lost (overrun). */
+  drainRouteMonitor(fd: number): number;
 }
 
 /** Errors thrown by the addon carry the errno name as `code`. */

@@ -132,6 +132,32 @@ describe('layer 2 failover with heartbeats', () => {
     expect(l2.nodes.map((n) => n.nodeName)).toContain(after.nodeName);
   });
 
+  it('a node back from a long link cut answers at once: its NIC is watched, not polled', async () => {
+    const ip = await service('fo-flap');
+    const p = probe(ip);
+    const old = await owner(p);
+    const t0 = Date.now();
+    await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'down']);
+    let back = 0;
+    try {
+      await takeover(p, t0, old, 'link cut');
+      // Longer than the periodic interface scan (10 s): whatever scans while the link is down
+      // drops eth0 from the responder, so coming back must not wait for the next scan.
+      await new Promise((r) => setTimeout(r, 11_000));
+    } finally {
+      await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'up']);
+      back = Date.now();
+    }
+    // All three alive again: the hash gives the address back to the same node, which must answer
+    // the client (gratuitous ARP on the NIC it just got back) instead of leaving a black hole.
+    const r = await eventually(`${old.nodeName} to answer again after its link came back`, async () => p.firstFrom(back, old.nodeName), 15_000, 20);
+    const gap = p.longestGap(back, r.t + 200);
+    process.stderr.write(`link back: ${old.nodeName} answered ${r.t - back} ms after link up; longest client-visible gap ${gap} ms\n`);
+    expect(r.t - back).toBeLessThan(3000);
+    expect(gap).toBeLessThan(1500);
+    await converged();
+  });
+
   it('moves the address at once on SIGTERM (leaving heartbeat)', async () => {
     const ip = await service('fo-term');
     const p = probe(ip);

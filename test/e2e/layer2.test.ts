@@ -15,6 +15,12 @@ const CONFIG = `address-pools:
   addresses:
   - 198.51.100.90-198.51.100.100
   - 2001:db8:100::90-2001:db8:100::a0
+- name: elsewhere
+  protocol: layer2
+  auto-assign: false
+  interfaces: [eth9]
+  addresses:
+  - 198.51.100.80-198.51.100.81
 `;
 
 describe('layer 2 end to end', () => {
@@ -191,6 +197,18 @@ describe('layer 2 end to end', () => {
     const evB = await l2.kit.waitEvent(NS, 'share-b', 'nodeAssigned');
     expect(evA.source?.host).toBe(evB.source?.host);
     expect(l2.nodeByMac(macs[0])?.nodeName).toBe(evA.source?.host);
+  });
+
+  it("says announceFailed when the elected node lacks the pool's interfaces, and answers nothing", async () => {
+    const ip = await serviceWithEndpoints('no-iface', { annotations: { 'ironlb.io/address-pool': 'elsewhere' } });
+    expect(ip).toBe('198.51.100.80');
+    const ev = await l2.kit.waitEvent(NS, 'no-iface', 'announceFailed');
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toContain("the pool's interfaces (eth9)");
+    expect(ev.message).toContain('usable layer-2 interfaces here: eth0');
+    const nodeAssigned = await l2.kit.waitEvent(NS, 'no-iface', 'nodeAssigned');
+    expect(ev.source?.host).toBe(nodeAssigned.source?.host);
+    expect(await arpingMacs(ip, 2)).toEqual([]);
   });
 
   it('announces nothing for a Service without ready endpoints', async () => {

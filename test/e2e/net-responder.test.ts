@@ -178,6 +178,40 @@ d('layer-2 responder in network namespaces', () => {
     expect(after.counters.gratuitous.ndp).toBeGreaterThanOrEqual(before.counters.gratuitous.ndp + 1);
   });
 
+  it('hears link changes from the route monitor at once', async () => {
+    const before = (await stats()).counters.linkEvents;
+    const tmp = `${node.ifname.slice(0, 8)}m`;
+    await lab.ip(node.ns, ['link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`]);
+    try {
+      await waitFor('a link event', async () => (await stats()).counters.linkEvents > before, 2000);
+    } finally {
+      await lab.ip(node.ns, ['link', 'del', tmp]);
+    }
+  });
+
+  it('announces owned addresses at once on an interface that comes back', async () => {
+    await responder.setTiming({ burstDurationMs: 0 }); // no new bursts: every gratuitous frame below is the comeback's
+    try {
+      await waitFor('the earlier burst to end', async () => (await stats()).announcing === 0, 8000);
+      await responder.setInterfaces([]);
+      await lab.ip(client.ns, ['neigh', 'replace', VIP4, 'lladdr', STALE_MAC, 'dev', client.ifname, 'nud', 'stale']);
+      const before = await stats();
+      await responder.setInterfaces('scan');
+      const after = await stats();
+      expect(after.interfaces.map((i) => i.name)).toContain('eth0');
+      expect(after.counters.gratuitous.arp).toBeGreaterThanOrEqual(before.counters.gratuitous.arp + 2);
+      expect(after.counters.gratuitous.ndp).toBeGreaterThanOrEqual(before.counters.gratuitous.ndp + 1);
+      const mac = async () => (await lab.neighbours(client, 4)).find((n) => n.dst === VIP4)?.lladdr;
+      await waitFor('the client to learn the node MAC again', async () => (await mac()) === node.mac, 1000);
+      // Unchanged interfaces are not re-announced.
+      const again = await stats();
+      await responder.setInterfaces('scan');
+      expect((await stats()).counters.gratuitous.arp).toBe(again.counters.gratuitous.arp);
+    } finally {
+      await responder.setTiming({ burstDurationMs: 5000 });
+    }
+  });
+
   it('honours per-address interface limits (interfaceNotAllowed)', async () => {
     const before = await stats();
     await responder.setAddresses([{ address: VIP4, interfaces: ['nosuchif0'] }]);

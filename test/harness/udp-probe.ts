@@ -42,6 +42,11 @@ export class Probe {
     return this.replies.find((r) => r.t >= since && r.node !== old);
   }
 
+  /** First reply after `since` from `node`. */
+  firstFrom(since: number, node: string): Reply | undefined {
+    return this.replies.find((r) => r.t >= since && r.node === node);
+  }
+
   /** Longest silence between consecutive replies within [from, to]. */
   longestGap(from: number, to: number): number {
     const ts = this.replies.filter((r) => r.t >= from && r.t <= to).map((r) => r.t);

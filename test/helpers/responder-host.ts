@@ -92,6 +92,15 @@ export class ResponderHost {
     return this.command('announce', addresses ? { addresses } : {});
   }
 
+  setTiming(timing: Record<string, number>): Promise<void> {
+    return this.command('setTiming', { timing });
+  }
+
+  /** Replaces the responder's interfaces; 'scan' re-lists the namespace's eligible ones. */
+  setInterfaces(interfaces: 'scan' | Array<{ name: string; ifindex: number; mac: string }>): Promise<void> {
+    return this.command('setInterfaces', { interfaces });
+  }
+
   stats<T = unknown>(): Promise<T> {
     return this.command<T>('stats');
   }
@@ -140,14 +149,15 @@ export async function probe(lab: Lab, host: Host, opts: ProbeOptions): Promise<P
 async function responderMain(opts: ResponderHostOptions): Promise<void> {
   const { listInterfaces, eligibleInterfaces, parseExcludePatterns, supportsArp, supportsNdp } = await import('../../src/net/interfaces');
   const { Responder } = await import('../../src/speaker/layer2/responder');
-  const eligible = eligibleInterfaces(listInterfaces(), { exclude: parseExcludePatterns(opts.exclude ?? []), include: opts.include });
-  const interfaces = eligible.map((i) => ({
-    name: i.name,
-    ifindex: i.ifindex,
-    mac: i.mac,
-    arp: supportsArp(i),
-    ndp: supportsNdp(i),
-  }));
+  const scan = () =>
+    eligibleInterfaces(listInterfaces(), { exclude: parseExcludePatterns(opts.exclude ?? []), include: opts.include }).map((i) => ({
+      name: i.name,
+      ifindex: i.ifindex,
+      mac: i.mac,
+      arp: supportsArp(i),
+      ndp: supportsNdp(i),
+    }));
+  const interfaces = scan();
   const responder = await Responder.start({ interfaces, timing: opts.timing });
   const out = (m: unknown) => process.stdout.write(`${JSON.stringify(m)}\n`);
   let stallTimer: NodeJS.Timeout | undefined;
@@ -188,6 +198,10 @@ async function responderMain(opts: ResponderHostOptions): Promise<void> {
             break;
           case 'stats':
             result = await responder.getStats();
+            break;
+          case 'setInterfaces':
+            // 'scan': the eligible interfaces as of now; otherwise the list given
+            await responder.setInterfaces(m.interfaces === 'scan' ? scan() : (m.interfaces as ReturnType<typeof scan>));
             break;
           case 'stall':
             busy(Number(m.ms));

@@ -12,6 +12,11 @@ import { elect, type ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
 import { Responder, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats } from './responder';
 
+/** Long enough to coalesce the notifications of one change, short against failover times. */
+const LINK_RESCAN_DELAY_MS = 50;
+/** How long an elected node must be unable to announce before it says announceFailed. */
+const ANNOUNCE_FAILED_GRACE_MS = 3000;
+
 export interface Layer2Options {
   nodeName: string;
   lbClass?: string;
@@ -48,7 +53,13 @@ export class Layer2Speaker {
   private interfacesKey = '';
   private lastAnnouncer = new Map<string, string | undefined>();
   private announcedLabels = new Map<string, Record<string, string>>();
+  /** The interfaces the responder answers on now. */
+  private usable: ResponderInterfaceConfig[] = [];
+  /** Services elected here that no usable interface can announce, with the reason last reported. */
+  private readonly failed = new Map<string, { reason: string; since: number; reported: boolean }>();
+  private recheck?: NodeJS.Timeout;
   private interfaceTimer?: NodeJS.Timeout;
+  private linkRescan?: NodeJS.Timeout;
   private pushing = Promise.resolve();
   /** Every Service's election, for status/explain. */
   readonly view = new Map<string, ServiceAnnouncement>();
@@ -64,6 +75,16 @@ export class Layer2Speaker {
     this.responder.on('stats', (s) => this.publishStats(s));
     this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));
+    // Link and address changes arrive from the route monitor; coalesce a burst of them (a pod
+    // start adds a veth and several addresses) into one rescan. The periodic scan stays as a
+    // backstop should the monitor be unavailable or overrun.
+    this.responder.on('linksChanged', () => {
+      if (this.linkRescan) return;
+      this.linkRescan = setTimeout(() => {
+        this.linkRescan = undefined;
+        void this.refreshInterfaces();
+      }, LINK_RESCAN_DELAY_MS);
+    });
     await this.refreshInterfaces();
     this.interfaceTimer = setInterval(() => void this.refreshInterfaces(), 10_000);
   }
@@ -71,6 +92,8 @@ export class Layer2Speaker {
   /** Stops answering at once. */
   async stop(): Promise<void> {
     if (this.interfaceTimer) clearInterval(this.interfaceTimer);
+    if (this.linkRescan) clearTimeout(this.linkRescan);
+    if (this.recheck) clearTimeout(this.recheck);
     await this.responder?.stop();
   }
 
@@ -115,11 +138,13 @@ export class Layer2Speaker {
         }
       }
       this.noteAnnouncer(svc, key, ips, result, mine);
+      this.noteUnannounceable(svc, key, mine ? ips : [], pool.interfaces);
     }
     for (const key of [...this.view.keys()]) {
       if (!seen.has(key)) {
         this.view.delete(key);
         this.lastAnnouncer.delete(key);
+        this.failed.delete(key);
         this.clearAnnouncedMetric(key);
       }
     }
@@ -146,6 +171,39 @@ export class Layer2Speaker {
       }
       this.clearAnnouncedMetric(key);
     }
+  }
+
+  /**
+   * Elected, but no usable interface can carry the address (the pool's interfaces are missing or
+   * down here, or no NIC has carrier): say so once per change, as MetalLB's announceFailed does.
+   * Only once it lasts ANNOUNCE_FAILED_GRACE_MS: a link cut leaves us elected until the isolation
+   * rule withdraws us, which is no news for the Service's Events.
+   */
+  private noteUnannounceable(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], poolInterfaces: readonly string[]): void {
+    const stuck = ips.filter((ip) => !this.usable.some((i) => (poolInterfaces.length === 0 || poolInterfaces.includes(i.name)) && (ip.includes(':') ? i.ndp : i.arp)));
+    const prev = this.failed.get(key);
+    if (stuck.length === 0) {
+      this.failed.delete(key);
+      if (prev?.reported && ips.length > 0) this.opts.log.info('announcing again: a usable interface is back', { service: key });
+      return;
+    }
+    const where = poolInterfaces.length > 0 ? `the pool's interfaces (${poolInterfaces.join(', ')})` : 'any interface';
+    const usable = this.usable.map((i) => i.name).join(', ') || 'none';
+    const reason = `node "${this.opts.nodeName}" was elected for ${stuck.join(', ')} but cannot announce it on ${where}: usable layer-2 interfaces here: ${usable}`;
+    const now = Date.now();
+    const entry = prev && prev.reason === reason ? prev : { reason, since: prev?.since ?? now, reported: false };
+    this.failed.set(key, entry);
+    if (entry.reported) return;
+    if (now - entry.since < ANNOUNCE_FAILED_GRACE_MS) {
+      this.recheck ??= setTimeout(() => {
+        this.recheck = undefined;
+        this.reconcile();
+      }, entry.since + ANNOUNCE_FAILED_GRACE_MS - now);
+      return;
+    }
+    entry.reported = true;
+    this.opts.log.warn('announceFailed', { service: key, ips: stuck, poolInterfaces, usable: this.usable.map((i) => i.name) });
+    this.opts.events.emit(targetOf(svc, 'Service'), 'Warning', 'announceFailed', reason);
   }
 
   private clearAnnouncedMetric(key: string): void {
@@ -180,8 +238,10 @@ export class Layer2Speaker {
     const key = JSON.stringify(configs);
     if (key === this.interfacesKey) return;
     this.interfacesKey = key;
+    this.usable = configs;
     this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });
     await this.responder.setInterfaces(configs).catch((e: Error) => this.opts.log.error('could not set responder interfaces', { error: e.message }));
+    this.reconcile(); // what can be announced here changed
   }
 
   private publishStats(s: ResponderStats): void {

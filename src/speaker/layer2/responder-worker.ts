@@ -62,12 +62,15 @@ interface AddrState {
 
 const ifaces = new Map<string, IfState>();
 const fdInfo = new Map<number, { iface: IfState; kind: 'arp' | 'ndp' }>();
-let pollFds: number[] = [wakeFd];
 const owned = new OwnedAddresses();
 let addrs = new Map<string, AddrState>();
 let timing: ResponderTiming = { burstIntervalMs: 1100, burstDurationMs: 5000, refreshIntervalMs: 60_000, statsIntervalMs: 1000 };
 let stopping = false;
 let lastError: string | undefined;
+/** Link/address notifications: the main thread rescans interfaces at once instead of on its next
+ * periodic scan (a NIC that comes back must answer again within moments, not seconds). */
+const monitorFd = openMonitor();
+let pollFds: number[] = basePollFds();
 
 const counters: ResponderCounters = {
   requests: { arp: 0, ndp: 0 },
@@ -77,6 +80,7 @@ const counters: ResponderCounters = {
   sendFailures: 0,
   recvErrors: 0,
   socketDrops: 0,
+  linkEvents: 0,
 };
 
 // Preallocated buffers: one receive buffer, one ARP reply, one NA writer.
@@ -97,6 +101,32 @@ function errText(e: unknown): string {
 }
 
 // ---- sockets -------------------------------------------------------------------------------
+
+function openMonitor(): number {
+  try {
+    return native.openRouteMonitor();
+  } catch (e) {
+    lastError = `route monitor: ${errText(e)} (interfaces are rescanned periodically only)`;
+    return -1;
+  }
+}
+
+function basePollFds(): number[] {
+  return monitorFd >= 0 ? [wakeFd, monitorFd] : [wakeFd];
+}
+
+function readMonitor(): void {
+  let n: number;
+  try {
+    n = native.drainRouteMonitor(monitorFd);
+  } catch (e) {
+    lastError = `route monitor: ${errText(e)}`;
+    n = -1;
+  }
+  if (n === 0) return;
+  counters.linkEvents += n < 0 ? 1 : n;
+  post({ type: 'linksChanged' });
+}
 
 function closeFd(fd: number): void {
   if (fd < 0) return;
@@ -163,10 +193,26 @@ function configure(list: ResponderInterfaceConfig[], t: ResponderTiming): void {
       ifaces.delete(name);
     }
   }
-  for (const c of list) if (!ifaces.has(c.name)) ifaces.set(c.name, openIface(c));
-  pollFds = [wakeFd, ...fdInfo.keys()];
+  const opened: IfState[] = [];
+  for (const c of list) {
+    if (ifaces.has(c.name)) continue;
+    const s = openIface(c);
+    ifaces.set(c.name, s);
+    opened.push(s);
+  }
+  pollFds = [...basePollFds(), ...fdInfo.keys()];
   rebuildOwned();
   syncMemberships();
+  // An interface that is new to us (added, back up, or with a new MAC) may face neighbours that
+  // learned another node's MAC while it was away: announce what we own on it, as on a gain.
+  const now = performance.now();
+  for (const a of addrs.values()) {
+    if (!opened.some((s) => allowedOn(a, s))) continue;
+    if (now < a.burstUntil) {
+      sendGratuitous(a, opened); // the others are mid-burst already
+      a.burstUntil = now + timing.burstDurationMs;
+    } else startBurst(a, now);
+  }
   nextStats = Math.min(nextStats, performance.now() + timing.statsIntervalMs);
   recomputeDue();
 }
@@ -263,8 +309,8 @@ function sendFrame(fd: number, frame: Buffer): boolean {
   return false;
 }
 
-function sendGratuitous(a: AddrState): void {
-  for (const s of ifaces.values()) {
+function sendGratuitous(a: AddrState, only?: readonly IfState[]): void {
+  for (const s of only ?? ifaces.values()) {
     if (!allowedOn(a, s)) continue;
     if (a.family === 4 && s.arpFd >= 0) {
       for (const f of buildGratuitousArp(s.view.mac, a.bytes)) if (sendFrame(s.arpFd, f)) counters.gratuitous.arp++;
@@ -432,6 +478,10 @@ function loop(): void {
         woken = true;
         continue;
       }
+      if (fd === monitorFd) {
+        readMonitor();
+        continue;
+      }
       const info = fdInfo.get(fd);
       if (info) service(fd, info.iface, info.kind);
     }
@@ -446,6 +496,7 @@ function stop(): void {
   stopping = true;
   for (const s of ifaces.values()) closeIface(s);
   ifaces.clear();
+  closeFd(monitorFd);
   addrs.clear();
   owned.clear();
 }

@@ -65,6 +65,8 @@ export interface ResponderCounters {
   recvErrors: number;
   /** Frames the kernel dropped because our socket queue was full (PACKET_STATISTICS). */
   socketDrops: number;
+  /** Link/address change notifications read from the route monitor (an overrun counts as one). */
+  linkEvents: number;
 }
 
 export interface ResponderInterfaceStatus {
@@ -102,7 +104,9 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'ack'; id: number; error?: string; stats?: ResponderStats }
   | { type: 'stats'; stats: ResponderStats }
-  | { type: 'interfaceError'; interface: string; message: string; code?: string };
+  | { type: 'interfaceError'; interface: string; message: string; code?: string }
+  /** Interfaces or their addresses changed (route monitor): the owner should rescan them now. */
+  | { type: 'linksChanged' };
 
 export interface WorkerInit {
   wakeFd: number;
@@ -130,6 +134,8 @@ interface Pending {
 export interface ResponderEvents {
   stats: [ResponderStats];
   interfaceError: [{ interface: string; message: string; code?: string }];
+  /** Interfaces or their addresses changed: rescan them. */
+  linksChanged: [];
   error: [Error];
   exit: [number];
 }
@@ -318,6 +324,9 @@ export class Responder extends EventEmitter<ResponderEvents> {
         return;
       case 'interfaceError':
         this.emit('interfaceError', { interface: m.interface, message: m.message, code: m.code });
+        return;
+      case 'linksChanged':
+        this.emit('linksChanged');
         return;
       case 'ready':
         return;

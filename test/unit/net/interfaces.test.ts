@@ -6,7 +6,7 @@ import { DEFAULT_EXCLUDE, eligibleInterfaces, ineligibleReason, listInterfaces, 
 type Addrs = ReturnType<typeof os.networkInterfaces>;
 
 /** A fake /sys/class/net tree. */
-function fakeSysfs(ifs: Array<{ name: string; ifindex: number; mac: string; flags: number; master?: boolean }>): string {
+function fakeSysfs(ifs: Array<{ name: string; ifindex: number; mac: string; flags: number; master?: boolean; operstate?: string }>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ironlb-sysfs-'));
   for (const i of ifs) {
     const dir = path.join(root, i.name);
@@ -14,7 +14,7 @@ function fakeSysfs(ifs: Array<{ name: string; ifindex: number; mac: string; flag
     fs.writeFileSync(path.join(dir, 'ifindex'), `${i.ifindex}\n`);
     fs.writeFileSync(path.join(dir, 'address'), `${i.mac}\n`);
     fs.writeFileSync(path.join(dir, 'flags'), `0x${i.flags.toString(16)}\n`);
-    fs.writeFileSync(path.join(dir, 'operstate'), 'up\n');
+    fs.writeFileSync(path.join(dir, 'operstate'), `${i.operstate ?? 'up'}\n`);
     fs.writeFileSync(path.join(dir, 'mtu'), '1500\n');
     if (i.master) fs.symlinkSync('../br0', path.join(dir, 'master'));
   }
@@ -49,6 +49,8 @@ describe('interfaces', () => {
       { name: 'ens5', ifindex: 7, mac: '02:aa:00:00:00:06', flags: 0x1003, master: true },
       { name: 'tun0', ifindex: 8, mac: '', flags: 0x91 }, // point-to-point, NOARP
       { name: 'ens6', ifindex: 9, mac: '02:aa:00:00:00:07', flags: 0x1083 }, // NOARP
+      { name: 'ens7', ifindex: 10, mac: '02:aa:00:00:00:08', flags: 0x1003, operstate: 'lowerlayerdown' }, // up, no carrier
+      { name: 'ens8', ifindex: 11, mac: '02:aa:00:00:00:09', flags: 0x1003, operstate: 'unknown' }, // what many virtual links report
     ]);
   });
 
@@ -56,7 +58,7 @@ describe('interfaces', () => {
 
   it('reads index, MAC, flags, master and addresses', () => {
     const all = listInterfaces({ sysfsRoot: root, addresses });
-    expect(all.map((i) => i.name)).toEqual(['lo', 'eth0', 'eth1', 'veth12ab', 'kube-ipvs0', 'ens4', 'ens5', 'tun0', 'ens6']);
+    expect(all.map((i) => i.name)).toEqual(['lo', 'eth0', 'eth1', 'veth12ab', 'kube-ipvs0', 'ens4', 'ens5', 'tun0', 'ens6', 'ens7', 'ens8']);
     const eth0 = all.find((i) => i.name === 'eth0')!;
     expect(eth0).toMatchObject({
       ifindex: 2,
@@ -87,13 +89,15 @@ describe('interfaces', () => {
       ens5: 'hasMaster',
       tun0: 'noArp',
       ens6: 'noArp',
+      ens7: 'noCarrier',
+      ens8: 'ok',
     });
-    expect(eligibleInterfaces(all).map((i) => i.name)).toEqual(['eth0', 'eth1']);
+    expect(eligibleInterfaces(all).map((i) => i.name)).toEqual(['eth0', 'eth1', 'ens8']);
   });
 
   it('lets the exclude list be overridden (veth NICs in test namespaces) and restricted by include', () => {
     const all = listInterfaces({ sysfsRoot: root, addresses });
-    expect(eligibleInterfaces(all, { exclude: [] }).map((i) => i.name)).toEqual(['eth0', 'eth1', 'veth12ab']);
+    expect(eligibleInterfaces(all, { exclude: [] }).map((i) => i.name)).toEqual(['eth0', 'eth1', 'veth12ab', 'ens8']);
     expect(eligibleInterfaces(all, { exclude: parseExcludePatterns(['^eth1$']), include: ['eth0', 'eth1', 'veth12ab'] }).map((i) => i.name)).toEqual([
       'eth0',
       'veth12ab',

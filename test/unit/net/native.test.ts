@@ -15,7 +15,7 @@ d('native addon', () => {
 
   it('loads through loadNative() and exposes the API', () => {
     expect(loadNative()).toBe(n);
-    for (const f of ['openPacketSocket', 'recv', 'send', 'addMembership', 'dropMembership', 'packetStats', 'setRecvBuffer', 'close', 'setTcpMd5', 'pollReadable', 'createEventFd', 'signalEventFd', 'drainEventFd']) {
+    for (const f of ['openPacketSocket', 'recv', 'send', 'addMembership', 'dropMembership', 'packetStats', 'setRecvBuffer', 'close', 'setTcpMd5', 'pollReadable', 'createEventFd', 'signalEventFd', 'drainEventFd', 'openRouteMonitor', 'drainRouteMonitor']) {
       expect(typeof (n as unknown as Record<string, unknown>)[f]).toBe('function');
     }
   });
@@ -29,6 +29,17 @@ d('native addon', () => {
       expect(n.pollReadable([fd], 1000)).toEqual([fd]);
       expect(n.drainEventFd(fd)).toBe(2);
       expect(n.drainEventFd(fd)).toBe(0);
+    } finally {
+      n.close(fd);
+    }
+  });
+
+  it('opens a route monitor that polls and drains without blocking (events: test/e2e/net-responder)', () => {
+    const fd = n.openRouteMonitor();
+    try {
+      expect(n.drainRouteMonitor(fd)).toBeGreaterThanOrEqual(-1);
+      expect(n.drainRouteMonitor(fd)).toBe(0); // drained: nothing left, and no EAGAIN thrown
+      expect(() => n.drainRouteMonitor('x' as unknown as number)).toThrow(named('TypeError'));
     } finally {
       n.close(fd);
     }
