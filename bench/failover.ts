@@ -34,6 +34,12 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
   const args = mode === 'heartbeat' ? [] : ['--heartbeat=false'];
   const l2 = await L2Lab.create();
   const echoes = l2.nodes.map((n) => startEcho(l2, n));
+  // Interrupted (Ctrl-C, a timeout): still stop exactly what this run started, servers included.
+  const interrupted = (): void => {
+    for (const e of echoes) e.kill('SIGKILL');
+    void l2.destroy().finally(() => process.exit(130));
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupted);
   const results = new Map<Kind, Sample[]>([['SIGKILL', []], ['link cut', []]]);
   try {
     await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
@@ -69,6 +75,7 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
     }
     probe.stop();
   } finally {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, interrupted);
     for (const e of echoes) e.kill('SIGKILL');
     await l2.destroy();
   }

@@ -24,7 +24,7 @@ export class SpeakerMetrics {
   });
   readonly failoverReaction = new Histogram({
     name: 'ironlb_speaker_failover_reaction_seconds',
-    help: 'Time from detecting a lost speaker to the layer-2 responder update',
+    help: 'Time from detecting a lost speaker to the first gratuitous ARP/NA this node sent for an address it took over',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });

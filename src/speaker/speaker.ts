@@ -130,6 +130,7 @@ export class Speaker {
     // peer has renewed at least once, or each would briefly think it is alone and announce.
     await sleep(Math.max(1000, this.opts.leaseRenewMs * 1.5));
     this.running = true;
+    this.membership.markReady?.();
     this.opts.metrics.membersAlive.set(this.membership.alive().size);
     this.opts.log.info('speaker started', { node: this.opts.nodeName, endpoints: this.state.endpointSource, alive: [...this.membership.alive()] });
     this.schedule();

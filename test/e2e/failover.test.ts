@@ -96,20 +96,46 @@ describe('layer 2 failover with heartbeats', () => {
     return ms;
   }
 
+  /** Samples of a speaker's histogram, scraped inside its node namespace: [count, sum]. */
+  async function histogram(n: NodeHost, name: string): Promise<[number, number]> {
+    const addr = (await waitForLog(n.speaker as IronlbProcess, 'metrics and health endpoints listening')).address as string;
+    const r = await l2.lab.exec(n.ns, ['curl', '-s', '--max-time', '3', `http://${addr}/metrics`]);
+    const value = (suffix: string) => Number(r.stdout.split('\n').find((l) => l.startsWith(`${name}_${suffix} `))?.split(' ')[1] ?? NaN);
+    return [value('count'), value('sum')];
+  }
+
   it('moves the address within 1.5 s when the owner is SIGKILLed (its Lease is still fresh)', async () => {
     const ip = await service('fo-kill');
     const p = probe(ip);
     const old = await owner(p);
+    const before = new Map(await Promise.all(l2.nodes.filter((n) => n !== old).map(async (n) => [n.nodeName, await histogram(n, 'ironlb_speaker_failover_reaction_seconds')] as const)));
     const t0 = Date.now();
     await old.speaker?.kill('SIGKILL');
     const ms = await takeover(p, t0, old, 'SIGKILL');
     expect(ms).toBeLessThan(1500);
+    // The node that took over timed loss detection -> first gratuitous frame, once, in well under the failover itself.
+    const heir = l2.nodes.find((n) => n.nodeName === p.firstOther(t0, old.nodeName)?.node) as NodeHost;
+    const [count, sum] = await histogram(heir, 'ironlb_speaker_failover_reaction_seconds');
+    const [count0, sum0] = before.get(heir.nodeName) ?? [NaN, NaN];
+    expect(count - count0).toBe(1);
+    expect(sum - sum0).toBeLessThan(0.1);
     // The survivors dropped it through heartbeats, before its 3 s Lease could expire.
     const survivor = l2.nodes.find((n) => n !== old);
     await eventually('the survivor to drop the killed speaker through heartbeats', async () =>
       survivor?.speaker?.logs().find((l) => l.msg === 'speaker membership changed' && l.source === 'heartbeat' && Array.isArray(l.left) && (l.left as string[]).includes(old.nodeName)), 2000, 50);
+    const restartedAt = new Date().toISOString();
     await startSpeaker(old);
     await converged();
+    // The hash hands the address back, but only once the restarted speaker is past its start-up
+    // and announces: the interim owner withdraws at most a heartbeat round before that.
+    const svc = `${NS}/fo-kill`;
+    const withdrawn = await eventually('the interim owner to hand the address back', async () =>
+      heir.speaker?.logs().find((l) => l.msg === 'serviceWithdrawn' && l.service === svc && String(l.ts) > restartedAt), 10_000, 50);
+    const announced = await eventually('the restarted speaker to announce it', async () => old.speaker?.logs().find((l) => l.msg === 'serviceAnnounced' && l.service === svc), 10_000, 50);
+    const handback = Date.parse(String(announced.ts)) - Date.parse(String(withdrawn.ts));
+    process.stderr.write(`hand-back after restart: ${handback} ms between the interim owner's withdrawal and the restarted speaker's announcement\n`);
+    expect(handback).toBeGreaterThanOrEqual(0);
+    expect(handback).toBeLessThan(300);
   });
 
   it('moves the address within 1.5 s when the owner loses its link, and the cut-off node withdraws', async () => {

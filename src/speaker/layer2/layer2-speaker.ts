@@ -14,8 +14,11 @@ import { Responder, type OwnedAddress, type ResponderInterfaceConfig, type Respo
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
 const LINK_RESCAN_DELAY_MS = 50;
+const LINK_RESCAN_MIN_GAP_MS = 250;
 /** How long an elected node must be unable to announce before it says announceFailed. */
 const ANNOUNCE_FAILED_GRACE_MS = 3000;
+/** Addresses gained this long after a peer was lost count as its takeover (failoverReaction). */
+const TAKEOVER_WINDOW_MS = 5000;
 
 export interface Layer2Options {
   nodeName: string;
@@ -58,8 +61,11 @@ export class Layer2Speaker {
   /** Services elected here that no usable interface can announce, with the reason last reported. */
   private readonly failed = new Map<string, { reason: string; since: number; reported: boolean }>();
   private recheck?: NodeJS.Timeout;
+  /** The membership loss already timed by failoverReaction. */
+  private observedLossAt?: number;
   private interfaceTimer?: NodeJS.Timeout;
   private linkRescan?: NodeJS.Timeout;
+  private lastRescanAt = 0;
   private pushing = Promise.resolve();
   /** Every Service's election, for status/explain. */
   readonly view = new Map<string, ServiceAnnouncement>();
@@ -80,10 +86,13 @@ export class Layer2Speaker {
     // backstop should the monitor be unavailable or overrun.
     this.responder.on('linksChanged', () => {
       if (this.linkRescan) return;
+      // Pod churn on a busy node makes a steady stream of veth events: at most one rescan per
+      // LINK_RESCAN_MIN_GAP_MS, each one still soon after the change that triggered it.
+      const delay = Math.max(LINK_RESCAN_DELAY_MS, this.lastRescanAt + LINK_RESCAN_MIN_GAP_MS - Date.now());
       this.linkRescan = setTimeout(() => {
         this.linkRescan = undefined;
         void this.refreshInterfaces();
-      }, LINK_RESCAN_DELAY_MS);
+      }, delay);
     });
     await this.refreshInterfaces();
     this.interfaceTimer = setInterval(() => void this.refreshInterfaces(), 10_000);
@@ -223,15 +232,25 @@ export class Layer2Speaker {
     if (lost.length) this.opts.metrics.ownershipChanges.inc({ change: 'lost' }, lost.length);
     this.opts.log.info('layer2 addresses changed', { owned: [...owned.keys()], gained, lost });
     const list = [...owned.values()];
+    // A takeover: the worker sends the first gratuitous frames before it acknowledges the new set.
+    const lossAt = this.membership.lastLossAt;
+    const takeover = gained.length > 0 && lossAt !== undefined && lossAt !== this.observedLossAt && Date.now() - lossAt < TAKEOVER_WINDOW_MS;
+    if (takeover) this.observedLossAt = lossAt;
     // Serialized so that an older set never lands after a newer one.
     this.pushing = this.pushing.then(() =>
-      this.responder?.setAddresses(list).catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message })),
+      this.responder
+        ?.setAddresses(list)
+        .then(() => {
+          if (takeover) this.opts.metrics.failoverReaction.observe((Date.now() - lossAt) / 1000);
+        })
+        .catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message })),
     );
   }
 
   private async refreshInterfaces(): Promise<void> {
     if (!this.responder) return;
     const include = this.opts.includeInterfaces;
+    this.lastRescanAt = Date.now();
     const all = listInterfaces();
     const eligible: NetInterface[] = eligibleInterfaces(all, { include, exclude: this.opts.excludeInterfaces });
     const configs: ResponderInterfaceConfig[] = eligible.map((i) => ({ name: i.name, ifindex: i.ifindex, mac: i.mac, arp: supportsArp(i), ndp: supportsNdp(i) }));

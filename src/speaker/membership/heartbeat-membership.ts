@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import { apiStatus, errorText } from '../../k8s/client';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
-import { decodeHeartbeat, encodeHeartbeat, FLAG_ACK, FLAG_LEAVING } from './heartbeat-codec';
+import { decodeHeartbeat, encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
 import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
@@ -57,6 +57,9 @@ export class HeartbeatMembership implements Membership {
   private incarnation = 0;
   private sequence = 0;
   private running = false;
+  /** Past start-up (markReady): heartbeats stop saying STARTING. */
+  private ready = false;
+  lastLossAt?: number;
   private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
   private timers: NodeJS.Timeout[] = [];
   private readonly dropped = { forged: 0, replayed: 0, malformed: 0 };
@@ -111,6 +114,12 @@ export class HeartbeatMembership implements Membership {
     const refresh = setInterval(() => void this.loadKey(false), this.opts.keyRefreshMs ?? 2000);
     this.timers.push(refresh);
     this.tick();
+  }
+
+  markReady(): void {
+    if (this.ready) return;
+    this.ready = true;
+    void this.sendAll(0); // tell the peers now, not at the next tick
   }
 
   async stop(): Promise<void> {
@@ -246,7 +255,7 @@ export class HeartbeatMembership implements Membership {
       if (node === this.opts.nodeName) continue;
       const socket = this.sockets.find((s) => s.address().family === (address.includes(':') ? 'IPv6' : 'IPv4'));
       if (!socket) continue;
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0);
+      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, incarnation: this.incarnation, sequence: ++this.sequence, timestamp: now, flags, ...this.view.echoFor(node, now) }, key);
       sends.push(
         new Promise((resolve) => {
@@ -270,6 +279,7 @@ export class HeartbeatMembership implements Membership {
       running: this.running,
       heard: this.view.heard(now),
       ackers: this.view.ackers(now),
+      starting: this.view.starting(now),
       leaseAlive: this.leaseSnapshot,
       apiReachable,
       joining,
@@ -284,11 +294,10 @@ export class HeartbeatMembership implements Membership {
     const joined = [...next.alive].filter((n) => !prev.alive.has(n));
     const left = [...prev.alive].filter((n) => !next.alive.has(n));
     this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, source: 'heartbeat', apiReachable: this.apiReachable });
+    if (!next.isolated && left.some((n) => n !== this.opts.nodeName && !this.view.hasLeft(n))) this.lastLossAt = now;
     for (const cb of this.listeners) cb();
-    if (left.some((n) => n !== this.opts.nodeName)) {
-      // Listeners schedule the responder update with setImmediate; ours runs right after it.
-      setImmediate(() => this.opts.metrics?.failoverReaction.observe((Date.now() - now) / 1000));
-    }
+    // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.
+    if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && void this.sendAll(0));
   }
 }
 

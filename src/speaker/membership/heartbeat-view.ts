@@ -4,7 +4,7 @@
 // and the timestamp to echo back for RTT. A packet from an older incarnation, or with a sequence
 // not above the last accepted one, is a replay and is dropped. A `leaving` packet removes the
 // peer at once (until it comes back with a newer incarnation).
-import { FLAG_ACK, FLAG_LEAVING, type Heartbeat } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_LEAVING, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
 export type AcceptResult = 'accepted' | 'replayed' | 'left';
@@ -19,6 +19,8 @@ interface Peer {
   left: boolean;
   /** The peer's last packet said it counts us alive. */
   acksUs: boolean;
+  /** The peer's last packet said it is still starting (not announcing yet). */
+  starting: boolean;
 }
 
 export interface HeartbeatViewOptions {
@@ -63,6 +65,7 @@ export class HeartbeatView {
       receivedAt: now,
       left: leaving,
       acksUs: !leaving && (hb.flags & FLAG_ACK) !== 0,
+      starting: (hb.flags & FLAG_STARTING) !== 0,
     });
     return leaving ? 'left' : 'accepted';
   }
@@ -77,6 +80,11 @@ export class HeartbeatView {
     return 'alive';
   }
 
+  /** The peer said it was leaving (SIGTERM): gone on purpose, not lost. */
+  hasLeft(node: string): boolean {
+    return this.peers.get(node)?.left === true;
+  }
+
   /** Peers heard within the dead interval that have not left (suspect ones included). */
   heard(now: number): Set<string> {
     const out = new Set<string>();
@@ -84,6 +92,13 @@ export class HeartbeatView {
       const s = this.state(node, now);
       if (s === 'alive' || s === 'suspect') out.add(node);
     }
+    return out;
+  }
+
+  /** Heard peers still starting: they count for the isolation rule, not for the election. */
+  starting(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const node of this.heard(now)) if (this.peers.get(node)?.starting) out.add(node);
     return out;
   }
 
@@ -122,6 +137,8 @@ export interface LivenessInput {
   apiReachable: boolean;
   /** Lease-alive peers too recently (re)appeared to be expected yet: not counted by the isolation rule. */
   joining?: ReadonlySet<string>;
+  /** Heard peers that say they are still starting: heard (not isolated), but not counted alive. */
+  starting?: ReadonlySet<string>;
 }
 
 export interface Liveness {
@@ -142,15 +159,20 @@ export interface Liveness {
  *    do not count ourselves, so we announce nothing — at most one side of a partition announces;
  *  - we count ourselves only while running, not isolated, and either alone in the cluster or
  *    acknowledged by at least one live peer (a node that rejoins after a cut is counted by the
- *    others only once its Lease is fresh again; until then it must not announce either).
+ *    others only once its Lease is fresh again; until then it must not announce either);
+ *  - a peer that says it is still starting is heard (so we are not isolated) and its ACK counts,
+ *    but it is not alive for the election until it says it is ready.
  */
 export function computeLiveness(i: LivenessInput): Liveness {
-  const peers = new Set<string>();
-  for (const n of i.heard) if (n !== i.self && (!i.apiReachable || i.leaseAlive.has(n))) peers.add(n);
+  // Peers we hear and whose Lease fences them in; their word (ACK) counts even while they start.
+  const voters = [...i.heard].filter((n) => n !== i.self && (!i.apiReachable || i.leaseAlive.has(n)));
+  // Only peers past their start-up are elected: one still settling would be handed addresses it
+  // does not announce yet.
+  const peers = new Set(voters.filter((n) => !i.starting?.has(n)));
   const expected = [...i.leaseAlive].filter((n) => n !== i.self && !i.joining?.has(n));
   const isolated = expected.length > 0 && !expected.some((n) => i.heard.has(n));
-  const acked = [...peers].some((n) => i.ackers.has(n));
-  const alone = expected.length === 0 && peers.size === 0;
+  const acked = voters.some((n) => i.ackers.has(n));
+  const alone = expected.length === 0 && voters.length === 0;
   const unacknowledged = !isolated && !alone && !acked;
   const alive = new Set(peers);
   if (i.running && !isolated && (alone || acked)) alive.add(i.self);

@@ -41,6 +41,7 @@ export class LeaseMembership implements Membership {
   private readonly informer: Informer<k8s.V1Lease>;
   private readonly seen = new Map<string, Seen>();
   private readonly listeners: Array<() => void> = [];
+  lastLossAt?: number;
   private current = new Set<string>();
   private lastOwnRenew = 0;
   private ownResourceVersion?: string;
@@ -214,6 +215,7 @@ export class LeaseMembership implements Membership {
     const joined = [...next].filter((n) => !this.current.has(n));
     const left = [...this.current].filter((n) => !next.has(n));
     this.current = next;
+    if (left.some((n) => n !== this.opts.nodeName)) this.lastLossAt = Date.now();
     this.opts.log.info('speaker membership changed', { alive: [...next].sort(), joined, left });
     for (const cb of this.listeners) cb();
   }

@@ -10,4 +10,9 @@ export interface Membership {
   onChange(cb: () => void): void;
   /** Whether the member list has been read at least once. */
   readonly synced: boolean;
+  /** Start-up is over and this node can announce: peers may elect it from now on. Until then
+   * (heartbeat membership) they hear it but hand it nothing. */
+  markReady?(): void;
+  /** Date.now() when a peer was last found gone (not when one left gracefully or we did). */
+  readonly lastLossAt?: number;
 }

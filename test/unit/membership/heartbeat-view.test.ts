@@ -1,4 +1,4 @@
-import { FLAG_ACK, FLAG_LEAVING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_ACK, FLAG_LEAVING, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
 const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({ node, incarnation, sequence, timestamp, flags, echoTimestamp: 0, echoDelayMs: 0 });
@@ -49,12 +49,26 @@ describe('HeartbeatView', () => {
     v.accept(hb('b', 10, 1), 0);
     expect(v.accept(hb('b', 10, 2, FLAG_LEAVING), 10)).toBe('left');
     expect(v.state('b', 20)).toBe('left');
+    expect(v.hasLeft('b')).toBe(true);
+    expect(v.hasLeft('c')).toBe(false);
     expect(v.heard(20)).toEqual(new Set());
     expect(v.accept(hb('b', 10, 3, FLAG_LEAVING), 15)).toBe('left'); // the repeated leaving packet
     expect(v.accept(hb('b', 10, 3, FLAG_LEAVING), 16)).toBe('replayed');
     expect(v.accept(hb('b', 10, 4), 30)).toBe('replayed');
     expect(v.accept(hb('b', 12, 1), 40)).toBe('accepted');
     expect(v.heard(40)).toEqual(new Set(['b']));
+    expect(v.hasLeft('b')).toBe(false); // back: a later silence is a loss again
+  });
+
+  it('tracks which heard peers are still starting', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1, FLAG_STARTING | FLAG_ACK), 0);
+    expect(v.starting(10)).toEqual(new Set(['b']));
+    expect(v.ackers(10)).toEqual(new Set(['b']));
+    v.accept(hb('b', 10, 2, FLAG_ACK), 20);
+    expect(v.starting(30)).toEqual(new Set());
+    v.accept(hb('c', 10, 1, FLAG_STARTING), 0);
+    expect(v.starting(10_000)).toEqual(new Set()); // dead peers are not starting either
   });
 
   it('echoes the last timestamp with its hold time, and tracks acknowledgements', () => {
@@ -133,6 +147,26 @@ describe('computeLiveness', () => {
 
   it('a stopping speaker does not count itself', () => {
     expect(alive({ running: false })).toEqual(['b', 'c']);
+  });
+
+  it('a peer still starting is heard and vouches for us, but is not elected until ready', () => {
+    const r = computeLiveness({ ...base, starting: new Set(['c']) });
+    expect([...r.alive].sort()).toEqual(['a', 'b']);
+    expect([...r.peers]).toEqual(['b']); // no ACK to c yet: it must not count itself either
+    // Two nodes, the other restarting: we keep serving (its ACK counts), it gets nothing yet.
+    const two = { leaseAlive: new Set(['a', 'b']), heard: new Set(['b']), ackers: new Set(['b']), starting: new Set(['b']) };
+    expect(alive(two)).toEqual(['a']);
+    // ... also while a third peer is dead but its Lease is still fresh.
+    expect(alive({ ...two, leaseAlive: new Set(['a', 'b', 'c']) })).toEqual(['a']);
+    // A starting peer's heartbeats keep us from thinking we are isolated.
+    expect(computeLiveness({ ...base, heard: new Set(['c']), ackers: new Set(), starting: new Set(['c']) }).isolated).toBe(false);
+  });
+
+  it('the starting node itself is counted by nobody, itself included, until it is ready', () => {
+    // c's own view while starting: a and b do not ACK it, so it does not count itself.
+    expect(alive({ self: 'c', heard: new Set(['a', 'b']), ackers: new Set() })).toEqual(['a', 'b']);
+    // Cold start, everybody starting: nobody is elected yet; the first one ready gets ACKs and counts.
+    expect(alive({ heard: new Set(['b', 'c']), ackers: new Set(), starting: new Set(['b', 'c']) })).toEqual([]);
   });
 
   it('peers (the ACK set) never include self', () => {
