@@ -146,7 +146,7 @@ describe('layer 2 end to end', () => {
     }, 15_000, 100);
     expect(next.nodeName).not.toBe(owner.nodeName);
     expect(await curl(ip)).toBe(next.nodeName);
-    l2.startSpeaker(owner);
+    await waitForLog(l2.startSpeaker(owner), 'speaker started'); // the next test starts from a settled cluster
   });
 
   it('moves the address when the owner is SIGKILLed (after its Lease expires)', async () => {
@@ -159,7 +159,7 @@ describe('layer 2 end to end', () => {
     }, 20_000, 200) : n));
     expect(next.nodeName).not.toBe(owner.nodeName);
     expect(await curl(ip)).toBe(next.nodeName);
-    l2.startSpeaker(owner);
+    await waitForLog(l2.startSpeaker(owner), 'speaker started'); // the next test starts from a settled cluster
   });
 
   it('moves the address when the owner loses its link', async () => {
