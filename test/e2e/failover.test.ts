@@ -199,6 +199,50 @@ describe('layer 2 failover with heartbeats', () => {
     await converged();
   });
 
+  it('a node whose layer-2 NICs all lose carrier is passed over at once, and elected again when one returns', async () => {
+    // node1 announces only on eth1, a veth whose peer stays inside node1, so its carrier is ours to
+    // cut; eth0 still carries the heartbeats. (Such a node could never reach the client, so this
+    // test watches the election, through the speakers' own logs.)
+    const x = l2.nodes[0];
+    await x.speaker?.kill('SIGTERM');
+    await l2.lab.ip(x.ns, ['link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p']);
+    await l2.lab.ip(x.ns, ['link', 'set', 'eth1p', 'up']);
+    await l2.lab.ip(x.ns, ['link', 'set', 'eth1', 'up']);
+    const proc = l2.startSpeaker(x, ['--exclude-interfaces', '^lo$,^eth0$,^eth1p$']);
+    started.push({ node: x.nodeName, proc });
+    await waitForLog(proc, 'speaker started');
+    expect((await waitForLog(proc, 'layer2 interfaces')).interfaces).toEqual([expect.stringMatching(/^eth1\(/)]);
+    await converged();
+    // A Service that hashes to node1.
+    let svc = '';
+    for (let i = 0; i < 12 && !svc; i++) {
+      const name = `fo-nol2-${i}`;
+      await service(name);
+      const ev = await l2.kit.waitEvent(NS, name, 'nodeAssigned');
+      if (ev.source?.host === x.nodeName) svc = `${NS}/${name}`;
+    }
+    expect(svc).not.toBe('');
+    const logged = (n: NodeHost, msg: string, since: string) => n.speaker?.logs().find((l) => l.msg === msg && l.service === svc && String(l.ts) > since);
+    const cut = new Date().toISOString();
+    await l2.lab.ip(x.ns, ['link', 'set', 'eth1p', 'down']); // eth1: up, no carrier
+    const heir = await eventually('another node to take the address', async () => l2.nodes.find((n) => n !== x && logged(n, 'serviceAnnounced', cut)), 5000, 20);
+    const withdrawn = await eventually('node1 to withdraw', async () => logged(x, 'serviceWithdrawn', cut), 5000, 20);
+    const moved = Date.parse(String(logged(heir, 'serviceAnnounced', cut)?.ts)) - Date.parse(cut);
+    process.stderr.write(`no carrier on node1's only layer-2 NIC: ${heir.nodeName} announced ${moved} ms later\n`);
+    expect(moved).toBeLessThan(1000);
+    expect(String(withdrawn.ts) <= String(logged(heir, 'serviceAnnounced', cut)?.ts)).toBe(true); // never two announcers
+    const back = new Date().toISOString();
+    await l2.lab.ip(x.ns, ['link', 'set', 'eth1p', 'up']);
+    const again = await eventually('node1 to take it back', async () => logged(x, 'serviceAnnounced', back), 5000, 20);
+    const handedOver = await eventually('the interim owner to hand it back', async () => logged(heir, 'serviceWithdrawn', back), 5000, 20);
+    expect(String(handedOver.ts) <= String(again.ts)).toBe(true);
+    // Put node1 back as the other tests expect it.
+    await x.speaker?.kill('SIGTERM');
+    await l2.lab.ip(x.ns, ['link', 'del', 'eth1']);
+    await startSpeaker(x);
+    await converged();
+  });
+
   it('drops forged and replayed heartbeats sent from the client namespace, without any effect', async () => {
     const ip = await service('fo-forged');
     const p = probe(ip);

@@ -116,7 +116,8 @@ export class Layer2Speaker {
     const config = this.config;
     if (!config || !this.state.synced || !this.membership.synced) return;
     const nodes = this.state.nodeMap();
-    const live = this.membership.alive();
+    const unready = this.membership.layer2Unready?.();
+    const live = unready && unready.size > 0 ? new Set([...this.membership.alive()].filter((n) => !unready.has(n))) : this.membership.alive();
     const owned = new Map<string, OwnedAddress>();
     const seen = new Set<string>();
     for (const svc of this.state.services.list()) {
@@ -258,6 +259,7 @@ export class Layer2Speaker {
     if (key === this.interfacesKey) return;
     this.interfacesKey = key;
     this.usable = configs;
+    this.membership.setLayer2Ready?.(configs.some((c) => c.arp !== false || c.ndp !== false));
     this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });
     await this.responder.setInterfaces(configs).catch((e: Error) => this.opts.log.error('could not set responder interfaces', { error: e.message }));
     this.reconcile(); // what can be announced here changed

@@ -2,7 +2,7 @@
 //
 //   0  "ILHB" magic            4 bytes
 //   4  version (1)             u8
-//   5  flags                   u8   (LEAVING, ACK, STARTING; unknown bits are ignored)
+//   5  flags                   u8   (LEAVING, ACK, STARTING, NO_LAYER2; unknown bits are ignored)
 //   6  node name length        u8   then the UTF-8 node name
 //   .  incarnation             u64  (sender's start time in ms: a restart is a new incarnation)
 //   .  sequence                u64  (strictly increasing within an incarnation)
@@ -23,6 +23,8 @@ export const FLAG_LEAVING = 0x01;
 export const FLAG_ACK = 0x02;
 /** The sender is up but not yet announcing (start-up settle): hear it, do not elect it yet. */
 export const FLAG_STARTING = 0x04;
+/** The sender has no usable layer-2 interface (all down or without carrier): elect someone else. */
+export const FLAG_NO_LAYER2 = 0x08;
 const MAC_LEN = 32;
 const FIXED = 4 + 1 + 1 + 1 + 8 * 4 + 4;
 

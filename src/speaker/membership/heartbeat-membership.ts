@@ -16,7 +16,7 @@ import * as k8s from '@kubernetes/client-node';
 import { apiStatus, errorText } from '../../k8s/client';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
-import { decodeHeartbeat, encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
+import { decodeHeartbeat, encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING } from './heartbeat-codec';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
 import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
@@ -59,6 +59,11 @@ export class HeartbeatMembership implements Membership {
   private running = false;
   /** Past start-up (markReady): heartbeats stop saying STARTING. */
   private ready = false;
+  /** We have a usable layer-2 interface; since when (we count ourselves ready one interval after
+   * telling the peers, so that we never announce an address a peer has not yet handed over). */
+  private layer2Ready = true;
+  private layer2ReadySince = 0;
+  private layer2Timer?: NodeJS.Timeout;
   lastLossAt?: number;
   private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
   private timers: NodeJS.Timeout[] = [];
@@ -116,6 +121,33 @@ export class HeartbeatMembership implements Membership {
     this.tick();
   }
 
+  setLayer2Ready(ready: boolean): void {
+    if (ready === this.layer2Ready) return;
+    this.layer2Ready = ready;
+    this.layer2ReadySince = Date.now();
+    if (this.layer2Timer) clearTimeout(this.layer2Timer);
+    this.layer2Timer = undefined;
+    this.opts.log.info(ready ? 'layer-2 interface usable again: electable' : 'no usable layer-2 interface: asking the peers to elect others');
+    void this.sendAll(0);
+    this.notify();
+    if (ready) {
+      this.layer2Timer = setTimeout(() => {
+        this.layer2Timer = undefined;
+        this.notify();
+      }, this.intervalMs);
+    }
+  }
+
+  layer2Unready(): ReadonlySet<string> {
+    const out = this.view.withoutLayer2(Date.now());
+    if (!this.layer2Ready || Date.now() - this.layer2ReadySince < this.intervalMs) out.add(this.opts.nodeName);
+    return out;
+  }
+
+  private notify(): void {
+    for (const cb of this.listeners) cb();
+  }
+
   markReady(): void {
     if (this.ready) return;
     this.ready = true;
@@ -126,6 +158,7 @@ export class HeartbeatMembership implements Membership {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.layer2Timer) clearTimeout(this.layer2Timer);
     // Leaving: tell every peer (twice, against a lost datagram) so that it drops us at once.
     if (this.key) {
       for (let i = 0; i < 2; i++) await this.sendAll(FLAG_LEAVING);
@@ -213,6 +246,7 @@ export class HeartbeatMembership implements Membership {
       return;
     }
     const hb = r.heartbeat;
+    const noLayer2Before = this.view.saysNoLayer2(hb.node);
     const result = this.view.accept(hb, now);
     if (result === 'replayed') {
       this.drop('replayed', from);
@@ -227,6 +261,8 @@ export class HeartbeatMembership implements Membership {
       this.evaluate();
     } else if (!this.liveness.alive.has(hb.node) || (this.liveness.isolated || this.liveness.unacknowledged)) {
       this.evaluate(); // a (re)joining peer, or news that may end our isolation: no need to wait a tick
+    } else if (this.view.saysNoLayer2(hb.node) !== noLayer2Before) {
+      this.notify(); // the peer lost or regained its layer-2 interfaces: re-elect
     }
   }
 
@@ -255,7 +291,7 @@ export class HeartbeatMembership implements Membership {
       if (node === this.opts.nodeName) continue;
       const socket = this.sockets.find((s) => s.address().family === (address.includes(':') ? 'IPv6' : 'IPv4'));
       if (!socket) continue;
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING);
+      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | (this.layer2Ready ? 0 : FLAG_NO_LAYER2);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, incarnation: this.incarnation, sequence: ++this.sequence, timestamp: now, flags, ...this.view.echoFor(node, now) }, key);
       sends.push(
         new Promise((resolve) => {
@@ -295,7 +331,7 @@ export class HeartbeatMembership implements Membership {
     const left = [...prev.alive].filter((n) => !next.alive.has(n));
     this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, source: 'heartbeat', apiReachable: this.apiReachable });
     if (!next.isolated && left.some((n) => n !== this.opts.nodeName && !this.view.hasLeft(n))) this.lastLossAt = now;
-    for (const cb of this.listeners) cb();
+    this.notify();
     // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.
     if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && void this.sendAll(0));
   }

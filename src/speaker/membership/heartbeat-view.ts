@@ -4,7 +4,7 @@
 // and the timestamp to echo back for RTT. A packet from an older incarnation, or with a sequence
 // not above the last accepted one, is a replay and is dropped. A `leaving` packet removes the
 // peer at once (until it comes back with a newer incarnation).
-import { FLAG_ACK, FLAG_LEAVING, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
 export type AcceptResult = 'accepted' | 'replayed' | 'left';
@@ -21,6 +21,8 @@ interface Peer {
   acksUs: boolean;
   /** The peer's last packet said it is still starting (not announcing yet). */
   starting: boolean;
+  /** The peer's last packet said it has no usable layer-2 interface. */
+  noLayer2: boolean;
 }
 
 export interface HeartbeatViewOptions {
@@ -66,6 +68,7 @@ export class HeartbeatView {
       left: leaving,
       acksUs: !leaving && (hb.flags & FLAG_ACK) !== 0,
       starting: (hb.flags & FLAG_STARTING) !== 0,
+      noLayer2: (hb.flags & FLAG_NO_LAYER2) !== 0,
     });
     return leaving ? 'left' : 'accepted';
   }
@@ -100,6 +103,18 @@ export class HeartbeatView {
     const out = new Set<string>();
     for (const node of this.heard(now)) if (this.peers.get(node)?.starting) out.add(node);
     return out;
+  }
+
+  /** Heard peers that cannot announce on layer 2 right now (every usable NIC down). */
+  withoutLayer2(now: number): Set<string> {
+    const out = new Set<string>();
+    for (const node of this.heard(now)) if (this.peers.get(node)?.noLayer2) out.add(node);
+    return out;
+  }
+
+  /** Whether the last packet from `node` said it has no usable layer-2 interface. */
+  saysNoLayer2(node: string): boolean {
+    return this.peers.get(node)?.noLayer2 === true;
   }
 
   /** Heard peers whose last packet said they count us alive. */

@@ -13,6 +13,11 @@ export interface Membership {
   /** Start-up is over and this node can announce: peers may elect it from now on. Until then
    * (heartbeat membership) they hear it but hand it nothing. */
   markReady?(): void;
+  /** Whether this node has a usable layer-2 interface; shared with the peers where supported. */
+  setLayer2Ready?(ready: boolean): void;
+  /** Alive speakers (this one included) that cannot announce on layer 2 now: the layer-2 election
+   * skips them. */
+  layer2Unready?(): ReadonlySet<string>;
   /** Date.now() when a peer was last found gone (not when one left gracefully or we did). */
   readonly lastLossAt?: number;
 }

@@ -1,4 +1,4 @@
-import { FLAG_ACK, FLAG_LEAVING, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
 const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({ node, incarnation, sequence, timestamp, flags, echoTimestamp: 0, echoDelayMs: 0 });
@@ -69,6 +69,19 @@ describe('HeartbeatView', () => {
     expect(v.starting(30)).toEqual(new Set());
     v.accept(hb('c', 10, 1, FLAG_STARTING), 0);
     expect(v.starting(10_000)).toEqual(new Set()); // dead peers are not starting either
+  });
+
+  it('tracks which heard peers have no usable layer-2 interface', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1, FLAG_NO_LAYER2 | FLAG_ACK), 0);
+    expect(v.saysNoLayer2('b')).toBe(true);
+    expect(v.withoutLayer2(10)).toEqual(new Set(['b']));
+    expect(v.heard(10)).toEqual(new Set(['b'])); // still a member: only the layer-2 election skips it
+    v.accept(hb('b', 10, 2, FLAG_ACK), 20);
+    expect(v.saysNoLayer2('b')).toBe(false);
+    expect(v.withoutLayer2(30)).toEqual(new Set());
+    v.accept(hb('c', 10, 1, FLAG_NO_LAYER2), 0);
+    expect(v.withoutLayer2(10_000)).toEqual(new Set()); // dead peers drop out of every set
   });
 
   it('echoes the last timestamp with its hold time, and tracks acknowledgements', () => {
