@@ -63,6 +63,10 @@ export class HeartbeatMembership implements Membership {
    * telling the peers, so that we never announce an address a peer has not yet handed over). */
   private layer2Ready = true;
   private layer2ReadySince = 0;
+  /** A NO_LAYER2 heartbeat left this host since we became unready: peers may have passed us over. */
+  private noLayer2Told = false;
+  /** NO_LAYER2 heartbeats handed to the socket whose outcome is not known yet. */
+  private noLayer2Pending = 0;
   private layer2Timer?: NodeJS.Timeout;
   lastLossAt?: number;
   private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
@@ -124,13 +128,17 @@ export class HeartbeatMembership implements Membership {
   setLayer2Ready(ready: boolean): void {
     if (ready === this.layer2Ready) return;
     this.layer2Ready = ready;
-    this.layer2ReadySince = Date.now();
     if (this.layer2Timer) clearTimeout(this.layer2Timer);
     this.layer2Timer = undefined;
+    // Back from unready: wait one interval for the peers to hear it and let go, but only if they
+    // can have heard that we were unready (with the only link down, nothing went out).
+    const wait = ready && (this.noLayer2Told || this.noLayer2Pending > 0);
+    this.layer2ReadySince = wait ? Date.now() : 0;
+    this.noLayer2Told = false;
     this.opts.log.info(ready ? 'layer-2 interface usable again: electable' : 'no usable layer-2 interface: asking the peers to elect others');
     void this.sendAll(0);
     this.notify();
-    if (ready) {
+    if (wait) {
       this.layer2Timer = setTimeout(() => {
         this.layer2Timer = undefined;
         this.notify();
@@ -293,9 +301,18 @@ export class HeartbeatMembership implements Membership {
       if (!socket) continue;
       const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | (this.layer2Ready ? 0 : FLAG_NO_LAYER2);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, incarnation: this.incarnation, sequence: ++this.sequence, timestamp: now, flags, ...this.view.echoFor(node, now) }, key);
+      const noLayer2 = (flags & FLAG_NO_LAYER2) !== 0;
+      if (noLayer2) this.noLayer2Pending++;
       sends.push(
         new Promise((resolve) => {
-          socket.send(packet, this.port, address, () => resolve()); // errors (unreachable, link down) are just missed heartbeats
+          socket.send(packet, this.port, address, (err) => {
+            // Errors (unreachable, link down) are just missed heartbeats.
+            if (noLayer2) {
+              this.noLayer2Pending--;
+              if (!err && !this.layer2Ready) this.noLayer2Told = true;
+            }
+            resolve();
+          });
         }),
       );
     }
