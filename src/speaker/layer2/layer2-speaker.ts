@@ -116,8 +116,9 @@ export class Layer2Speaker {
     const config = this.config;
     if (!config || !this.state.synced || !this.membership.synced) return;
     const nodes = this.state.nodeMap();
+    const alive = this.membership.alive();
     const unready = this.membership.layer2Unready?.();
-    const live = unready && unready.size > 0 ? new Set([...this.membership.alive()].filter((n) => !unready.has(n))) : this.membership.alive();
+    const ready = unready && unready.size > 0 ? new Set([...alive].filter((n) => !unready.has(n))) : alive;
     const owned = new Map<string, OwnedAddress>();
     const seen = new Set<string>();
     for (const svc of this.state.services.list()) {
@@ -128,15 +129,20 @@ export class Layer2Speaker {
       if (!pool || pool.protocol !== 'layer2') continue;
       const key = serviceKey(svc);
       seen.add(key);
-      const result = elect({
+      const input = {
         ip: ips[0],
         localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
         endpoints: this.state.endpointFacts(key),
         nodes,
-        liveSpeakers: live,
+        liveSpeakers: ready,
         poolNodeSelectors: pool.nodeSelectors,
         ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
-      });
+      };
+      let result = elect(input);
+      // Nodes without a usable layer-2 interface are passed over while another candidate exists;
+      // with none, one of them is still elected, so that it says announceFailed rather than
+      // the Service silently having no announcer.
+      if (result.announcer === undefined && ready !== alive) result = elect({ ...input, liveSpeakers: alive });
       this.view.set(key, { service: key, ips, pool: pool.name, result });
       const mine = result.announcer === this.opts.nodeName;
       if (mine) {
