@@ -209,6 +209,16 @@ static int attach_filter(napi_env env, int fd, napi_value arr) {
   return 1;
 }
 
+/* bind(), or close the socket and throw: the fd never leaks on a failed open. */
+static napi_value bind_or_close(napi_env env, int fd, const struct sockaddr *sa, socklen_t len, const char *syscall) {
+  if (bind(fd, sa, len) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, syscall, err);
+  }
+  return make_int(env, fd);
+}
+
 static napi_value OpenPacketSocket(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[MAX_ARGS];
@@ -236,12 +246,7 @@ static napi_value OpenPacketSocket(napi_env env, napi_callback_info info) {
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons((uint16_t)ethertype);
   sll.sll_ifindex = ifindex;
-  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "bind(AF_PACKET)", err);
-  }
-  return make_int(env, fd);
+  return bind_or_close(env, fd, (struct sockaddr *)&sll, sizeof sll, "bind(AF_PACKET)");
 }
 
 static napi_value Recv(napi_env env, napi_callback_info info) {
@@ -584,12 +589,7 @@ static napi_value OpenRouteMonitor(napi_env env, napi_callback_info info) {
   memset(&sa, 0, sizeof sa);
   sa.nl_family = AF_NETLINK;
   sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, "bind(AF_NETLINK)", err);
-  }
-  return make_int(env, fd);
+  return bind_or_close(env, fd, (struct sockaddr *)&sa, sizeof sa, "bind(AF_NETLINK)");
 }
 
 /* The caller only needs to know that something changed (it rescans), so messages are counted,

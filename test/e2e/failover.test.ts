@@ -138,12 +138,17 @@ describe('layer 2 failover with heartbeats', () => {
     expect(handback).toBeLessThan(300);
   });
 
-  it('moves the address within 1.5 s when the owner loses its link, and the cut-off node withdraws', async () => {
-    const ip = await service('fo-link');
-    const p = probe(ip);
+  /** A new Service probed by the client; then its owner's link is cut (at t0). */
+  async function cutOwnersLink(name: string): Promise<{ p: Probe; old: NodeHost; t0: number }> {
+    const p = probe(await service(name));
     const old = await owner(p);
     const t0 = Date.now();
     await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'down']);
+    return { p, old, t0 };
+  }
+
+  it('moves the address within 1.5 s when the owner loses its link, and the cut-off node withdraws', async () => {
+    const { p, old, t0 } = await cutOwnersLink('fo-link');
     try {
       const ms = await takeover(p, t0, old, 'link cut');
       expect(ms).toBeLessThan(1500);
@@ -159,11 +164,7 @@ describe('layer 2 failover with heartbeats', () => {
   });
 
   it('a node back from a long link cut answers at once: its NIC is watched, not polled', async () => {
-    const ip = await service('fo-flap');
-    const p = probe(ip);
-    const old = await owner(p);
-    const t0 = Date.now();
-    await l2.lab.ip(old.ns, ['link', 'set', 'eth0', 'down']);
+    const { p, old, t0 } = await cutOwnersLink('fo-flap');
     let back = 0;
     try {
       await takeover(p, t0, old, 'link cut');
