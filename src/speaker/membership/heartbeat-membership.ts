@@ -7,6 +7,10 @@
 // none of the peers the Leases say are alive is isolated and counts nobody, itself included, so it
 // announces nothing (computeLiveness in heartbeat-view.ts; docs/failover.md).
 //
+// Two flags keep the layer-2 election off nodes that could not announce: STARTING until the
+// speaker is past its start-up (markReady), and NO_LAYER2 while it has no usable interface
+// (setLayer2Ready). Peers still hear such a node; they just do not hand it addresses.
+//
 // The HMAC key is the Secret `ironlb-memberlist` (key `secretkey`) in the speaker namespace,
 // created with 32 random bytes by the first speaker (409: another one won, read theirs). It is
 // re-read every `keyRefreshMs`, which also tells whether the API server is reachable.
