@@ -98,6 +98,7 @@ export class Speaker {
         gracefulRestartSeconds: opts.bgpGracefulRestartSeconds ?? 120,
         log: opts.log.child({ protocol: 'bgp' }),
         metrics: opts.metrics,
+        events: this.events,
       },
       this.state,
     );

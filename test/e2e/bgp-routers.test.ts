@@ -3,6 +3,7 @@
 // the routed (ECMP) path. Covered across the routers: eBGP 4-octet AS + TCP-MD5 (BIRD), iBGP with
 // LOCAL_PREF (FRR), eBGP 2-octet AS + TCP-MD5 (GoBGP); IPv4 and IPv6 prefixes, communities, large
 // communities, withdrawal on delete, and the path dropping when a speaker is SIGKILLed.
+import type * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
 import { L2Lab, LAN_V4_PREFIX, LAN_V6_PREFIX } from '../harness/l2-lab';
 import { waitForLog } from '../harness/processes';
@@ -100,6 +101,12 @@ describe('BGP against real routers', () => {
     return ip;
   }
 
+  /** An Event with this reason on the Node, whose message contains `text`. */
+  async function nodeEvent(node: string, reason: string, text: string): Promise<k8s.CoreV1Event> {
+    return eventually(`a ${reason} Event on node ${node} mentioning ${text}`, async () =>
+      (await l2.kit.events('default', node)).find((e) => e.reason === reason && e.involvedObject.kind === 'Node' && (e.message ?? '').includes(text)), 15_000, 200);
+  }
+
   async function paths(router: Router, prefix: string): Promise<Rib extends Map<string, infer P> ? P : never> {
     const rib = await router.rib(prefix.includes(':') ? 6 : 4);
     return rib.get(prefix) ?? [];
@@ -134,6 +141,8 @@ describe('BGP against real routers', () => {
 
     it(`establishes sessions with both speakers (${ibgp ? 'iBGP' : 'eBGP'}, AS ${c.speakerASN}${c.password ? ', TCP-MD5' : ''})`, async () => {
       await eventually('both sessions Established', async () => ((await router.established()).length === 2 ? true : undefined), 30_000, 250);
+      // Each speaker says so on its Node (kubectl describe node).
+      for (const n of l2.nodes) await nodeEvent(n.nodeName, 'BGPSessionEstablished', `(AS ${c.routerASN})`);
     });
 
     it('announces an IPv4 Service from both nodes with communities, large communities and local-pref', async () => {
@@ -193,6 +202,15 @@ describe('BGP against real routers', () => {
         expect(took).toBeLessThan(6000);
         startSpeaker(victim);
         await eventually('two paths again', async () => ((await paths(router, prefix)).length === 2 ? true : undefined), 45_000, 250);
+      });
+
+      it('says BGPSessionDown on each Node when the router goes away', async () => {
+        await router.stop();
+        for (const n of l2.nodes) {
+          const ev = await nodeEvent(n.nodeName, 'BGPSessionDown', `(AS ${c.routerASN})`);
+          expect(ev.type).toBe('Warning');
+          expect(ev.source?.host).toBe(n.nodeName);
+        }
       });
     }
   });

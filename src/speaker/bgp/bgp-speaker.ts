@@ -6,6 +6,7 @@ import { selectorMatches } from '../../config/selector';
 import type { BgpAdvertisement, Config, Peer } from '../../config/types';
 import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
 import { canonicalIP, hostMask, parseIP } from '../../ipam/address';
+import type { EventRecorder } from '../../k8s/events';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import { CeaseSubcode, notificationName, type Prefix, formatPrefix } from '../../protocol/bgp';
 import type { Logger } from '../../util/log';
@@ -29,6 +30,8 @@ export interface BgpSpeakerOptions {
   dialer?: Dialer;
   log: Logger;
   metrics: SpeakerMetrics;
+  /** Session up/down Events on this node's Node object (kubectl describe node). */
+  events?: EventRecorder;
 }
 
 export type NotAnnouncedReason = 'notBgpPool' | 'noReadyEndpoint' | 'noLocalEndpoint' | 'nodeNotEligible';
@@ -224,6 +227,10 @@ export class BgpSpeaker {
       observer: {
         state: (state, prev, reason) => {
           m.bgpSessionUp.set({ peer: label }, state === 'Established' ? 1 : 0);
+          const peer = `peer ${label} (AS ${p.peerASN})`;
+          if (state === 'Established' && prev !== 'Established') this.nodeEvent('Normal', 'BGPSessionEstablished', `BGP session with ${peer} established`);
+          // A stop or a peer removed from the config closes sessions on purpose: no news.
+          else if (prev === 'Established' && state !== 'Established' && reason !== 'admin-shutdown') this.nodeEvent('Warning', 'BGPSessionDown', `BGP session with ${peer} went down: ${reason ?? 'unknown reason'}`);
           if (state === 'Idle' || (state === 'Active' && prev === 'Connect')) {
             if (reason && reason !== 'admin-shutdown') m.bgpSessionDowns.inc({ peer: label, reason });
           }
@@ -233,6 +240,11 @@ export class BgpSpeaker {
         advertised: (n) => m.bgpAnnouncedPrefixes.set({ peer: label }, n),
       },
     });
+  }
+
+  private nodeEvent(type: 'Normal' | 'Warning', reason: string, message: string): void {
+    // Node Events, like the kubelet's, name the node as the uid too.
+    this.opts.events?.emit({ kind: 'Node', apiVersion: 'v1', name: this.opts.nodeName, uid: this.opts.nodeName }, type, reason, message);
   }
 
   private noteServices(view: BgpServiceView[]): void {
