@@ -140,8 +140,10 @@ export class HeartbeatMembership implements Membership {
     this.layer2ReadySince = wait ? Date.now() : 0;
     this.noLayer2Told = false;
     this.opts.log.info(ready ? 'layer-2 interface usable again: electable' : 'no usable layer-2 interface: asking the peers to elect others');
-    void this.sendAll(0);
     this.notify();
+    // Listeners re-elect in a setImmediate; queued after theirs, this send follows our own
+    // withdrawal, so that no peer takes an address over while we still hold it.
+    setImmediate(() => void this.sendAll(0));
     if (wait) {
       this.layer2Timer = setTimeout(() => {
         this.layer2Timer = undefined;
