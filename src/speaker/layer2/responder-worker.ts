@@ -206,13 +206,10 @@ function configure(list: ResponderInterfaceConfig[], t: ResponderTiming): void {
   // An interface that is new to us (added, back up, or with a new MAC) may face neighbours that
   // learned another node's MAC while it was away: announce what we own on it, as on a gain.
   const now = performance.now();
-  for (const a of addrs.values()) {
-    if (!opened.some((s) => allowedOn(a, s))) continue;
-    if (now < a.burstUntil) {
-      sendGratuitous(a, opened); // the others are mid-burst already
-      a.burstUntil = now + timing.burstDurationMs;
-    } else startBurst(a, now);
-  }
+  const comeback = [...addrs.values()].filter((a) => opened.some((s) => allowedOn(a, s)));
+  // Mid-burst addresses only get their window extended by announce(): send on the new NICs now.
+  for (const a of comeback) if (now < a.burstUntil) sendGratuitous(a, opened);
+  announce(comeback.map((a) => a.text), now);
   nextStats = Math.min(nextStats, performance.now() + timing.statsIntervalMs);
   recomputeDue();
 }

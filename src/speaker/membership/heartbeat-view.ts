@@ -100,16 +100,12 @@ export class HeartbeatView {
 
   /** Heard peers still starting: they count for the isolation rule, not for the election. */
   starting(now: number): Set<string> {
-    const out = new Set<string>();
-    for (const node of this.heard(now)) if (this.peers.get(node)?.starting) out.add(node);
-    return out;
+    return this.heardWhose(now, 'starting');
   }
 
   /** Heard peers that cannot announce on layer 2 right now (every usable NIC down). */
   withoutLayer2(now: number): Set<string> {
-    const out = new Set<string>();
-    for (const node of this.heard(now)) if (this.peers.get(node)?.noLayer2) out.add(node);
-    return out;
+    return this.heardWhose(now, 'noLayer2');
   }
 
   /** Whether the last packet from `node` said it has no usable layer-2 interface. */
@@ -119,8 +115,13 @@ export class HeartbeatView {
 
   /** Heard peers whose last packet said they count us alive. */
   ackers(now: number): Set<string> {
+    return this.heardWhose(now, 'acksUs');
+  }
+
+  /** Heard peers whose last packet set this flag. */
+  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2'): Set<string> {
     const out = new Set<string>();
-    for (const node of this.heard(now)) if (this.peers.get(node)?.acksUs) out.add(node);
+    for (const node of this.heard(now)) if (this.peers.get(node)?.[flag]) out.add(node);
     return out;
   }
 
