@@ -15,6 +15,7 @@ import { BufferWriter } from '../../protocol/buffer-writer';
 import { answerArp, answerNdp, L2_DROP_REASONS, OwnedAddresses } from '../../protocol/l2-responder';
 import type { L2DropReason, ResponderInterfaceView } from '../../protocol/l2-responder';
 import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
+import { GratuitousSchedule } from './gratuitous-schedule';
 import type {
   FromWorker,
   OwnedAddress,
@@ -25,6 +26,7 @@ import type {
   ToWorker,
   WorkerInit,
 } from './responder';
+import { DEFAULT_TIMING } from './gratuitous-schedule';
 
 /** Upper bound on one poll() so the loop notices anything the eventfd missed. */
 const MAX_WAIT_MS = 500;
@@ -55,16 +57,15 @@ interface AddrState {
   family: 4 | 6;
   bytes: Buffer;
   interfaces: string[] | null;
-  burstUntil: number;
-  nextSend: number;
-  nextRefresh: number;
 }
 
 const ifaces = new Map<string, IfState>();
 const fdInfo = new Map<number, { iface: IfState; kind: 'arp' | 'ndp' }>();
 const owned = new OwnedAddresses();
 let addrs = new Map<string, AddrState>();
-let timing: ResponderTiming = { burstIntervalMs: 1100, burstDurationMs: 5000, refreshIntervalMs: 60_000, statsIntervalMs: 1000 };
+let timing: ResponderTiming = { ...DEFAULT_TIMING };
+/** Gratuitous frames due per owned address (keyed by its canonical text). */
+const schedule = new GratuitousSchedule<string>(timing);
 let stopping = false;
 let lastError: string | undefined;
 /** Link/address notifications: the main thread rescans interfaces at once instead of on its next
@@ -185,6 +186,7 @@ function sameConfig(a: ResponderInterfaceConfig, b: ResponderInterfaceConfig): b
 
 function configure(list: ResponderInterfaceConfig[], t: ResponderTiming): void {
   timing = { ...t };
+  schedule.setTiming(timing);
   const wanted = new Map(list.map((c) => [c.name, c]));
   for (const [name, s] of ifaces) {
     const c = wanted.get(name);
@@ -207,8 +209,6 @@ function configure(list: ResponderInterfaceConfig[], t: ResponderTiming): void {
   // learned another node's MAC while it was away: announce what we own on it, as on a gain.
   const now = performance.now();
   const comeback = [...addrs.values()].filter((a) => opened.some((s) => allowedOn(a, s)));
-  // Mid-burst addresses only get their window extended by announce(): send on the new NICs now.
-  for (const a of comeback) if (now < a.burstUntil) sendGratuitous(a, opened);
   announce(comeback.map((a) => a.text), now);
   nextStats = Math.min(nextStats, performance.now() + timing.statsIntervalMs);
   recomputeDue();
@@ -270,9 +270,8 @@ function syncMemberships(): void {
 }
 
 function setAddresses(list: OwnedAddress[]): void {
-  const now = performance.now();
   const next = new Map<string, AddrState>();
-  const gained: AddrState[] = [];
+  const gained: string[] = [];
   for (const o of list) {
     const ip = tryParseIP(o.address);
     if (!ip) throw new Error(`invalid address ${o.address}`);
@@ -282,16 +281,15 @@ function setAddresses(list: OwnedAddress[]): void {
       prev.interfaces = interfaces;
       next.set(o.address, prev);
     } else {
-      const a: AddrState = { text: o.address, family: ip.family, bytes: ip.bytes, interfaces, burstUntil: 0, nextSend: Infinity, nextRefresh: Infinity };
-      next.set(o.address, a);
-      gained.push(a);
+      next.set(o.address, { text: o.address, family: ip.family, bytes: ip.bytes, interfaces });
+      gained.push(o.address);
     }
   }
   addrs = next; // lost addresses are gone from here on, with their schedules
+  schedule.retain((text) => addrs.has(text));
   rebuildOwned();
   syncMemberships();
-  for (const a of gained) startBurst(a, now);
-  recomputeDue();
+  announce(gained, performance.now());
 }
 
 // ---- gratuitous announcements ------------------------------------------------------------------
@@ -306,8 +304,8 @@ function sendFrame(fd: number, frame: Buffer): boolean {
   return false;
 }
 
-function sendGratuitous(a: AddrState, only?: readonly IfState[]): void {
-  for (const s of only ?? ifaces.values()) {
+function sendGratuitous(a: AddrState): void {
+  for (const s of ifaces.values()) {
     if (!allowedOn(a, s)) continue;
     if (a.family === 4 && s.arpFd >= 0) {
       for (const f of buildGratuitousArp(s.view.mac, a.bytes)) if (sendFrame(s.arpFd, f)) counters.gratuitous.arp++;
@@ -318,45 +316,21 @@ function sendGratuitous(a: AddrState, only?: readonly IfState[]): void {
   }
 }
 
-function startBurst(a: AddrState, now: number): void {
-  sendGratuitous(a);
-  a.burstUntil = now + timing.burstDurationMs;
-  a.nextSend = now + timing.burstIntervalMs;
-  a.nextRefresh = timing.refreshIntervalMs > 0 ? now + timing.refreshIntervalMs : Infinity;
-}
-
+/** Starts a burst for each listed owned address (default: all): the first frame goes out now,
+ * before the command that asked for it is acknowledged. */
 function announce(list: string[] | undefined, now: number): void {
-  const targets = list ? list.map((t) => addrs.get(t)).filter((a): a is AddrState => a !== undefined) : [...addrs.values()];
-  for (const a of targets) {
-    if (now < a.burstUntil) a.burstUntil = now + timing.burstDurationMs; // already sending: extend
-    else startBurst(a, now);
-  }
-  recomputeDue();
+  for (const text of list ?? addrs.keys()) if (addrs.has(text)) schedule.burst(text, now);
+  runDue(now);
 }
 
 function recomputeDue(): void {
-  let due = nextStats;
-  for (const a of addrs.values()) {
-    if (a.nextSend < due) due = a.nextSend;
-    if (a.nextRefresh < due) due = a.nextRefresh;
-  }
-  nextDue = due;
+  nextDue = Math.min(nextStats, schedule.nextDueAt());
 }
 
 function runDue(now: number): void {
-  for (const a of addrs.values()) {
-    if (a.nextSend <= now) {
-      if (a.nextSend <= a.burstUntil) {
-        sendGratuitous(a);
-        a.nextSend += timing.burstIntervalMs;
-        if (a.nextSend <= now) a.nextSend = now + timing.burstIntervalMs; // we were late: no catch-up storm
-      }
-      if (a.nextSend > a.burstUntil) a.nextSend = Infinity;
-    }
-    if (a.nextRefresh <= now) {
-      if (now >= a.burstUntil) sendGratuitous(a);
-      a.nextRefresh = timing.refreshIntervalMs > 0 ? now + timing.refreshIntervalMs : Infinity;
-    }
+  for (const text of schedule.takeDue(now)) {
+    const a = addrs.get(text);
+    if (a) sendGratuitous(a);
   }
   if (nextStats <= now) {
     post({ type: 'stats', stats: snapshot() });
@@ -375,13 +349,8 @@ function snapshot(): ResponderStats {
       // socket gone
     }
   }
-  const now = performance.now();
-  let announcing = 0;
   let v4 = 0;
-  for (const a of addrs.values()) {
-    if (now < a.burstUntil) announcing++;
-    if (a.family === 4) v4++;
-  }
+  for (const a of addrs.values()) if (a.family === 4) v4++;
   return {
     at: Date.now(),
     counters: structuredClone(counters),
@@ -395,7 +364,7 @@ function snapshot(): ResponderStats {
     })),
     ownedV4: v4,
     ownedV6: addrs.size - v4,
-    announcing,
+    announcing: schedule.announcing(performance.now()),
     ...(lastError ? { lastError } : {}),
   };
 }
@@ -495,6 +464,7 @@ function stop(): void {
   ifaces.clear();
   closeFd(monitorFd);
   addrs.clear();
+  schedule.clear();
   owned.clear();
 }
 

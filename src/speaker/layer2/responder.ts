@@ -28,23 +28,8 @@ export interface OwnedAddress {
   interfaces?: string[];
 }
 
-export interface ResponderTiming {
-  /** Gap between gratuitous bursts after a gain (MetalLB: 1.1 s). */
-  burstIntervalMs: number;
-  /** How long bursts repeat after a gain or announce() (MetalLB: 5 s). */
-  burstDurationMs: number;
-  /** Periodic single re-announcement; 0 = off. */
-  refreshIntervalMs: number;
-  /** How often counters are posted to the main thread. */
-  statsIntervalMs: number;
-}
-
-export const DEFAULT_TIMING: ResponderTiming = {
-  burstIntervalMs: 1100,
-  burstDurationMs: 5000,
-  refreshIntervalMs: 60_000,
-  statsIntervalMs: 1000,
-};
+export { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
+import { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
 
 export interface ProtocolCounters {
   arp: number;
