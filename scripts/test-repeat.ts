@@ -1,0 +1,99 @@
+// `npm run test:repeat -- FILE [N] [--lock LOCKFILE]`: runs one test file N times (default 10) in a
+// row, each run a fresh jest process, and prints a pass/fail count with the failing tests of each
+// run. Between runs it removes what a run left behind: network namespaces made by the test helpers
+// that did not exist before the run (never anyone else's). With --lock, each run holds an flock on
+// LOCKFILE, so that namespace suites of several checkouts on one machine take turns.
+// Exit status: 0 when every run passed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+interface Args {
+  file: string;
+  runs: number;
+  lock?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  let lock: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--lock') lock = argv[++i];
+    else positional.push(argv[i]);
+  }
+  const [file, n] = positional;
+  if (!file) throw new Error('usage: npm run test:repeat -- FILE [N] [--lock LOCKFILE]');
+  const runs = n === undefined ? 10 : Number(n);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`N must be a positive integer, not ${n}`);
+  return { file, runs, lock };
+}
+
+function projectOf(file: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(file));
+  const m = /^test\/(unit|integration|e2e)\//.exec(rel.split(path.sep).join('/'));
+  if (!m) throw new Error(`${file} is not under test/unit, test/integration or test/e2e`);
+  return m[1];
+}
+
+/** Namespaces named like test/helpers/netns.ts makes them (il<pid><hex>-<host>). */
+function labNamespaces(): Set<string> {
+  try {
+    const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return new Set(out.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^il[0-9]{1,3}[0-9a-f]{4}-[a-z0-9]+$/.test(n)));
+  } catch {
+    return new Set();
+  }
+}
+
+interface JestJson {
+  numPassedTests: number;
+  numFailedTests: number;
+  testResults: Array<{ assertionResults: Array<{ fullName: string; status: string }>; message: string }>;
+}
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  const project = projectOf(args.file);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ironlb-repeat-'));
+  let passes = 0;
+  try {
+    for (let i = 1; i <= args.runs; i++) {
+      const before = labNamespaces();
+      const json = path.join(dir, `run-${i}.json`);
+      const jestArgs = ['jest', args.file, '--selectProjects', project, '--runInBand', '--json', '--outputFile', json];
+      const [cmd, argv] = args.lock ? ['flock', [args.lock, 'npx', ...jestArgs]] : ['npx', jestArgs];
+      const t0 = Date.now();
+      const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+      let result: JestJson | undefined;
+      try {
+        result = JSON.parse(readFileSync(json, 'utf8')) as JestJson;
+      } catch {
+        result = undefined;
+      }
+      const failed = result?.testResults.flatMap((t) => t.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName)) ?? [];
+      const ok = r.status === 0 && result !== undefined && result.numFailedTests === 0;
+      if (ok) passes++;
+      const detail = ok ? `${result?.numPassedTests} tests` : failed.length > 0 ? failed.join('; ') : `jest exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`;
+      process.stdout.write(`run ${i}/${args.runs}: ${ok ? 'PASS' : 'FAIL'} (${seconds} s) ${detail}\n`);
+      if (!ok && result) {
+        for (const t of result.testResults) if (t.message) process.stdout.write(`${t.message.split('\n').slice(0, 25).join('\n')}\n`);
+      }
+      const leftovers = [...labNamespaces()].filter((n) => !before.has(n));
+      for (const ns of leftovers) spawnSync('ip', ['netns', 'del', ns]);
+      if (leftovers.length > 0) process.stdout.write(`  removed ${leftovers.length} namespace(s) the run left behind: ${leftovers.join(' ')}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${args.file}: ${passes}/${args.runs} passed\n`);
+  return passes === args.runs ? 0 : 1;
+}
+
+try {
+  process.exitCode = main();
+} catch (e) {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+}
