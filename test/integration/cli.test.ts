@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { testKubeConfig, uniqueName, eventually } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
-import { REPO, startIronlb, stopAll, type IronlbProcess } from '../harness/processes';
+import { REPO, startIronlb, stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
 import { microTime } from '../../src/k8s/lease';
 import { hashOrder } from '../../src/speaker/election/election';
 import { statusCommand } from '../../src/cli/status-command';
@@ -92,6 +92,9 @@ describe('ironlb status / explain / dry-run', () => {
     await lease(ghostLeaseNs, uniqueName('ghost')); // a live speaker on a node that does not exist
     await kit.ensureNamespace(emptyLeaseNs);
     controller = startIronlb(['controller', '--kubeconfig', kubeconfig, '--config-namespace', cfgNs, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false']);
+    // Process start-up (ts-node compiling the sources) takes seconds on a loaded machine and is not
+    // what the tests below time: they start once the controller has synced its caches.
+    await waitForLog(controller, 'caches synced');
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { eventually, testKubeConfig, uniqueName } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
-import { startIronlb, stopAll, type IronlbProcess } from '../harness/processes';
+import { startIronlb, stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
 
 jest.setTimeout(180_000);
 
@@ -123,7 +123,9 @@ describe('controller restarts and high availability', () => {
     const a = startIronlb([...base, '--lease-name', leaseName, '--identity', 'replica-a']);
     await eventually('a leader', async () => ((await coord.readNamespacedLease({ name: leaseName, namespace: cfgNs })).spec?.holderIdentity === 'replica-a' ? true : undefined), 30_000);
     const b = startIronlb([...base, '--lease-name', leaseName, '--identity', 'replica-b']);
-    await new Promise((r) => setTimeout(r, 3000));
+    // The standby campaigns once its caches are synced; a fixed sleep instead of this wait made the
+    // hand-over time include the standby's own start-up on a loaded machine.
+    await waitForLog(b, 'caches synced');
     const t0 = Date.now();
     await a.kill('SIGTERM');
     await eventually('replica-b to lead', async () => ((await coord.readNamespacedLease({ name: leaseName, namespace: cfgNs })).spec?.holderIdentity === 'replica-b' ? true : undefined), 10_000, 50);
