@@ -3,7 +3,7 @@ import { widestPrefix, type Family } from '../ipam/address';
 import { canonical, definedOnly } from './canonical';
 import { communitiesEqual, parseCommunity } from './community';
 import type { BgpAdvertisement, Community, PoolAddressEntry } from './types';
-import type { At, YamlReader } from './yaml-walk';
+import { isNullNode, type At, type YamlReader } from './yaml-walk';
 
 const ADVERTISEMENT_KEYS = ['aggregation-length', 'aggregation-length-v6', 'localpref', 'communities'] as const;
 
@@ -87,7 +87,8 @@ export function readAdvertisements(
   const seen = new Map<string, string>();
   return items.map((item) => {
     // MetalLB compares advertisements as written (aliases unresolved, order kept).
-    const form = canonical(item.node?.toJSON());
+    // A bare entry is the empty advertisement, the same as `{}`.
+    const form = isNullNode(item.node) ? canonical({}) : canonical(item.node?.toJSON());
     const first = seen.get(form);
     if (first !== undefined) r.report(item, `identical to ${first}; each advertisement must differ`);
     else seen.set(form, item.path);

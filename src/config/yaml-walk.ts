@@ -136,6 +136,8 @@ export class YamlReader {
   entries(at: At | undefined): { key: string; keyAt: At; value: At }[] | undefined {
     if (!at) return undefined;
     const node = at.node;
+    // A list entry with no value (a bare `-`) is Go's zero value: an empty map, defaults apply.
+    if (isNullNode(node)) return [];
     if (!isMap(node)) {
       this.report(at, `expected a map, got ${describe(node)}`);
       return undefined;
