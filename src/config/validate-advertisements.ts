@@ -17,15 +17,16 @@ export interface EntryAt {
 
 export type CommunityAliases = ReadonlyMap<string, Community>;
 
-function resolveCommunity(text: string, aliases: CommunityAliases): { community?: Community; error?: string } {
+/** A literal community or an alias; `aliasSource` says where aliases are defined, for the message. */
+export function resolveCommunity(text: string, aliases: CommunityAliases, aliasSource = 'bgp-communities'): { community?: Community; error?: string } {
   const alias = aliases.get(text);
   if (alias) return { community: alias };
-  if (!text.includes(':')) return { error: `unknown community alias "${text}" (not defined in bgp-communities)` };
+  if (!text.includes(':')) return { error: `unknown community alias "${text}" (not defined in ${aliasSource})` };
   const parsed = parseCommunity(text);
   return parsed.ok ? { community: parsed.value } : { error: parsed.error };
 }
 
-function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAliases): Community[] {
+export function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAliases, aliasSource?: string): Community[] {
   const out: Community[] = [];
   const written = new Map<string, string>();
   for (const { value, at: itemAt } of r.stringList(at) ?? []) {
@@ -36,7 +37,7 @@ function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAl
       continue;
     }
     written.set(text, itemAt.path);
-    const { community, error } = resolveCommunity(text, aliases);
+    const { community, error } = resolveCommunity(text, aliases, aliasSource);
     if (error) r.report(itemAt, error);
     // An alias and a literal may name the same value; announce it once.
     if (community && !out.some((c) => communitiesEqual(c, community))) out.push(community);
@@ -48,9 +49,15 @@ function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAl
  * MetalLB refuses an aggregation length shorter than an address entry's own prefix: the
  * announced aggregate would then cover addresses outside the pool.
  */
-function checkAggregation(r: YamlReader, at: At | undefined, family: Family, length: number, entries: readonly EntryAt[]): void {
+export function checkAggregation(
+  r: YamlReader,
+  at: At | undefined,
+  family: Family,
+  length: number,
+  entries: readonly EntryAt[],
+  key = family === 4 ? 'aggregation-length' : 'aggregation-length-v6',
+): void {
   if (!at) return;
-  const key = family === 4 ? 'aggregation-length' : 'aggregation-length-v6';
   const max = family === 4 ? 32 : 128;
   for (const { entry, at: entryAt } of entries) {
     if (entry.range.family !== family) continue;

@@ -27,10 +27,12 @@ const INT32 = { min: -0x80000000, max: 0x7fffffff };
 const INTERFACE_NAME = /^[^\s/:]{1,15}$/;
 
 /** An address entry located in the document, for cross-pool overlap checks. */
-interface PlacedEntry extends EntryAt {
+export interface PlacedEntry extends EntryAt {
   readonly range: PoolAddressEntry['range'];
   readonly order: number;
   readonly pool: string | undefined;
+  /** How messages name the entry; default: its path and pool. */
+  readonly where?: string;
 }
 
 function readProtocol(r: YamlReader, f: PoolFields, pool: At): Protocol | undefined {
@@ -65,6 +67,11 @@ function readEntries(r: YamlReader, f: PoolFields, pool: At): EntryAt[] {
 
 function readInterfaces(r: YamlReader, at: At | undefined, protocol: Protocol | undefined): string[] {
   if (at && protocol === 'bgp') r.report(at, 'interfaces only applies to layer2 pools');
+  return readInterfaceNames(r, at);
+}
+
+/** A list of network interface names (also L2Advertisement spec.interfaces). */
+export function readInterfaceNames(r: YamlReader, at: At | undefined): string[] {
   const names: string[] = [];
   for (const { value, at: itemAt } of r.stringList(at) ?? []) {
     if (!INTERFACE_NAME.test(value)) {
@@ -118,12 +125,12 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   return { pool, name, nameAt, entries };
 }
 
-function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): void {
+export function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): void {
   for (const [first, second] of findOverlaps(placed)) {
     const owner = first.pool === undefined ? '' : `, pool "${first.pool}"`;
     r.report(
       second.at,
-      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.at.path}${owner}); addresses may belong to only one entry`,
+      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.where ?? `${first.at.path}${owner}`}); addresses may belong to only one entry`,
     );
   }
 }

@@ -86,6 +86,8 @@ function suggestKey(key: string, allowed: readonly string[]): string | undefined
 /** Readers take `At | undefined` so optional fields read as `reader.bool(fields.x) ?? default`. */
 export class YamlReader {
   readonly issues: ConfigIssue[] = [];
+  /** Accepted but worth telling (fields that have no effect); never make a config invalid. */
+  readonly warnings: ConfigIssue[] = [];
 
   constructor(
     private readonly doc: Document,
@@ -98,6 +100,10 @@ export class YamlReader {
 
   report(at: At, message: string): void {
     this.issues.push(at.line === undefined ? { path: at.path, message } : { path: at.path, message, line: at.line });
+  }
+
+  warn(at: At, message: string): void {
+    this.warnings.push(at.line === undefined ? { path: at.path, message } : { path: at.path, message, line: at.line });
   }
 
   /** The field `key`, reporting it as missing when absent. Readers given undefined stay silent. */
@@ -115,8 +121,10 @@ export class YamlReader {
   /**
    * Reads a map whose keys must all be in `allowed` (strict, like yaml.v2's UnmarshalStrict).
    * Keys whose value is null are treated as absent, as Go leaves such fields at their zero value.
+   * With `unknown: 'warn'` (Kubernetes objects, whose API server drops unknown fields anyway) an
+   * unknown key is a warning that it is ignored, not an error.
    */
-  fields<K extends string>(at: At | undefined, allowed: readonly K[]): Fields<K> | undefined {
+  fields<K extends string>(at: At | undefined, allowed: readonly K[], opts: { unknown?: 'error' | 'warn' } = {}): Fields<K> | undefined {
     const entries = this.entries(at);
     if (!entries) return undefined;
     const out: Fields<K> = {};
@@ -124,7 +132,8 @@ export class YamlReader {
       if (!(allowed as readonly string[]).includes(key)) {
         const hint = suggestKey(key, allowed);
         const didYouMean = hint ? ` (did you mean "${hint}"?)` : '';
-        this.report(keyAt, `unknown key "${key}"${didYouMean}; allowed keys: ${allowed.join(', ')}`);
+        if (opts.unknown === 'warn') this.warn(keyAt, `unknown field "${key}" is ignored${didYouMean}; known fields: ${allowed.join(', ')}`);
+        else this.report(keyAt, `unknown key "${key}"${didYouMean}; allowed keys: ${allowed.join(', ')}`);
         continue;
       }
       if (!isNullNode(value.node)) out[key as K] = value;
