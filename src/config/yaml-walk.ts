@@ -1,7 +1,7 @@
 // Typed reads over a parsed YAML document. Every read either returns a value or records a
 // ConfigIssue at the node's path and line and returns undefined, so validators can keep going
 // and report every problem in one pass instead of stopping at the first.
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 import type { ConfigIssue } from './types';
 
@@ -81,6 +81,25 @@ function suggestKey(key: string, allowed: readonly string[]): string | undefined
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
   return best;
+}
+
+/**
+ * Aliases the yaml library accepts but Go's yaml.v2 (and so MetalLB and kubectl) refuses: one
+ * whose anchor is not defined before it, and one inside the node it refers to. Returns the first
+ * problem with its offset in the text, or undefined.
+ */
+export function aliasProblem(doc: Document): { message: string; offset?: number } | undefined {
+  let problem: { message: string; offset?: number } | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      const target = node.resolve(doc);
+      const offset = node.range?.[0];
+      if (!target) problem = { message: `unknown anchor "${node.source}" referenced`, offset };
+      else if (path.includes(target)) problem = { message: `anchor "${node.source}" value contains itself`, offset };
+      return problem ? visit.BREAK : undefined;
+    },
+  });
+  return problem;
 }
 
 /** Readers take `At | undefined` so optional fields read as `reader.bool(fields.x) ?? default`. */
