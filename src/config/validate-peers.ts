@@ -161,17 +161,28 @@ function readPeer(r: YamlReader, at: At, bfdProfiles: ReadonlySet<string>): Peer
   const [sourceAt, routerIDAt, ebgpMultihopAt] = [f['source-address'], f['router-id'], f['ebgp-multihop']];
   checkPeerRules(r, { myASN, peerASN, peerAddress, sourceAddress, sourceAt, routerID, routerIDAt, ebgpMultihop, ebgpMultihopAt });
   if (myASN === undefined || peerASN === undefined || peerAddress === undefined) return undefined;
-  return {
-    myASN,
-    peerASN,
-    peerAddress,
-    peerPort,
-    holdTimeSeconds: hold,
-    keepaliveTimeSeconds: keepalive,
-    nodeSelectors,
-    ebgpMultihop,
-    ...definedOnly({ sourceAddress, routerID, password, bfdProfile }),
-  };
+  return assemblePeer({ myASN, peerASN, peerAddress, peerPort, hold, keepalive, nodeSelectors, ebgpMultihop, sourceAddress, routerID, password, bfdProfile });
+}
+
+/** A peer's read values; optional ones left undefined stay absent from the Peer. */
+export interface PeerParts {
+  readonly myASN: number;
+  readonly peerASN: number;
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly hold: number;
+  readonly keepalive: number;
+  readonly nodeSelectors: Peer['nodeSelectors'];
+  readonly ebgpMultihop: boolean;
+  readonly sourceAddress?: string;
+  readonly routerID?: string;
+  readonly password?: string;
+  readonly bfdProfile?: string;
+}
+
+export function assemblePeer(p: PeerParts): Peer {
+  const { hold, keepalive, sourceAddress, routerID, password, bfdProfile, ...rest } = p;
+  return { ...rest, holdTimeSeconds: hold, keepaliveTimeSeconds: keepalive, ...definedOnly({ sourceAddress, routerID, password, bfdProfile }) };
 }
 
 export function readPeers(r: YamlReader, at: At | undefined, bfdProfiles: ReadonlySet<string>): Peer[] {

@@ -47,13 +47,14 @@ function readProtocol(r: YamlReader, f: PoolFields, pool: At): Protocol | undefi
   return protocol;
 }
 
-function readEntries(r: YamlReader, f: PoolFields, pool: At): EntryAt[] {
-  if (!f.addresses) {
-    r.reportMissing(pool, 'addresses', 'is required: list at least one CIDR or range');
+/** A pool's address entries (also IPAddressPool spec.addresses); `parent` is the map that must hold them. */
+export function readAddressEntries(r: YamlReader, addresses: At | undefined, parent: At): EntryAt[] {
+  if (!addresses) {
+    r.reportMissing(parent, 'addresses', 'is required: list at least one CIDR or range');
     return [];
   }
-  const items = r.items(f.addresses);
-  if (items?.length === 0) r.report(f.addresses, 'must list at least one CIDR or range');
+  const items = r.items(addresses);
+  if (items?.length === 0) r.report(addresses, 'must list at least one CIDR or range');
   const out: EntryAt[] = [];
   for (const at of items ?? []) {
     const text = r.string(at);
@@ -99,7 +100,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   const name = r.string(nameAt);
   if (nameAt && name === '') r.report(nameAt, 'missing pool name');
   const protocol = readProtocol(r, f, at);
-  const entries = readEntries(r, f, at);
+  const entries = readAddressEntries(r, f.addresses, at);
   const autoAssign = r.bool(f['auto-assign']) ?? true;
   const avoidBuggyIPs = r.bool(f['avoid-buggy-ips']) ?? false;
   const adsAt = f['bgp-advertisements'];

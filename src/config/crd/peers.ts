@@ -3,11 +3,11 @@
 // MetalLB's CEL and webhook rules are added; fields ironlb's speaker cannot honour are accepted
 // and reported as warnings, and a peer ironlb cannot connect to as written is left out.
 import { isMap, isScalar } from 'yaml';
-import { canonical, definedOnly } from '../canonical';
+import { canonical } from '../canonical';
 import { parseGoDuration } from '../duration';
 import type { BfdProfile, Peer } from '../types';
 import { BFD_OBJECT_KEYS, readBfdSettings } from '../validate-bfd';
-import { checkPeerRules, DEFAULT_PORT, readAddress, readASNAt, readTimers, type PeerKeys } from '../validate-peers';
+import { assemblePeer, checkPeerRules, DEFAULT_PORT, readAddress, readASNAt, readTimers, type PeerKeys } from '../validate-peers';
 import type { At, Fields, YamlReader } from '../yaml-walk';
 import { describeRef, type ObjectAt } from './objects';
 import { readSelectorList, specOf } from './pools';
@@ -170,16 +170,9 @@ function readPeer(r: YamlReader, o: ObjectAt, ctx: PeerContext): Peer | undefine
   if (vrf && f.vrf) r.warn(f.vrf, 'VRFs are not supported by ironlb; this peer is left out');
   if (r.issues.length > before || vrf || iface || myASN === undefined || peerASN === undefined || peerAddress === undefined) return undefined;
   return {
-    myASN,
-    peerASN,
-    peerAddress,
-    peerPort,
-    holdTimeSeconds: hold,
-    keepaliveTimeSeconds: keepalive,
-    nodeSelectors,
-    ebgpMultihop,
+    ...assemblePeer({ myASN, peerASN, peerAddress, peerPort, hold, keepalive, nodeSelectors, ebgpMultihop, sourceAddress, routerID, password, bfdProfile }),
     name: o.name,
-    ...definedOnly({ sourceAddress, routerID, password, bfdProfile, gracefulRestart }),
+    ...(gracefulRestart && { gracefulRestart }),
     ...(dynamic === 'internal' && { dynamicASN: 'internal' as const }),
   };
 }

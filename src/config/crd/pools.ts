@@ -1,11 +1,10 @@
 // IPAddressPool and Community objects: addresses (with the ConfigMap's entry rules and MetalLB's
 // no-overlap rule across every pool), serviceAllocation, and the community aliases.
-import { parseAddressEntry } from '../address-entry';
 import { canonical } from '../canonical';
 import { parseCommunity } from '../community';
 import type { Community, LabelSelector, PoolAddressEntry, ServiceAllocation } from '../types';
 import type { EntryAt } from '../validate-advertisements';
-import { reportOverlaps, type PlacedEntry } from '../validate-pools';
+import { readAddressEntries, reportOverlaps, type PlacedEntry } from '../validate-pools';
 import { readNodeSelectors } from '../validate-selectors';
 import type { At, YamlReader } from '../yaml-walk';
 import { describeRef, where, type ObjectAt } from './objects';
@@ -75,30 +74,12 @@ function readServiceAllocation(r: YamlReader, at: At | undefined): ServiceAlloca
   };
 }
 
-function readEntries(r: YamlReader, f: Partial<Record<string, At>>, spec: At): EntryAt[] {
-  if (!f.addresses) {
-    r.reportMissing(spec, 'addresses', 'is required: list at least one CIDR or range');
-    return [];
-  }
-  const items = r.items(f.addresses);
-  if (items?.length === 0) r.report(f.addresses, 'must list at least one CIDR or range');
-  const out: EntryAt[] = [];
-  for (const at of items ?? []) {
-    const text = r.string(at);
-    if (text === undefined) continue;
-    const parsed = parseAddressEntry(text);
-    if (parsed.ok) out.push({ entry: parsed.value, at });
-    else r.report(at, parsed.error);
-  }
-  return out;
-}
-
 function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
   const before = r.issues.length;
   const spec = specOf(r, o);
   if (!spec) r.reportMissing(o.at, 'spec', 'is required (spec.addresses lists the pool\'s addresses)');
   const f = r.fields(spec, POOL_KEYS, { unknown: 'warn' }) ?? {};
-  const entries = spec ? readEntries(r, f, spec) : [];
+  const entries = spec ? readAddressEntries(r, f.addresses, spec) : [];
   const serviceAllocation = readServiceAllocation(r, f.serviceAllocation);
   return {
     object: o,

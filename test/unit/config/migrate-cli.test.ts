@@ -1,28 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand, tempFiles } from './cli-harness';
 import { migrateCommand } from '../../../src/cli/migrate-command';
 import { parseObjectManifests } from '../../../src/config/crd/manifests';
 
 const ROOT = join(__dirname, '../../..');
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ironlb-migrate-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tempFile(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const files = tempFiles('ironlb-migrate-');
+const tempFile = files.file;
 
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await migrateCommand(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
+  return runCommand(migrateCommand, args);
 }
 
 function kindsAndNamespaces(stdout: string): string[] {
@@ -66,7 +53,7 @@ describe('ironlb migrate', () => {
   });
 
   test('a missing file, a file that is not YAML and bad usage exit 2', async () => {
-    expect((await run(join(dir, 'missing.yaml'))).code).toBe(2);
+    expect((await run(join(files.dir(), 'missing.yaml'))).code).toBe(2);
     expect((await run(tempFile('bad.yaml', 'a: [\n'))).code).toBe(2);
     expect((await run()).code).toBe(2);
     expect((await run('x.yaml', '--namespace', 'Not_A_Namespace')).code).toBe(2);

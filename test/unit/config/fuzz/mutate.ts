@@ -1,18 +1,9 @@
 // Mutations of valid configurations for the config fuzzer: edits of the YAML text (lines, tokens,
 // indentation, bytes) and of the parsed tree (fields dropped, retyped, renamed, repeated), with
 // values picked to sit on the parsers' edges. Deterministic from a seed.
+import { prng } from '../../../support/prng';
 
-/** mulberry32: small, fast and reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export class Dice {
   constructor(private readonly random: () => number) {}
