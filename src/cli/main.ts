@@ -14,6 +14,13 @@ const COMMANDS: Record<string, { help: string; load: () => Promise<Command> }> =
       return (argv) => validateConfigCommand(argv, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
     },
   },
+  migrate: {
+    help: 'a MetalLB v0.12 ConfigMap as metallb.io objects (YAML): ironlb migrate FILE [--namespace NS]',
+    load: async () => {
+      const { migrateCommand } = await import('./migrate-command');
+      return (argv) => migrateCommand(argv, { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) });
+    },
+  },
   status: {
     help: 'pools, speakers and who announces each address: ironlb status [--kubeconfig F] [-o json]',
     load: async () => (await import('./status-command')).statusCommand,

@@ -62,3 +62,17 @@ export function parseSeconds(text: string): Outcome<number> {
 export function formatSeconds(seconds: number): string {
   return `${seconds}s`;
 }
+
+/** Whole seconds as Go's time.Duration.String() writes them (90 → 1m30s, 3600 → 1h0m0s, 0 → 0s). */
+export function formatGoDuration(seconds: number): string {
+  if (seconds === 0) return '0s';
+  const sign = seconds < 0 ? '-' : '';
+  let rest = Math.abs(seconds);
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  const s = rest - m * 60;
+  if (h > 0) return `${sign}${h}h${m}m${s}s`;
+  if (m > 0) return `${sign}${m}m${s}s`;
+  return `${sign}${s}s`;
+}

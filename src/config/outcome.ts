@@ -8,3 +8,7 @@ export function ok<T>(value: T): Outcome<T> {
 export function fail<T>(error: string): Outcome<T> {
   return { ok: false, error };
 }
+
+export function mapOutcome<T, U>(o: Outcome<T>, f: (value: T) => U): Outcome<U> {
+  return o.ok ? ok(f(o.value)) : o;
+}

@@ -7,7 +7,7 @@ import { readBfdProfiles } from './validate-bfd';
 import { readCommunityAliases } from './validate-communities';
 import { readPeers } from './validate-peers';
 import { readPools } from './validate-pools';
-import { isNullNode, YamlReader } from './yaml-walk';
+import { aliasProblem, isNullNode, YamlReader } from './yaml-walk';
 
 export { extractConfigText, type ConfigSource, type ExtractResult } from './configmap';
 
@@ -26,6 +26,8 @@ export function parseConfigText(text: string): ParseResult {
     const errors = doc.errors.map((e) => ({ path: '', message: `not valid YAML: ${e.message}`, line: lines.linePos(e.pos[0]).line || 1 }));
     return { ok: false, syntax: true, errors };
   }
+  const alias = aliasProblem(doc);
+  if (alias) return { ok: false, syntax: true, errors: [{ path: '', message: `not valid YAML: ${alias.message}`, line: lines.linePos(alias.offset ?? 0).line || 1 }] };
   const r = new YamlReader(doc, lines);
   const root = r.root();
   const f = isNullNode(root.node) ? {} : (r.fields(root, TOP_LEVEL_KEYS) ?? {});

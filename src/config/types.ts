@@ -1,5 +1,9 @@
-// Typed form of the ConfigMap (MetalLB v0.12 language plus ironlb's documented additions).
-// Produced by src/config/parse.ts; consumed by the allocator, controller and speakers.
+// Typed form of the configuration: the ConfigMap (MetalLB v0.12 language plus ironlb's documented
+// additions, src/config/parse.ts) or MetalLB's metallb.io objects (src/config/crd/translate.ts).
+// Consumed by the allocator, controller and speakers. Fields only the objects can express are
+// optional, so that ConfigMap configs keep their exact shape; read them through
+// src/config/announcements.ts and src/config/service-allocation.ts, which fill in what a
+// ConfigMap pool means.
 import type { CIDR, IPRange } from '../ipam/address';
 
 export type Protocol = 'layer2' | 'bgp';
@@ -13,6 +17,40 @@ export interface BgpAdvertisement {
   readonly aggregationLengthV6: number; // default 128
   readonly localPref?: number; // sent to iBGP peers only
   readonly communities: readonly Community[]; // aliases already resolved
+  /** BGPAdvertisement: nodes that announce (next hops). Absent: the pool's nodeSelectors (ConfigMap). */
+  readonly nodeSelectors?: readonly NodeSelector[];
+  /** BGPAdvertisement: names of the BGPPeers to announce to (Peer.name). Absent or empty: every peer. */
+  readonly peers?: readonly string[];
+  /** BGPAdvertisement (MetalLB v0.16): Services it applies to. Absent or empty: every Service. */
+  readonly serviceSelectors?: readonly LabelSelector[];
+  /** The object it came from, e.g. `BGPAdvertisement metallb-system/local`; absent for the ConfigMap. */
+  readonly source?: string;
+}
+
+/** One L2Advertisement selecting a pool. Several add up: nodes and interfaces are unioned. */
+export interface L2Advertisement {
+  /** Nodes that may be elected to announce; empty = every node. */
+  readonly nodeSelectors: readonly NodeSelector[];
+  /** Interfaces to answer on; empty = the default interface set. */
+  readonly interfaces: readonly string[];
+  /** Services it applies to (MetalLB v0.16); empty = every Service. */
+  readonly serviceSelectors: readonly LabelSelector[];
+  /** The object it came from, e.g. `L2Advertisement metallb-system/l2`; absent for the ConfigMap. */
+  readonly source?: string;
+}
+
+/**
+ * IPAddressPool spec.serviceAllocation: which Services may take addresses from the pool (automatic
+ * and requested alike) and its order among the pools that match a Service.
+ */
+export interface ServiceAllocation {
+  /** Lower first among matching pools; 0 (unset) comes after every non-zero priority. */
+  readonly priority: number;
+  /** Namespaces allowed by name; together with namespaceSelectors (either may match). */
+  readonly namespaces: readonly string[];
+  readonly namespaceSelectors: readonly LabelSelector[];
+  /** Services allowed by their labels; empty = any Service in an allowed namespace. */
+  readonly serviceSelectors: readonly LabelSelector[];
 }
 
 /** One `addresses:` entry as written, with its interval (a CIDR or `A-B` range). */
@@ -35,6 +73,14 @@ export interface AddressPool {
   readonly interfaces: readonly string[];
   /** ironlb addition: nodes allowed to announce this pool; empty = all nodes. */
   readonly nodeSelectors: readonly NodeSelector[];
+  /**
+   * metallb.io objects only: the L2Advertisements selecting the pool (empty: not announced over
+   * layer 2). Absent for ConfigMap pools; `l2AdvertisementsOf` derives them from protocol,
+   * interfaces and nodeSelectors. CR pools may be announced over layer 2 and BGP at once.
+   */
+  readonly l2Advertisements?: readonly L2Advertisement[];
+  /** metallb.io objects only: the pool's tenancy restriction and priority. Absent: every Service may use it. */
+  readonly serviceAllocation?: ServiceAllocation;
 }
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
@@ -51,6 +97,9 @@ export interface NodeSelector {
   readonly matchExpressions: readonly SelectorRequirement[];
 }
 
+/** A Kubernetes label selector over any kind of object (Services, Namespaces, pools). */
+export type LabelSelector = NodeSelector;
+
 export interface Peer {
   readonly myASN: number;
   readonly peerASN: number;
@@ -64,6 +113,12 @@ export interface Peer {
   readonly password?: string;
   readonly bfdProfile?: string;
   readonly ebgpMultihop: boolean;
+  /** BGPPeer name, which BgpAdvertisement.peers refers to; absent for ConfigMap peers. */
+  readonly name?: string;
+  /** BGPPeer dynamicASN internal: peerASN is myASN (the only value such a router may send). */
+  readonly dynamicASN?: 'internal';
+  /** BGPPeer enableGracefulRestart: send the graceful restart capability to this peer. */
+  readonly gracefulRestart?: boolean;
 }
 
 export interface BfdProfile {

@@ -3,7 +3,7 @@ import { widestPrefix, type Family } from '../ipam/address';
 import { canonical, definedOnly } from './canonical';
 import { communitiesEqual, parseCommunity } from './community';
 import type { BgpAdvertisement, Community, PoolAddressEntry } from './types';
-import type { At, YamlReader } from './yaml-walk';
+import { isNullNode, type At, type YamlReader } from './yaml-walk';
 
 const ADVERTISEMENT_KEYS = ['aggregation-length', 'aggregation-length-v6', 'localpref', 'communities'] as const;
 
@@ -17,15 +17,16 @@ export interface EntryAt {
 
 export type CommunityAliases = ReadonlyMap<string, Community>;
 
-function resolveCommunity(text: string, aliases: CommunityAliases): { community?: Community; error?: string } {
+/** A literal community or an alias; `aliasSource` says where aliases are defined, for the message. */
+export function resolveCommunity(text: string, aliases: CommunityAliases, aliasSource = 'bgp-communities'): { community?: Community; error?: string } {
   const alias = aliases.get(text);
   if (alias) return { community: alias };
-  if (!text.includes(':')) return { error: `unknown community alias "${text}" (not defined in bgp-communities)` };
+  if (!text.includes(':')) return { error: `unknown community alias "${text}" (not defined in ${aliasSource})` };
   const parsed = parseCommunity(text);
   return parsed.ok ? { community: parsed.value } : { error: parsed.error };
 }
 
-function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAliases): Community[] {
+export function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAliases, aliasSource?: string): Community[] {
   const out: Community[] = [];
   const written = new Map<string, string>();
   for (const { value, at: itemAt } of r.stringList(at) ?? []) {
@@ -36,7 +37,7 @@ function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAl
       continue;
     }
     written.set(text, itemAt.path);
-    const { community, error } = resolveCommunity(text, aliases);
+    const { community, error } = resolveCommunity(text, aliases, aliasSource);
     if (error) r.report(itemAt, error);
     // An alias and a literal may name the same value; announce it once.
     if (community && !out.some((c) => communitiesEqual(c, community))) out.push(community);
@@ -48,9 +49,15 @@ function readCommunities(r: YamlReader, at: At | undefined, aliases: CommunityAl
  * MetalLB refuses an aggregation length shorter than an address entry's own prefix: the
  * announced aggregate would then cover addresses outside the pool.
  */
-function checkAggregation(r: YamlReader, at: At | undefined, family: Family, length: number, entries: readonly EntryAt[]): void {
+export function checkAggregation(
+  r: YamlReader,
+  at: At | undefined,
+  family: Family,
+  length: number,
+  entries: readonly EntryAt[],
+  key = family === 4 ? 'aggregation-length' : 'aggregation-length-v6',
+): void {
   if (!at) return;
-  const key = family === 4 ? 'aggregation-length' : 'aggregation-length-v6';
   const max = family === 4 ? 32 : 128;
   for (const { entry, at: entryAt } of entries) {
     if (entry.range.family !== family) continue;
@@ -87,7 +94,8 @@ export function readAdvertisements(
   const seen = new Map<string, string>();
   return items.map((item) => {
     // MetalLB compares advertisements as written (aliases unresolved, order kept).
-    const form = canonical(item.node?.toJSON());
+    // A bare entry is the empty advertisement, the same as `{}`.
+    const form = isNullNode(item.node) ? canonical({}) : canonical(item.node?.toJSON());
     const first = seen.get(form);
     if (first !== undefined) r.report(item, `identical to ${first}; each advertisement must differ`);
     else seen.set(form, item.path);

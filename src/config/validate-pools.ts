@@ -27,10 +27,12 @@ const INT32 = { min: -0x80000000, max: 0x7fffffff };
 const INTERFACE_NAME = /^[^\s/:]{1,15}$/;
 
 /** An address entry located in the document, for cross-pool overlap checks. */
-interface PlacedEntry extends EntryAt {
+export interface PlacedEntry extends EntryAt {
   readonly range: PoolAddressEntry['range'];
   readonly order: number;
   readonly pool: string | undefined;
+  /** How messages name the entry; default: its path and pool. */
+  readonly where?: string;
 }
 
 function readProtocol(r: YamlReader, f: PoolFields, pool: At): Protocol | undefined {
@@ -45,13 +47,14 @@ function readProtocol(r: YamlReader, f: PoolFields, pool: At): Protocol | undefi
   return protocol;
 }
 
-function readEntries(r: YamlReader, f: PoolFields, pool: At): EntryAt[] {
-  if (!f.addresses) {
-    r.reportMissing(pool, 'addresses', 'is required: list at least one CIDR or range');
+/** A pool's address entries (also IPAddressPool spec.addresses); `parent` is the map that must hold them. */
+export function readAddressEntries(r: YamlReader, addresses: At | undefined, parent: At): EntryAt[] {
+  if (!addresses) {
+    r.reportMissing(parent, 'addresses', 'is required: list at least one CIDR or range');
     return [];
   }
-  const items = r.items(f.addresses);
-  if (items?.length === 0) r.report(f.addresses, 'must list at least one CIDR or range');
+  const items = r.items(addresses);
+  if (items?.length === 0) r.report(addresses, 'must list at least one CIDR or range');
   const out: EntryAt[] = [];
   for (const at of items ?? []) {
     const text = r.string(at);
@@ -65,6 +68,11 @@ function readEntries(r: YamlReader, f: PoolFields, pool: At): EntryAt[] {
 
 function readInterfaces(r: YamlReader, at: At | undefined, protocol: Protocol | undefined): string[] {
   if (at && protocol === 'bgp') r.report(at, 'interfaces only applies to layer2 pools');
+  return readInterfaceNames(r, at);
+}
+
+/** A list of network interface names (also L2Advertisement spec.interfaces). */
+export function readInterfaceNames(r: YamlReader, at: At | undefined): string[] {
   const names: string[] = [];
   for (const { value, at: itemAt } of r.stringList(at) ?? []) {
     if (!INTERFACE_NAME.test(value)) {
@@ -92,7 +100,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   const name = r.string(nameAt);
   if (nameAt && name === '') r.report(nameAt, 'missing pool name');
   const protocol = readProtocol(r, f, at);
-  const entries = readEntries(r, f, at);
+  const entries = readAddressEntries(r, f.addresses, at);
   const autoAssign = r.bool(f['auto-assign']) ?? true;
   const avoidBuggyIPs = r.bool(f['avoid-buggy-ips']) ?? false;
   const adsAt = f['bgp-advertisements'];
@@ -118,12 +126,12 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   return { pool, name, nameAt, entries };
 }
 
-function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): void {
+export function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): void {
   for (const [first, second] of findOverlaps(placed)) {
     const owner = first.pool === undefined ? '' : `, pool "${first.pool}"`;
     r.report(
       second.at,
-      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.at.path}${owner}); addresses may belong to only one entry`,
+      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.where ?? `${first.at.path}${owner}`}); addresses may belong to only one entry`,
     );
   }
 }

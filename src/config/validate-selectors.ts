@@ -1,9 +1,16 @@
-// node-selectors, shared by peers and (as an ironlb addition) pools.
+// Label selectors: the ConfigMap's node-selectors (peers and, as an ironlb addition, pools) and
+// the metav1.LabelSelector lists of the metallb.io objects, which differ only in key spelling.
 import { labelKeyProblem, labelValueProblem } from './labels';
 import type { NodeSelector, SelectorOperator, SelectorRequirement } from './types';
 import type { At, YamlReader } from './yaml-walk';
 
-const SELECTOR_KEYS = ['match-labels', 'match-expressions'] as const;
+/** `configmap`: match-labels / match-expressions; `object`: matchLabels / matchExpressions. */
+export type KeyStyle = 'configmap' | 'object';
+
+const SELECTOR_KEYS = {
+  configmap: { labels: 'match-labels', expressions: 'match-expressions' },
+  object: { labels: 'matchLabels', expressions: 'matchExpressions' },
+} as const;
 const REQUIREMENT_KEYS = ['key', 'operator', 'values'] as const;
 const OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
@@ -51,18 +58,25 @@ function readRequirement(r: YamlReader, at: At): SelectorRequirement | undefined
   return { key, operator, values };
 }
 
-export function readNodeSelectors(r: YamlReader, at: At | undefined): NodeSelector[] {
+/** One selector; undefined when it is not a map (already reported). */
+export function readSelector(r: YamlReader, at: At, style: KeyStyle = 'configmap'): NodeSelector | undefined {
+  const keys = SELECTOR_KEYS[style];
+  const f = r.fields(at, [keys.labels, keys.expressions]);
+  if (!f) return undefined;
+  const matchLabels = readMatchLabels(r, f[keys.labels]);
+  const matchExpressions: SelectorRequirement[] = [];
+  for (const reqAt of r.items(f[keys.expressions]) ?? []) {
+    const req = readRequirement(r, reqAt);
+    if (req) matchExpressions.push(req);
+  }
+  return { matchLabels, matchExpressions };
+}
+
+export function readNodeSelectors(r: YamlReader, at: At | undefined, style: KeyStyle = 'configmap'): NodeSelector[] {
   const selectors: NodeSelector[] = [];
   for (const item of r.items(at) ?? []) {
-    const f = r.fields(item, SELECTOR_KEYS);
-    if (!f) continue;
-    const matchLabels = readMatchLabels(r, f['match-labels']);
-    const matchExpressions: SelectorRequirement[] = [];
-    for (const reqAt of r.items(f['match-expressions']) ?? []) {
-      const req = readRequirement(r, reqAt);
-      if (req) matchExpressions.push(req);
-    }
-    selectors.push({ matchLabels, matchExpressions });
+    const selector = readSelector(r, item, style);
+    if (selector) selectors.push(selector);
   }
   return selectors;
 }

@@ -1,7 +1,7 @@
 // Typed reads over a parsed YAML document. Every read either returns a value or records a
 // ConfigIssue at the node's path and line and returns undefined, so validators can keep going
 // and report every problem in one pass instead of stopping at the first.
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 import type { ConfigIssue } from './types';
 
@@ -83,9 +83,30 @@ function suggestKey(key: string, allowed: readonly string[]): string | undefined
   return best;
 }
 
+/**
+ * Aliases the yaml library accepts but Go's yaml.v2 (and so MetalLB and kubectl) refuses: one
+ * whose anchor is not defined before it, and one inside the node it refers to. Returns the first
+ * problem with its offset in the text, or undefined.
+ */
+export function aliasProblem(doc: Document): { message: string; offset?: number } | undefined {
+  let problem: { message: string; offset?: number } | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      const target = node.resolve(doc);
+      const offset = node.range?.[0];
+      if (!target) problem = { message: `unknown anchor "${node.source}" referenced`, offset };
+      else if (path.includes(target)) problem = { message: `anchor "${node.source}" value contains itself`, offset };
+      return problem ? visit.BREAK : undefined;
+    },
+  });
+  return problem;
+}
+
 /** Readers take `At | undefined` so optional fields read as `reader.bool(fields.x) ?? default`. */
 export class YamlReader {
   readonly issues: ConfigIssue[] = [];
+  /** Accepted but worth telling (fields that have no effect); never make a config invalid. */
+  readonly warnings: ConfigIssue[] = [];
 
   constructor(
     private readonly doc: Document,
@@ -98,6 +119,10 @@ export class YamlReader {
 
   report(at: At, message: string): void {
     this.issues.push(at.line === undefined ? { path: at.path, message } : { path: at.path, message, line: at.line });
+  }
+
+  warn(at: At, message: string): void {
+    this.warnings.push(at.line === undefined ? { path: at.path, message } : { path: at.path, message, line: at.line });
   }
 
   /** The field `key`, reporting it as missing when absent. Readers given undefined stay silent. */
@@ -115,8 +140,10 @@ export class YamlReader {
   /**
    * Reads a map whose keys must all be in `allowed` (strict, like yaml.v2's UnmarshalStrict).
    * Keys whose value is null are treated as absent, as Go leaves such fields at their zero value.
+   * With `unknown: 'warn'` (Kubernetes objects, whose API server drops unknown fields anyway) an
+   * unknown key is a warning that it is ignored, not an error.
    */
-  fields<K extends string>(at: At | undefined, allowed: readonly K[]): Fields<K> | undefined {
+  fields<K extends string>(at: At | undefined, allowed: readonly K[], opts: { unknown?: 'error' | 'warn' } = {}): Fields<K> | undefined {
     const entries = this.entries(at);
     if (!entries) return undefined;
     const out: Fields<K> = {};
@@ -124,7 +151,8 @@ export class YamlReader {
       if (!(allowed as readonly string[]).includes(key)) {
         const hint = suggestKey(key, allowed);
         const didYouMean = hint ? ` (did you mean "${hint}"?)` : '';
-        this.report(keyAt, `unknown key "${key}"${didYouMean}; allowed keys: ${allowed.join(', ')}`);
+        if (opts.unknown === 'warn') this.warn(keyAt, `unknown field "${key}" is ignored${didYouMean}; known fields: ${allowed.join(', ')}`);
+        else this.report(keyAt, `unknown key "${key}"${didYouMean}; allowed keys: ${allowed.join(', ')}`);
         continue;
       }
       if (!isNullNode(value.node)) out[key as K] = value;
@@ -136,6 +164,8 @@ export class YamlReader {
   entries(at: At | undefined): { key: string; keyAt: At; value: At }[] | undefined {
     if (!at) return undefined;
     const node = at.node;
+    // A list entry with no value (a bare `-`) is Go's zero value: an empty map, defaults apply.
+    if (isNullNode(node)) return [];
     if (!isMap(node)) {
       this.report(at, `expected a map, got ${describe(node)}`);
       return undefined;

@@ -1,28 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCommand, tempFiles } from './cli-harness';
 import { validateConfigCommand } from '../../../src/cli/validate-config';
 
 const ROOT = join(__dirname, '../../..');
 const FIXTURES = join(ROOT, 'test/fixtures/config');
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ironlb-validate-config-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tempFile(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const files = tempFiles('ironlb-validate-config-');
+const tempFile = files.file;
 
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await validateConfigCommand(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
-  return { code, stdout, stderr };
+  return runCommand(validateConfigCommand, args);
 }
 
 describe('ironlb validate-config', () => {
@@ -107,7 +94,7 @@ describe('ironlb validate-config', () => {
   });
 
   test('a missing file exits 2', async () => {
-    const file = join(dir, 'does-not-exist.yaml');
+    const file = join(files.dir(), 'does-not-exist.yaml');
     const { code, stderr } = await run(file);
     expect(code).toBe(2);
     expect(stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot read the file: ENOENT`));
@@ -135,7 +122,7 @@ describe('ironlb validate-config', () => {
   });
 
   test('-o json reports a fatal problem as JSON too', async () => {
-    const { code, stdout } = await run('-o', 'json', join(dir, 'nope.yaml'));
+    const { code, stdout } = await run('-o', 'json', join(files.dir(), 'nope.yaml'));
     expect(code).toBe(2);
     expect(JSON.parse(stdout)).toMatchObject({ valid: false, error: expect.stringMatching(/^cannot read the file/) });
   });

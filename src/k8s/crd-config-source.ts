@@ -1,0 +1,208 @@
+// Reads the configuration from MetalLB's metallb.io objects in the configuration namespace (and the
+// kubernetes.io/basic-auth Secrets BGPPeers refer to), with the ConfigMap watcher's guarantees:
+// a refused set never replaces the last good configuration, each offending object gets a Warning
+// Event naming its fields, `state.stale` says so, and every object gone keeps the last good one.
+// Also the `--config-source auto|configmap|crds` detector. Decisions live in src/config/crd.
+import * as k8s from '@kubernetes/client-node';
+import { chooseConfigSource, type ConfigSourceFlag, type SourceChoice } from '../config/crd/source-choice';
+import { ObjectConfigTracker, rejectionMessages, warningMessages, type ReloadDecision } from '../config/crd/reload';
+import { describeRef, formatObjectIssue, type ObjectIssue } from '../config/crd/objects';
+import type { NodeFacts } from '../config/crd/translate';
+import type { Config } from '../config/types';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import type { Logger } from '../util/log';
+import { apiStatus } from './client';
+import type { ConfigState } from './config-watcher';
+import type { EventRecorder } from './events';
+import { Informer } from './informer';
+
+export const GROUP = 'metallb.io';
+export const PASSWORD_SECRET_TYPE = 'kubernetes.io/basic-auth';
+
+/** The kinds read, at the version each is read in (BGPPeer: the stored v1beta2; v1beta1 objects read the same). */
+export const WATCHED = [
+  { kind: 'IPAddressPool', plural: 'ipaddresspools', version: 'v1beta1' },
+  { kind: 'L2Advertisement', plural: 'l2advertisements', version: 'v1beta1' },
+  { kind: 'BGPAdvertisement', plural: 'bgpadvertisements', version: 'v1beta1' },
+  { kind: 'BGPPeer', plural: 'bgppeers', version: 'v1beta2' },
+  { kind: 'BFDProfile', plural: 'bfdprofiles', version: 'v1beta1' },
+  { kind: 'Community', plural: 'communities', version: 'v1beta1' },
+] as const;
+
+/**
+ * Changes are gathered for this long from the first one before the objects are evaluated, so that
+ * one `kubectl apply` of several objects is judged whole (an L2Advertisement applied a moment
+ * before its pool is not refused on the way); it never restarts, so a stream of status writes
+ * cannot hold a change back.
+ */
+export const DEFAULT_BATCH_MS = 250;
+
+export interface CrdConfigSourceOptions {
+  readonly kc: k8s.KubeConfig;
+  /** The configuration namespace: objects are read (and must be) here. */
+  readonly namespace: string;
+  readonly log: Logger;
+  readonly events?: EventRecorder;
+  readonly onConfig: (config: Config, warnings: readonly ObjectIssue[]) => void;
+  readonly onStaleChange?: (state: ConfigState) => void;
+  /** The cluster's nodes, if the caller watches them: finer LOCAL_PREF conflict checks. */
+  readonly nodes?: () => readonly NodeFacts[] | undefined;
+  readonly batchMs?: number;
+  readonly clock?: Clock;
+}
+
+type Obj = k8s.KubernetesObject & Record<string, unknown>;
+
+export class CrdConfigSource {
+  readonly state: ConfigState = { loaded: false, stale: false };
+  private readonly informers: { kind: string; apiVersion: string; informer: Informer<Obj> }[] = [];
+  private readonly tracker: ObjectConfigTracker;
+  private readonly clock: Clock;
+  private timer?: TimerHandle;
+  private started = false;
+
+  constructor(private readonly opts: CrdConfigSourceOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.tracker = new ObjectConfigTracker(opts.namespace, opts.nodes);
+    const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
+    const ns = opts.namespace;
+    for (const w of WATCHED) {
+      const list = async (): Promise<k8s.KubernetesListObject<Obj>> =>
+        (await custom.listNamespacedCustomObject({ group: GROUP, version: w.version, namespace: ns, plural: w.plural })) as k8s.KubernetesListObject<Obj>;
+      const informer = new Informer<Obj>(opts.kc, `/apis/${GROUP}/${w.version}/namespaces/${ns}/${w.plural}`, list, { log: opts.log });
+      this.informers.push({ kind: w.kind, apiVersion: `${GROUP}/${w.version}`, informer });
+    }
+    // Only the Secret type that can hold a peer password: no other Secret is cached (or needs RBAC).
+    const fieldSelector = `type=${PASSWORD_SECRET_TYPE}`;
+    const secrets = new Informer<Obj>(
+      opts.kc,
+      `/api/v1/namespaces/${ns}/secrets`,
+      async () => (await core.listNamespacedSecret({ namespace: ns, fieldSelector })) as unknown as k8s.KubernetesListObject<Obj>,
+      { log: opts.log, fieldSelector },
+    );
+    this.informers.push({ kind: 'Secret', apiVersion: 'v1', informer: secrets });
+    for (const { informer } of this.informers) informer.on(() => this.schedule());
+  }
+
+  get synced(): boolean {
+    return this.informers.every((i) => i.informer.synced);
+  }
+
+  /** Resolves once every kind has been listed (it keeps retrying while the CRDs are not installed), then evaluates. */
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.informer.start()));
+    this.started = true;
+    this.evaluate();
+  }
+
+  async stop(): Promise<void> {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.started = false;
+    await Promise.all(this.informers.map((i) => i.informer.stop()));
+  }
+
+  /** Every object read, with kind and apiVersion set (list items may lack them). */
+  objects(): Obj[] {
+    return this.informers.flatMap(({ kind, apiVersion, informer }) => informer.list(this.opts.namespace).map((o) => ({ ...o, apiVersion, kind })));
+  }
+
+  private schedule(): void {
+    if (!this.started || this.timer !== undefined) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.evaluate();
+    }, this.opts.batchMs ?? DEFAULT_BATCH_MS);
+  }
+
+  private evaluate(): void {
+    const objects = this.objects();
+    const decision: ReloadDecision = this.tracker.decide(objects);
+    const log = this.opts.log;
+    const where = { namespace: this.opts.namespace, source: 'metallb.io objects' };
+    switch (decision.action) {
+      case 'unchanged':
+        return;
+      case 'restored':
+        log.info('the last good configuration is back; no longer stale', where);
+        this.setStale(false);
+        return;
+      case 'no-pools':
+        if (this.state.loaded) log.warn('no IPAddressPool left; keeping the last good configuration', where);
+        else log.warn('no IPAddressPool in the configuration namespace; waiting for one', where);
+        this.setStale(this.state.loaded);
+        return;
+      case 'reject':
+        this.report(objects, decision.warnings, 'warn');
+        this.setStale(true);
+        log.error('configStale: invalid configuration refused; the last good configuration stays in force', {
+          ...where,
+          errors: decision.errors.map(formatObjectIssue),
+          lastGoodLoaded: this.state.loaded,
+        });
+        this.report(objects, decision.errors, 'error');
+        return;
+      case 'load':
+        this.report(objects, decision.warnings, 'warn');
+        this.state.config = decision.config;
+        this.state.loaded = true;
+        this.setStale(false);
+        log.info('config reloaded', { ...where, pools: decision.config.pools.map((p) => p.name), peers: decision.config.peers.length });
+        this.opts.onConfig(decision.config, decision.warnings);
+    }
+  }
+
+  /** A Warning Event on each object concerned (InvalidConfig for errors, UnsupportedConfig for warnings), and a log line. */
+  private report(objects: readonly Obj[], issues: readonly ObjectIssue[], severity: 'error' | 'warn'): void {
+    if (issues.length === 0) return;
+    if (severity === 'warn') this.opts.log.warn('configuration accepted with warnings', { namespace: this.opts.namespace, warnings: issues.map(formatObjectIssue) });
+    const messages = severity === 'error' ? rejectionMessages(issues, this.state.loaded) : warningMessages(issues);
+    for (const [ref, message] of messages) {
+      const object = objects.find((o) => describeRef({ kind: String(o.kind), namespace: o.metadata?.namespace, name: o.metadata?.name ?? '' }) === ref);
+      if (!object) continue;
+      this.opts.events?.emit(
+        { kind: String(object.kind), apiVersion: String(object.apiVersion), namespace: object.metadata?.namespace, name: object.metadata?.name ?? '', uid: object.metadata?.uid },
+        'Warning',
+        severity === 'error' ? 'InvalidConfig' : 'UnsupportedConfig',
+        message,
+      );
+    }
+  }
+
+  private setStale(stale: boolean): void {
+    if (this.state.stale === stale) return;
+    this.state.stale = stale;
+    this.opts.onStaleChange?.(this.state);
+  }
+}
+
+/**
+ * The facts `--config-source auto` decides on: are the metallb.io CRDs served, is there an
+ * IPAddressPool in the namespace, is there a ConfigMap. API errors other than "not found" throw
+ * (the caller retries: guessing the source on a flaky API could switch a cluster's configuration).
+ */
+export async function detectConfigSource(
+  kc: k8s.KubeConfig,
+  opts: { readonly namespace: string; readonly configMapName: string; readonly flag: ConfigSourceFlag },
+): Promise<SourceChoice> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  let crdsInstalled = true;
+  let pools = 0;
+  try {
+    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: opts.namespace, plural: 'ipaddresspools', limit: 1 })) as { items?: unknown[] };
+    pools = list.items?.length ?? 0;
+  } catch (e) {
+    if (apiStatus(e) !== 404) throw e;
+    crdsInstalled = false;
+  }
+  let configMapPresent = true;
+  try {
+    await core.readNamespacedConfigMap({ name: opts.configMapName, namespace: opts.namespace });
+  } catch (e) {
+    if (apiStatus(e) !== 404) throw e;
+    configMapPresent = false;
+  }
+  return chooseConfigSource(opts.flag, { crdsInstalled, pools, configMapPresent });
+}
