@@ -19,6 +19,12 @@ export interface RouterSpec {
   localAddress: string;
   holdTime: number;
   neighbors: RouterNeighbor[];
+  /** BIRD only: more configuration (e.g. an `include` of a static protocol with many routes). */
+  birdExtraConfig?: string;
+  /** BIRD only: the IPv4 export clause towards the neighbors (default `none`). */
+  birdExportV4?: string;
+  /** How long the router may take to start (a large config takes BIRD seconds to parse). */
+  startTimeoutMs?: number;
 }
 
 export interface RibPath {
@@ -102,7 +108,7 @@ export async function startBird(lab: Lab, host: Host, spec: RouterSpec): Promise
   hold time ${spec.holdTime};
   keepalive time 1;
   passive on;
-  ipv4 { import all; export none; gateway direct; };
+  ipv4 { import all; export ${spec.birdExportV4 ?? 'none'}; gateway direct; };
   ipv6 { import all; export none; gateway direct; };
 }`,
     )
@@ -116,6 +122,7 @@ protocol direct { ipv4; ipv6; }
 protocol kernel { ipv4 { export where source = RTS_BGP; }; merge paths on; }
 protocol kernel { ipv6 { export where source = RTS_BGP; }; merge paths on; }
 ${neighbors}
+${spec.birdExtraConfig ?? ''}
 `,
   );
   const child = lab.spawn(host, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, 'bird.pid')]);
@@ -126,7 +133,7 @@ ${neighbors}
   for (let i = 0; ; i++) {
     const r = await lab.exec(host, ['birdc', '-s', sock, 'show', 'status'], { allowFailure: true });
     if (r.code === 0 && r.stdout.includes('Daemon is up')) break;
-    if (i > 50 || child.exitCode !== null) throw new Error(`bird did not start:\n${out}`);
+    if (i > (spec.startTimeoutMs ?? 5000) / 100 || child.exitCode !== null) throw new Error(`bird did not start:\n${out}`);
     await new Promise((res) => setTimeout(res, 100));
   }
   return {
