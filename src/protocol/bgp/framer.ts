@@ -26,23 +26,32 @@ export class BgpFramer {
    * after the frames before it.
    */
   push(chunk: Buffer): Array<Buffer | BgpDecodeError> {
-    if (this.error) return [];
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Array<Buffer | BgpDecodeError> = [];
+    // Copied so a frame never pins the chunk it came from.
+    this.forEach(chunk, (frame) => out.push(frame instanceof BgpDecodeError ? frame : Buffer.from(frame)));
+    return out;
+  }
+
+  /**
+   * Like push, without copying: each frame is a view into the stream's buffers, valid only
+   * during the call (copy what must outlive it). For messages looked at once and dropped.
+   */
+  forEach(chunk: Buffer, visit: (frame: Buffer | BgpDecodeError) => void): void {
+    if (this.error) return;
+    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     for (;;) {
       const length = frameLength(buf);
       if (length instanceof BgpDecodeError) {
         this.error = length;
         this.pending = EMPTY;
-        out.push(length);
-        return out;
+        visit(length);
+        return;
       }
       if (length === undefined || buf.length < length) break;
-      // Copied so a frame never pins the chunk it came from.
-      out.push(Buffer.from(buf.subarray(0, length)));
+      const frame = buf.subarray(0, length);
       buf = buf.subarray(length);
+      visit(frame);
     }
     this.pending = Buffer.from(buf);
-    return out;
   }
 }
