@@ -28,6 +28,7 @@ const LAG_P99_LIMIT_MS = 100;
 /** Resident memory a speaker may gain during the ROUTE-REFRESH flood (GC slack; unbounded growth runs far past it). */
 const RSS_GROWTH_LIMIT = 48 * 1024 * 1024;
 const FLOOD_SECONDS = 30;
+const STARTUP_MS = 180_000;
 
 const POOLS = `address-pools:
 - name: bgp
@@ -57,9 +58,10 @@ describe('BGP: a hostile router cannot starve the speaker', () => {
     l2 = await L2Lab.create({ nodes: 2 });
     rtr = await l2.lab.addHost('rtr', { ipv4: `${RTR_V4}/24` });
     await l2.kit.applyConfig('ironlb-system', 'config', POOLS);
-    await waitForLog(l2.startController(), 'caches synced');
+    // Start-up waits are generous: on a loaded 2-core machine ts-node alone can take a minute.
+    await waitForLog(l2.startController(), 'caches synced', STARTUP_MS);
     for (const n of l2.nodes) l2.startSpeaker(n, ['--metrics-addr', `${n.ipv4}:7472`]);
-    await Promise.all(l2.nodes.map((n) => waitForLog(n.speaker!, 'speaker started')));
+    await Promise.all(l2.nodes.map((n) => waitForLog(n.speaker!, 'speaker started', STARTUP_MS)));
     // Routes to send (and re-send on ROUTE-REFRESH): four Services of the bgp pool.
     for (let i = 0; i < 4; i++) {
       await l2.kit.createLB('default', `svc-${i}`, { ports: [{ port: 80, protocol: 'TCP', targetPort: 80 }] });
