@@ -1,5 +1,5 @@
 // The Adj-RIB-Out on its own: what each sync sends, checked by decoding the UPDATEs it returns.
-import { decode, formatPrefix, parsePrefix, type UpdateMessage } from '../../../src/protocol/bgp';
+import { BgpDecodeError, decode, formatPrefix, parsePrefix, type UpdateMessage } from '../../../src/protocol/bgp';
 import { AdjRibOut, prefixKey } from '../../../src/speaker/bgp/adj-rib-out';
 import type { ExportPolicy, Route } from '../../../src/speaker/bgp/export-policy';
 
@@ -9,7 +9,7 @@ const route = (cidr: string, extra: Partial<Route> = {}): Route => ({ prefix: pa
 function updates(wires: Buffer[]): UpdateMessage[] {
   return wires.map((w) => {
     const m = decode(w, { fourOctetAS: true });
-    if (m.kind !== 'update') throw new Error(`not an UPDATE: ${m.kind}`);
+    if (m instanceof BgpDecodeError || m.kind !== 'update') throw new Error(`not an UPDATE: ${m instanceof BgpDecodeError ? m.message : m.kind}`);
     return m;
   });
 }
