@@ -52,8 +52,8 @@ export function checkUpdate(frame: Buffer): BgpDecodeError | undefined {
  * stops where the list can no longer be framed (those errors are treat-as-withdraw).
  */
 function checkAttributes(buf: Buffer, start: number, end: number): BgpDecodeError | undefined {
-  let mpReachSeen = false;
-  let mpUnreachSeen = false;
+  // A repeated attribute is not looked at again (its first copy decides), as in decodeAttributes.
+  const seen = new Uint32Array(8);
   let at = start;
   while (at < end) {
     const attributeAt = at;
@@ -66,11 +66,14 @@ function checkAttributes(buf: Buffer, start: number, end: number): BgpDecodeErro
     at += extended ? 2 : 1;
     if (length > end - at) return undefined;
     at += length;
-    if (type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri) {
-      const seen = type === AttrType.MpReachNlri ? mpReachSeen : mpUnreachSeen;
-      if (seen) return repeatedAttribute(type);
-      if (type === AttrType.MpReachNlri) mpReachSeen = true;
-      else mpUnreachSeen = true;
+    const mp = type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri;
+    const bit = 1 << (type & 31);
+    if (seen[type >> 5] & bit) {
+      if (mp) return repeatedAttribute(type);
+      continue;
+    }
+    seen[type >> 5] |= bit;
+    if (mp) {
       // Flags are checked before the value; wrong flags are AFI/SAFI-disable, not a reset.
       const flagsRight = (flags & OPTIONAL_TRANSITIVE) === OPTIONAL_NON_TRANSITIVE && (flags & AttrFlag.Partial) === 0;
       if (flagsRight && length < MP_FAMILY_LENGTH) {

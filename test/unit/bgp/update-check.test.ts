@@ -36,6 +36,8 @@ const ROWS: Array<{ desc: string; frame: Buffer; want?: [number, number] }> = [
   { desc: 'MP_REACH_NLRI twice: Malformed Attribute List', frame: update('', MANDATORY + '800e03000101' + '800e03000101', ''), want: [3, 1] },
   { desc: 'MP_UNREACH_NLRI without room for AFI/SAFI: Attribute Length Error', frame: update('', '800f020001', ''), want: [3, 5] },
   { desc: 'unknown well-known attribute: Unrecognized Well-known Attribute', frame: update('', MANDATORY + '40630101', '18c63364'), want: [3, 2] },
+  // Found by the fuzz run: the repeat is discarded unread (RFC 7606 §3 g), so its flags do not matter.
+  { desc: 'unknown type optional first, then repeated as well-known: no reset', frame: update('', MANDATORY + 'c0630101' + '40630101', '18c63364') },
   { desc: 'shorter than an UPDATE can be: Bad Message Length', frame: Buffer.from('ffffffffffffffffffffffffffffffff001502' + '0000', 'hex'), want: [1, 2] },
 ];
 
