@@ -28,30 +28,36 @@ export class BgpFramer {
   push(chunk: Buffer): Array<Buffer | BgpDecodeError> {
     const out: Array<Buffer | BgpDecodeError> = [];
     // Copied so a frame never pins the chunk it came from.
-    this.forEach(chunk, (frame) => out.push(frame instanceof BgpDecodeError ? frame : Buffer.from(frame)));
+    this.forEach(chunk, (frame) => {
+      out.push(frame instanceof BgpDecodeError ? frame : Buffer.from(frame));
+    });
     return out;
   }
 
   /**
    * Like push, without copying: each frame is a view into the stream's buffers, valid only
    * during the call (copy what must outlive it). For messages looked at once and dropped.
+   * `visit` returning false stops the walk after that frame: the rest stays buffered for the
+   * next call (an empty chunk continues), and forEach returns false.
    */
-  forEach(chunk: Buffer, visit: (frame: Buffer | BgpDecodeError) => void): void {
-    if (this.error) return;
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    for (;;) {
+  forEach(chunk: Buffer, visit: (frame: Buffer | BgpDecodeError) => boolean | void): boolean {
+    if (this.error) return true;
+    let buf = this.pending.length === 0 ? chunk : chunk.length === 0 ? this.pending : Buffer.concat([this.pending, chunk]);
+    let more = true;
+    while (more) {
       const length = frameLength(buf);
       if (length instanceof BgpDecodeError) {
         this.error = length;
         this.pending = EMPTY;
         visit(length);
-        return;
+        return true;
       }
       if (length === undefined || buf.length < length) break;
       const frame = buf.subarray(0, length);
       buf = buf.subarray(length);
-      visit(frame);
+      more = visit(frame) !== false;
     }
-    this.pending = Buffer.from(buf);
+    this.pending = buf.length === 0 ? EMPTY : Buffer.from(buf);
+    return more;
   }
 }

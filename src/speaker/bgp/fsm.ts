@@ -246,7 +246,7 @@ function established(cfg: FsmConfig, d: FsmData, ev: FsmEvent): Transition {
   const family = m.afi === Afi.IPv4 ? 4 : 6;
   // RFC 2918 asks for the routes, not for one copy per request: while earlier output still waits
   // for the peer to read it, requests are folded into one re-advertisement once it has.
-  if (d.backlogged) return stay({ ...d, refreshPending: new Set([...d.refreshPending, family]) }, hold);
+  if (d.backlogged) return d.refreshPending.has(family) ? stay(d, hold) : stay({ ...d, refreshPending: new Set([...d.refreshPending, family]) }, hold);
   return stay(d, [...hold, { kind: 'refresh', family }]);
 }
 

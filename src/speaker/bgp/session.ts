@@ -34,7 +34,7 @@ import { systemClock, type Clock } from '../../util/clock';
 import type { Logger } from '../../util/log';
 import { AdjRibOut } from './adj-rib-out';
 import { nextHopFor, type ExportPolicy, type Route } from './export-policy';
-import { familyKey, initialData, step, type BgpState, type DownReason, type FsmAction, type FsmConfig, type FsmData, type FsmEvent, type MessageKind, type Transition } from './fsm';
+import { familyKey, initialData, step, type BgpState, type DownReason, type FsmAction, type FsmConfig, type FsmData, type FsmEvent, type MessageKind, type Negotiated, type Transition } from './fsm';
 import { DEFAULT_MAX_QUEUED_OCTETS, fsmConfig, type SessionOptions } from './session-options';
 import { SessionTimers } from './session-timers';
 import { tcpConnector, type BgpConnection, type Connector } from './transport';
@@ -44,6 +44,11 @@ export type { Route } from './export-policy';
 export { DEFAULT_MAX_QUEUED_OCTETS, type SessionConfig, type SessionObserver, type SessionOptions } from './session-options';
 
 const STOP_WAIT_MS = 1000;
+/**
+ * Messages handled before the connection yields to the event loop: a flood of small messages
+ * (KEEPALIVE, ROUTE-REFRESH: 19–23 octets) costs far more per octet than UPDATEs do.
+ */
+export const MESSAGES_PER_TURN = 512;
 const HEADER_TYPE_OFFSET = 18;
 const IPV4_UNICAST = familyKey(Afi.IPv4, Safi.Unicast);
 const IPV6_UNICAST = familyKey(Afi.IPv6, Safi.Unicast);
@@ -72,6 +77,7 @@ export class BgpSession {
   private dialAbort?: AbortController;
   private lastDown?: { reason: DownReason; detail?: string };
   private readonly pending: FsmEvent[] = [];
+  private decodeCtx?: { for: Negotiated; ctx: DecodeContext };
   private stepping = false;
 
   constructor(private readonly o: SessionOptions) {
@@ -260,33 +266,45 @@ export class BgpSession {
   // ---------------------------------------------------------------------------------------------
   // receiving
 
-  private receive(conn: BgpConnection, chunk: Buffer): void {
-    this.framer.forEach(chunk, (frame) => {
-      if (this.conn !== conn) return; // the session went down while handling an earlier frame
-      if (frame instanceof BgpDecodeError) {
-        this.o.observer?.message?.('received', 'notification');
-        return this.dispatch({ kind: 'decode-error', error: frame });
-      }
-      const kind = KIND_BY_TYPE[frame[HEADER_TYPE_OFFSET]];
-      if (kind) this.o.observer?.message?.('received', kind);
-      if (kind === 'update' && this.data.state === 'Established') {
-        const reset = checkUpdate(frame);
-        return this.dispatch(reset ? { kind: 'decode-error', error: reset, message: kind } : { kind: 'update-skipped' });
-      }
-      // A copy: the frame is a view into the stream's buffer, and a message may keep slices of it.
-      const m = decode(Buffer.from(frame), this.decodeContext());
-      if (m instanceof BgpDecodeError) return this.dispatch({ kind: 'decode-error', error: m, message: kind });
-      if (m.kind === 'notification') this.o.observer?.notification?.('received', m.code, m.subcode);
-      this.dispatch({ kind: 'message', message: m });
+  /** Handles the messages in `chunk`, at most MESSAGES_PER_TURN; false = some wait for the next call. */
+  private receive(conn: BgpConnection, chunk: Buffer): boolean {
+    let budget = MESSAGES_PER_TURN;
+    return this.framer.forEach(chunk, (frame) => {
+      if (this.conn !== conn) return false; // the session went down while handling an earlier frame
+      this.handleFrame(frame);
+      return --budget > 0;
     });
+  }
+
+  private handleFrame(frame: Buffer | BgpDecodeError): void {
+    if (frame instanceof BgpDecodeError) {
+      this.o.observer?.message?.('received', 'notification');
+      return this.dispatch({ kind: 'decode-error', error: frame });
+    }
+    const kind = KIND_BY_TYPE[frame[HEADER_TYPE_OFFSET]];
+    if (kind) this.o.observer?.message?.('received', kind);
+    if (kind === 'update' && this.data.state === 'Established') {
+      const reset = checkUpdate(frame);
+      return this.dispatch(reset ? { kind: 'decode-error', error: reset, message: kind } : { kind: 'update-skipped' });
+    }
+    // The frame is a view into the stream's buffer: an OPEN may keep slices of it (other messages copy).
+    const m = decode(kind === 'open' ? Buffer.from(frame) : frame, this.decodeContext());
+    if (m instanceof BgpDecodeError) return this.dispatch({ kind: 'decode-error', error: m, message: kind });
+    if (m.kind === 'notification') this.o.observer?.notification?.('received', m.code, m.subcode);
+    this.dispatch({ kind: 'message', message: m });
   }
 
   private codec(): CodecContext {
     return { fourOctetAS: this.data.negotiated.fourOctetAS };
   }
 
+  /** Built once per negotiation, not per message: received messages are many. */
   private decodeContext(): DecodeContext {
-    return { ...this.codec(), peerAS: this.o.peerASN, localAS: this.o.myASN, localIdentifier: this.cfg.open.bgpIdentifier };
+    const n = this.data.negotiated;
+    if (this.decodeCtx?.for !== n) {
+      this.decodeCtx = { for: n, ctx: { fourOctetAS: n.fourOctetAS, peerAS: this.o.peerASN, localAS: this.o.myASN, localIdentifier: this.cfg.open.bgpIdentifier } };
+    }
+    return this.decodeCtx.ctx;
   }
 
   // ---------------------------------------------------------------------------------------------

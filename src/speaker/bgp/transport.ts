@@ -6,9 +6,10 @@
 // and wrapped in a net.Socket once connected. Without the addon, net.connect is used: no TCP-MD5
 // (an error) and the system default TTL.
 //
-// Reading is fair: after READ_BUDGET_OCTETS in one turn of the event loop the socket pauses until
-// the next turn, so a peer sending at line rate cannot hold the loop (libuv reads up to 32 × 64 KiB
-// per poll) and the heartbeats, timers and other sessions of the speaker keep their turns.
+// Reading is fair: after READ_BUDGET_OCTETS in one turn of the event loop, or when the receiver
+// says it has had enough for now (a message budget: small messages are the expensive ones), the
+// socket pauses until the next turn, so a peer sending at line rate cannot hold the loop (libuv
+// reads up to 32 × 64 KiB per poll) and the heartbeats, timers and other sessions keep their turns.
 import * as net from 'node:net';
 import { tryLoadNative, type IronlbNative } from '../../net/native';
 
@@ -98,7 +99,8 @@ function nodeDial(o: DialOptions): Promise<net.Socket> {
 }
 
 export interface ConnectionHandlers {
-  data(chunk: Buffer): void;
+  /** Octets received; false = the receiver kept some unprocessed: call again next turn (an empty chunk). */
+  data(chunk: Buffer): boolean | void;
   /** Every octet written so far has been handed to the kernel. */
   drained(): void;
   closed(): void;
@@ -139,6 +141,7 @@ class TcpConnection implements BgpConnection {
   private handlers?: ConnectionHandlers;
   private unflushed = 0;
   private readThisTurn = 0;
+  private yielding = false;
 
   constructor(private readonly socket: net.Socket) {
     this.localAddress = socket.localAddress?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -186,13 +189,22 @@ class TcpConnection implements BgpConnection {
   private onData(chunk: Buffer): void {
     if (this.readThisTurn === 0) setImmediate(() => (this.readThisTurn = 0));
     this.readThisTurn += chunk.length;
-    this.handlers?.data(chunk);
-    if (this.readThisTurn >= READ_BUDGET_OCTETS && !this.socket.isPaused()) {
-      // Paused, libuv stops reading once the stream's small buffer fills; resumed next turn.
-      this.socket.pause();
-      setImmediate(() => {
-        if (!this.socket.destroyed) this.socket.resume();
-      });
-    }
+    const done = this.handlers?.data(chunk) !== false;
+    if ((!done || this.readThisTurn >= READ_BUDGET_OCTETS) && !this.yielding) this.yieldTurn();
+  }
+
+  /** Stops reading until the next turn of the event loop (libuv stops once the stream's small buffer fills). */
+  private yieldTurn(): void {
+    this.yielding = true;
+    this.socket.pause();
+    setImmediate(() => {
+      this.yielding = false;
+      if (!this.handlers || this.socket.destroyed) return;
+      // What the receiver kept back comes first; it may need further turns.
+      if (this.handlers.data(EMPTY) === false) return this.yieldTurn();
+      this.socket.resume();
+    });
   }
 }
+
+const EMPTY = Buffer.alloc(0);

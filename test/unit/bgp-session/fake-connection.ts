@@ -50,8 +50,17 @@ export class FakeConnection implements BgpConnection {
 
   // ---- the peer's side
 
+  /** Turns of the event loop the session took for everything received (it may ask for more than one). */
+  turns = 0;
+
+  /** Delivers bytes from the peer, and again an empty chunk for as long as the session kept some back. */
   receive(m: BgpMessage | Buffer): void {
-    this.handlers?.data(Buffer.isBuffer(m) ? m : encode(m, CTX));
+    let chunk = Buffer.isBuffer(m) ? m : encode(m, CTX);
+    for (;;) {
+      this.turns++;
+      if (this.handlers?.data(chunk) !== false) return;
+      chunk = Buffer.alloc(0);
+    }
   }
 
   /** OPEN (IPv4 and IPv6 unicast, route refresh unless other capabilities are given), then KEEPALIVE. */

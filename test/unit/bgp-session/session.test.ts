@@ -1,7 +1,7 @@
 // BgpSession on a fake connection and a hand-driven clock: every timer (hold, keepalive, connect
 // retry, send hold) is driven by advancing the clock; nothing sleeps and no socket is opened.
-import { BgpSession, DEFAULT_MAX_QUEUED_OCTETS, type BgpState, type DownReason, type Route, type SessionOptions } from '../../../src/speaker/bgp/session';
-import { ErrorCode, formatPrefix, MessageHeaderSubcode, OpenSubcode, parsePrefix, type OpenMessage, type UpdateMessage } from '../../../src/protocol/bgp';
+import { BgpSession, DEFAULT_MAX_QUEUED_OCTETS, MESSAGES_PER_TURN, type BgpState, type DownReason, type Route, type SessionOptions } from '../../../src/speaker/bgp/session';
+import { encode, ErrorCode, formatPrefix, MessageHeaderSubcode, OpenSubcode, parsePrefix, type OpenMessage, type UpdateMessage } from '../../../src/protocol/bgp';
 import { createLogger } from '../../../src/util/log';
 import { FakeClock } from '../../support/fake-clock';
 import { FakeConnector, settle, type FakeConnection } from './fake-connection';
@@ -224,6 +224,17 @@ describe('BgpSession', () => {
     await settle();
     expect(x.connector.dials).toHaveLength(1);
     expect(x.clock.pending).toBe(0);
+  });
+
+  it(`handles at most ${MESSAGES_PER_TURN} messages per turn of the event loop, keeping the rest for the next`, async () => {
+    const x = setup();
+    const c = await establish(x);
+    const n = 10 * MESSAGES_PER_TURN + 1;
+    const keepalive = encode({ kind: 'keepalive' }, { fourOctetAS: true });
+    c.turns = 0;
+    c.receive(Buffer.concat(Array(n).fill(keepalive)));
+    expect(c.turns).toBe(11);
+    expect(x.session.state).toBe('Established');
   });
 
   it('folds a ROUTE-REFRESH flood from a peer that does not read into one re-advertisement after it reads', async () => {
