@@ -1,8 +1,11 @@
 // Issue 14 item 6 end to end: one BGP peer must not starve the speaker. Two speakers with
 // heartbeats on (sub-second failover: a peer is dead after 5 missed 100 ms heartbeats) peer with
-//  1. a real BIRD 2 that exports a full table of 1,000,000 IPv4 routes to them (static routes,
-//     four per UPDATE): every speaker's event loop, probed from outside every 10 ms, must answer
-//     within 100 ms at p99, and no membership change may happen;
+//  1. a real BIRD 2 that exports a full table of 1,000,000 IPv4 routes to them (static routes, one
+//     UPDATE each):
+//     each speaker's event-loop lag, as Node's own monitor (perf_hooks.monitorEventLoopDelay, read
+//     through prom-client's nodejs_eventloop_lag_* metrics) measures it, must stay under 100 ms at
+//     p99, and no membership change may happen. An HTTP probe of /healthz from outside every 50 ms
+//     is reported beside it;
 //  2. a hostile peer that sends ROUTE-REFRESH in a loop and never reads: the speakers' resident
 //     memory must stay bounded, and again no membership change may happen.
 import * as os from 'node:os';
@@ -22,7 +25,6 @@ const ROUTER_ASN = 64512;
 const SPEAKER_ASN = 64600;
 const HOLD_SECONDS = 9;
 const FULL_TABLE = 1_000_000;
-const ROUTES_PER_UPDATE = 4;
 /** The bound of issue 14: event-loop lag p99 while the full table arrives. */
 const LAG_P99_LIMIT_MS = 100;
 /** Resident memory a speaker may gain during the ROUTE-REFRESH flood (GC slack; unbounded growth runs far past it). */
@@ -54,7 +56,7 @@ describe('BGP: a hostile router cannot starve the speaker', () => {
     if (!haveProgram('bird') || !haveProgram('ss')) throw new Error('bird or ss is missing: apt-get install -y bird2 iproute2');
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-hostile-'));
     await fs.chmod(dir, 0o755);
-    await writeFullTable(path.join(dir, 'full-table.conf'), FULL_TABLE, ROUTES_PER_UPDATE);
+    await writeFullTable(path.join(dir, 'full-table.conf'), FULL_TABLE);
     l2 = await L2Lab.create({ nodes: 2 });
     rtr = await l2.lab.addHost('rtr', { ipv4: `${RTR_V4}/24` });
     await l2.kit.applyConfig('ironlb-system', 'config', POOLS);
@@ -122,7 +124,7 @@ describe('BGP: a hostile router cannot starve the speaker', () => {
     try {
       for (const n of l2.nodes) await scrape(base(n)); // prom-client restarts its event-loop histogram on each scrape
       const marks = l2.nodes.map((n) => n.speaker?.logs().length ?? 0);
-      const probes = l2.nodes.map((n) => probeLag(base(n), 10));
+      const probes = l2.nodes.map((n) => probeLag(base(n), 50));
       const t0 = Date.now();
       await l2.kit.applyConfig('ironlb-system', 'config', WITH_PEER);
       const delivered = await fullTableDelivered(router, t0 + 240_000);
@@ -141,7 +143,7 @@ describe('BGP: a hostile router cannot starve the speaker', () => {
       }));
       process.stdout.write(`full table (${FULL_TABLE} routes) ${delivered ? 'delivered' : 'NOT delivered'} in ${took} ms: ${JSON.stringify(report)}\n`);
       expect(delivered).toBe(true);
-      for (const r of report) expect(r.probeP99Ms).toBeLessThan(LAG_P99_LIMIT_MS);
+      for (const r of report) expect(r.loopLagP99Ms).toBeLessThan(LAG_P99_LIMIT_MS);
       for (const [i, n] of l2.nodes.entries()) expect(membershipChanges(n, marks[i])).toEqual([]);
       expect((await router.established()).length).toBe(l2.nodes.length);
     } finally {
@@ -155,7 +157,8 @@ describe('BGP: a hostile router cannot starve the speaker', () => {
     flooder.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     flooder.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      // The speakers redial the address BIRD had (backoff from 1 s: it restarts when Established).
+      // The speakers dial the address BIRD had (after the first test: redial, backoff from 1 s).
+      await l2.kit.applyConfig('ironlb-system', 'config', WITH_PEER);
       for (const n of l2.nodes) {
         await eventually(`${n.nodeName} Established with the flooder`, async () => {
           const up = metric(await scrape(base(n)), 'ironlb_bgp_session_up', { peer: `${RTR_V4}:179` });

@@ -7,14 +7,14 @@ import { promises as fs } from 'node:fs';
 /**
  * A BIRD `protocol static` of `count` /28 routes in 240.0.0.0/4 (reserved, never routable: the
  * routes only travel inside the test's BGP sessions, are installed in no kernel and carry no
- * traffic). Every `groupSize` consecutive routes share a MED, so BIRD packs each group into one
- * UPDATE: a full table arrives as count/groupSize UPDATEs, as a real one does in many small ones.
+ * traffic). Each route has its own MED, so BIRD 2.0 sends each in an UPDATE of its own: a full
+ * table as a million small messages, the costliest form for the receiver.
  */
-export async function writeFullTable(file: string, count: number, groupSize: number): Promise<void> {
+export async function writeFullTable(file: string, count: number): Promise<void> {
   const lines = ['protocol static full {', '  ipv4;'];
   for (let i = 0; i < count; i++) {
     const a = (0xf0000000 + i * 16) >>> 0;
-    lines.push(`  route ${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/28 blackhole { bgp_med = ${Math.floor(i / groupSize)}; };`);
+    lines.push(`  route ${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/28 blackhole { bgp_med = ${i}; };`);
   }
   lines.push('}', '');
   await fs.writeFile(file, lines.join('\n'));
