@@ -1,6 +1,6 @@
 // Tools of the hostile-router e2e test (test/e2e/bgp-hostile.test.ts): a BIRD static protocol
-// holding a full table, a ROUTE-REFRESH flooder that never reads, an external event-loop probe
-// of a speaker (HTTP /healthz latency on a fixed schedule) and readers of its /metrics and RSS.
+// holding a full table, a ROUTE-REFRESH flooder that never reads, and readers of a speaker's
+// /metrics and resident memory.
 import * as http from 'node:http';
 import { promises as fs } from 'node:fs';
 
@@ -75,50 +75,6 @@ export function metric(text: string, name: string, labels: Record<string, string
     if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
-}
-
-export interface LagProbe {
-  /** Stops probing; latencies (ms) of every probe, those still unanswered counted until now. */
-  stop(): Promise<number[]>;
-}
-
-/**
- * GET base/healthz every `everyMs` on a fixed schedule (not after the previous answer), so a
- * stalled event loop delays every probe that falls into the stall, as it delays the speaker's
- * own timers. The latency of a probe is answer time minus its scheduled time.
- */
-export function probeLag(base: string, everyMs: number): LagProbe {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const latencies: number[] = [];
-  const open = new Set<number>();
-  const start = performance.now();
-  let n = 0;
-  const tick = (): void => {
-    const due = start + n * everyMs;
-    n++;
-    open.add(due);
-    get(`${base}/healthz`, agent, 60_000).then(
-      () => latencies.push(performance.now() - due),
-      () => latencies.push(performance.now() - due),
-    ).finally(() => open.delete(due));
-    timer = setTimeout(tick, Math.max(0, start + n * everyMs - performance.now()));
-  };
-  let timer = setTimeout(tick, 0);
-  return {
-    stop: async () => {
-      clearTimeout(timer);
-      const now = performance.now();
-      const all = [...latencies, ...[...open].map((due) => now - due)];
-      agent.destroy();
-      return all;
-    },
-  };
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** Resident set size of a process in bytes (/proc/PID/status VmRSS). */
