@@ -1,7 +1,8 @@
 // Export policy: what one peer is told about a route this speaker advertises. Pure: the
 // attributes follow from the route, the kind of session (iBGP or eBGP) and the next hops.
 import { parseIP } from '../../ipam/address';
-import { AsPathSegmentType, type CodecContext, type LargeCommunity, type PathAttribute, type Prefix } from '../../protocol/bgp';
+import { Afi, AsPathSegmentType, type CodecContext, type LargeCommunity, type PathAttribute, type Prefix, Safi } from '../../protocol/bgp';
+import { familyKey, type Negotiated } from './fsm';
 
 /** One route this speaker advertises: a prefix and the attributes that vary per Service pool. */
 export interface Route {
@@ -45,6 +46,23 @@ export function nextHopFor(family: 4 | 6, localAddress: string | undefined, conf
   if (!configured) return undefined;
   const a = parseIP(configured);
   return a.family === family ? a.value : undefined;
+}
+
+/** The policy towards one peer: the session's ASNs and next hops, what the OPENs settled, our end of the connection. */
+export function sessionPolicy(
+  o: { readonly myASN: number; readonly peerASN: number; readonly ipv4NextHop?: string; readonly ipv6NextHop?: string },
+  n: Negotiated,
+  localAddress: string | undefined,
+): ExportPolicy {
+  return {
+    internal: o.myASN === o.peerASN,
+    myASN: o.myASN,
+    ipv4: n.families.has(familyKey(Afi.IPv4, Safi.Unicast)),
+    ipv6: n.families.has(familyKey(Afi.IPv6, Safi.Unicast)),
+    nextHop4: nextHopFor(4, localAddress, o.ipv4NextHop),
+    nextHop6: nextHopFor(6, localAddress, o.ipv6NextHop),
+    codec: { fourOctetAS: n.fourOctetAS },
+  };
 }
 
 /** Groups routes whose UPDATEs may share a message: equal keys = equal attributes towards this peer. */

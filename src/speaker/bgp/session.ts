@@ -25,7 +25,6 @@ import {
   formatPrefix,
   MessageType,
   notificationName,
-  type Prefix,
   Safi,
   senderAS,
 } from '../../protocol/bgp';
@@ -33,8 +32,8 @@ import { Backoff } from '../../util/backoff';
 import { systemClock, type Clock } from '../../util/clock';
 import type { Logger } from '../../util/log';
 import { AdjRibOut } from './adj-rib-out';
-import { nextHopFor, type ExportPolicy, type Route } from './export-policy';
-import { familyKey, initialData, step, type BgpState, type DownReason, type FsmAction, type FsmConfig, type FsmData, type FsmEvent, type MessageKind, type Negotiated, type Transition } from './fsm';
+import { sessionPolicy, type Route } from './export-policy';
+import { initialData, step, type BgpState, type DownReason, type FsmAction, type FsmConfig, type FsmData, type FsmEvent, type MessageKind, type Negotiated, type Transition } from './fsm';
 import { DEFAULT_MAX_QUEUED_OCTETS, fsmConfig, type SessionOptions } from './session-options';
 import { SessionTimers } from './session-timers';
 import { tcpConnector, type BgpConnection, type Connector } from './transport';
@@ -50,8 +49,6 @@ const STOP_WAIT_MS = 1000;
  */
 export const MESSAGES_PER_TURN = 512;
 const HEADER_TYPE_OFFSET = 18;
-const IPV4_UNICAST = familyKey(Afi.IPv4, Safi.Unicast);
-const IPV6_UNICAST = familyKey(Afi.IPv6, Safi.Unicast);
 
 const KIND_BY_TYPE: Readonly<Record<number, MessageKind>> = {
   [MessageType.Open]: 'open',
@@ -325,24 +322,11 @@ export class BgpSession {
     if (this.conn) this.conn.write(this.encodeCounted(m));
   }
 
-  private policy(): ExportPolicy {
-    const { families, fourOctetAS } = this.data.negotiated;
-    return {
-      internal: this.o.myASN === this.o.peerASN,
-      myASN: this.o.myASN,
-      ipv4: families.has(IPV4_UNICAST),
-      ipv6: families.has(IPV6_UNICAST),
-      nextHop4: nextHopFor(4, this.localAddress, this.o.ipv4NextHop),
-      nextHop6: nextHopFor(6, this.localAddress, this.o.ipv6NextHop),
-      codec: { fourOctetAS },
-    };
-  }
-
   /** Sends the difference between what the peer has and what it should have; End-of-RIB after the first pass. */
   private advertise(initial: boolean): void {
     const conn = this.conn;
     if (!conn) return;
-    const policy = this.policy();
+    const policy = sessionPolicy(this.o, this.data.negotiated, this.localAddress);
     const { updates, unannounceable } = this.rib.sync(this.desired, policy);
     if (unannounceable.length > 0) this.log.warn('no next hop for some prefixes; not announced', { prefixes: unannounceable.map(formatPrefix) });
     for (const u of updates) {
@@ -355,9 +339,4 @@ export class BgpSession {
     }
     this.o.observer?.advertised?.(this.rib.size);
   }
-}
-
-/** "198.51.100.7/32" for logs and map keys. */
-export function routeKey(p: Prefix): string {
-  return formatPrefix(p);
 }
