@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab, Host } from '../helpers/netns';
+import { parseBird, parseGobgp } from './router-ribs';
+
+export { parseBird, parseGobgp } from './router-ribs';
 
 export interface RouterNeighbor {
   address: string;
@@ -19,6 +22,12 @@ export interface RouterSpec {
   localAddress: string;
   holdTime: number;
   neighbors: RouterNeighbor[];
+  /** BIRD only: more configuration (e.g. an `include` of a static protocol with many routes). */
+  birdExtraConfig?: string;
+  /** BIRD only: the IPv4 export clause towards the neighbors (default `none`). */
+  birdExportV4?: string;
+  /** How long the router may take to start (a large config takes BIRD seconds to parse). */
+  startTimeoutMs?: number;
 }
 
 export interface RibPath {
@@ -102,7 +111,7 @@ export async function startBird(lab: Lab, host: Host, spec: RouterSpec): Promise
   hold time ${spec.holdTime};
   keepalive time 1;
   passive on;
-  ipv4 { import all; export none; gateway direct; };
+  ipv4 { import all; export ${spec.birdExportV4 ?? 'none'}; gateway direct; };
   ipv6 { import all; export none; gateway direct; };
 }`,
     )
@@ -116,6 +125,7 @@ protocol direct { ipv4; ipv6; }
 protocol kernel { ipv4 { export where source = RTS_BGP; }; merge paths on; }
 protocol kernel { ipv6 { export where source = RTS_BGP; }; merge paths on; }
 ${neighbors}
+${spec.birdExtraConfig ?? ''}
 `,
   );
   const child = lab.spawn(host, ['bird', '-f', '-c', conf, '-s', sock, '-P', path.join(dir, 'bird.pid')]);
@@ -126,7 +136,7 @@ ${neighbors}
   for (let i = 0; ; i++) {
     const r = await lab.exec(host, ['birdc', '-s', sock, 'show', 'status'], { allowFailure: true });
     if (r.code === 0 && r.stdout.includes('Daemon is up')) break;
-    if (i > 50 || child.exitCode !== null) throw new Error(`bird did not start:\n${out}`);
+    if (i > (spec.startTimeoutMs ?? 5000) / 100 || child.exitCode !== null) throw new Error(`bird did not start:\n${out}`);
     await new Promise((res) => setTimeout(res, 100));
   }
   return {
@@ -144,38 +154,6 @@ ${neighbors}
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Parses `birdc show route all` (BIRD 2.0) into prefix → BGP paths. */
-export function parseBird(text: string): Rib {
-  const rib: Rib = new Map();
-  let prefix = '';
-  let cur: RibPath | undefined;
-  for (const line of text.split('\n')) {
-    const head = /^(\S+\/\d+)\s+unicast\s/.exec(line);
-    if (head) prefix = head[1];
-    if (head || /^\s+unicast \[/.test(line)) {
-      cur = { nextHop: '', communities: [], largeCommunities: [], asPath: [] };
-      if (!rib.has(prefix)) rib.set(prefix, []);
-      rib.get(prefix)?.push(cur);
-      continue;
-    }
-    if (!cur) continue;
-    const attr = /^\s+BGP\.(\w+):\s*(.*)$/.exec(line);
-    if (!attr) continue;
-    const [, name, value] = attr;
-    if (name === 'next_hop') cur.nextHop = value.split(/\s+/)[0];
-    if (name === 'local_pref') cur.localPref = Number(value);
-    if (name === 'as_path') cur.asPath = value.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number);
-    if (name === 'community') cur.communities = [...value.matchAll(/\((\d+),\s*(\d+)\)/g)].map((m) => `${m[1]}:${m[2]}`);
-    if (name === 'large_community') cur.largeCommunities = [...value.matchAll(/\((\d+),\s*(\d+),\s*(\d+)\)/g)].map((m) => `${m[1]}:${m[2]}:${m[3]}`);
-  }
-  for (const [k, paths] of rib) {
-    const bgp = paths.filter((p) => p.nextHop !== '');
-    if (bgp.length === 0) rib.delete(k);
-    else rib.set(k, bgp);
-  }
-  return rib;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -324,40 +302,4 @@ ${n.password ? `    auth-password = "${n.password}"\n` : ''}  [neighbors.timers.
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-interface GobgpAttr {
-  type: number;
-  nexthop?: string;
-  communities?: number[];
-  value?: unknown;
-  as_paths?: Array<{ asns: number[] }>;
-  value_local_pref?: number;
-}
-
-export function parseGobgp(text: string): Rib {
-  const rib: Rib = new Map();
-  const data = JSON.parse(text || '{}') as Record<string, Array<{ attrs: GobgpAttr[] }>>;
-  for (const [prefix, paths] of Object.entries(data)) {
-    rib.set(
-      prefix,
-      paths.map((p) => {
-        const path: RibPath = { nextHop: '', communities: [], largeCommunities: [], asPath: [] };
-        for (const a of p.attrs) {
-          if (a.type === 3 && a.nexthop) path.nextHop = a.nexthop;
-          if (a.type === 14 && a.nexthop) path.nextHop = a.nexthop;
-          if (a.type === 2) path.asPath = (a.as_paths ?? []).flatMap((s) => s.asns);
-          if (a.type === 5) path.localPref = a.value as number;
-          if (a.type === 8) path.communities = (a.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`);
-          if (a.type === 32) {
-            path.largeCommunities = ((a.value as Array<{ ASN?: number; asn?: number; LocalData1?: number; local_data1?: number; LocalData2?: number; local_data2?: number }>) ?? []).map(
-              (c) => `${c.ASN ?? c.asn}:${c.LocalData1 ?? c.local_data1}:${c.LocalData2 ?? c.local_data2}`,
-            );
-          }
-        }
-        return path;
-      }),
-    );
-  }
-  return rib;
 }

@@ -256,6 +256,11 @@ const KIND_BY_CODE = new Map<number, KnownKind>(
   (Object.keys(CODECS) as KnownKind[]).map((kind) => [CODECS[kind].typeCode, kind]),
 );
 
+/** The attribute kind this codec decodes for a type code; undefined for types kept raw. */
+export function knownAttributeKind(typeCode: number): KnownKind | undefined {
+  return KIND_BY_CODE.get(typeCode);
+}
+
 function codecFor<K extends KnownKind>(kind: K): AttributeCodec<KnownAttributes[K]> {
   return CODECS[kind];
 }
@@ -289,6 +294,17 @@ export function encodeAttribute(w: BufferWriter, a: PathAttribute, ctx: CodecCon
 /** Upper bound of an attribute's wire size, assuming an extended length field. */
 export function attributeWireLength(a: PathAttribute, ctx: CodecContext): number {
   return 4 + attributeParts(a, ctx).value.length;
+}
+
+/** A repeated attribute is discarded, except MP_REACH/MP_UNREACH, which reset the session (RFC 7606 §3 g). */
+export function repeatedAttribute(typeCode: number): BgpDecodeError {
+  const mp = typeCode === AttrType.MpReachNlri || typeCode === AttrType.MpUnreachNlri;
+  return updateError(UpdateSubcode.MalformedAttributeList, mp ? 'session-reset' : 'attribute-discard', `attribute ${typeCode} repeated`);
+}
+
+/** A well-known (non-optional) type this codec does not know: `data` is the whole attribute (RFC 4271 §6.3). */
+export function unrecognizedWellKnown(typeCode: number, data: Buffer): BgpDecodeError {
+  return updateError(UpdateSubcode.UnrecognizedWellKnownAttribute, 'session-reset', `type ${typeCode}`, data);
 }
 
 export interface DecodedAttributes {
@@ -327,9 +343,7 @@ export function decodeAttributes(r: BufferReader, ctx: CodecContext): DecodedAtt
     const data = r.since(start);
     if (seen.has(type)) {
       // Repeats are discarded, except MP_REACH/MP_UNREACH which reset the session (RFC 7606 §3 g).
-      const mp = type === AttrType.MpReachNlri || type === AttrType.MpUnreachNlri;
-      const handling = mp ? 'session-reset' : 'attribute-discard';
-      error = strongest(error, updateError(UpdateSubcode.MalformedAttributeList, handling, `attribute ${type} repeated`));
+      error = strongest(error, repeatedAttribute(type));
       continue;
     }
     seen.add(type);
@@ -348,7 +362,7 @@ function decodeAttribute(flags: number, typeCode: number, value: Buffer, data: B
   const kind = KIND_BY_CODE.get(typeCode);
   if (kind === undefined) {
     if (!(flags & AttrFlag.Optional)) {
-      throw updateError(UpdateSubcode.UnrecognizedWellKnownAttribute, 'session-reset', `type ${typeCode}`, data);
+      throw unrecognizedWellKnown(typeCode, data);
     }
     return raw();
   }

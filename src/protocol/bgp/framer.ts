@@ -26,23 +26,38 @@ export class BgpFramer {
    * after the frames before it.
    */
   push(chunk: Buffer): Array<Buffer | BgpDecodeError> {
-    if (this.error) return [];
-    let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: Array<Buffer | BgpDecodeError> = [];
-    for (;;) {
+    // Copied so a frame never pins the chunk it came from.
+    this.forEach(chunk, (frame) => {
+      out.push(frame instanceof BgpDecodeError ? frame : Buffer.from(frame));
+    });
+    return out;
+  }
+
+  /**
+   * Like push, without copying: each frame is a view into the stream's buffers, valid only
+   * during the call (copy what must outlive it). For messages looked at once and dropped.
+   * `visit` returning false stops the walk after that frame: the rest stays buffered for the
+   * next call (an empty chunk continues), and forEach returns false.
+   */
+  forEach(chunk: Buffer, visit: (frame: Buffer | BgpDecodeError) => boolean | void): boolean {
+    if (this.error) return true;
+    let buf = this.pending.length === 0 ? chunk : chunk.length === 0 ? this.pending : Buffer.concat([this.pending, chunk]);
+    let more = true;
+    while (more) {
       const length = frameLength(buf);
       if (length instanceof BgpDecodeError) {
         this.error = length;
         this.pending = EMPTY;
-        out.push(length);
-        return out;
+        visit(length);
+        return true;
       }
       if (length === undefined || buf.length < length) break;
-      // Copied so a frame never pins the chunk it came from.
-      out.push(Buffer.from(buf.subarray(0, length)));
+      const frame = buf.subarray(0, length);
       buf = buf.subarray(length);
+      more = visit(frame) !== false;
     }
-    this.pending = Buffer.from(buf);
-    return out;
+    this.pending = buf.length === 0 ? EMPTY : Buffer.from(buf);
+    return more;
   }
 }

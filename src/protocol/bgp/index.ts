@@ -61,3 +61,4 @@ export { BGP_VERSION, openMessage, senderAS, type OpenMessage, type OpenOptions 
 export { formatPrefix, parsePrefix, prefixFromCidr, prefixWireLength, type Prefix } from './prefix';
 export { RouteRefreshSubtype, type RouteRefreshMessage } from './route-refresh';
 export { attributesForPeer, endOfRib, type UpdateMessage } from './update';
+export { checkUpdate } from './update-check';

@@ -40,12 +40,16 @@ function familyOrThrow(afi: number, safi: number): Family {
   return family;
 }
 
+/** AFI (2 octets) and SAFI (1), first in both MP attributes. */
+export const MP_FAMILY_LENGTH = 3;
+export const NO_ROOM_FOR_FAMILY = 'no room for AFI/SAFI';
+
 /**
  * Reads AFI and SAFI. Without them the affected family is unknown, so the session must be
  * reset rather than the AFI/SAFI disabled (RFC 7606 §7.11).
  */
 function readFamily(r: BufferReader, env: AttributeEnv): { afi: number; safi: number } {
-  if (r.remaining < 3) throw env.fail(UpdateSubcode.AttributeLengthError, 'no room for AFI/SAFI', 'session-reset');
+  if (r.remaining < MP_FAMILY_LENGTH) throw env.fail(UpdateSubcode.AttributeLengthError, NO_ROOM_FOR_FAMILY, 'session-reset');
   return { afi: r.u16(), safi: r.u8() };
 }
 

@@ -46,12 +46,35 @@ export function decodePrefixes(r: BufferReader, family: Family, fail: (detail: s
   const out: Prefix[] = [];
   while (r.remaining > 0) {
     const length = r.u8();
-    if (length > bits) throw fail(`prefix length ${length} exceeds ${bits}`);
     const octets = Math.ceil(length / 8);
-    if (octets > r.remaining) throw fail(`prefix /${length} needs ${octets} octets, ${r.remaining} left`);
+    const bad = badPrefix(length, bits, r.remaining);
+    if (bad !== undefined) throw fail(bad);
     out.push({ family, addr: networkAddress(r.bytes(octets), family, length), length });
   }
   return out;
+}
+
+/** Why a prefix of `length` bits, with `left` octets after its length octet, cannot be read; undefined if it can. */
+function badPrefix(length: number, bits: number, left: number): string | undefined {
+  if (length > bits) return `prefix length ${length} exceeds ${bits}`;
+  const octets = Math.ceil(length / 8);
+  return octets > left ? `prefix /${length} needs ${octets} octets, ${left} left` : undefined;
+}
+
+/**
+ * decodePrefixes' verdict on buf[start, end) without building a prefix: the detail of the first
+ * unreadable prefix, or undefined. For fields whose routes are thrown away unread.
+ */
+export function checkPrefixes(buf: Buffer, start: number, end: number, family: Family): string | undefined {
+  const bits = BITS[family];
+  let at = start;
+  while (at < end) {
+    const length = buf[at++];
+    const bad = badPrefix(length, bits, end - at);
+    if (bad !== undefined) return bad;
+    at += Math.ceil(length / 8);
+  }
+  return undefined;
 }
 
 export function encodePrefixes(w: BufferWriter, prefixes: readonly Prefix[], family: Family): void {

@@ -80,12 +80,12 @@ export function decodeUpdate(r: BufferReader, ctx: CodecContext): UpdateMessage 
   return m;
 }
 
-function malformedList(detail: string): BgpDecodeError {
+export function malformedList(detail: string): BgpDecodeError {
   return updateError(UpdateSubcode.MalformedAttributeList, 'session-reset', detail);
 }
 
 /** RFC 4271 §6.3 Invalid Network Field; session reset (RFC 7606 §5.3). */
-function invalidNetworkField(field: string): (detail: string) => BgpDecodeError {
+export function invalidNetworkField(field: string): (detail: string) => BgpDecodeError {
   return (detail) => updateError(UpdateSubcode.InvalidNetworkField, 'session-reset', `${field}: ${detail}`);
 }
 

@@ -1,119 +1,54 @@
-// One BGP peer session (RFC 4271 §8): the active side of the FSM plus this speaker's
-// Adj-RIB-Out towards the peer.
+// One BGP peer session: the shell around the pure FSM (fsm.ts) and Adj-RIB-Out (adj-rib-out.ts).
+// It turns connection bytes and timer expiries into FSM events and carries out the actions the
+// FSM returns, on a BgpConnection (transport.ts) and an injected Clock.
 //
-// Connection handling is MetalLB's (dial only, never listen): there is no listener, so an
-// incoming connection can never collide with ours and RFC 4271 §6.8 collision detection has
-// nothing to decide. Active is the state "waiting for the ConnectRetry timer after a failed
-// dial"; Idle after an error waits the (exponentially growing) IdleHold time before dialling
-// again (RFC 4271 §8.1.1 DampPeerOscillations).
+// Nothing thrown by decoding escapes: a BgpDecodeError becomes the NOTIFICATION it names. UPDATEs
+// received while Established are never decoded (a speaker imports no route): checkUpdate finds
+// what must still reset the session (RFC 4271 §6.3, RFC 7606) from lengths and type codes alone.
 //
-// Timers: OpenSent waits 240 s for the OPEN (RFC 4271 §8.2.2 "large value"); after the OPEN the
-// hold time is the smaller of both offers, ENFORCED on every received message (expiry sends
-// NOTIFICATION Hold Timer Expired and closes); KEEPALIVEs go out every min(keepalive-time,
-// hold/3). A hold time of 0 disables both.
-//
-// Nothing thrown by decoding escapes: a BgpDecodeError becomes the NOTIFICATION it names
-// (notificationFor), except UPDATE errors with a weaker RFC 7606 handling than session-reset,
-// which are ignored like every UPDATE we receive (a speaker does not import routes).
-import type * as net from 'node:net';
-import { parseIP } from '../../ipam/address';
+// Output backpressure: while the peer does not read, ROUTE-REFRESH requests fold into one
+// re-advertisement sent when our output has drained (fsm.ts), the send hold timer runs (RFC
+// 9687), and past `maxQueuedOctets` of unsent output the session is reset (Cease / Out of
+// Resources), so a peer cannot make the speaker hold more than that.
 import {
   Afi,
-  AsPathSegmentType,
   BgpDecodeError,
   BgpFramer,
-  buildUpdates,
-  type Capability,
+  type BgpMessage,
   CeaseSubcode,
+  checkUpdate,
   type CodecContext,
   decode,
   type DecodeContext,
   encode,
   endOfRib,
-  ErrorCode,
-  FsmSubcode,
   formatPrefix,
-  GracefulRestartFamilyFlag,
-  type LargeCommunity,
   MessageType,
-  notificationFor,
   notificationName,
-  type NotificationMessage,
-  openMessage,
-  type OpenMessage,
-  type PathAttribute,
-  type Prefix,
   Safi,
   senderAS,
-  type BgpMessage,
 } from '../../protocol/bgp';
 import { Backoff } from '../../util/backoff';
+import { systemClock, type Clock } from '../../util/clock';
 import type { Logger } from '../../util/log';
-import { defaultDialer, type Dialer } from './transport';
+import { AdjRibOut } from './adj-rib-out';
+import { sessionPolicy, type Route } from './export-policy';
+import { initialData, step, type BgpState, type DownReason, type FsmAction, type FsmConfig, type FsmData, type FsmEvent, type MessageKind, type Negotiated, type Transition } from './fsm';
+import { DEFAULT_MAX_QUEUED_OCTETS, fsmConfig, type SessionOptions } from './session-options';
+import { SessionTimers } from './session-timers';
+import { tcpConnector, type BgpConnection, type Connector } from './transport';
 
-export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+export type { BgpState, DownReason, MessageKind } from './fsm';
+export type { Route } from './export-policy';
+export { DEFAULT_MAX_QUEUED_OCTETS, type SessionConfig, type SessionObserver, type SessionOptions } from './session-options';
 
-/** Why a session left Established (or never got there); the string shows in logs and metrics. */
-export type DownReason =
-  | 'connect-failed'
-  | 'hold-timer-expired'
-  | 'notification-received'
-  | 'bad-open'
-  | 'decode-error'
-  | 'unexpected-message'
-  | 'connection-closed'
-  | 'socket-error'
-  | 'admin-shutdown';
-
-export type MessageKind = 'open' | 'update' | 'notification' | 'keepalive' | 'route-refresh';
-
-/** One route this speaker advertises: a prefix and the attributes that vary per Service pool. */
-export interface Route {
-  readonly prefix: Prefix;
-  /** Sent to internal peers only; internal peers get 100 when unset (RFC 4271 §5.1.5). */
-  readonly localPref?: number;
-  /** (high << 16) | low, RFC 1997. */
-  readonly communities: readonly number[];
-  readonly largeCommunities: readonly LargeCommunity[];
-}
-
-export interface SessionConfig {
-  readonly peerAddress: string;
-  readonly peerPort: number;
-  readonly myASN: number;
-  readonly peerASN: number;
-  readonly holdTimeSeconds: number;
-  /** 0 or undefined = hold / 3. */
-  readonly keepaliveTimeSeconds?: number;
-  /** Dotted IPv4; required (the owner defaults it to the node's IPv4 address). */
-  readonly routerID: string;
-  readonly sourceAddress?: string;
-  readonly password?: string;
-  readonly ebgpMultihop: boolean;
-  /** NEXT_HOP for IPv4 prefixes when the session runs over IPv6. */
-  readonly ipv4NextHop?: string;
-  /** MP_REACH next hop for IPv6 prefixes when the session runs over IPv4. */
-  readonly ipv6NextHop?: string;
-  /** Graceful restart capability (RFC 4724) with this restart time; 0 = not advertised. */
-  readonly gracefulRestartSeconds: number;
-}
-
-export interface SessionObserver {
-  state?(state: BgpState, prev: BgpState, reason?: DownReason, detail?: string): void;
-  message?(direction: 'sent' | 'received', kind: MessageKind): void;
-  notification?(direction: 'sent' | 'received', code: number, subcode: number): void;
-  advertised?(prefixes: number): void;
-}
-
-export interface SessionOptions extends SessionConfig {
-  readonly log: Logger;
-  readonly dialer?: Dialer;
-  readonly observer?: SessionObserver;
-  readonly connectRetry?: { readonly initialMs: number; readonly maxMs: number };
-  readonly connectTimeoutMs?: number;
-  /** Hold time while waiting for the peer's OPEN (RFC 4271 suggests 4 minutes). */
-  readonly openHoldTimeSeconds?: number;
-}
+const STOP_WAIT_MS = 1000;
+/**
+ * Messages handled before the connection yields to the event loop: a flood of small messages
+ * (KEEPALIVE, ROUTE-REFRESH: 19–23 octets) costs far more per octet than UPDATEs do.
+ */
+export const MESSAGES_PER_TURN = 512;
+const HEADER_TYPE_OFFSET = 18;
 
 const KIND_BY_TYPE: Readonly<Record<number, MessageKind>> = {
   [MessageType.Open]: 'open',
@@ -123,59 +58,36 @@ const KIND_BY_TYPE: Readonly<Record<number, MessageKind>> = {
   [MessageType.RouteRefresh]: 'route-refresh',
 };
 
-const HEADER_TYPE_OFFSET = 18;
-
-function ipv4Number(text: string): number {
-  const a = parseIP(text);
-  if (a.family !== 4) throw new RangeError(`router ID ${text} is not an IPv4 address`);
-  return Number(a.value);
-}
-
-function familyKey(afi: number, safi: number): string {
-  return `${afi}/${safi}`;
-}
-
-/** Attributes shared by a group of routes; the key groups prefixes into UPDATEs. */
-function attributeKey(r: Route, internal: boolean): string {
-  const lp = internal ? (r.localPref ?? 100) : undefined;
-  const comm = [...r.communities].sort((a, b) => a - b).join(',');
-  const large = r.largeCommunities.map((c) => `${c.global}:${c.local1}:${c.local2}`).sort().join(',');
-  return `${lp ?? ''}|${comm}|${large}`;
-}
-
 export class BgpSession {
-  private stateValue: BgpState = 'Idle';
-  private socket?: net.Socket;
-  private framer = new BgpFramer();
-  private ctx: DecodeContext;
-  private readonly backoff: Backoff;
-  private readonly dialer: Dialer;
-  private retryTimer?: NodeJS.Timeout;
-  private holdTimer?: NodeJS.Timeout;
-  private keepaliveTimer?: NodeJS.Timeout;
-  private dialAbort?: AbortController;
-  private stopped = true;
-  private negotiatedHold = 0;
-  private families = new Set<string>();
-  private peerOpen?: OpenMessage;
+  private data: FsmData = initialData;
+  private readonly cfg: FsmConfig;
+  private conn?: BgpConnection;
   private localAddress?: string;
-  private desired = new Map<string, Route>();
-  /** prefix text → attribute key, as the peer has it. */
-  private sent = new Map<string, string>();
-  private readonly internal: boolean;
+  private framer = new BgpFramer();
+  private readonly rib = new AdjRibOut();
+  private desired: readonly Route[] = [];
+  private readonly timers: SessionTimers;
+  private readonly backoff: Backoff;
+  private readonly connector: Connector;
+  private readonly clock: Clock;
   private readonly log: Logger;
+  private dialAbort?: AbortController;
   private lastDown?: { reason: DownReason; detail?: string };
+  private readonly pending: FsmEvent[] = [];
+  private decodeCtx?: { for: Negotiated; ctx: DecodeContext };
+  private stepping = false;
 
   constructor(private readonly o: SessionOptions) {
-    this.internal = o.myASN === o.peerASN;
-    this.dialer = o.dialer ?? defaultDialer();
+    this.clock = o.clock ?? systemClock;
+    this.connector = o.connector ?? tcpConnector(o.dialer);
     this.backoff = new Backoff({ initialMs: o.connectRetry?.initialMs ?? 1000, maxMs: o.connectRetry?.maxMs ?? 120_000, jitter: 0.1 });
-    this.ctx = { fourOctetAS: false, peerAS: o.peerASN, localAS: o.myASN, localIdentifier: ipv4Number(o.routerID) };
+    this.timers = new SessionTimers(this.clock, (timer) => this.dispatch({ kind: 'timer', timer }));
     this.log = o.log.child({ peer: `${o.peerAddress}:${o.peerPort}` });
+    this.cfg = fsmConfig(o);
   }
 
   get state(): BgpState {
-    return this.stateValue;
+    return this.data.state;
   }
 
   /** The local end of the connection (the NEXT_HOP we announce). */
@@ -184,7 +96,7 @@ export class BgpSession {
   }
 
   get negotiatedHoldTime(): number {
-    return this.negotiatedHold;
+    return this.data.negotiated.holdSeconds;
   }
 
   get lastDownReason(): { reason: DownReason; detail?: string } | undefined {
@@ -193,54 +105,129 @@ export class BgpSession {
 
   /** Prefixes the peer currently has from us. */
   get advertisedCount(): number {
-    return this.sent.size;
+    return this.rib.size;
   }
 
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.connect();
+    this.dispatch({ kind: 'start' });
   }
 
   /** Cease (Administrative Shutdown, or `subcode`) if a connection is up, then stay Idle. */
   async stop(subcode: number = CeaseSubcode.AdministrativeShutdown): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.dialAbort?.abort();
-    const s = this.socket;
-    if (s && this.stateValue !== 'Connect') {
-      const closed = new Promise<void>((res) => s.once('close', () => res()));
-      this.down('admin-shutdown', 'stopped', { kind: 'notification', code: ErrorCode.Cease, subcode, data: Buffer.alloc(0) });
-      await Promise.race([closed, new Promise((res) => setTimeout(res, 1000).unref())]);
-    } else {
-      this.down('admin-shutdown', 'stopped');
-    }
+    if (this.data.stopped) return;
+    const conn = this.conn;
+    this.dispatch({ kind: 'stop', subcode });
+    if (!conn) return;
+    await new Promise<void>((resolve) => {
+      const t = this.clock.setTimeout(resolve, STOP_WAIT_MS);
+      void conn.closed.then(() => {
+        this.clock.clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   /** The routes the peer should have; differences are sent at once when Established. */
-  setRoutes(routes: ReadonlyMap<string, Route>): void {
-    this.desired = new Map(routes);
-    if (this.stateValue === 'Established') this.sync(false);
+  setRoutes(routes: ReadonlyMap<string, Route> | readonly Route[]): void {
+    this.desired = Array.isArray(routes) ? [...routes] : [...(routes as ReadonlyMap<string, Route>).values()];
+    if (this.data.state !== 'Established') return;
+    this.advertise(false);
+    const ev = this.outputEvent();
+    if (ev) this.dispatch(ev);
   }
 
   // ---------------------------------------------------------------------------------------------
-  // transitions
+  // events in, actions out
 
-  private setState(next: BgpState, reason?: DownReason, detail?: string): void {
-    const prev = this.stateValue;
-    if (prev === next) return;
-    this.stateValue = next;
-    this.o.observer?.state?.(next, prev, reason, detail);
+  /** Steps the FSM; events raised while stepping queue behind the current one. */
+  private dispatch(ev: FsmEvent): void {
+    this.pending.push(ev);
+    if (this.stepping) return;
+    this.stepping = true;
+    try {
+      for (let next = this.pending.shift(); next; next = this.pending.shift()) {
+        try {
+          this.apply(step(this.cfg, this.data, next));
+        } catch (e) {
+          // Nothing escapes an event handler: an unexpected exception resets the session.
+          this.log.error('BGP session internal error', { error: (e as Error).message, stack: (e as Error).stack });
+          if (next.kind !== 'internal-error') this.pending.push({ kind: 'internal-error', error: (e as Error).message });
+        }
+      }
+    } finally {
+      this.stepping = false;
+    }
   }
 
-  private connect(): void {
-    if (this.stopped) return;
-    this.setState('Connect');
+  private apply(t: Transition): void {
+    const prev = this.data.state;
+    this.data = t.data;
+    for (const a of t.actions) this.perform(a, t);
+    if (t.reason) this.lastDown = { reason: t.reason, detail: t.detail };
+    const ev = this.outputEvent();
+    if (ev) this.pending.push(ev);
+    if (t.data.state !== prev) this.changed(prev, t);
+  }
+
+  /** What our output says after writing: too much waits for the peer, or some waits at all. */
+  private outputEvent(): FsmEvent | undefined {
+    const conn = this.conn;
+    if (!conn) return undefined;
+    const limit = this.o.maxQueuedOctets ?? DEFAULT_MAX_QUEUED_OCTETS;
+    if (conn.queuedOctets > limit) return { kind: 'output-overflow', bytes: conn.queuedOctets, limit };
+    return conn.writesPending && !this.data.backlogged ? { kind: 'backlogged' } : undefined;
+  }
+
+  private perform(a: FsmAction, t: Transition): void {
+    switch (a.kind) {
+      case 'dial':
+        return this.dial();
+      case 'abort-dial':
+        return this.dialAbort?.abort();
+      case 'send':
+        return this.send(a.message);
+      case 'disconnect': {
+        const conn = this.conn;
+        this.conn = undefined;
+        conn?.close(a.notification ? this.encodeCounted(a.notification) : undefined);
+        this.rib.clear();
+        this.o.observer?.advertised?.(0);
+        return;
+      }
+      case 'arm':
+        return this.timers.arm(a.timer, a.ms);
+      case 'schedule-retry': {
+        const delay = this.backoff.next();
+        if (t.reason === 'connect-failed') this.log.debug('BGP connect failed', { error: t.detail, retryMs: delay });
+        return this.timers.arm('connect-retry', delay);
+      }
+      case 'reset-backoff':
+        return this.backoff.reset();
+      case 'advertise':
+        return this.advertise(a.initial);
+      case 'refresh':
+        this.rib.forgetFamily(a.family);
+        return this.advertise(false);
+    }
+  }
+
+  private changed(prev: BgpState, t: Transition): void {
+    const { state, negotiated } = t.data;
+    if (state === 'OpenConfirm' && negotiated.peerOpen) {
+      this.log.debug('BGP OPEN received', { peerAS: senderAS(negotiated.peerOpen), hold: negotiated.peerOpen.holdTime, negotiatedHold: negotiated.holdSeconds, families: [...negotiated.families] });
+    } else if (state === 'Established') {
+      this.log.info('BGP session established', { local: this.localAddress, peerAS: negotiated.peerOpen ? senderAS(negotiated.peerOpen) : undefined, holdTime: negotiated.holdSeconds, families: [...negotiated.families] });
+    } else if (state === 'Idle' && t.reason && (prev === 'Established' || t.reason !== 'admin-shutdown')) {
+      this.log.info(prev === 'Established' ? 'BGP session down' : 'BGP session failed', { reason: t.reason, detail: t.detail, state: prev });
+    }
+    this.o.observer?.state?.(state, prev, t.reason, t.detail);
+  }
+
+  private dial(): void {
     const abort = new AbortController();
     this.dialAbort = abort;
-    const multihop = this.internal || this.o.ebgpMultihop;
-    this.dialer({
+    const multihop = this.o.myASN === this.o.peerASN || this.o.ebgpMultihop;
+    this.connector({
       peerAddress: this.o.peerAddress,
       port: this.o.peerPort,
       sourceAddress: this.o.sourceAddress,
@@ -249,342 +236,107 @@ export class BgpSession {
       timeoutMs: this.o.connectTimeoutMs ?? 10_000,
       signal: abort.signal,
     }).then(
-      (socket) => {
-        if (this.stopped || abort.signal.aborted) {
-          socket.destroy();
-          return;
-        }
-        this.attach(socket);
+      (conn) => {
+        if (this.data.stopped || abort.signal.aborted || this.data.state !== 'Connect') return conn.close();
+        this.attach(conn);
+        this.dispatch({ kind: 'dial-ok' });
       },
       (e: Error) => {
-        if (this.stopped) return;
-        const delay = this.backoff.next();
-        this.lastDown = { reason: 'connect-failed', detail: e.message };
-        this.log.debug('BGP connect failed', { error: e.message, retryMs: delay });
-        // Active: waiting for the ConnectRetry timer (we never listen, so nothing else can come).
-        this.setState('Active', 'connect-failed', e.message);
-        this.retryTimer = setTimeout(() => this.connect(), delay);
+        if (!this.data.stopped && !abort.signal.aborted) this.dispatch({ kind: 'dial-failed', error: e.message });
       },
     );
   }
 
-  private attach(socket: net.Socket): void {
-    this.socket = socket;
+  private attach(conn: BgpConnection): void {
+    this.conn = conn;
     this.framer = new BgpFramer();
-    this.families = new Set();
-    this.sent = new Map();
-    this.peerOpen = undefined;
-    this.ctx = { ...this.ctx, fourOctetAS: false };
-    this.localAddress = socket.localAddress?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onData(chunk)));
-    socket.on('error', (e: Error) => this.guard(() => this.down('socket-error', e.message)));
-    socket.on('close', () => this.guard(() => this.down('connection-closed', 'the peer closed the connection')));
-    this.send(openMessage({ asn: this.o.myASN, holdTime: this.o.holdTimeSeconds, bgpIdentifier: ipv4Number(this.o.routerID), capabilities: this.capabilities() }));
-    this.setState('OpenSent');
-    this.armHold((this.o.openHoldTimeSeconds ?? 240) * 1000);
-  }
-
-  private capabilities(): Capability[] {
-    const caps: Capability[] = [
-      { kind: 'multiprotocol', afi: Afi.IPv4, safi: Safi.Unicast },
-      { kind: 'multiprotocol', afi: Afi.IPv6, safi: Safi.Unicast },
-      { kind: 'route-refresh' },
-    ];
-    if (this.o.gracefulRestartSeconds > 0) {
-      caps.push({
-        kind: 'graceful-restart',
-        restartFlags: 0,
-        restartTime: Math.min(this.o.gracefulRestartSeconds, 0xfff),
-        // The data plane (kube-proxy) keeps forwarding while the speaker restarts.
-        families: [
-          { afi: Afi.IPv4, safi: Safi.Unicast, flags: GracefulRestartFamilyFlag.ForwardingPreserved },
-          { afi: Afi.IPv6, safi: Safi.Unicast, flags: GracefulRestartFamilyFlag.ForwardingPreserved },
-        ],
-      });
-    }
-    return caps;
-  }
-
-  /** Leaves the connection: optional NOTIFICATION, close, Idle, and a reconnect unless stopped. */
-  private down(reason: DownReason, detail: string, notify?: NotificationMessage): void {
-    const s = this.socket;
-    if (!s && this.stateValue !== 'Connect' && this.stateValue !== 'Active') {
-      if (this.stopped) this.setState('Idle', reason, detail);
-      return;
-    }
-    this.socket = undefined;
-    this.clearTimers();
-    if (s) {
-      s.removeAllListeners('data');
-      s.removeAllListeners('close');
-      s.removeAllListeners('error');
-      s.on('error', () => undefined);
-      if (notify && !s.destroyed) {
-        this.send(notify, s);
-        s.end();
-        setTimeout(() => s.destroy(), 1000).unref();
-      } else {
-        s.destroy();
-      }
-    }
-    const wasEstablished = this.stateValue === 'Established';
-    this.lastDown = { reason, detail };
-    this.sent = new Map();
-    this.o.observer?.advertised?.(0);
-    if (wasEstablished || reason !== 'admin-shutdown') this.log.info(wasEstablished ? 'BGP session down' : 'BGP session failed', { reason, detail, state: this.stateValue });
-    this.setState('Idle', reason, detail);
-    if (this.stopped) return;
-    const delay = this.backoff.next();
-    this.retryTimer = setTimeout(() => this.connect(), delay);
-  }
-
-  private clearTimers(): void {
-    clearTimeout(this.holdTimer);
-    clearInterval(this.keepaliveTimer);
-    clearTimeout(this.retryTimer);
-    this.holdTimer = undefined;
-    this.keepaliveTimer = undefined;
-  }
-
-  private armHold(ms: number): void {
-    clearTimeout(this.holdTimer);
-    if (ms <= 0) return;
-    this.holdTimer = setTimeout(
-      () =>
-        this.guard(() =>
-          this.down('hold-timer-expired', `no message for ${ms / 1000} s`, { kind: 'notification', code: ErrorCode.HoldTimerExpired, subcode: 0, data: Buffer.alloc(0) }),
-        ),
-      ms,
-    );
-  }
-
-  /** Nothing escapes an event handler: an unexpected exception resets the session. */
-  private guard(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.log.error('BGP session internal error', { error: (e as Error).message, stack: (e as Error).stack });
-      try {
-        this.down('socket-error', `internal error: ${(e as Error).message}`, { kind: 'notification', code: ErrorCode.Cease, subcode: CeaseSubcode.Unspecific, data: Buffer.alloc(0) });
-      } catch {
-        /* nothing more to do */
-      }
-    }
+    this.rib.clear();
+    this.localAddress = conn.localAddress;
+    conn.listen({
+      data: (chunk) => this.receive(conn, chunk),
+      drained: () => this.dispatch({ kind: 'drained' }),
+      closed: () => this.dispatch({ kind: 'closed' }),
+      error: (e) => this.dispatch({ kind: 'socket-error', error: e.message }),
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
   // receiving
 
-  private onData(chunk: Buffer): void {
-    const socket = this.socket;
-    for (const frame of this.framer.push(chunk)) {
-      if (this.socket !== socket) return; // the session went down while handling an earlier frame
-      if (frame instanceof BgpDecodeError) {
-        this.o.observer?.message?.('received', 'notification');
-        this.fail('decode-error', frame);
-        return;
-      }
-      const kind = KIND_BY_TYPE[frame[HEADER_TYPE_OFFSET]];
-      if (kind) this.o.observer?.message?.('received', kind);
-      const m = decode(frame, this.ctx);
-      if (m instanceof BgpDecodeError) {
-        if (kind === 'update' && m.handling !== 'session-reset') {
-          this.log.debug('ignoring a malformed UPDATE', { error: m.message, handling: m.handling });
-          this.restartHold();
-          continue;
-        }
-        this.fail(kind === 'open' ? 'bad-open' : 'decode-error', m);
-        return;
-      }
-      this.onMessage(m);
-    }
-  }
-
-  private fail(reason: DownReason, e: BgpDecodeError): void {
-    this.down(reason, e.message, notificationFor(e));
-  }
-
-  private fsmError(subcode: number, what: string): void {
-    this.down('unexpected-message', `${what} in ${this.stateValue}`, { kind: 'notification', code: ErrorCode.FiniteStateMachine, subcode, data: Buffer.alloc(0) });
-  }
-
-  private restartHold(): void {
-    if (this.stateValue === 'OpenSent') return; // the OPEN wait keeps its own large timer
-    this.armHold(this.negotiatedHold * 1000);
-  }
-
-  private onMessage(m: BgpMessage): void {
-    if (m.kind === 'notification') {
-      this.o.observer?.notification?.('received', m.code, m.subcode);
-      this.down('notification-received', `${notificationName(m.code, m.subcode)}${m.data.length ? ` data ${m.data.toString('hex')}` : ''}`);
-      return;
-    }
-    switch (this.stateValue) {
-      case 'OpenSent':
-        return m.kind === 'open' ? this.onOpen(m) : this.fsmError(FsmSubcode.UnexpectedMessageInOpenSent, m.kind);
-      case 'OpenConfirm':
-        if (m.kind !== 'keepalive') return this.fsmError(FsmSubcode.UnexpectedMessageInOpenConfirm, m.kind);
-        this.restartHold();
-        return this.established();
-      case 'Established':
-        this.restartHold();
-        if (m.kind === 'open') return this.fsmError(FsmSubcode.UnexpectedMessageInEstablished, m.kind);
-        if (m.kind === 'route-refresh') return this.onRouteRefresh(m.afi, m.safi);
-        return; // KEEPALIVE resets the hold timer; UPDATEs are read and discarded
-      default:
-        return;
-    }
-  }
-
-  private onOpen(m: OpenMessage): void {
-    // decode() already applied RFC 4271 §6.2 with our context: version, peer AS, hold 0 or >= 3, identifier.
-    this.peerOpen = m;
-    const peerFour = m.capabilities.some((c) => c.kind === 'four-octet-as');
-    this.ctx = { ...this.ctx, fourOctetAS: peerFour };
-    const theirs = m.capabilities.filter((c) => c.kind === 'multiprotocol');
-    const ours = [familyKey(Afi.IPv4, Safi.Unicast), familyKey(Afi.IPv6, Safi.Unicast)];
-    // No MP capability at all: IPv4 unicast only (RFC 4760 §8 / RFC 4271).
-    const offered = theirs.length === 0 ? [familyKey(Afi.IPv4, Safi.Unicast)] : theirs.map((c) => familyKey(c.afi, c.safi));
-    this.families = new Set(ours.filter((f) => offered.includes(f)));
-    this.negotiatedHold = Math.min(this.o.holdTimeSeconds, m.holdTime);
-    this.send({ kind: 'keepalive' });
-    this.setState('OpenConfirm');
-    this.armHold(this.negotiatedHold * 1000);
-    if (this.negotiatedHold > 0) {
-      const configured = this.o.keepaliveTimeSeconds && this.o.keepaliveTimeSeconds > 0 ? this.o.keepaliveTimeSeconds : this.negotiatedHold / 3;
-      const every = Math.max(Math.min(configured, this.negotiatedHold / 3), 0.1) * 1000;
-      this.keepaliveTimer = setInterval(() => this.guard(() => this.send({ kind: 'keepalive' })), every);
-    }
-    this.log.debug('BGP OPEN received', { peerAS: senderAS(m), hold: m.holdTime, negotiatedHold: this.negotiatedHold, families: [...this.families] });
-  }
-
-  private established(): void {
-    this.setState('Established');
-    this.backoff.reset();
-    this.log.info('BGP session established', {
-      local: this.localAddress,
-      peerAS: this.peerOpen ? senderAS(this.peerOpen) : undefined,
-      holdTime: this.negotiatedHold,
-      families: [...this.families],
+  /** Handles the messages in `chunk`, at most MESSAGES_PER_TURN; false = some wait for the next call. */
+  private receive(conn: BgpConnection, chunk: Buffer): boolean {
+    let budget = MESSAGES_PER_TURN;
+    return this.framer.forEach(chunk, (frame) => {
+      if (this.conn !== conn) return false; // the session went down while handling an earlier frame
+      this.handleFrame(frame);
+      return --budget > 0;
     });
-    this.sync(true);
   }
 
-  private onRouteRefresh(afi: number, safi: number): void {
-    if (!this.families.has(familyKey(afi, safi))) return;
-    const family = afi === Afi.IPv4 ? 4 : 6;
-    for (const [key, r] of this.desired) if (r.prefix.family === family) this.sent.delete(key);
-    this.sync(false);
+  private handleFrame(frame: Buffer | BgpDecodeError): void {
+    if (frame instanceof BgpDecodeError) {
+      this.o.observer?.message?.('received', 'notification');
+      return this.dispatch({ kind: 'decode-error', error: frame });
+    }
+    const kind = KIND_BY_TYPE[frame[HEADER_TYPE_OFFSET]];
+    if (kind) this.o.observer?.message?.('received', kind);
+    if (kind === 'update' && this.data.state === 'Established') {
+      const reset = checkUpdate(frame);
+      return this.dispatch(reset ? { kind: 'decode-error', error: reset, message: kind } : { kind: 'update-skipped' });
+    }
+    // The frame is a view into the stream's buffer: an OPEN may keep slices of it (other messages copy).
+    const m = decode(kind === 'open' ? Buffer.from(frame) : frame, this.decodeContext());
+    if (m instanceof BgpDecodeError) return this.dispatch({ kind: 'decode-error', error: m, message: kind });
+    if (m.kind === 'notification') this.o.observer?.notification?.('received', m.code, m.subcode);
+    this.dispatch({ kind: 'message', message: m });
+  }
+
+  private codec(): CodecContext {
+    return { fourOctetAS: this.data.negotiated.fourOctetAS };
+  }
+
+  /** Built once per negotiation, not per message: received messages are many. */
+  private decodeContext(): DecodeContext {
+    const n = this.data.negotiated;
+    if (this.decodeCtx?.for !== n) {
+      this.decodeCtx = { for: n, ctx: { fourOctetAS: n.fourOctetAS, peerAS: this.o.peerASN, localAS: this.o.myASN, localIdentifier: this.cfg.open.bgpIdentifier } };
+    }
+    return this.decodeCtx.ctx;
   }
 
   // ---------------------------------------------------------------------------------------------
   // sending
 
-  private send(m: BgpMessage, socket = this.socket): void {
-    if (!socket || socket.destroyed) return;
-    socket.write(encode(m, this.ctx));
+  /** Encodes a message, counting it (and logging a NOTIFICATION). */
+  private encodeCounted(m: BgpMessage): Buffer {
+    const wire = encode(m, this.codec());
     this.o.observer?.message?.('sent', m.kind);
     if (m.kind === 'notification') {
       this.o.observer?.notification?.('sent', m.code, m.subcode);
       this.log.info('BGP NOTIFICATION sent', { notification: notificationName(m.code, m.subcode) });
     }
+    return wire;
   }
 
-  private sendRaw(wires: Buffer[], kind: MessageKind): void {
-    const s = this.socket;
-    if (!s || s.destroyed) return;
-    for (const w of wires) {
-      s.write(w);
-      this.o.observer?.message?.('sent', kind);
-    }
+  private send(m: BgpMessage): void {
+    if (this.conn) this.conn.write(this.encodeCounted(m));
   }
 
   /** Sends the difference between what the peer has and what it should have; End-of-RIB after the first pass. */
-  private sync(initial: boolean): void {
-    const v4 = this.families.has(familyKey(Afi.IPv4, Safi.Unicast));
-    const v6 = this.families.has(familyKey(Afi.IPv6, Safi.Unicast));
-    const codec: CodecContext = { fourOctetAS: this.ctx.fourOctetAS };
-    const withdraw: Prefix[] = [];
-    for (const key of this.sent.keys()) {
-      if (!this.desired.has(key)) {
-        const p = this.parseKey(key);
-        if (p) withdraw.push(p);
-        this.sent.delete(key);
-      }
-    }
-    const groups = new Map<string, Route[]>();
-    for (const [key, r] of this.desired) {
-      if ((r.prefix.family === 4 && !v4) || (r.prefix.family === 6 && !v6)) continue;
-      const ak = attributeKey(r, this.internal);
-      if (this.sent.get(key) === ak) continue;
-      let g = groups.get(ak);
-      if (!g) groups.set(ak, (g = []));
-      g.push(r);
-    }
-    if (withdraw.length > 0) this.sendRaw(buildUpdates({ announce: [], withdraw, attrs: [], ctx: codec }), 'update');
-    const nh4 = this.nextHop(4);
-    const nh6 = this.nextHop(6);
-    for (const [ak, routes] of groups) {
-      const announce = routes.filter((r) => (r.prefix.family === 4 ? nh4 !== undefined : nh6 !== undefined)).map((r) => r.prefix);
-      if (announce.length < routes.length) {
-        this.log.warn('no next hop for some prefixes; not announced', { prefixes: routes.filter((r) => !announce.includes(r.prefix)).map((r) => formatPrefix(r.prefix)) });
-      }
-      if (announce.length === 0) continue;
-      const attrs = this.attributes(routes[0], nh4);
-      this.sendRaw(
-        buildUpdates({ announce, withdraw: [], attrs, ipv6NextHop: nh6 === undefined ? undefined : { family: 6, global: nh6 }, ctx: codec }),
-        'update',
-      );
-      for (const p of announce) this.sent.set(formatPrefix(p), ak);
+  private advertise(initial: boolean): void {
+    const conn = this.conn;
+    if (!conn) return;
+    const policy = sessionPolicy(this.o, this.data.negotiated, this.localAddress);
+    const { updates, unannounceable } = this.rib.sync(this.desired, policy);
+    if (unannounceable.length > 0) this.log.warn('no next hop for some prefixes; not announced', { prefixes: unannounceable.map(formatPrefix) });
+    for (const u of updates) {
+      conn.write(u);
+      this.o.observer?.message?.('sent', 'update');
     }
     if (initial) {
-      if (v4) this.send(endOfRib(Afi.IPv4, Safi.Unicast));
-      if (v6) this.send(endOfRib(Afi.IPv6, Safi.Unicast));
+      if (policy.ipv4) this.send(endOfRib(Afi.IPv4, Safi.Unicast));
+      if (policy.ipv6) this.send(endOfRib(Afi.IPv6, Safi.Unicast));
     }
-    this.o.observer?.advertised?.(this.sent.size);
+    this.o.observer?.advertised?.(this.rib.size);
   }
-
-  private parseKey(key: string): Prefix | undefined {
-    const [addr, len] = key.split('/');
-    try {
-      const a = parseIP(addr);
-      return { family: a.family, addr: a.value, length: Number(len) };
-    } catch {
-      return undefined;
-    }
-  }
-
-  private nextHop(family: 4 | 6): bigint | undefined {
-    const local = this.localAddress;
-    if (local) {
-      try {
-        const a = parseIP(local);
-        if (a.family === family && !(family === 6 && a.value >> 118n === 0x3fan)) return a.value;
-      } catch {
-        /* fall through */
-      }
-    }
-    const configured = family === 4 ? this.o.ipv4NextHop : this.o.ipv6NextHop;
-    if (!configured) return undefined;
-    const a = parseIP(configured);
-    return a.family === family ? a.value : undefined;
-  }
-
-  private attributes(r: Route, nh4: bigint | undefined): PathAttribute[] {
-    const attrs: PathAttribute[] = [
-      { kind: 'origin', value: 0 },
-      { kind: 'as-path', segments: this.internal ? [] : [{ type: AsPathSegmentType.AsSequence, asns: [this.o.myASN] }] },
-    ];
-    if (nh4 !== undefined) attrs.push({ kind: 'next-hop', addr: nh4 });
-    if (this.internal) attrs.push({ kind: 'local-pref', value: r.localPref ?? 100 });
-    if (r.communities.length > 0) attrs.push({ kind: 'communities', values: [...new Set(r.communities)].sort((a, b) => a - b) });
-    if (r.largeCommunities.length > 0) attrs.push({ kind: 'large-communities', values: [...r.largeCommunities] });
-    return attrs;
-  }
-}
-
-/** "198.51.100.7/32" for logs and map keys. */
-export function routeKey(p: Prefix): string {
-  return formatPrefix(p);
 }

@@ -1,9 +1,11 @@
 // Feeds random and mutated messages to the decoder: nothing may escape `decode`, no verdict may
 // come from the internal-error fallback, and whatever decodes must survive encode + decode.
+// Every UPDATE-typed input also goes through checkUpdate, which must agree with decode on every
+// verdict that resets the session (and find none where decode finds none).
 // BGP_FUZZ_COUNT sets the number of inputs (default 1,000,000); BGP_FUZZ_SEED the seed.
 import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
-import { BgpDecodeError, BgpFramer, type DecodeContext, decode, encode } from '../../../src/protocol/bgp';
+import { BgpDecodeError, BgpFramer, checkUpdate, type DecodeContext, decode, encode } from '../../../src/protocol/bgp';
 import { bgpMessage, CONTEXTS, openMessage, updateMessage } from './arbitraries';
 
 const COUNT = Number(process.env.BGP_FUZZ_COUNT ?? 1_000_000);
@@ -224,6 +226,14 @@ const corpus: Buffer[] = CONTEXTS.flatMap((ctx, i) =>
   ].map((m) => encode(m, ctx)),
 );
 
+/** checkUpdate must give decode's verdict exactly when that verdict resets the session. */
+function sameResetVerdict(fast: BgpDecodeError | undefined, full: BgpDecodeError | BgpMessageLike): boolean {
+  const reset = full instanceof BgpDecodeError && full.handling === 'session-reset' ? full : undefined;
+  if (fast === undefined || reset === undefined) return fast === reset;
+  return fast.code === reset.code && fast.subcode === reset.subcode && fast.handling === reset.handling && fast.message === reset.message && fast.data.equals(reset.data);
+}
+type BgpMessageLike = ReturnType<typeof decode>;
+
 /** Every code/subcode decode can return (RFC 4271 §6.1–§6.3, RFC 7313 §5). */
 const REACHABLE_ERRORS = [
   ...['1/1', '1/2', '1/3'],
@@ -257,6 +267,9 @@ describe('decode fuzzing', () => {
       } catch (e) {
         fail(`escaped: ${String(e)}`, input, ctx);
         continue;
+      }
+      if (input.length >= 19 && input[18] === 2 && !sameResetVerdict(checkUpdate(input), got)) {
+        fail(`checkUpdate disagrees with decode: ${checkUpdate(input)?.message} / ${got instanceof BgpDecodeError ? got.message : got.kind}`, input, ctx);
       }
       if (got instanceof BgpDecodeError) {
         if (got.cause !== undefined) fail(`internal error: ${String(got.cause)}`, input, ctx);
