@@ -1,7 +1,7 @@
 // `npm run test:repeat -- FILE [N] [--lock LOCKFILE]`: runs one test file N times (default 10) in a
 // row, each run a fresh jest process, and prints a pass/fail count with the failing tests of each
-// run. Between runs it removes what a run left behind: network namespaces made by the test helpers
-// that did not exist before the run (never anyone else's). With --lock, each run holds an flock on
+// run. Between runs it removes what a run left behind: the network namespaces that run's test
+// helpers registered (IRONLB_NETNS_REGISTRY), never anyone else's. With --lock, each run holds an flock on
 // LOCKFILE, so that namespace suites of several checkouts on one machine take turns.
 // Exit status: 0 when every run passed.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -36,14 +36,22 @@ function projectOf(file: string): string {
   return m[1];
 }
 
-/** Namespaces named like test/helpers/netns.ts makes them (il<pid><hex>-<host>). */
-function labNamespaces(): Set<string> {
+/** Namespaces that still exist, of those the run registered. */
+function leftFrom(registry: string): string[] {
+  let registered: string[];
+  try {
+    registered = readFileSync(registry, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+  let present: Set<string>;
   try {
     const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return new Set(out.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^il[0-9]{1,3}[0-9a-f]{4}-[a-z0-9]+$/.test(n)));
+    present = new Set(out.split('\n').map((l) => l.split(' ')[0]));
   } catch {
-    return new Set();
+    return [];
   }
+  return [...new Set(registered)].filter((n) => present.has(n));
 }
 
 interface JestJson {
@@ -59,12 +67,13 @@ function main(): number {
   let passes = 0;
   try {
     for (let i = 1; i <= args.runs; i++) {
-      const before = labNamespaces();
       const json = path.join(dir, `run-${i}.json`);
+      const registry = path.join(dir, `run-${i}.netns`);
       const jestArgs = ['jest', args.file, '--selectProjects', project, '--runInBand', '--json', '--outputFile', json];
       const [cmd, argv] = args.lock ? ['flock', [args.lock, 'npx', ...jestArgs]] : ['npx', jestArgs];
       const t0 = Date.now();
-      const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const env = { ...process.env, IRONLB_NETNS_REGISTRY: registry };
+      const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
       const seconds = ((Date.now() - t0) / 1000).toFixed(1);
       let result: JestJson | undefined;
       try {
@@ -80,7 +89,7 @@ function main(): number {
       if (!ok && result) {
         for (const t of result.testResults) if (t.message) process.stdout.write(`${t.message.split('\n').slice(0, 25).join('\n')}\n`);
       }
-      const leftovers = [...labNamespaces()].filter((n) => !before.has(n));
+      const leftovers = leftFrom(registry);
       for (const ns of leftovers) spawnSync('ip', ['netns', 'del', ns]);
       if (leftovers.length > 0) process.stdout.write(`  removed ${leftovers.length} namespace(s) the run left behind: ${leftovers.join(' ')}\n`);
     }

@@ -58,7 +58,7 @@ export async function ensureBinaries(log: (s: string) => void = () => undefined)
   const bin = kubeBinDir();
   if (existsSync(path.join(bin, 'kube-apiserver')) && existsSync(path.join(bin, 'kubectl')) && existsSync('/usr/bin/etcd')) return bin;
   log(`kube-apiserver ${KUBE_VERSION} not cached: installing and building (first run only, ~10 min)`);
-  const script = path.join(__dirname, '..', '..', 'scripts', 'install-kube.sh');
+  const script = path.join(__dirname, '..', 'install-kube.sh');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, IRONLB_CACHE: cacheRoot() } });
     child.on('error', reject);

@@ -1,16 +1,25 @@
 // The layer-2 test ground of issue 5: a LAN (bridge) with node namespaces, a client namespace,
 // and the test's own namespace attached so that one kube-apiserver on the LAN serves both the
-// test process and the speakers. Each node stands in for kube-proxy in IPVS mode: Service
-// addresses sit on lo with arp_ignore=1/arp_announce=2, so the kernel never answers ARP for them,
-// and a small HTTP backend answers with the node's name.
+// test process and the speakers. Nodes ARP-answer only for their own eth0 address
+// (arp_ignore=1/arp_announce=2): only ironlb answers for Service addresses. Two data paths:
+//
+// - the stand-in for kube-proxy in IPVS mode (default): Service addresses on lo
+//   (addServiceAddressEverywhere) and a small HTTP backend per node answering with the node's name;
+// - `kubeProxy: true`: a real kube-proxy (iptables mode) per node and pods behind the nodes
+//   (addPod), each answering with its own name; traffic goes client → ARP owner → kube-proxy's
+//   rules → pod, on a routed pod network (node i: 198.18.i.0/24, routes to the others' via the LAN).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { Lab, type Host } from '../helpers/netns';
-import { destroyCluster, startCluster, type ClusterInfo } from './kube-cluster';
+import { Lab, type Host } from './netns';
+import { destroyCluster, kubeconfigYaml, startCluster, type ClusterInfo } from './kube-cluster';
+import { httpGet, podCidr, type HttpAnswer } from './kube-proxy';
+import { KubeProxies, routePodNetwork, type StopKubeProxyOptions } from './kube-proxy-nodes';
+import { childLauncher, type Launched, type Launcher } from './launcher';
+import { TestKubelet, type LabPod, type PodSpec } from './pods';
 import { startIronlb, type IronlbProcess } from './processes';
 import { ServiceKit } from './services';
 
@@ -30,8 +39,28 @@ export const LAB_POOL_CONFIG = `address-pools:
 
 export interface NodeHost extends Host {
   nodeName: string;
+  /** 1-based; node i's pods are in 198.18.i.0/24. */
+  index: number;
   backend?: ReturnType<Lab['spawn']>;
   speaker?: IronlbProcess;
+  /** The node's kube-proxy while it runs (`kubeProxy: true`). */
+  kubeProxy?: Launched;
+}
+
+/** The user kube-proxy authenticates as: bound to ClusterRole system:node-proxier by the server's bootstrap policy. */
+export const KUBE_PROXY_USER = 'system:kube-proxy';
+
+export interface L2LabOptions {
+  nodes?: number;
+  backendPort?: number;
+  /** Where the API server keeps its data (default: a new temporary directory). */
+  clusterDir?: string;
+  /** false: start no HTTP backends on the nodes (the caller starts its own, e.g. detached). */
+  backends?: boolean;
+  /** Run a real kube-proxy (iptables mode) in each node and route a pod network behind the nodes. */
+  kubeProxy?: boolean;
+  /** How kube-proxy and pod servers are started (default: children of this process). */
+  launcher?: Launcher;
 }
 
 /** Tiny HTTP backend: answers every request on port `port` with the node's name. */
@@ -46,27 +75,27 @@ export class L2Lab {
   kc!: k8s.KubeConfig;
   kit!: ServiceKit;
   controller?: IronlbProcess;
+  /** The pods' kubelet and endpoint controller (`kubeProxy: true`). */
+  kubelet?: TestKubelet;
+  private proxies?: KubeProxies;
   private clusterDir = '';
   private rootIf = '';
 
   private constructor(readonly lab: Lab) {}
 
-  /**
-   * `clusterDir`: where the API server keeps its data (default: a new temporary directory).
-   * `backends: false`: start no HTTP backends (the caller starts its own, e.g. detached).
-   */
-  static async create(opts: { nodes?: number; backendPort?: number; clusterDir?: string; backends?: boolean } = {}): Promise<L2Lab> {
+  static async create(opts: L2LabOptions = {}): Promise<L2Lab> {
     const lab = await Lab.create();
     const l2 = new L2Lab(lab);
     try {
       await l2.attachRoot();
       l2.clusterDir = opts.clusterDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-l2-')));
-      l2.cluster = await startCluster({ dir: l2.clusterDir, bindAddress: ROOT_V4 });
+      l2.cluster = await startCluster({ dir: l2.clusterDir, bindAddress: ROOT_V4, users: { [KUBE_PROXY_USER]: [] } });
       l2.kc = new k8s.KubeConfig();
       l2.kc.loadFromFile(l2.cluster.kubeconfig);
       l2.kit = new ServiceKit(l2.kc);
       l2.client = await lab.addHost('client', { ipv4: `${LAN_V4_PREFIX}.10/24`, ipv6: `${LAN_V6_PREFIX}10/64` });
-      for (let i = 1; i <= (opts.nodes ?? 3); i++) {
+      const count = opts.nodes ?? 3;
+      for (let i = 1; i <= count; i++) {
         const host = await lab.addHost(`n${i}`, { ipv4: `${LAN_V4_PREFIX}.${10 + i}/24`, ipv6: `${LAN_V6_PREFIX}${10 + i}/64` });
         await lab.sysctl(host, {
           'net.ipv4.conf.all.arp_ignore': '1',
@@ -74,10 +103,20 @@ export class L2Lab {
           'net.ipv4.conf.eth0.arp_ignore': '1',
           'net.ipv4.conf.eth0.arp_announce': '2',
         });
-        const node: NodeHost = { ...host, nodeName: `node${i}` };
+        const node: NodeHost = { ...host, nodeName: `node${i}`, index: i };
         l2.nodes.push(node);
-        await l2.kit.core.createNode({ body: { metadata: { name: node.nodeName, labels: { 'kubernetes.io/hostname': node.nodeName } } } });
+        await l2.kit.core.createNode({ body: { metadata: { name: node.nodeName, labels: { 'kubernetes.io/hostname': node.nodeName } }, spec: { podCIDR: podCidr(i) } } });
         if (opts.backends !== false) node.backend = lab.spawn(host, [process.execPath, '-e', backendScript(node.nodeName, opts.backendPort ?? 8090)]);
+      }
+      if (opts.kubeProxy) {
+        const launch = opts.launcher ?? childLauncher(lab);
+        await routePodNetwork(lab, l2.nodes);
+        const token = l2.cluster.tokens[KUBE_PROXY_USER];
+        const kubeconfig = path.join(l2.clusterDir, 'kube-proxy.kubeconfig');
+        await fs.writeFile(kubeconfig, kubeconfigYaml(l2.cluster.server, await fs.readFile(l2.cluster.caFile, 'utf8'), KUBE_PROXY_USER, token), { mode: 0o600 });
+        l2.proxies = new KubeProxies(kubeconfig, launch);
+        l2.kubelet = new TestKubelet(lab, l2.kc, launch);
+        await Promise.all(l2.nodes.map((n) => l2.startKubeProxy(n)));
       }
     } catch (e) {
       await l2.destroy();
@@ -106,9 +145,9 @@ export class L2Lab {
     return this.rootIf;
   }
 
-  /** Every namespace of the lab, the switch last. */
+  /** Every namespace of the lab (pods' too), the switch last. */
   get namespaces(): string[] {
-    return [...this.lab.allHosts.map((h) => h.ns), this.lab.switchNs];
+    return [...this.lab.allNamespaces.filter((ns) => ns !== this.lab.switchNs), this.lab.switchNs];
   }
 
   /**
@@ -133,8 +172,8 @@ export class L2Lab {
         '--node-name', node.nodeName,
         '--node-address', node.ipv4 ?? '',
         '--metrics-addr', '127.0.0.1:0',
-        // Node NICs here are veths named eth0: exclude only lo.
-        '--exclude-interfaces', '^lo$',
+        // Node NICs here are veths named eth0: exclude only lo (and the pods' veths, as MetalLB's list does).
+        '--exclude-interfaces', this.kubelet ? '^lo$,^veth.*' : '^lo$',
         '--lease-duration', '3',
         '--lease-renew', '1',
         ...extra,
@@ -181,9 +220,89 @@ export class L2Lab {
     return this.nodes.find((n) => n.mac === mac.toLowerCase());
   }
 
+  node(name: string): NodeHost {
+    const node = this.nodes.find((n) => n.nodeName === name);
+    if (!node) throw new Error(`no node ${name} in this lab`);
+    return node;
+  }
+
+  // ---- the real data path (`kubeProxy: true`) ----------------------------------------------------
+
+  private dataPath(): { proxies: KubeProxies; kubelet: TestKubelet } {
+    if (!this.proxies || !this.kubelet) throw new Error('this L2Lab runs no kube-proxy: create it with { kubeProxy: true }');
+    return { proxies: this.proxies, kubelet: this.kubelet };
+  }
+
+  /** (Re)starts kube-proxy on the node; resolves once its /healthz answers 200. */
+  async startKubeProxy(node: NodeHost): Promise<Launched> {
+    return this.dataPath().proxies.start(node);
+  }
+
+  /** Stops the node's kube-proxy; `removeRules` also removes its iptables rules (the path through the node breaks). */
+  async stopKubeProxy(node: NodeHost, opts: StopKubeProxyOptions = {}): Promise<void> {
+    await this.dataPath().proxies.stop(node, opts);
+  }
+
+  /** GET kube-proxy's /healthz (port 10256) on the node; undefined when nothing answers. */
+  kubeProxyHealthz(node: NodeHost): Promise<HttpAnswer | undefined> {
+    return this.dataPath().proxies.healthz(node);
+  }
+
+  /** A Ready pod on `node` answering HTTP with its name; its Service's EndpointSlice is kept current. */
+  async addPod(node: NodeHost, spec: PodSpec): Promise<LabPod> {
+    return this.dataPath().kubelet.addPod(node, spec);
+  }
+
+  /** Stops the pod's server; it turns not ready in its Pod status and EndpointSlices. */
+  async stopPod(pod: LabPod): Promise<void> {
+    await this.dataPath().kubelet.stopPod(pod);
+  }
+
+  /** Restarts a stopped pod's server; Ready again once it answers. */
+  async startPod(pod: LabPod): Promise<void> {
+    await this.dataPath().kubelet.startPod(pod);
+  }
+
+  get pods(): readonly LabPod[] {
+    return this.kubelet?.pods ?? [];
+  }
+
+  /** Writes the EndpointSlices of the namespace's Services from the pods (call after creating a Service). */
+  async syncEndpoints(namespace: string): Promise<void> {
+    await this.dataPath().kubelet.syncEndpoints(namespace);
+  }
+
+  /** The Service's healthCheckNodePort (allocated by the API server for externalTrafficPolicy: Local). */
+  async healthCheckNodePort(namespace: string, service: string): Promise<number> {
+    const port = (await this.kit.get(namespace, service)).spec?.healthCheckNodePort;
+    if (!port) throw new Error(`${namespace}/${service} has no healthCheckNodePort (not type LoadBalancer with externalTrafficPolicy: Local?)`);
+    return port;
+  }
+
+  /** GET the health-check port on the node's own address, from the client (as a load balancer's health check does). */
+  probeHealthCheck(node: NodeHost, port: number): Promise<HttpAnswer | undefined> {
+    return httpGet(this.client.ns, `http://${node.ipv4}:${port}/`, 2);
+  }
+
+  /**
+   * GET http://ip:port/ from the client with a host route sending it to `node` (as a router would),
+   * whoever answers ARP for `ip`: what that node's kube-proxy makes of the traffic. Undefined when
+   * nothing answers within `timeoutSeconds`.
+   */
+  async requestVia(node: NodeHost, ip: string, port: number, timeoutSeconds = 2): Promise<HttpAnswer | undefined> {
+    await this.lab.ip(this.client.ns, ['route', 'replace', `${ip}/32`, 'via', node.ipv4 ?? '']);
+    try {
+      return await httpGet(this.client.ns, `http://${ip}:${port}/`, timeoutSeconds);
+    } finally {
+      await this.lab.ip(this.client.ns, ['route', 'del', `${ip}/32`], { allowFailure: true });
+    }
+  }
+
   async destroy(): Promise<void> {
     for (const n of this.nodes) await n.speaker?.kill('SIGKILL');
     await this.controller?.kill('SIGKILL');
+    await Promise.all(this.nodes.map((n) => n.kubeProxy?.stop(2000)));
+    await this.kubelet?.stopAll();
     if (this.clusterDir) await destroyCluster(this.clusterDir);
     await this.lab.destroy(); // deleting the switch namespace removes the root veth too
     if (this.rootIf) await run('ip', ['link', 'del', this.rootIf]).catch(() => undefined);

@@ -153,6 +153,11 @@ export class Lab {
     return this.hosts;
   }
 
+  /** Every namespace this lab made (hosts, routed hosts, the switch), in creation order. */
+  get allNamespaces(): readonly string[] {
+    return this.namespaces;
+  }
+
   private async addNamespace(ns: string): Promise<void> {
     await run('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
@@ -203,6 +208,31 @@ export class Lab {
     };
     this.hosts.push(host);
     return host;
+  }
+
+  /**
+   * A namespace behind `via` instead of on the bridge, as a pod sits behind its node: its eth0 is
+   * a veth whose other end, `veth<name>` in `via`'s namespace, holds `gateway`/32; `via` routes
+   * `ipv4`/32 to it and the new namespace routes everything through `gateway`. Forwarding on
+   * `via` is the caller's business.
+   */
+  async addRoutedHost(name: string, via: Host, opts: { ipv4: string; gateway: string }): Promise<Host> {
+    if (!/^[a-z0-9]{1,8}$/.test(name)) throw new Error(`Lab: host name must be 1-8 of [a-z0-9]: ${name}`);
+    const ns = `${this.prefix}-${name}`;
+    if (this.namespaces.includes(ns)) throw new Error(`Lab: duplicate host ${name}`);
+    const ip = stripPrefix(opts.ipv4);
+    const hostSide = `veth${name}`;
+    await this.addNamespace(ns);
+    await this.ip(via.ns, ['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await this.ip(via.ns, ['addr', 'add', `${opts.gateway}/32`, 'dev', hostSide]);
+    await this.ip(via.ns, ['link', 'set', hostSide, 'up']);
+    await this.ip(via.ns, ['route', 'add', `${ip}/32`, 'dev', hostSide]);
+    await this.ip(ns, ['link', 'set', 'eth0', 'up']);
+    await this.ip(ns, ['addr', 'add', `${ip}/32`, 'dev', 'eth0']);
+    await this.ip(ns, ['route', 'add', opts.gateway, 'dev', 'eth0', 'scope', 'link']);
+    await this.ip(ns, ['route', 'add', 'default', 'via', opts.gateway]);
+    const link = JSON.parse((await this.ip(ns, ['-j', 'link', 'show', 'eth0'])).stdout)[0] as { ifindex: number; address: string };
+    return { name, ns, ifname: 'eth0', ifindex: link.ifindex, mac: link.address.toLowerCase(), ipv4: ip };
   }
 
   private async linkLocal(ns: string): Promise<string | undefined> {

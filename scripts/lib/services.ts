@@ -1,6 +1,6 @@
 // Test helpers for Services, ConfigMaps and Events on the real API server.
 import * as k8s from '@kubernetes/client-node';
-import { eventually } from './kube';
+import { eventually } from './wait';
 
 export class ServiceKit {
   readonly core: k8s.CoreV1Api;
