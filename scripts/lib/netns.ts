@@ -15,6 +15,7 @@
 // snooping), like a plain switch. Needs root and iproute2.
 import { ChildProcess, execFile, execFileSync, spawn, SpawnOptions } from 'child_process';
 import { randomBytes } from 'crypto';
+import { appendFileSync } from 'fs';
 
 export interface ExecResult {
   stdout: string;
@@ -161,6 +162,9 @@ export class Lab {
   private async addNamespace(ns: string): Promise<void> {
     await run('ip', ['netns', 'add', ns]);
     this.namespaces.push(ns);
+    // npm run test:repeat removes, after each run, exactly the namespaces its run registered here.
+    const registry = process.env.IRONLB_NETNS_REGISTRY;
+    if (registry) appendFileSync(registry, `${ns}\n`);
     await this.ip(ns, ['link', 'set', 'lo', 'up']);
   }
 
