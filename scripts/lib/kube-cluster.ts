@@ -53,11 +53,18 @@ export function kubeBinDir(): string {
   return path.join(cacheRoot(), `kube-${KUBE_VERSION}`, 'bin');
 }
 
-/** Installs etcd and builds kube-apiserver/kubectl if missing. Output goes to stderr. */
+/** What scripts/install-kube.sh builds into kubeBinDir(). */
+export const KUBE_BINARIES = ['kube-apiserver', 'kubectl', 'kube-proxy'] as const;
+
+/**
+ * Installs etcd and iptables and builds whichever of KUBE_BINARIES is missing (a cache from before
+ * kube-proxy gets only kube-proxy built). Output goes to stderr.
+ */
 export async function ensureBinaries(log: (s: string) => void = () => undefined): Promise<string> {
   const bin = kubeBinDir();
-  if (existsSync(path.join(bin, 'kube-apiserver')) && existsSync(path.join(bin, 'kubectl')) && existsSync('/usr/bin/etcd')) return bin;
-  log(`kube-apiserver ${KUBE_VERSION} not cached: installing and building (first run only, ~10 min)`);
+  const missing = KUBE_BINARIES.filter((b) => !existsSync(path.join(bin, b)));
+  if (missing.length === 0 && existsSync('/usr/bin/etcd') && ['/usr/sbin/iptables', '/sbin/iptables'].some((p) => existsSync(p))) return bin;
+  log(`${missing.length > 0 ? missing.join(', ') : 'etcd/iptables'} ${KUBE_VERSION} not installed: installing and building (first run only, ~5-10 min per binary)`);
   const script = path.join(__dirname, '..', 'install-kube.sh');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [script], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, IRONLB_CACHE: cacheRoot() } });

@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { Lab, type Host } from './netns';
 import { destroyCluster, kubeconfigYaml, startCluster, type ClusterInfo } from './kube-cluster';
-import { httpGet, podCidr, type HttpAnswer } from './kube-proxy';
+import { httpGet, natRules, podCidr, type HttpAnswer } from './kube-proxy';
 import { KubeProxies, routePodNetwork, type StopKubeProxyOptions } from './kube-proxy-nodes';
 import { childLauncher, type Launched, type Launcher } from './launcher';
 import { TestKubelet, type LabPod, type PodSpec } from './pods';
@@ -24,6 +24,10 @@ import { startIronlb, type IronlbProcess } from './processes';
 import { ServiceKit } from './services';
 
 const run = promisify(execFile);
+
+export type { LabPod, PodSpec } from './pods';
+export type { HttpAnswer } from './kube-proxy';
+export type { StopKubeProxyOptions } from './kube-proxy-nodes';
 
 export const LAN_V4_PREFIX = '198.51.100';
 export const LAN_V6_PREFIX = '2001:db8:100::';
@@ -246,6 +250,11 @@ export class L2Lab {
   /** GET kube-proxy's /healthz (port 10256) on the node; undefined when nothing answers. */
   kubeProxyHealthz(node: NodeHost): Promise<HttpAnswer | undefined> {
     return this.dataPath().proxies.healthz(node);
+  }
+
+  /** `iptables-save -t nat` in the node: kube-proxy's rules (KUBE-SERVICES, KUBE-SVC-…, KUBE-SEP-…). */
+  kubeProxyRules(node: NodeHost): Promise<string> {
+    return natRules(node.ns);
   }
 
   /** A Ready pod on `node` answering HTTP with its name; its Service's EndpointSlice is kept current. */
