@@ -206,7 +206,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterInfo> {
   const tokenLines = [`${adminToken},admin,admin-uid,"system:masters"`];
   for (const [user, groups] of Object.entries(opts.users ?? {})) {
     tokens[user] = randomToken();
-    tokenLines.push(`${tokens[user]},${user},${user}-uid,"${groups.join(',')}"`);
+    tokenLines.push(`${tokens[user]},${user},${user}-uid` + (groups.length > 0 ? `,"${groups.join(',')}"` : ''));
   }
   await fs.writeFile(path.join(dir, 'tokens.csv'), tokenLines.join('\n') + '\n', { mode: 0o600 });
 
