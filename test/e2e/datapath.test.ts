@@ -19,6 +19,12 @@ const PORT = 8090;
 const RULES_MS = 20_000;
 /** An address moving after an endpoint change: informer event + election + gratuitous ARP (well under a 3 s lease). */
 const MOVE_MS = 20_000;
+/**
+ * Speaker start-up is mostly ts-node transpiling the speaker and its responder worker: one took
+ * 24 s from spawn to "speaker started" at load 13 on this 2-core machine, and three at once at
+ * load 20 did not log a line within the harness's default 60 s. Started together, give them 180 s.
+ */
+const SPEAKERS_START_MS = 180_000;
 
 describe('the real data path: kube-proxy (iptables mode) in each node, pods behind the nodes', () => {
   let l2: L2Lab;
@@ -30,7 +36,7 @@ describe('the real data path: kube-proxy (iptables mode) in each node, pods behi
     await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     const ctl = l2.startController();
     await waitForLog(ctl, 'caches synced');
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started')));
+    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', SPEAKERS_START_MS)));
     web0 = await l2.addPod(l2.node('node1'), { name: 'web-0', labels: { app: 'web' } });
     web1 = await l2.addPod(l2.node('node2'), { name: 'web-1', labels: { app: 'web' } });
   });
