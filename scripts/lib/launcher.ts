@@ -20,6 +20,19 @@ export type Launcher = (name: string, argv: string[], netns: string) => Launched
 
 const MAX_OUTPUT = 1_000_000;
 
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 export function lastLines(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
@@ -35,10 +48,6 @@ export function childLauncher(lab: Lab): Launcher {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
     const running = (): boolean => child.exitCode === null && child.signalCode === null;
     return {
       name,
@@ -46,13 +55,7 @@ export function childLauncher(lab: Lab): Launcher {
       pid: child.pid ?? -1,
       running,
       outputTail: (lines = 30) => lastLines(out, lines),
-      stop: async (graceMs = 5000) => {
-        if (!running()) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      },
+      stop: (graceMs = 5000) => stopChild(child, graceMs),
     };
   };
 }

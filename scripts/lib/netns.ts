@@ -16,6 +16,7 @@
 import { ChildProcess, execFile, execFileSync, spawn, SpawnOptions } from 'child_process';
 import { randomBytes } from 'crypto';
 import { appendFileSync } from 'fs';
+import { stopChild } from './launcher';
 
 export interface ExecResult {
   stdout: string;
@@ -291,20 +292,7 @@ export class Lab {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    await Promise.all(
-      [...this.children].map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const t = setTimeout(() => c.kill('SIGKILL'), 2000);
-            c.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all([...this.children].map((c) => stopChild(c, 2000)));
     for (const ns of [...this.namespaces].reverse()) {
       await run('ip', ['netns', 'del', ns], { allowFailure: true });
     }
