@@ -41,6 +41,8 @@ export interface LabPod {
 
 export const SLICE_MANAGER = 'ironlb-lab-kubelet';
 const SLICE_API = 'discovery.k8s.io/v1beta1';
+/** A name only: no container runtime runs it (the server is a node process in the pod's namespace). */
+const CONTAINER_IMAGE = 'ironlb.io/lab-http-echo';
 
 /** The pod's server: answers every request with the pod's name. */
 export function podServerScript(podName: string, port: number): string {
@@ -86,7 +88,7 @@ export class TestKubelet {
           nodeName: node.nodeName,
           // No token controller here: a pod that wanted a token would be refused by admission.
           automountServiceAccountToken: false,
-          containers: [{ name: 'http', image: 'ironlb.io/lab-http-echo', ports: [{ containerPort: pod.port, protocol: 'TCP' }] }],
+          containers: [{ name: 'http', image: CONTAINER_IMAGE, ports: [{ containerPort: pod.port, protocol: 'TCP' }] }],
         },
       },
     });
@@ -134,6 +136,18 @@ export class TestKubelet {
         status: type === 'Initialized' || type === 'PodScheduled' ? 'True' : status,
         lastTransitionTime: now,
       })),
+      // What `kubectl get pods` counts in READY; a stopped server shows as terminated by SIGTERM.
+      containerStatuses: [
+        {
+          name: 'http',
+          image: CONTAINER_IMAGE,
+          imageID: '',
+          ready,
+          started: ready,
+          restartCount: 0,
+          state: ready ? { running: { startedAt: now } } : { terminated: { exitCode: 143, reason: 'Error', finishedAt: now } },
+        },
+      ],
     };
     await this.core.replaceNamespacedPodStatus({ name: pod.name, namespace: pod.namespace, body: current });
     pod.ready = ready;
