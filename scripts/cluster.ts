@@ -1,7 +1,7 @@
 // `npm run cluster -- up|down|status|install [--netns NS] [--bind ADDR] [--port N] [--dir DIR]`
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { destroyCluster, ensureBinaries, isClusterUp, kubeBinDir, startCluster } from '../test/harness/kube-cluster';
+import { destroyCluster, ensureBinaries, isClusterUp, kubeBinDir, startCluster } from './lib/kube-cluster';
 
 interface Args {
   cmd: string;

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl v1.20.2 from Debian's `kubernetes` source package
-# and installs etcd from Debian. Idempotent: the build is cached per version under
-# ${IRONLB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ironlb}, so only the first run pays.
-# Prints the directory holding the binaries on its last line.
+# Builds kube-apiserver, kubectl and kube-proxy v1.20.2 from Debian's `kubernetes` source package
+# and installs etcd and iptables (kube-proxy's iptables mode) from Debian. Idempotent: the build is
+# cached per version under ${IRONLB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ironlb}, so only the
+# first run pays, and only for what is missing: a cache made before kube-proxy was added gets
+# kube-proxy built and moved in beside the binaries it already has, which are never rebuilt,
+# deleted or replaced (other test runs may be using them). Each binary is copied in under a
+# temporary name and renamed into place, so a reader never sees half a file; concurrent runs
+# serialise on a lock file in the cache. Prints the directory holding the binaries on its last line.
 set -euo pipefail
 
 KUBE_DEB_VERSION="1.20.5+really1.20.2-1.1+deb12u1"
 KUBE_VERSION="v1.20.2"
 CACHE_ROOT="${IRONLB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ironlb}"
-BIN_DIR="$CACHE_ROOT/kube-$KUBE_VERSION/bin"
+VERSION_DIR="$CACHE_ROOT/kube-$KUBE_VERSION"
+BIN_DIR="$VERSION_DIR/bin"
+TARGETS=(kube-apiserver kubectl kube-proxy)
 
 log() { echo "[install-kube] $*" >&2; }
 die() { echo "[install-kube] ERROR: $*" >&2; exit 1; }
@@ -32,12 +38,29 @@ apt_install() {
     || die "apt-get install ${missing[*]} failed"
 }
 
-apt_install etcd-server ca-certificates openssl
+# iptables (Debian's nft variant) and conntrack: what kube-proxy's iptables mode calls at run time.
+apt_install etcd-server ca-certificates openssl iptables conntrack
 
-if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kubectl" ]; then
+missing_targets() {
+  local t
+  for t in "${TARGETS[@]}"; do [ -x "$BIN_DIR/$t" ] || echo "$t"; done
+}
+
+if [ -z "$(missing_targets)" ]; then
   echo "$BIN_DIR"
   exit 0
 fi
+
+# One build at a time per cache; whoever waited re-checks what is still missing.
+mkdir -p "$VERSION_DIR"
+exec 9>"$VERSION_DIR/.install.lock"
+flock 9
+mapfile -t MISSING < <(missing_targets)
+if [ ${#MISSING[@]} -eq 0 ]; then
+  echo "$BIN_DIR"
+  exit 0
+fi
+log "to build: ${MISSING[*]} (already cached: $(cd "$BIN_DIR" 2>/dev/null && ls 2>/dev/null | tr '\n' ' '))"
 
 # deb-src stanza for bookworm (+security, where the deb12u1 upload lives), copied from debian.sources.
 SRC_LIST=/etc/apt/sources.list.d/ironlb-debsrc.sources
@@ -55,9 +78,9 @@ if [ $apt_updated = 0 ]; then
 fi
 apt_install golang-go rsync jq golang-github-modern-go-reflect2-dev dpkg-dev make
 
-WORK="$CACHE_ROOT/kube-$KUBE_VERSION/build"
-rm -rf "$WORK"
-mkdir -p "$WORK"
+# A scratch directory of this run's own: nothing another run uses is touched.
+WORK=$(mktemp -d "$VERSION_DIR/build.XXXXXX")
+trap 'cd /; rm -rf "$WORK"' EXIT
 cd "$WORK"
 log "apt-get source --download-only kubernetes=$KUBE_DEB_VERSION"
 apt-get source --download-only "kubernetes=$KUBE_DEB_VERSION" >&2 || die "apt-get source failed"
@@ -76,20 +99,25 @@ rm -rf vendor/github.com/modern-go/reflect2/.git* vendor/github.com/modern-go/re
 
 scratch="$WORK/scratch"
 mkdir -p "$scratch/home" "$scratch/gopath" "$scratch/gocache"
-log "building kube-apiserver and kubectl (several minutes on 2 cores)"
+what=$(printf 'cmd/%s ' "${MISSING[@]}")
+log "building ${MISSING[*]} (kube-apiserver ~8 min, kube-proxy ~5 min on 2 idle cores)"
+t0=$(date +%s)
 if ! HOME="$scratch/home" GOPATH="$scratch/gopath" GOCACHE="$scratch/gocache" CGO_ENABLED=0 \
    GOFLAGS=-mod=vendor KUBE_GIT_VERSION="$KUBE_VERSION" KUBE_GIT_TREE_STATE=clean \
-   make WHAT="cmd/kube-apiserver cmd/kubectl" > "$WORK/build.log" 2>&1; then
+   make WHAT="${what% }" > "$WORK/build.log" 2>&1; then
   tail -n 40 "$WORK/build.log" >&2
-  die "build failed (log: $WORK/build.log)"
+  cp "$WORK/build.log" "$VERSION_DIR/build-failed.log" 2>/dev/null || true
+  die "build failed (log: $VERSION_DIR/build-failed.log)"
 fi
 out=_output/local/bin/linux/amd64
-[ -x "$out/kube-apiserver" ] || { tail -n 40 "$WORK/build.log" >&2; die "kube-apiserver not produced"; }
-mkdir -p "$BIN_DIR.tmp"
-cp "$out/kube-apiserver" "$out/kubectl" "$BIN_DIR.tmp/"
-rm -rf "$BIN_DIR"
-mv "$BIN_DIR.tmp" "$BIN_DIR"
-cd /
-rm -rf "$WORK"
-log "installed into $BIN_DIR"
+for t in "${MISSING[@]}"; do
+  [ -x "$out/$t" ] || { tail -n 40 "$WORK/build.log" >&2; die "$t not produced"; }
+done
+mkdir -p "$BIN_DIR"
+for t in "${MISSING[@]}"; do
+  # Same filesystem: the rename is atomic, and only a missing binary is ever moved in.
+  cp "$out/$t" "$BIN_DIR/.$t.tmp.$$"
+  mv -f "$BIN_DIR/.$t.tmp.$$" "$BIN_DIR/$t"
+done
+log "installed ${MISSING[*]} into $BIN_DIR in $(( $(date +%s) - t0 )) s"
 echo "$BIN_DIR"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # One-time machine setup for developing and testing ironlb (root, Debian bookworm):
-# Debian tools for the network tests, npm packages, the native addon, and the test API server.
+# Debian tools for the network tests, npm packages, the native addon, and the test API server
+# with kube-proxy (iptables mode; built once from the same Kubernetes source, then cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
 
-DEB_PACKAGES=(iproute2 iputils-ping arping ndisc6 curl socat tcpdump procps bird2 frr gobgpd python3 make g++ openssl etcd-server)
+DEB_PACKAGES=(iproute2 iputils-ping arping ndisc6 curl socat tcpdump procps bird2 frr gobgpd python3 make g++ openssl etcd-server iptables conntrack)
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${DEB_PACKAGES[@]}"; do
@@ -32,6 +33,6 @@ npm run --silent build:native >/dev/null
 node -e "require('./native/build/Release/ironlb_native.node')" || { log "native addon did not build"; exit 1; }
 log "building ironlb"
 npm run --silent build
-log "kube-apiserver for tests (built once, then cached)"
+log "kube-apiserver, kubectl and kube-proxy for tests (built once, then cached)"
 npm run --silent cluster -- install
 log "done"

@@ -1,5 +1,6 @@
-// `npm run lab` end to end, as a user runs it: the seed flow printed, then nothing left behind;
-// and `--keep` leaves a working lab (processes outlive the script) that `--down` removes entirely.
+// `npm run lab` end to end, as a user runs it: the seed flow printed, with curl answered by a pod
+// through kube-proxy, then nothing left behind; and `--keep` leaves a working lab (processes
+// outlive the script) that `--down` removes entirely, kube-proxy and pods included.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -43,18 +44,24 @@ describe('npm run lab', () => {
     if (existsSync(STATE)) await npmLab(['--down']);
   });
 
-  it("runs the seed's flow: EXTERNAL-IP, 3 pings received, curl answered by a node; then tears everything down", async () => {
+  it("runs the seed's flow: EXTERNAL-IP, one node answering ARP, curl answered by a pod through kube-proxy; then tears everything down", async () => {
     const r = await npmLab([]);
     if (r.code !== 0) throw new Error(`npm run lab failed:\n${r.out}`);
     expect(r.out).toMatch(/nginx-metallb\s+LoadBalancer\s+\S+\s+198\.51\.100\.(9\d|100)\s+8090:\d+\/TCP/);
-    expect(r.out).toContain('3 received');
-    expect(r.out).toMatch(/\$ curl http:\/\/198\.51\.100\.\d+:8090\n\s+node[123]\b/);
+    expect(r.out).toMatch(/arping 198\.51\.100\.\d+: answered by [0-9a-f:]{17} = node[123] /);
+    // MetalLB's documented behaviour on iptables-mode kube-proxy: no ICMP answer for the address.
+    expect(r.out).toMatch(/ping -c 1 198\.51\.100\.\d+: 1 packets transmitted, 0 received/);
+    // The pod's own answer, the node it runs on and the node whose kube-proxy sent it there.
+    expect(r.out).toMatch(/\$ curl http:\/\/198\.51\.100\.\d+:8090\n\s+nginx-[012]\s+<- pod nginx-[012] \(198\.18\.[123]\.10 on node[123]\), reached through kube-proxy on node[123]\n/);
+    expect(r.out).toMatch(/KUBE-SERVICES -d 198\.51\.100\.\d+\/32 .*--dport 8090/);
+    expect(r.out).toContain('DNAT targets on every node: 198.18.1.10:80 198.18.2.10:80 198.18.3.10:80');
+    expect(r.out).toMatch(/nginx-0\s+1\/1\s+Running\s+0\s+\S+\s+198\.18\.1\.10\s+node1/);
     expect(r.out).toContain('mapped into 198.51.100.90-198.51.100.100 inside the lab');
     expect(r.out).toMatch(/nodeAssigned Event: announcing from node "node[123]"/);
     expect(r.out).toMatch(/default\s+layer2\s+11\/1\/10/);
-    for (let i = 1; i <= 9; i++) expect(r.out).toMatch(new RegExp(`\\[${i}/9\\] .*\\.\\.\\. ok \\(\\d+\\.\\d s\\)`));
+    for (let i = 1; i <= 10; i++) expect(r.out).toMatch(new RegExp(`\\[${i}/10\\] .*\\.\\.\\. ok \\(\\d+\\.\\d s\\)`));
     const ours = [...new Set([...r.out.matchAll(/netns (il[0-9a-f]+-\w+)/g)].map((m) => m[1]))];
-    expect(ours.length).toBe(4); // node1-3 and the client are printed; the switch shares their prefix
+    expect(ours.length).toBe(7); // node1-3, the client and the 3 pods are printed; the switch shares their prefix
     const prefix = ours[0].split('-')[0];
     expect(namespaces().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);
     expect(existsSync(path.join(REPO, '.lab'))).toBe(false);
@@ -75,16 +82,27 @@ describe('npm run lab', () => {
     expect(kept.out).toMatch(new RegExp(`kubectl --kubeconfig ${state.kubeconfig.replace(/[.]/g, '\\.')} get svc`));
     const cluster = JSON.parse(readFileSync(path.join(state.clusterDir, 'state.json'), 'utf8')) as { pids: { etcd: number; apiserver: number } };
     const pids = [...state.processes.map((p) => p.pid), cluster.pids.etcd, cluster.pids.apiserver];
-    expect(state.processes.map((p) => p.name).sort()).toEqual(['backend-node1', 'backend-node2', 'backend-node3', 'controller', 'speaker-node1', 'speaker-node2', 'speaker-node3']);
+    expect(state.processes.map((p) => p.name).sort()).toEqual([
+      'controller',
+      'kube-proxy-node1',
+      'kube-proxy-node2',
+      'kube-proxy-node3',
+      'pod-default-nginx-0',
+      'pod-default-nginx-1',
+      'pod-default-nginx-2',
+      'speaker-node1',
+      'speaker-node2',
+      'speaker-node3',
+    ]);
     // The script has exited: everything still runs and the Service still answers.
     for (const pid of pids) expect(pidAlive(pid)).toBe(true);
     for (const ns of state.namespaces) expect(namespaces()).toContain(ns);
     const curl = await run('ip', ['netns', 'exec', state.clientNamespace, 'curl', '-s', '--max-time', '5', `http://${state.externalIP}:8090/`]);
-    expect(curl.stdout.trim()).toMatch(/^node[123]$/);
+    expect(curl.stdout.trim()).toMatch(/^nginx-[012]$/);
 
     const down = await npmLab(['--down']);
     expect(down.code).toBe(0);
-    expect(down.out).toContain('removed 5 network namespaces');
+    expect(down.out).toContain('removed 8 network namespaces'); // client, node1-3, 3 pods, the switch
     await new Promise((r) => setTimeout(r, 200));
     for (const pid of pids) expect(pidAlive(pid)).toBe(false);
     expect(namespaces().filter((n) => state.namespaces.includes(n))).toEqual([]);

@@ -7,8 +7,12 @@ import { promises as fs } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Lab, Host } from '../helpers/netns';
 import { parseBird, parseGobgp } from './router-ribs';
+import { stopChild as stopWithGrace } from '../../scripts/lib/launcher';
 
 export { parseBird, parseGobgp } from './router-ribs';
+
+/** Routers keep the 3 s grace to stop that they always had. */
+const stopChild = (c: ChildProcess): Promise<void> => stopWithGrace(c, 3000);
 
 export interface RouterNeighbor {
   address: string;
@@ -59,17 +63,6 @@ async function tmp(kind: string): Promise<string> {
   return dir;
 }
 
-function stopChild(c: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (c.exitCode !== null || c.signalCode !== null) return resolve();
-    const t = setTimeout(() => c.kill('SIGKILL'), 3000);
-    c.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    c.kill('SIGTERM');
-  });
-}
 
 /** Kills a daemonless process by its pid file (daemons that fork). */
 async function killPidFile(file: string): Promise<void> {

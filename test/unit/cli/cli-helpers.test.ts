@@ -5,7 +5,7 @@ import { parseConfigText } from '../../../src/config/parse';
 import { decideAddress, expandShortFlags, table, toJson, type LiveState } from '../../../src/cli/live-state';
 import { compareIPs } from '../../../src/cli/status-command';
 import { explain, formatExplanation } from '../../../src/cli/explain-command';
-import { labConfig, withFlag } from '../../../scripts/lab';
+import { labConfig, withFlag } from '../../../scripts/lib/lab-config';
 
 function state(services: k8s.V1Service[], lbClass?: string): LiveState {
   const parsed = parseConfigText('address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n  - 192.0.2.10-192.0.2.11\n');
