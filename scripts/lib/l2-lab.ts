@@ -22,6 +22,7 @@ import { childLauncher, type Launched, type Launcher } from './launcher';
 import { TestKubelet, type LabPod, type PodSpec } from './pods';
 import { startIronlb, type IronlbProcess } from './processes';
 import { ServiceKit } from './services';
+import { lockRootLan, type HeldLock } from './root-lan-lock';
 
 const run = promisify(execFile);
 
@@ -84,12 +85,21 @@ export class L2Lab {
   private proxies?: KubeProxies;
   private clusterDir = '';
   private rootIf = '';
+  private rootLock?: HeldLock;
 
   private constructor(readonly lab: Lab) {}
 
   static async create(opts: L2LabOptions = {}): Promise<L2Lab> {
-    const lab = await Lab.create();
+    const rootLock = await lockRootLan();
+    let lab: Lab;
+    try {
+      lab = await Lab.create();
+    } catch (e) {
+      await rootLock.release();
+      throw e;
+    }
     const l2 = new L2Lab(lab);
+    l2.rootLock = rootLock;
     try {
       await l2.attachRoot();
       l2.clusterDir = opts.clusterDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-l2-')));
@@ -131,6 +141,9 @@ export class L2Lab {
 
   /** A veth from the test's own namespace into the bridge, so the API server is on the LAN. */
   private async attachRoot(): Promise<void> {
+    // A kept lab (`npm run lab`) holds ROOT_V4 without holding the lock.
+    const addrs = (await run('ip', ['-j', '-4', 'addr'])).stdout;
+    if (addrs.includes(`"${ROOT_V4}"`)) throw new Error(`${ROOT_V4} is already on an interface here: a kept lab is up (npm run lab -- --down removes it)`);
     this.rootIf = `${this.lab.prefix}r`;
     await run('ip', ['link', 'add', this.rootIf, 'type', 'veth', 'peer', 'name', 'proot', 'netns', this.lab.switchNs]);
     await this.lab.ip(this.lab.switchNs, ['link', 'set', 'proot', 'master', 'br0', 'up']);
@@ -308,12 +321,17 @@ export class L2Lab {
   }
 
   async destroy(): Promise<void> {
-    for (const n of this.nodes) await n.speaker?.kill('SIGKILL');
-    await this.controller?.kill('SIGKILL');
-    await Promise.all(this.nodes.map((n) => n.kubeProxy?.stop(2000)));
-    await this.kubelet?.stopAll();
-    if (this.clusterDir) await destroyCluster(this.clusterDir);
-    await this.lab.destroy(); // deleting the switch namespace removes the root veth too
-    if (this.rootIf) await run('ip', ['link', 'del', this.rootIf]).catch(() => undefined);
+    try {
+      for (const n of this.nodes) await n.speaker?.kill('SIGKILL');
+      await this.controller?.kill('SIGKILL');
+      await Promise.all(this.nodes.map((n) => n.kubeProxy?.stop(2000)));
+      await this.kubelet?.stopAll();
+      if (this.clusterDir) await destroyCluster(this.clusterDir);
+      await this.lab.destroy(); // deleting the switch namespace removes the root veth too
+      if (this.rootIf) await run('ip', ['link', 'del', this.rootIf]).catch(() => undefined);
+    } finally {
+      await this.rootLock?.release();
+      this.rootLock = undefined;
+    }
   }
 }
