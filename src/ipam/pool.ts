@@ -12,6 +12,11 @@ interface FamilySpace {
 
 export class PoolState {
   private readonly spaces: Record<Family, FamilySpace>;
+  // The last address ranked: the allocator asks about one address several times in a row (does
+  // the pool contain it, then mark it used), and ranking allocates BigInts.
+  private lastFamily: Family = 4;
+  private lastValue = -1n;
+  private lastOrdinal: bigint | undefined;
 
   constructor(readonly config: AddressPool) {
     const space = (family: Family): FamilySpace => {
@@ -36,7 +41,12 @@ export class PoolState {
 
   /** Position of the address in the pool's hand-out order; lower is handed out first. */
   ordinalOf(ip: IP): bigint | undefined {
-    return this.spaces[ip.family].numbering.ordinalOf(ip.value);
+    if (ip.value === this.lastValue && ip.family === this.lastFamily) return this.lastOrdinal;
+    const ordinal = this.spaces[ip.family].numbering.ordinalOf(ip.value);
+    this.lastFamily = ip.family;
+    this.lastValue = ip.value;
+    this.lastOrdinal = ordinal;
+    return ordinal;
   }
 
   addressAt(family: Family, ordinal: bigint): IP {
