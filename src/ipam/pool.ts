@@ -10,6 +10,13 @@ interface FamilySpace {
   readonly free: IntervalSet;
 }
 
+/**
+ * The space of a family the pool has no addresses of, shared by all such pools (most pools are
+ * single-family). Nothing ever changes it: every address is outside it, so markUsed and markFree
+ * never reach its free set.
+ */
+const NOTHING: FamilySpace = { numbering: new AddressNumbering(4, [], false), free: new IntervalSet() };
+
 export class PoolState {
   private readonly spaces: Record<Family, FamilySpace>;
   // The last address ranked: the allocator asks about one address several times in a row (does
@@ -21,7 +28,8 @@ export class PoolState {
   constructor(readonly config: AddressPool) {
     const space = (family: Family): FamilySpace => {
       const numbering = new AddressNumbering(family, config.addresses.map((a) => a.range), config.avoidBuggyIPs);
-      return { numbering, free: new IntervalSet(numbering.size > 0n ? [{ lo: 0n, hi: numbering.size - 1n }] : []) };
+      if (numbering.size === 0n) return NOTHING;
+      return { numbering, free: new IntervalSet([{ lo: 0n, hi: numbering.size - 1n }]) };
     };
     this.spaces = { 4: space(4), 6: space(6) };
   }

@@ -6,8 +6,9 @@
 
 /** Indexes of `keys` in ascending key order; equal keys keep their input order (a stable sort). */
 export function orderByBigInt(keys: readonly bigint[]): number[] {
-  const approx = Float64Array.from(keys, Number);
-  const order = Array.from(keys, (_, i) => i);
+  const order = keys.map((_, i) => i);
+  if (keys.length < 2) return order; // a pool's entries of one family are often a single one
+  const approx = keys.map(Number);
   return order.sort((a, b) => approx[a] - approx[b] || (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
 }
 
