@@ -8,6 +8,7 @@ import {
   tryParseIP,
   type IPRange,
 } from '../ipam/address';
+import { orderByBigInt } from '../ipam/sort-by-bigint';
 import { fail, ok, type Outcome } from './outcome';
 import type { PoolAddressEntry } from './types';
 
@@ -61,22 +62,16 @@ export interface Located {
  * overlaps any other appears in at least one pair. Sorting first keeps this O(n log n).
  */
 export function findOverlaps<T extends Located>(items: readonly T[]): [T, T][] {
-  const sorted = [...items].sort((a, b) =>
-    a.range.family !== b.range.family
-      ? a.range.family - b.range.family
-      : a.range.start < b.range.start
-        ? -1
-        : a.range.start > b.range.start
-          ? 1
-          : a.order - b.order,
-  );
   const pairs: [T, T][] = [];
-  let reach: T | undefined; // the interval seen so far that extends furthest
-  for (const item of sorted) {
-    if (reach && reach.range.family === item.range.family && item.range.start <= reach.range.end) {
-      pairs.push(reach.order < item.order ? [reach, item] : [item, reach]);
+  for (const family of [4, 6]) {
+    // By start, ties in document order (orderByBigInt keeps equal starts in input order).
+    const mine = items.filter((i) => i.range.family === family).sort((a, b) => a.order - b.order);
+    let reach: T | undefined; // the interval seen so far that extends furthest
+    for (const k of orderByBigInt(mine.map((i) => i.range.start))) {
+      const item = mine[k];
+      if (reach && item.range.start <= reach.range.end) pairs.push(reach.order < item.order ? [reach, item] : [item, reach]);
+      if (!reach || item.range.end > reach.range.end) reach = item;
     }
-    if (!reach || reach.range.family !== item.range.family || item.range.end > reach.range.end) reach = item;
   }
   return pairs;
 }

@@ -57,8 +57,8 @@ export function checkAggregation(
   entries: readonly EntryAt[],
   key = family === 4 ? 'aggregation-length' : 'aggregation-length-v6',
 ): void {
-  if (!at) return;
   const max = family === 4 ? 32 : 128;
+  if (!at || length >= max) return; // a /32 (/128) aggregate is one address: never wider than an entry
   for (const { entry, at: entryAt } of entries) {
     if (entry.range.family !== family) continue;
     const widest = widestPrefix(entry.range);

@@ -31,8 +31,8 @@ export interface PlacedEntry extends EntryAt {
   readonly range: PoolAddressEntry['range'];
   readonly order: number;
   readonly pool: string | undefined;
-  /** How messages name the entry; default: its path and pool. */
-  readonly where?: string;
+  /** How messages name the entry (default: its path and pool); called only for a message. */
+  readonly where?: () => string;
 }
 
 function readProtocol(r: YamlReader, f: PoolFields, pool: At): Protocol | undefined {
@@ -131,7 +131,7 @@ export function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): v
     const owner = first.pool === undefined ? '' : `, pool "${first.pool}"`;
     r.report(
       second.at,
-      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.where ?? `${first.at.path}${owner}`}); addresses may belong to only one entry`,
+      `${formatRange(second.range)} overlaps ${formatRange(first.range)} (${first.where?.() ?? `${first.at.path}${owner}`}); addresses may belong to only one entry`,
     );
   }
 }
@@ -152,7 +152,7 @@ export function readPools(r: YamlReader, at: At | undefined, aliases: CommunityA
       if (first !== undefined) r.report(nameAt, `duplicate pool name "${name}" (already used by ${first})`);
       else firstByName.set(name, item.path);
     }
-    for (const e of entries) placed.push({ ...e, range: e.entry.range, order: placed.length, pool: name });
+    for (const e of entries) placed.push({ entry: e.entry, at: e.at, range: e.entry.range, order: placed.length, pool: name });
     if (pool) pools.push(pool);
   }
   reportOverlaps(r, placed);

@@ -34,12 +34,8 @@ export function tryParseIP(text: string): IP | undefined {
   const s = text.trim();
   if (s === '' || s.includes('/')) return undefined;
   if (!s.includes(':')) {
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return undefined;
-    const parts = s.split('.').map(Number);
-    if (parts.some((p) => p > 255)) return undefined;
-    // Reject leading zeros: they are octal to some tools and ambiguous to users.
-    if (s.split('.').some((p) => p.length > 1 && p.startsWith('0'))) return undefined;
-    return { family: 4, value: parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n) };
+    const v4 = parseIPv4(s);
+    return v4 === undefined ? undefined : { family: 4, value: BigInt(v4) };
   }
   const hex = parseIPv6Hex(s);
   if (hex !== undefined) return { family: 6, value: hex };
@@ -49,6 +45,32 @@ export function tryParseIP(text: string): IP | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Dotted-quad IPv4 text as an unsigned 32-bit number: four decimal parts of one to three digits,
+ * each at most 255, without leading zeros (they are octal to some tools and ambiguous to users).
+ * Read character by character: the allocator parses every restored address.
+ */
+export function parseIPv4(s: string): number | undefined {
+  const DOT = 46;
+  let value = 0;
+  let parts = 0;
+  let i = 0;
+  while (i < s.length) {
+    const first = i;
+    let part = 0;
+    for (let d = s.charCodeAt(i) - 48; d >= 0 && d <= 9 && i - first < 4; d = s.charCodeAt(++i) - 48) part = part * 10 + d;
+    const digits = i - first;
+    if (digits === 0 || digits > 3 || part > 255 || (digits > 1 && s.charCodeAt(first) === 48)) return undefined;
+    value = value * 256 + part;
+    parts++;
+    if (i === s.length) break;
+    if (s.charCodeAt(i) !== DOT || parts === 4) return undefined;
+    i++;
+    if (i === s.length) return undefined;
+  }
+  return parts === 4 ? value : undefined;
 }
 
 export function parseIP(text: string): IP {
@@ -63,10 +85,18 @@ export function formatIP(ip: IP): string {
 
 export function formatValue(family: Family, value: bigint): string {
   if (family === 4) {
-    return [24n, 16n, 8n, 0n].map((s) => ((value >> s) & 255n).toString()).join('.');
+    const n = Number(value);
+    // join() yields a flat string; concatenation would leave a rope that every Map lookup flattens.
+    return [Math.floor(n / 0x1000000), (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
   }
   return formatIPv6(value);
 }
+
+// Scratch space for IPv6 text: the eight 16-bit groups are written and read here (big-endian) so
+// that a 128-bit value is built from, or split into, two 64-bit halves instead of a chain of
+// BigInt shifts, each of which allocates. Only used synchronously, inside one call.
+const GROUPS = new DataView(new ArrayBuffer(16));
+const MASK64 = (1n << 64n) - 1n;
 
 /**
  * IPv6 text of hex groups and colons, without embedded IPv4 (`2001:db8::1`, `::`, `fe80:0:0::1`).
@@ -76,13 +106,12 @@ export function parseIPv6Hex(text: string): bigint | undefined {
   const COLON = 58;
   const n = text.length;
   if (n < 2 || n > 39) return undefined; // 39 = eight groups of four digits and seven colons
-  const head: number[] = [];
-  const tail: number[] = [];
-  let groups = head;
+  let count = 0; // groups read
+  let gap = -1; // where "::" stands, in groups read before it
   let i = 0;
   if (text.charCodeAt(0) === COLON) {
     if (text.charCodeAt(1) !== COLON) return undefined;
-    groups = tail;
+    gap = 0;
     i = 2;
   }
   while (i < n) {
@@ -92,22 +121,24 @@ export function parseIPv6Hex(text: string): bigint | undefined {
       group = group * 16 + d;
       digits++;
     }
-    if (digits === 0 || digits > 4) return undefined;
-    groups.push(group);
+    if (digits === 0 || digits > 4 || count === 8) return undefined;
+    GROUPS.setUint16(2 * count++, group);
     if (i === n) break;
     if (text.charCodeAt(i) !== COLON || ++i === n) return undefined;
     if (text.charCodeAt(i) === COLON) {
-      if (groups === tail) return undefined; // a second "::"
-      groups = tail;
+      if (gap >= 0) return undefined; // a second "::"
+      gap = count;
       i++;
     }
   }
-  const count = head.length + tail.length;
-  if (groups === tail ? count > 7 : count !== 8) return undefined;
-  const g = [...head, ...new Array<number>(8 - count).fill(0), ...tail];
-  // Pairs of 16-bit groups are exact as doubles, so only four BigInts are built.
-  const word = (k: number): bigint => BigInt(g[k] * 65536 + g[k + 1]);
-  return (word(0) << 96n) | (word(2) << 64n) | (word(4) << 32n) | word(6);
+  if (gap >= 0 ? count > 7 : count !== 8) return undefined;
+  if (gap >= 0) {
+    // Move the groups after "::" to the end and zero the ones it stands for.
+    const missing = 8 - count;
+    for (let k = count - 1; k >= gap; k--) GROUPS.setUint16(2 * (k + missing), GROUPS.getUint16(2 * k));
+    for (let k = gap; k < gap + missing; k++) GROUPS.setUint16(2 * k, 0);
+  }
+  return (GROUPS.getBigUint64(0) << 64n) | GROUPS.getBigUint64(8);
 }
 
 function hexDigit(c: number): number {
@@ -119,17 +150,12 @@ function hexDigit(c: number): number {
 
 /** RFC 5952 text: lowercase, no leading zeros, the first longest run of two or more zero groups as `::`. */
 export function formatIPv6(value: bigint): string {
-  const hex = value.toString(16).padStart(32, '0');
-  const groups: string[] = [];
-  for (let start = 0; start < 32; start += 4) {
-    let first = start;
-    while (first < start + 3 && hex.charCodeAt(first) === 48) first++;
-    groups.push(hex.slice(first, start + 4));
-  }
+  GROUPS.setBigUint64(0, (value >> 64n) & MASK64);
+  GROUPS.setBigUint64(8, value & MASK64);
   let bestStart = -1;
   let bestLength = 1;
   for (let i = 0, runStart = -1; i < 8; i++) {
-    if (groups[i] !== '0') {
+    if (GROUPS.getUint16(2 * i) !== 0) {
       runStart = -1;
       continue;
     }
@@ -139,10 +165,37 @@ export function formatIPv6(value: bigint): string {
       bestLength = i - runStart + 1;
     }
   }
-  if (bestStart < 0) return groups.join(':');
-  // join() yields a flat string; concatenation would leave a rope that every Map lookup flattens.
-  return [groups.slice(0, bestStart).join(':'), groups.slice(bestStart + bestLength).join(':')].join('::');
+  // The text is built as character codes in a reused array of exactly its length, then turned
+  // into one flat string.
+  const skip = (i: number): boolean => i >= bestStart && i < bestStart + bestLength;
+  let length = bestStart === 0 ? 2 : bestStart > 0 ? 1 : 0;
+  for (let i = 0; i < 8; i++) if (!skip(i)) length += hexDigitCount(GROUPS.getUint16(2 * i)) + (i < 7 ? 1 : 0);
+  const codes = (CODES[length] ??= new Array<number>(length).fill(0));
+  let at = 0;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      if (i === 0) codes[at++] = COLON_CODE;
+      codes[at++] = COLON_CODE;
+      i += bestLength - 1;
+      continue;
+    }
+    const group = GROUPS.getUint16(2 * i);
+    for (let shift = 4 * (hexDigitCount(group) - 1); shift >= 0; shift -= 4) {
+      const digit = (group >> shift) & 15;
+      codes[at++] = digit < 10 ? 48 + digit : 87 + digit; // 0-9, a-f
+    }
+    if (i < 7) codes[at++] = COLON_CODE;
+  }
+  return String.fromCharCode.apply(null, codes);
 }
+
+function hexDigitCount(group: number): number {
+  return group >= 0x1000 ? 4 : group >= 0x100 ? 3 : group >= 0x10 ? 2 : 1;
+}
+
+const COLON_CODE = 58;
+/** One array per text length (at most 39), reused: formatIPv6 fills it and reads it at once. */
+const CODES: number[][] = [];
 
 /** Canonical text of an address, or undefined when it is not one ("192.0.2.001" stays invalid). */
 export function canonicalIP(text: string): string | undefined {

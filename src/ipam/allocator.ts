@@ -4,6 +4,7 @@ import type { AddressPool } from '../config/types';
 import { canonicalIP, formatIP, tryParseIP, type Family, type IP } from './address';
 import { AddressHolders, type Address, type HeldAddress } from './address-holders';
 import { PoolState } from './pool';
+import { PoolIndex } from './pool-index';
 import { sharingConflict } from './sharing';
 import type { AllocationResult, Assignment, Failure, FailureReason, PoolStats, ServicePort, ServiceRequest, SharingProfile } from './types';
 
@@ -30,6 +31,7 @@ interface Holding extends SharingProfile {
 export class Allocator {
   private pools: readonly PoolState[] = [];
   private poolsByName = new Map<string, PoolState>();
+  private poolIndex = new PoolIndex([]);
   private readonly holdings = new Map<string, Holding>();
   private readonly holders = new AddressHolders();
 
@@ -46,16 +48,18 @@ export class Allocator {
       if (byName.has(s.name)) throw new Error(`duplicate address pool name "${s.name}"`);
       byName.set(s.name, s);
     }
+    const index = new PoolIndex(states);
     const invalidated: string[] = [];
     for (const [key, holding] of this.holdings) {
       const holdsAll = (p: PoolState): boolean => holding.addresses.every((a) => p.contains(a));
       const recorded = byName.get(holding.pool);
-      const home = recorded && holdsAll(recorded) ? recorded : states.find(holdsAll);
+      const home = recorded && holdsAll(recorded) ? recorded : index.firstHoldingAll(holding.addresses);
       if (home) holding.pool = home.name;
       else invalidated.push(key);
     }
     this.pools = states;
     this.poolsByName = byName;
+    this.poolIndex = index;
     for (const key of invalidated) this.release(key);
     for (const held of this.holders.all()) this.markUsed(held.address);
     return { invalidated: invalidated.sort() };
@@ -221,7 +225,7 @@ export class Allocator {
 
   /** The pool all addresses belong to: the named pool, else the first pool (in order) holding them all. */
   private poolHolding(addresses: readonly Address[], req: ServiceRequest): PoolState | Failure {
-    const homeOf = (a: Address): PoolState | undefined => this.pools.find((p) => p.contains(a));
+    const homeOf = (a: Address): PoolState | undefined => this.poolIndex.containing(a)[0];
     const outside = addresses.filter((a) => homeOf(a) === undefined);
     if (outside.length > 0) return fail('NotInAnyPool', `"${outside.map((a) => a.text).join(',')}" is not allowed in config`);
     const named = poolNameOf(req);
@@ -232,7 +236,7 @@ export class Allocator {
       if (!stray) return pool;
       return fail('PoolMismatch', `${stray.text} is in pool "${homeOf(stray)?.name}", not in pool "${named}" named by the address-pool annotation`);
     }
-    const pool = this.pools.find((p) => addresses.every((a) => p.contains(a)));
+    const pool = this.poolIndex.firstHoldingAll(addresses);
     if (pool) return pool;
     const where = addresses.map((a) => `${a.text} is in pool "${homeOf(a)?.name}"`).join(' and ');
     return fail('PoolMismatch', `${where}; both addresses of a service must come from one pool`);
@@ -279,11 +283,11 @@ export class Allocator {
   // Every pool containing the address is updated: pools are not supposed to overlap, but if they
   // do, an address held through one must not look free in the other.
   private markUsed(ip: IP): void {
-    for (const p of this.pools) p.markUsed(ip);
+    for (const p of this.poolIndex.containing(ip)) p.markUsed(ip);
   }
 
   private markFree(ip: IP): void {
-    for (const p of this.pools) p.markFree(ip);
+    for (const p of this.poolIndex.containing(ip)) p.markFree(ip);
   }
 }
 

@@ -13,6 +13,8 @@
 // the chunk index (about n / CHUNK_MAX entries, one memmove) when a chunk splits, merges or
 // empties, which amortised happens at most once per CHUNK_MAX / 4 updates.
 
+import { sortByBigInt } from './sort-by-bigint';
+
 /** An inclusive interval [lo, hi]. */
 export interface Interval {
   readonly lo: bigint;
@@ -33,38 +35,54 @@ interface Position {
 }
 
 const CHUNK_MAX = 64;
+const BELOW: Position = { chunk: -1, index: -1 };
+const ABOVE: Position = { chunk: -1, index: -1 };
 const CHUNK_MIN = CHUNK_MAX / 4;
 
 export class IntervalSet {
-  private readonly chunks: Chunk[] = [];
+  private readonly chunks: Chunk[];
   // The first start of every chunk, exact and approximate, for the top-level binary search.
-  private readonly chunkLos: bigint[] = [];
-  private readonly chunkApprox: number[] = [];
+  private readonly chunkLos: bigint[];
+  private readonly chunkApprox: number[];
   private valueCount = 0n;
   private count = 0;
-  // Filled by locate() and read at once by its callers; reusing them keeps lookups allocation-free.
-  private readonly below: Position = { chunk: -1, index: -1 };
-  private readonly above: Position = { chunk: -1, index: -1 };
+  // Filled by locate() and read at once by its callers; shared by all sets (JavaScript runs one
+  // call at a time), so lookups allocate nothing and an idle set does not carry them.
+  private readonly below: Position = BELOW;
+  private readonly above: Position = ABOVE;
 
   /** Builds the set from intervals in any order; overlapping or adjacent ones are merged. */
   constructor(intervals: Iterable<Interval> = []) {
-    const sorted = [...intervals].filter((i) => i.lo <= i.hi).sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-    const merged: { lo: bigint; hi: bigint }[] = [];
-    for (const { lo, hi } of sorted) {
-      const last = merged[merged.length - 1];
-      if (last && lo <= last.hi + 1n) {
-        if (hi > last.hi) last.hi = hi;
-      } else {
-        merged.push({ lo, hi });
+    const nonEmpty: Interval[] = [];
+    for (const i of intervals) if (i.lo <= i.hi) nonEmpty.push(i);
+    const sorted = nonEmpty.length < 2 ? nonEmpty : sortByBigInt(nonEmpty, (i) => i.lo);
+    // Arrays made at their final size: a pool builds one set per family, and a set that grew from
+    // [] by push would carry spare capacity for 17 entries in each of its six arrays.
+    const los = sorted.map((i) => i.lo);
+    const his = sorted.map((i) => i.hi);
+    let count = 0;
+    for (let k = 0; k < sorted.length; k++) {
+      if (count > 0 && los[k] <= his[count - 1] + 1n) {
+        if (his[k] > his[count - 1]) his[count - 1] = his[k];
+        continue;
       }
+      los[count] = los[k];
+      his[count] = his[k];
+      count++;
     }
+    los.length = count;
+    his.length = count;
     // Half-full chunks leave room to grow before the first split.
-    for (let i = 0; i < merged.length; i += CHUNK_MAX / 2) {
-      const part = merged.slice(i, i + CHUNK_MAX / 2);
-      this.insertChunk(this.chunks.length, { los: part.map((x) => x.lo), his: part.map((x) => x.hi), approx: part.map((x) => Number(x.lo)) });
-    }
-    this.count = merged.length;
-    for (const { lo, hi } of merged) this.valueCount += hi - lo + 1n;
+    const step = CHUNK_MAX / 2;
+    const starts = Array.from({ length: Math.ceil(count / step) }, (_, c) => c * step);
+    this.chunks = starts.map((i) => {
+      const part = count <= step ? { los, his } : { los: los.slice(i, i + step), his: his.slice(i, i + step) };
+      return { ...part, approx: part.los.map((lo) => Number(lo)) };
+    });
+    this.chunkLos = this.chunks.map((c) => c.los[0]);
+    this.chunkApprox = this.chunks.map((c) => c.approx[0]);
+    this.count = count;
+    for (let i = 0; i < count; i++) this.valueCount += his[i] - los[i] + 1n;
   }
 
   /** Number of values in the set. */

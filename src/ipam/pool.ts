@@ -10,13 +10,26 @@ interface FamilySpace {
   readonly free: IntervalSet;
 }
 
+/**
+ * The space of a family the pool has no addresses of, shared by all such pools (most pools are
+ * single-family). Nothing ever changes it: every address is outside it, so markUsed and markFree
+ * never reach its free set.
+ */
+const NOTHING: FamilySpace = { numbering: new AddressNumbering(4, [], false), free: new IntervalSet() };
+
 export class PoolState {
   private readonly spaces: Record<Family, FamilySpace>;
+  // The last address ranked: the allocator asks about one address several times in a row (does
+  // the pool contain it, then mark it used), and ranking allocates BigInts.
+  private lastFamily: Family = 4;
+  private lastValue = -1n;
+  private lastOrdinal: bigint | undefined;
 
   constructor(readonly config: AddressPool) {
     const space = (family: Family): FamilySpace => {
       const numbering = new AddressNumbering(family, config.addresses.map((a) => a.range), config.avoidBuggyIPs);
-      return { numbering, free: new IntervalSet(numbering.size > 0n ? [{ lo: 0n, hi: numbering.size - 1n }] : []) };
+      if (numbering.size === 0n) return NOTHING;
+      return { numbering, free: new IntervalSet([{ lo: 0n, hi: numbering.size - 1n }]) };
     };
     this.spaces = { 4: space(4), 6: space(6) };
   }
@@ -36,7 +49,12 @@ export class PoolState {
 
   /** Position of the address in the pool's hand-out order; lower is handed out first. */
   ordinalOf(ip: IP): bigint | undefined {
-    return this.spaces[ip.family].numbering.ordinalOf(ip.value);
+    if (ip.value === this.lastValue && ip.family === this.lastFamily) return this.lastOrdinal;
+    const ordinal = this.spaces[ip.family].numbering.ordinalOf(ip.value);
+    this.lastFamily = ip.family;
+    this.lastValue = ip.value;
+    this.lastOrdinal = ordinal;
+    return ordinal;
   }
 
   addressAt(family: Family, ordinal: bigint): IP {

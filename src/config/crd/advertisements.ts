@@ -34,25 +34,36 @@ function hasItems(at: At | undefined): boolean {
 }
 
 /** The pools an advertisement selects: by name (each must exist) or label; neither given = every pool. */
-function selectPools(r: YamlReader, f: Fields<(typeof POOL_REF_KEYS)[number]>, pools: readonly PoolDraft[]): PoolDraft[] {
-  const exists = (name: string): string | undefined => (pools.some((p) => p.name === name) ? undefined : `IPAddressPool "${name}" does not exist`);
-  const names = readUniqueStrings(r, f.ipAddressPools, exists);
+function selectPools(r: YamlReader, f: Fields<(typeof POOL_REF_KEYS)[number]>, pools: readonly PoolDraft[], poolNames: ReadonlySet<string>): PoolDraft[] {
+  const exists = (name: string): string | undefined => (poolNames.has(name) ? undefined : `IPAddressPool "${name}" does not exist`);
+  const names = new Set(readUniqueStrings(r, f.ipAddressPools, exists));
   const selectors = readSelectorList(r, f.ipAddressPoolSelectors);
   if (!hasItems(f.ipAddressPools) && !hasItems(f.ipAddressPoolSelectors)) return [...pools];
-  return pools.filter((p) => names.includes(p.name) || selectors.some((s) => nodeSelectorMatches(s, p.labels)));
+  return pools.filter((p) => names.has(p.name) || selectors.some((s) => nodeSelectorMatches(s, p.labels)));
 }
 
 function attach<T>(byPool: Map<PoolDraft, Attached<T>[]>, pools: readonly PoolDraft[], a: Attached<T>): void {
-  for (const pool of pools) byPool.set(pool, [...(byPool.get(pool) ?? []), a]);
+  for (const pool of pools) {
+    const list = byPool.get(pool);
+    if (list) list.push(a);
+    else byPool.set(pool, [a]);
+  }
+}
+
+/** What two advertisements are compared on: everything but the object they came from. */
+function comparable(a: L2Advertisement | BgpAdvertisement): string {
+  return canonical({ ...a, source: undefined });
 }
 
 /** L2Advertisements by pool; one reached twice (or two identical ones) count once, as in MetalLB. */
 export function readL2Objects(r: YamlReader, objects: readonly ObjectAt[], pools: readonly PoolDraft[]): Map<PoolDraft, L2Advertisement[]> {
   const byPool = new Map<PoolDraft, Attached<L2Advertisement>[]>();
+  const poolNames = new Set(pools.map((p) => p.name));
+  const forms = new Map<L2Advertisement, string>();
   for (const o of objects) {
     const spec = specOf(r, o);
     const f = r.fields(spec, L2_KEYS, { unknown: 'warn' }) ?? {};
-    const selected = selectPools(r, f, pools);
+    const selected = selectPools(r, f, pools, poolNames);
     const advertisement: L2Advertisement = {
       nodeSelectors: readSelectorList(r, f.nodeSelectors),
       interfaces: readInterfaceNames(r, f.interfaces),
@@ -60,6 +71,7 @@ export function readL2Objects(r: YamlReader, objects: readonly ObjectAt[], pools
       source: describeRef(o.ref),
     };
     attach(byPool, selected, { object: o, spec, advertisement });
+    forms.set(advertisement, comparable(advertisement));
   }
   const out = new Map<PoolDraft, L2Advertisement[]>();
   for (const [pool, list] of byPool) {
@@ -69,7 +81,7 @@ export function readL2Objects(r: YamlReader, objects: readonly ObjectAt[], pools
       list
         .map((a) => a.advertisement)
         .filter((a) => {
-          const form = canonical({ ...a, source: undefined });
+          const form = forms.get(a) ?? comparable(a);
           const fresh = !seen.has(form);
           seen.add(form);
           return fresh;
@@ -91,15 +103,23 @@ export interface BgpContext {
   readonly nodes?: readonly NodeFacts[];
 }
 
-function readBgpAdvertisement(r: YamlReader, o: ObjectAt, ctx: BgpContext): { spec?: At; selected: PoolDraft[]; advertisement: BgpAdvertisement } {
+function readBgpAdvertisement(
+  r: YamlReader,
+  o: ObjectAt,
+  ctx: BgpContext,
+  poolNames: ReadonlySet<string>,
+): { spec?: At; selected: PoolDraft[]; advertisement: BgpAdvertisement } {
   const spec = specOf(r, o);
   const f = r.fields(spec, BGP_KEYS, { unknown: 'warn' }) ?? {};
-  const selected = selectPools(r, f, ctx.pools);
+  const selected = selectPools(r, f, ctx.pools, poolNames);
   const aggregationLength = r.integer(f.aggregationLength, { min: 1, max: 32 }) ?? 32;
   const aggregationLengthV6 = r.integer(f.aggregationLengthV6, { min: 0, max: 128 }) ?? 128;
-  for (const pool of selected) {
-    checkAggregation(r, f.aggregationLength, 4, aggregationLength, entriesOf(pool), 'aggregationLength');
-    checkAggregation(r, f.aggregationLengthV6, 6, aggregationLengthV6, entriesOf(pool), 'aggregationLengthV6');
+  // No entry is wider than a /32 (/128): only shorter lengths need the entries, named for messages.
+  const mayBeTooShort = aggregationLength < 32 || aggregationLengthV6 < 128;
+  for (const pool of mayBeTooShort ? selected : []) {
+    const entries = entriesOf(pool);
+    checkAggregation(r, f.aggregationLength, 4, aggregationLength, entries, 'aggregationLength');
+    checkAggregation(r, f.aggregationLengthV6, 6, aggregationLengthV6, entries, 'aggregationLengthV6');
   }
   const localPref = r.integer(f.localPref, { min: 0, max: 0xffffffff }) || undefined;
   const communities = readCommunities(r, f.communities, ctx.aliases, 'any Community object');
@@ -148,9 +168,12 @@ function conflict(pool: PoolDraft, a: BgpAdvertisement, b: BgpAdvertisement, nod
 /** BGPAdvertisements by pool, after the rules between advertisements of one pool. */
 export function readBgpObjects(r: YamlReader, objects: readonly ObjectAt[], ctx: BgpContext): Map<PoolDraft, BgpAdvertisement[]> {
   const byPool = new Map<PoolDraft, Attached<BgpAdvertisement>[]>();
+  const poolNames = new Set(ctx.pools.map((p) => p.name));
+  const forms = new Map<BgpAdvertisement, string>();
   for (const o of objects) {
-    const { spec, selected, advertisement } = readBgpAdvertisement(r, o, ctx);
+    const { spec, selected, advertisement } = readBgpAdvertisement(r, o, ctx, poolNames);
     attach(byPool, selected, { object: o, spec, advertisement });
+    forms.set(advertisement, comparable(advertisement));
   }
   const out = new Map<PoolDraft, BgpAdvertisement[]>();
   for (const [pool, list] of byPool) {
@@ -158,7 +181,7 @@ export function readBgpObjects(r: YamlReader, objects: readonly ObjectAt[], ctx:
       const at = later.spec ?? later.object.at;
       for (const earlier of list.slice(0, i)) {
         const [a, b] = [earlier.advertisement, later.advertisement];
-        if (canonical({ ...a, source: undefined }) === canonical({ ...b, source: undefined })) {
+        if (forms.get(a) === forms.get(b)) {
           r.report(at, `identical to ${a.source} for pool "${pool.name}"; each advertisement must differ`);
         } else if (conflict(pool, a, b, ctx.nodes)) {
           r.report(

@@ -51,14 +51,14 @@ export function readSelectorList(r: YamlReader, at: At | undefined): LabelSelect
 
 /** A list of strings, each only once; `check` may return why a value is invalid. */
 export function readUniqueStrings(r: YamlReader, at: At | undefined, check?: (value: string) => string | undefined): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const { value, at: itemAt } of r.stringList(at) ?? []) {
     const problem = check?.(value);
     if (problem) r.report(itemAt, problem);
-    else if (out.includes(value)) r.report(itemAt, `"${value}" is listed twice`);
-    else out.push(value);
+    else if (out.has(value)) r.report(itemAt, `"${value}" is listed twice`);
+    else out.add(value);
   }
-  return out;
+  return [...out];
 }
 
 function readServiceAllocation(r: YamlReader, at: At | undefined): ServiceAllocation | undefined {
@@ -100,7 +100,7 @@ export function readPools(r: YamlReader, objects: readonly ObjectAt[]): PoolDraf
   const placed: PlacedEntry[] = [];
   for (const p of pools) {
     for (const e of p.entries) {
-      placed.push({ ...e, range: e.entry.range, order: placed.length, pool: undefined, where: where(p.object, e.at) });
+      placed.push({ entry: e.entry, at: e.at, range: e.entry.range, order: placed.length, pool: undefined, where: () => where(p.object, e.at) });
     }
   }
   reportOverlaps(r, placed);

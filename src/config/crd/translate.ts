@@ -104,7 +104,9 @@ export function issuesByObject(issues: readonly ObjectIssue[]): Map<string, Obje
   const out = new Map<string, ObjectIssue[]>();
   for (const issue of issues) {
     const key = issue.object ? describeRef(issue.object) : '';
-    out.set(key, [...(out.get(key) ?? []), issue]);
+    const list = out.get(key);
+    if (list) list.push(issue);
+    else out.set(key, [issue]);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { parseIP, type Family } from '../../../src/ipam/address';
-import { AddressNumbering, confusesBuggyFirmware } from '../../../src/ipam/address-numbering';
+import { AddressNumbering, confusesBuggyFirmware, firstClaims, type Span } from '../../../src/ipam/address-numbering';
 import { rangeOf } from './helpers';
 
 const v = (text: string): bigint => parseIP(text).value;
@@ -77,6 +77,78 @@ describe('AddressNumbering', () => {
         expect(n.size).toBe(BigInt(all.length));
         expect(all.map((_, i) => n.valueAt(BigInt(i)))).toEqual(all);
         expect(all.map((x) => n.ordinalOf(x))).toEqual(all.map((_, i) => BigInt(i)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+/**
+ * The brute-force model of firstClaims: every value of a small space goes to the lowest-numbered
+ * span containing it; each span's claim is read off as maximal runs of consecutive values.
+ */
+function claimsByEnumeration(spans: readonly Span[], base: bigint, width: number): [bigint, bigint][][] {
+  const out = spans.map((): [bigint, bigint][] => []);
+  for (let offset = 0; offset < width; offset++) {
+    const v = base + BigInt(offset);
+    const owner = spans.findIndex(([lo, hi]) => lo <= v && v <= hi);
+    if (owner < 0) continue;
+    const mine = out[owner];
+    const last = mine[mine.length - 1];
+    if (last && last[1] === v - 1n) last[1] = v;
+    else mine.push([v, v]);
+  }
+  return out;
+}
+
+describe('firstClaims (earlier entries keep shared addresses)', () => {
+  const WIDTH = 80;
+  // Short and long spans, empty ones (lo > hi) and exact repeats, over a space small enough to enumerate.
+  const spansIn = (base: bigint): fc.Arbitrary<Span[]> =>
+    fc.array(
+      fc.tuple(fc.integer({ min: 0, max: WIDTH - 1 }), fc.integer({ min: -3, max: 40 })).map(([start, len]): Span => [base + BigInt(start), base + BigInt(Math.min(start + len, WIDTH - 1))]),
+      { maxLength: 40 },
+    );
+
+  it.each([
+    ['small values', 0n],
+    // Starts above 2^100 round to the same double, so the sort's exact tie-break decides.
+    ['values above 2^100', 1n << 100n],
+  ])('agrees with enumeration (%s, property)', (_, base) => {
+    fc.assert(
+      fc.property(spansIn(base), (spans) => {
+        expect(firstClaims(spans).map((c) => c.map(([lo, hi]) => [lo, hi]))).toEqual(claimsByEnumeration(spans, base, WIDTH));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps disjoint spans whole, in any order', () => {
+    expect(firstClaims([[10n, 19n], [0n, 9n], [30n, 30n]])).toEqual([[[10n, 19n]], [[0n, 9n]], [[30n, 30n]]]);
+  });
+
+  it('cuts a later span around an earlier one inside it, and gives a nested later span nothing', () => {
+    expect(firstClaims([[5n, 6n], [0n, 10n], [1n, 2n]])).toEqual([[[5n, 6n]], [[0n, 4n], [7n, 10n]], []]);
+  });
+});
+
+describe('AddressNumbering with many overlapping entries', () => {
+  it('agrees with enumeration (IPv4 across /24 boundaries, property)', () => {
+    const range = fc
+      .tuple(fc.integer({ min: 200, max: 800 }), fc.integer({ min: 0, max: 120 }))
+      .map(([start, len]) => `10.0.${start >> 8}.${start & 255}-10.0.${(start + len) >> 8}.${(start + len) & 255}`);
+    fc.assert(
+      fc.property(fc.array(range, { minLength: 1, maxLength: 30 }), fc.boolean(), (texts, avoid) => {
+        const n = numbering(4, texts, avoid);
+        const all = enumerate(4, texts, avoid);
+        expect(n.size).toBe(BigInt(all.length));
+        expect(all.map((_, i) => n.valueAt(BigInt(i)))).toEqual(all);
+        expect(all.map((x) => n.ordinalOf(x))).toEqual(all.map((_, i) => BigInt(i)));
+        // Addresses around the entries that no entry hands out have no number.
+        const numbered = new Set(all);
+        for (let x = v('10.0.0.190'); x <= v('10.0.3.160'); x++) {
+          if (!numbered.has(x) && n.ordinalOf(x) !== undefined) throw new Error(`${x} is numbered`);
+        }
       }),
       { numRuns: 100 },
     );

@@ -1,7 +1,7 @@
 // The hand-written IPv6 text paths must agree exactly with `ip-address`, which they replace for speed.
 import fc from 'fast-check';
 import { Address6 } from 'ip-address';
-import { formatIPv6, formatValue, parseIPv6Hex, tryParseIP } from '../../../src/ipam/address';
+import { formatIPv6, formatValue, parseIPv4, parseIPv6Hex, tryParseIP } from '../../../src/ipam/address';
 
 /** What tryParseIP returned for IPv6 text when it went through ip-address only. */
 function viaLibrary(text: string): bigint | undefined {
@@ -59,4 +59,55 @@ describe('IPv6 text', () => {
       expect(tryParseIP(s)?.value).toBe(viaLibrary(s));
     },
   );
+});
+
+/** Dotted-quad rules by regular expression: four parts of 1-3 digits, each <= 255, no leading zeros. */
+function dottedQuad(s: string): number | undefined {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return undefined;
+  const parts = s.split('.');
+  if (parts.some((p) => Number(p) > 255 || (p.length > 1 && p.startsWith('0')))) return undefined;
+  return parts.reduce((acc, p) => acc * 256 + Number(p), 0);
+}
+
+describe('IPv4 text', () => {
+  it.each([
+    ['0.0.0.0', 0],
+    ['255.255.255.255', 2 ** 32 - 1],
+    ['192.0.2.1', 0xc0000201],
+  ])('parses and formats %s', (text, value) => {
+    expect(parseIPv4(text)).toBe(value);
+    expect(formatValue(4, BigInt(value))).toBe(text);
+  });
+
+  it.each(['', '1.2.3', '1.2.3.4.5', '1.2.3.', '.1.2.3', '1..2.3', '256.0.0.1', '01.2.3.4', '1.2.3.00', '1.2.3.1234', '1.2.3.a', '1.2.3.4 ', '+1.2.3.4', '١.2.3.4'])(
+    'refuses %j',
+    (text) => {
+      expect(parseIPv4(text)).toBeUndefined();
+      expect(dottedQuad(text)).toBeUndefined();
+    },
+  );
+
+  it('parses like the regular-expression rules (property over near-valid strings)', () => {
+    const token = fc.constantFrom('0', '1', '9', '25', '255', '256', '00', '010', '1000', '.', '.', '.', ' ', 'x', '-');
+    const text = fc.array(token, { maxLength: 9 }).map((ts) => ts.join(''));
+    const quad = fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 4, maxLength: 4 }).map((ps) => ps.join('.'));
+    fc.assert(
+      fc.property(fc.oneof(text, quad), (s) => {
+        expect(parseIPv4(s)).toBe(dottedQuad(s));
+        const ip = tryParseIP(s);
+        expect(ip === undefined ? undefined : Number(ip.value)).toBe(dottedQuad(s.trim()));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('formats every value as its dotted quad (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n) => {
+        expect(formatValue(4, BigInt(n))).toBe([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+        expect(parseIPv4(formatValue(4, BigInt(n)))).toBe(n);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });
