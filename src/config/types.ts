@@ -35,6 +35,8 @@ export interface AddressPool {
   readonly interfaces: readonly string[];
   /** ironlb addition: nodes allowed to announce this pool; empty = all nodes. */
   readonly nodeSelectors: readonly NodeSelector[];
+  /** ironlb addition (`cross-namespace-sharing`): false keeps a shared address inside one namespace; absent = true. */
+  readonly crossNamespaceSharing?: boolean;
 }
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';

@@ -1,11 +1,12 @@
 // Service address allocation with MetalLB's semantics (internal/allocator/allocator.go), kept in
 // memory only: Service status is the source of truth and is replayed through `assign` at start-up.
 import type { AddressPool } from '../config/types';
-import { canonicalIP, formatIP, tryParseIP, type Family, type IP } from './address';
+import { canonicalIP, type Family, type IP } from './address';
 import { AddressHolders, type Address, type HeldAddress } from './address-holders';
 import { PoolState } from './pool';
-import { sharingConflict } from './sharing';
-import type { AllocationResult, Assignment, Failure, FailureReason, PoolStats, ServicePort, ServiceRequest, SharingProfile } from './types';
+import { namespaceOfKey, sharingConflict, type SharingRules } from './sharing';
+import { byPriorityThenName, checkRequest, copyPorts, exhaustionNote, fail, familyName, familyProblem, parseAddresses, poolNameOf, wantedFamilies, withText } from './allocator-rules';
+import type { AllocationResult, Assignment, Failure, PoolStats, ServiceRequest, SharingProfile } from './types';
 
 interface Holding extends SharingProfile {
   pool: string; // setPools may re-home a holding whose pool was renamed or split
@@ -48,9 +49,7 @@ export class Allocator {
     }
     const invalidated: string[] = [];
     for (const [key, holding] of this.holdings) {
-      const holdsAll = (p: PoolState): boolean => holding.addresses.every((a) => p.contains(a));
-      const recorded = byName.get(holding.pool);
-      const home = recorded && holdsAll(recorded) ? recorded : states.find(holdsAll);
+      const home = homeAmong(holding, states, byName);
       if (home) holding.pool = home.name;
       else invalidated.push(key);
     }
@@ -59,6 +58,52 @@ export class Allocator {
     for (const key of invalidated) this.release(key);
     for (const held of this.holders.all()) this.markUsed(held.address);
     return { invalidated: invalidated.sort() };
+  }
+
+  /**
+   * What setPools(pools) would take away, without changing anything: the services whose addresses
+   * no pool would contain any more, and those sharing an address across namespaces in a pool that
+   * would forbid it (both sides: either may be the one moved), each with the reason, sorted by key.
+   */
+  invalidatedBy(pools: readonly AddressPool[]): { key: string; ips: string[]; why: string }[] {
+    const states = pools.map((p) => new PoolState(p));
+    const byName = new Map(states.map((s) => [s.name, s]));
+    const out = new Map<string, { key: string; ips: string[]; why: string }>();
+    for (const [key, holding] of this.holdings) {
+      if (!homeAmong(holding, states, byName)) {
+        const ips = holding.addresses.map((a) => a.text);
+        out.set(key, { key, ips, why: `${ips.join(', ')} would be in no pool` });
+      }
+    }
+    for (const held of this.holders.all()) {
+      const namespaces = new Set(held.services.map(namespaceOfKey));
+      if (namespaces.size < 2) continue;
+      const pool = states.find((p) => p.contains(held.address));
+      if (!pool || pool.config.crossNamespaceSharing !== false) continue;
+      for (const key of held.services) {
+        if (out.has(key)) continue;
+        const ips = (this.holdings.get(key)?.addresses ?? []).map((a) => a.text);
+        out.set(key, { key, ips, why: `${held.address.text} is shared across namespaces, which pool "${pool.name}" would forbid` });
+      }
+    }
+    return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * allocate(), except that a service that cannot get what it now asks for keeps what it holds
+   * (same addresses, same sharing profile): a live Service never loses its address because a new
+   * request of it cannot be met. The failure is returned with `kept` set.
+   */
+  allocateOrKeep(req: ServiceRequest): AllocationResult | (Failure & { readonly kept: readonly string[] }) {
+    const held = this.holdings.get(req.key);
+    const result = this.allocate(req);
+    if (result.ok || !held || this.holdings.has(req.key)) return result;
+    const pool = this.poolsByName.get(held.pool);
+    if (!pool) return result;
+    const families = held.addresses.map((a) => a.family);
+    const back: ServiceRequest = { ...held, key: req.key, families, familyPolicy: families.length > 1 ? 'RequireDualStack' : 'SingleStack', requestedIPs: [] };
+    this.take(back, pool, held.addresses);
+    return { ...result, kept: held.addresses.map((a) => a.text) };
   }
 
   /**
@@ -253,10 +298,15 @@ export class Allocator {
       if (other === req.key) continue;
       const profile = this.holdings.get(other);
       if (!profile) throw new Error(`incoherent state: ${held.address.text} is held by ${other}, which holds nothing`);
-      const conflict = sharingConflict(held.address.text, req, other, profile);
+      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.sharingRulesOf(held.address));
       if (conflict) return conflict;
     }
     return undefined;
+  }
+
+  private sharingRulesOf(address: Address): SharingRules {
+    const pool = this.pools.find((p) => p.contains(address));
+    return { pool: pool?.name ?? '', crossNamespace: pool?.config.crossNamespaceSharing !== false };
   }
 
   private take(req: ServiceRequest, pool: PoolState, addresses: readonly Address[]): AllocationResult {
@@ -287,76 +337,9 @@ export class Allocator {
   }
 }
 
-function fail(reason: FailureReason, message: string): Failure {
-  return { ok: false, reason, message };
-}
-
-function byPriorityThenName(a: AddressPool, b: AddressPool): number {
-  if (a.priority !== b.priority) return a.priority - b.priority;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function familyName(f: Family): string {
-  return f === 4 ? 'IPv4' : 'IPv6';
-}
-
-function poolNameOf(req: ServiceRequest): string | undefined {
-  return req.poolName === undefined || req.poolName === '' ? undefined : req.poolName;
-}
-
-/** The families the service takes addresses of: SingleStack only the primary one. */
-function wantedFamilies(req: ServiceRequest): readonly Family[] {
-  return req.familyPolicy === 'SingleStack' ? req.families.slice(0, 1) : req.families;
-}
-
-function checkRequest(req: ServiceRequest): Failure | undefined {
-  if (req.key === '') return fail('InvalidRequest', 'the service key is empty');
-  const fams = req.families;
-  if (fams.length < 1 || fams.length > 2 || fams.some((f) => f !== 4 && f !== 6) || fams[0] === fams[1]) {
-    return fail('InvalidRequest', `${req.key}: ipFamilies must list one or two distinct families, got [${fams.join(', ')}]`);
-  }
-  if (req.familyPolicy === 'RequireDualStack' && fams.length !== 2) {
-    return fail('InvalidRequest', `${req.key}: RequireDualStack needs both IPv4 and IPv6 in ipFamilies`);
-  }
-  return undefined;
-}
-
-/** Why a set of address families does not suit the service, or undefined when it does. */
-function familyProblem(families: readonly Family[], req: ServiceRequest): string | undefined {
-  if (families.length > 1 && families[0] === families[1]) return `at most one ${familyName(families[0])} address can be requested`;
-  const wanted = wantedFamilies(req);
-  const stray = families.find((f) => !wanted.includes(f));
-  if (stray !== undefined) return `an ${familyName(stray)} address does not suit a service of family ${wanted.map(familyName).join(' and ')}`;
-  if (req.familyPolicy === 'RequireDualStack' && families.length < 2) return 'RequireDualStack needs one IPv4 and one IPv6 address';
-  return undefined;
-}
-
-function parseAddresses(req: ServiceRequest, texts: readonly string[]): Address[] | Failure {
-  if (texts.length === 0) return fail('InvalidRequest', `${req.key}: no addresses given`);
-  if (texts.length > 2) return fail('InvalidRequest', `${req.key}: at most two addresses (one IPv4, one IPv6) can be requested, got ${texts.length}`);
-  const addresses: Address[] = [];
-  for (const t of texts) {
-    const ip = tryParseIP(t);
-    if (!ip) return fail('InvalidRequest', `"${t}" is not a valid IP address`);
-    addresses.push(withText(ip));
-  }
-  const problem = familyProblem(addresses.map((a) => a.family), req);
-  if (problem) return fail('InvalidRequest', `${req.key} requests "${addresses.map((a) => a.text).join(',')}": ${problem}`);
-  return addresses;
-}
-
-function withText(ip: IP): Address {
-  return { family: ip.family, value: ip.value, text: formatIP(ip) };
-}
-
-// Requests and assignments are handed across the API boundary; copies keep either side's later
-// changes from reaching the other.
-function copyPorts(ports: readonly ServicePort[]): ServicePort[] {
-  return ports.map((p) => ({ protocol: p.protocol, port: p.port }));
-}
-
-function exhaustionNote(pool: PoolState, family: Family): string {
-  const both = pool.offers(4) && pool.offers(6);
-  const what = both ? `${familyName(family)} addresses` : 'addresses';
-  return `pool "${pool.name}" is exhausted (${pool.inUse(family)} of ${pool.total(family)} ${what} in use)`;
+/** The pool a holding lives in among `states`: its recorded pool while that still holds it all, else the first that does. */
+function homeAmong(holding: Holding, states: readonly PoolState[], byName: ReadonlyMap<string, PoolState>): PoolState | undefined {
+  const holdsAll = (p: PoolState): boolean => holding.addresses.every((a) => p.contains(a));
+  const recorded = byName.get(holding.pool);
+  return recorded && holdsAll(recorded) ? recorded : states.find(holdsAll);
 }
