@@ -155,6 +155,7 @@ describe('controller leader behind a black-holed connection', () => {
   afterAll(async () => {
     await stopAll();
     await relay?.close();
+    await kit.deleteAllServices(ns);
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   });
 

@@ -81,6 +81,7 @@ describe('controller against another status writer', () => {
 
   afterAll(async () => {
     await stopAll();
+    await Promise.all([kit.deleteAllServices(foughtNs), kit.deleteAllServices(newNs)]);
   });
 
   it('backs off per Service, warns about the fight, and still serves 100 new Services within seconds', async () => {

@@ -22,19 +22,29 @@ describe('controller safety', () => {
   const annotate = (ns: string, name: string, annotations: Record<string, string | null>): Promise<unknown> =>
     kit.core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations } } }, mergePatch);
 
+  // Every controller serves every Service of the API server: each test removes its Services, so
+  // that the next one starts from a cluster without other LoadBalancer Services.
+  let namespaces: string[] = [];
+  const namespace = async (prefix: string): Promise<string> => {
+    const ns = uniqueName(prefix);
+    namespaces.push(ns);
+    await kit.ensureNamespace(ns);
+    return ns;
+  };
+
   beforeEach(() => {
     cfgNs = uniqueName('ironlb-system');
+    namespaces = [];
   });
 
   afterEach(async () => {
     await stopAll();
     controller = undefined;
+    await Promise.all(namespaces.map((ns) => kit.deleteAllServices(ns)));
   });
 
   it('defect 1: keeps reserving the address of a Service whose annotation no longer parses, across a SIGKILL', async () => {
-    const nsA = uniqueName('d1a');
-    const nsB = uniqueName('d1b');
-    await Promise.all([kit.ensureNamespace(nsA), kit.ensureNamespace(nsB)]);
+    const [nsA, nsB] = await Promise.all([namespace('d1a'), namespace('d1b')]);
     await putConfig(kit, cfgNs, 'address-pools:\n- name: one\n  protocol: layer2\n  addresses: [198.51.100.90-198.51.100.99]\n');
     let ctl = await start();
     await kit.createLB(nsA, 'a');
@@ -56,8 +66,7 @@ describe('controller safety', () => {
   });
 
   it('defect 4: refuses a config that would renumber live Services; the annotation opts into moving them', async () => {
-    const ns = uniqueName('d4');
-    await kit.ensureNamespace(ns);
+    const ns = await namespace('d4');
     const before = 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.40/30]\n- name: b\n  protocol: layer2\n  addresses: [198.51.100.50/31]\n';
     const narrowed = 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.44/30]\n- name: b\n  protocol: layer2\n  addresses: [198.51.100.50/31]\n';
     await putConfig(kit, cfgNs, before);
@@ -101,9 +110,7 @@ describe('controller safety', () => {
   });
 
   it('defect 5: Local Services share an address only in one namespace; a pool can forbid sharing across namespaces', async () => {
-    const ns1 = uniqueName('d5a');
-    const ns2 = uniqueName('d5b');
-    await Promise.all([kit.ensureNamespace(ns1), kit.ensureNamespace(ns2)]);
+    const [ns1, ns2] = await Promise.all([namespace('d5a'), namespace('d5b')]);
     await putConfig(kit, cfgNs, 'address-pools:\n- name: open\n  protocol: layer2\n  addresses: [198.51.100.60-198.51.100.63]\n');
     await start();
     const local = (port: number): Parameters<ServiceKit['createLB']>[2] => ({ externalTrafficPolicy: 'Local', selector: { app: 'web' }, ports: [{ port, protocol: 'TCP' }] });
@@ -127,9 +134,7 @@ describe('controller safety', () => {
   });
 
   it('defect 5: the pool key cross-namespace-sharing: false keeps a pool\'s shared addresses inside one namespace', async () => {
-    const ns1 = uniqueName('d5c');
-    const ns2 = uniqueName('d5d');
-    await Promise.all([kit.ensureNamespace(ns1), kit.ensureNamespace(ns2)]);
+    const [ns1, ns2] = await Promise.all([namespace('d5c'), namespace('d5d')]);
     await putConfig(kit, cfgNs, 'address-pools:\n- name: closed\n  protocol: layer2\n  cross-namespace-sharing: false\n  addresses: [198.51.100.70-198.51.100.73]\n');
     await start();
     const cluster = { 'ironlb.io/allow-shared-ip': 'api', 'ironlb.io/loadBalancerIPs': '198.51.100.70' };
