@@ -2,6 +2,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
+import { systemClock, type Clock } from '../util/clock';
 
 type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
 
@@ -72,16 +73,16 @@ export function callOptions(signal: AbortSignal, mergePatch = false): k8s.Config
  * Runs `call` with a signal that aborts after `timeoutMs` or when `parent` aborts, whichever comes
  * first; the timer and the listener on `parent` are removed when the call settles.
  */
-export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>, clock: Clock = systemClock): Promise<T> {
   const ac = new AbortController();
   const onAbort = (): void => ac.abort(parent?.reason);
   if (parent?.aborted) ac.abort(parent.reason);
   parent?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => ac.abort(new Error(`API call timed out after ${timeoutMs} ms`)), Math.max(0, timeoutMs));
+  const timer = clock.setTimeout(() => ac.abort(new Error(`API call timed out after ${timeoutMs} ms`)), Math.max(0, timeoutMs));
   try {
     return await call(ac.signal);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     parent?.removeEventListener('abort', onAbort);
   }
 }

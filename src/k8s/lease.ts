@@ -132,7 +132,7 @@ export class LeaderElector {
   /** A call bounded by the fence while leading (a late renewal is worthless), by the renew deadline otherwise. */
   private call<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const budget = this.leading ? Math.max(50, this.fenceAt - this.clock.now()) : this.renewDeadlineMs;
-    return withDeadline(budget, this.stopping.signal, fn);
+    return withDeadline(budget, this.stopping.signal, fn, this.clock);
   }
 
   private async tryAcquireOrRenew(sentAt: number): Promise<boolean> {
@@ -181,13 +181,22 @@ export class LeaderElector {
 
   private renewed(sentAt: number): void {
     this.fenceAt = sentAt + this.renewDeadlineMs;
-    this.clock.clearTimeout(this.fenceTimer);
-    this.fenceTimer = this.clock.setTimeout(() => this.checkFence(), Math.max(0, this.fenceAt - this.clock.now()));
+    this.armFence();
     if (!this.leading && this.clock.now() < this.fenceAt) this.setLeading(true);
   }
 
+  private armFence(): void {
+    this.clock.clearTimeout(this.fenceTimer);
+    // Timers run on a millisecond loop clock and may fire a fraction early: checkFence re-arms.
+    this.fenceTimer = this.clock.setTimeout(() => this.checkFence(), Math.max(0, Math.ceil(this.fenceAt - this.clock.now())));
+  }
+
   private checkFence(): void {
-    if (!this.leading || this.clock.now() < this.fenceAt) return;
+    if (!this.leading) return;
+    if (this.clock.now() < this.fenceAt) {
+      this.armFence();
+      return;
+    }
     this.opts.log.warn('lost leadership: not renewed within the renew deadline; no more writes from this replica', { lease: this.opts.name, renewDeadlineMs: this.renewDeadlineMs });
     this.setLeading(false);
   }
@@ -208,7 +217,7 @@ export class LeaderElector {
 
   private async release(): Promise<void> {
     const { namespace, name, identity } = this.opts;
-    const bounded = <T>(fn: (s: AbortSignal) => Promise<T>): Promise<T> => withDeadline(this.renewDeadlineMs, undefined, fn);
+    const bounded = <T>(fn: (s: AbortSignal) => Promise<T>): Promise<T> => withDeadline(this.renewDeadlineMs, undefined, fn, this.clock);
     const lease = await bounded((s) => this.api.read(namespace, name, s));
     if (lease.spec?.holderIdentity !== identity) return;
     const body: k8s.V1Lease = {

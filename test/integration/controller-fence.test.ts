@@ -1,6 +1,6 @@
 // Defect 3 of issue 13: two writing leaders. The leader's API connections go through a TCP relay
-// that can black-hole them: first only the connections that carry a request in a quiet moment
-// (the Lease renewal's pooled connection, the classic half-dead keep-alive socket), then every
+// that can black-hole them: first only the connections that carry a request during 1.5 s (among
+// them the Lease renewal's pooled connection: the classic half-dead keep-alive socket), then every
 // connection. Meanwhile Services keep being created. An independent checker watches every
 // Service: no address is ever shown by two of them, and no Service's address ever changes.
 import * as net from 'node:net';
@@ -173,39 +173,53 @@ describe('controller leader behind a black-holed connection', () => {
     const holder = async (): Promise<string | undefined> => (await coord.readNamespacedLease({ name: leaseName, namespace: cfgNs }).catch(() => undefined))?.spec?.holderIdentity ?? undefined;
     const lease = ['--lease-name', leaseName];
     const a: IronlbProcess = startController(cfgNs, [...lease, '--identity', 'relayed'], relayed);
-    await eventually('the relayed replica to lead', async () => ((await holder()) === 'relayed' ? true : undefined), 30_000);
-    const b = startController(cfgNs, [...lease, '--identity', 'direct']);
-    await waitForLog(b, 'caches synced');
-
+    // Bounded by process start-up (ts-node on a loaded machine), not by a product timer.
+    await eventually('the relayed replica to lead', async () => ((await holder()) === 'relayed' ? true : undefined), 90_000);
     const checker = new Checker(kit, ns);
     await checker.start();
     let created = 0;
+    const burst = (): Promise<unknown> => Promise.all(Array.from({ length: 4 }, () => kit.createLB(ns, `s-${created++}`)));
+    for (let i = 0; i < 5; i++) await burst();
+    await eventually('the first Services served', async () => (checker.served() >= 20 ? true : undefined), 30_000);
+
+    // Phase 1: for 1.5 s every connection the relayed leader sends a request on goes dead: its
+    // Lease renewal (every 500 ms) and its status writes for Services created now; its watches
+    // (which send nothing) and the connections it opens afterwards keep working. Those Services
+    // are named so that their creation order (which the relayed leader follows) is not the order
+    // a replica starting afterwards lists them in (b-10 < b-11 < b-9), and the Service on the
+    // lowest address goes away meanwhile: two writers now hold different views of what is free.
+    const caughtAt = Date.now();
+    const window = relay.catchActive(1500);
+    for (const n of [9, 10, 11, 12]) {
+      await kit.createLB(ns, `b-${n}`);
+      created++;
+    }
+    await window;
+    expect(relay.holed).toBeGreaterThan(0);
+    await kit.core.deleteNamespacedService({ name: 's-0', namespace: ns });
+    created--;
+    const b = startController(cfgNs, [...lease, '--identity', 'direct']);
+    await waitForLog(b, 'caches synced');
+    // A takeover, if there is one, happens within one Lease duration (3 s) plus a retry period.
+    await pause(4000);
+    if ((await holder()) === 'direct') await waitForLog(b, 'allocator rebuilt');
+
     let driving = true;
-    let quiet = false;
+    // Bursts of concurrent creations meanwhile.
     const driver = (async () => {
       while (driving) {
-        if (!quiet) await kit.createLB(ns, `s-${created++}`);
-        await pause(100);
+        await burst();
+        await pause(400);
       }
     })();
     const holders = new Set<string>();
-    let caughtAt = 0;
     let isolatedAt = 0;
     let leaderBeforeIsolation: string | undefined;
     let healedAt = 0;
     const leaseWatch = setInterval(() => void holder().then((h) => h && holders.add(h)), 200);
 
     try {
-      await eventually('the first Services served', async () => (checker.served() >= 20 ? true : undefined), 30_000);
-      // Phase 1: a quiet moment, so that what the relayed leader sends now is its Lease renewal
-      // (every 500 ms): that connection goes dead while its other connections keep working.
-      quiet = true;
-      await pause(500);
-      caughtAt = Date.now();
-      await relay.catchActive(1500);
-      quiet = false;
-      expect(relay.holed).toBeGreaterThan(0);
-      // The Lease lasts 3 s after the last renewal; two more Lease periods of creations.
+      // The Lease lasts 3 s after the last renewal; three Lease periods of creations.
       await pause(9000);
 
       // Phase 2: the relayed replica cut off completely for two Lease periods, then healed.
@@ -224,6 +238,14 @@ describe('controller leader behind a black-holed connection', () => {
     await eventually(`all ${created} Services served`, async () => (checker.served() === created ? true : undefined), 30_000);
     await checker.stop();
     process.stderr.write(`fence: ${created} Services, lease holders seen ${[...holders].join(', ')}, ${relay.holed} connections black-holed\n`);
+    // The leadership timeline of both replicas, relative to the start of phase 1.
+    const timeline = (p: IronlbProcess, name: string): string =>
+      p
+        .logs()
+        .filter((l) => ['became leader', 'stopped leading'].includes(String(l.msg)))
+        .map((l) => `${name} ${String(l.msg)} at ${Date.parse(String(l.ts)) - caughtAt} ms`)
+        .join('; ');
+    process.stderr.write(`fence: isolated at ${isolatedAt - caughtAt} ms, healed at ${healedAt - caughtAt} ms; ${timeline(a, 'relayed')}; ${timeline(b, 'direct')}\n`);
     expect(checker.duplicates).toEqual([]);
     expect(checker.moves).toEqual([]);
     // The cut-off leader gave up writing on its own while it was cut off, not when its connections came back.
