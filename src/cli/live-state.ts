@@ -6,7 +6,6 @@ import * as k8s from '@kubernetes/client-node';
 import { parseConfigText, formatIssue } from '../config/parse';
 import type { AddressPool, Config } from '../config/types';
 import { canonicalIP } from '../ipam/address';
-import { Allocator } from '../ipam/allocator';
 import { apiStatus, errorText, loadKubeConfig } from '../k8s/client';
 import { CONFIG_KEY } from '../k8s/config-watcher';
 import { metaOf } from '../k8s/config-gate';
@@ -324,7 +323,7 @@ function notHandledMessage(state: LiveState, svc: k8s.V1Service, why: string): s
 export function decideAddress(state: LiveState, svc: k8s.V1Service): AddressDecision {
   const current = ingressIPs(svc);
   const none = (reason: AddressReason, message: string): AddressDecision => ({ current, wouldGet: [], reason, message });
-  const allocator = state.config ? restoredAllocator(state.config, state.services, state.lbClass).allocator : new Allocator();
+  const { allocator } = restoredAllocator(state.config, state.services, state.lbClass);
   const o = decide({ config: state.config, lbClass: state.lbClass, allowAddressChanges: state.allowAddressChanges ?? false }, allocator, svc).outcome;
   switch (o.kind) {
     case 'notHandled':

@@ -100,6 +100,7 @@ export class Controller {
       events: this.events,
       vet: (config, meta) => this.reconciler.vetConfig(config, meta),
       onConfig: (config, meta) => this.onConfig(config, meta),
+      onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
   }

@@ -14,7 +14,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import { canonicalIP } from '../ipam/address';
-import type { Allocator } from '../ipam/allocator';
+import { OUTSIDE, type Allocator } from '../ipam/allocator';
 import type { FailureReason } from '../ipam/types';
 import { reserveStatus, type Unreserved } from './restore';
 import { buildRequest, currentPoolAnnotation, handling, ingressIPs, serviceKey, type Handling } from './service-request';
@@ -73,6 +73,13 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 const warn = (reason: string, message: string, slot = 'state', afterWrite = false): PlannedEvent => ({ type: 'Warning', reason, message, slot, afterWrite });
 const normal = (reason: string, message: string, slot = 'state', afterWrite = true): PlannedEvent => ({ type: 'Normal', reason, message, slot, afterWrite });
 
+/** The Service's request names addresses other than those it shows, or a pool it was not given them from. */
+function asksForAnother(svc: k8s.V1Service, requestedIPs: readonly string[], poolName: string | undefined): boolean {
+  const current = ingressIPs(svc).map((ip) => canonicalIP(ip) ?? ip);
+  if (requestedIPs.length > 0) return !sameList(current, requestedIPs);
+  return poolName !== undefined && currentPoolAnnotation(svc) !== poolName;
+}
+
 /** Writes `kept` back when the status shows something else (someone changed it). */
 function keepWrite(svc: k8s.V1Service, kept: readonly string[], pool: string | undefined): DesiredStatus | undefined {
   if (kept.length === 0) return undefined;
@@ -80,20 +87,43 @@ function keepWrite(svc: k8s.V1Service, kept: readonly string[], pool: string | u
 }
 
 export function decide(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service): Decision {
+  const before = allocator.assignmentOf(serviceKey(svc))?.ips ?? [];
+  const d = decideHeld(ctx, allocator, svc);
+  // Whatever it held and holds no more (a release, a move, a clear) may serve a waiting Service.
+  const after = new Set(allocator.assignmentOf(d.key)?.ips ?? []);
+  return before.some((ip) => !after.has(ip)) ? { ...d, freed: true } : d;
+}
+
+function decideHeld(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service): Decision {
   const key = serviceKey(svc);
   const current = ingressIPs(svc);
   const base = { key, events: [] as PlannedEvent[], waitsForAddress: false, freed: false };
   const h = handling(svc, ctx.lbClass);
   if (!h.handled) {
-    const freed = allocator.release(key);
+    allocator.release(key);
     const outcome: Outcome = { kind: 'notHandled', why: h.why };
     if (h.clearOurs && (current.length > 0 || currentPoolAnnotation(svc) !== undefined)) {
       const message = `Service is no longer handled (${h.why}); load balancer address cleared`;
-      return { ...base, outcome, freed, write: { ips: [] }, events: [normal('ClearAssignment', message)] };
+      return { ...base, outcome, write: { ips: [] }, events: [normal('ClearAssignment', message)] };
     }
-    return { ...base, outcome, freed };
+    return { ...base, outcome };
   }
-  if (!ctx.config) return { ...base, outcome: { kind: 'noConfig' }, waitsForAddress: current.length === 0 };
+  // The status addresses are (re)reserved first, as the restore does, under the Service's sharing
+  // profile as it is now (whatever its request says): taken back when nobody holds them yet (a
+  // Service served by an earlier controller or replica), given up when the Service may no longer
+  // share them with their other holders (its ports now clash, its sharing key is gone).
+  let unheld: Unreserved | undefined;
+  const mine = allocator.assignmentOf(key);
+  if (current.length > 0 && (!mine || sameList(mine.ips, current.map((ip) => canonicalIP(ip) ?? ip)))) unheld = reserveStatus(allocator, svc);
+  const clearTaken = (events: PlannedEvent[], outcome: Outcome): Decision => {
+    events.push(warn('ClearAssignment', `current address ${current.join(', ')} cleared: ${unheld?.message ?? ''}`, 'clear', true));
+    return { ...base, events, outcome, write: { ips: [] } };
+  };
+  if (!ctx.config) {
+    // Without a configuration nothing is handed out; only an address the Service may not share is given up.
+    if (unheld) return clearTaken([], { kind: 'noConfig' });
+    return { ...base, outcome: { kind: 'noConfig' }, waitsForAddress: current.length === 0 };
+  }
 
   const events: PlannedEvent[] = [];
   const built = buildRequest(svc);
@@ -102,40 +132,53 @@ export function decide(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Serv
       events.push(warn('deprecatedAnnotation', `annotation ${k} is deprecated; use ironlb.io/${k.split('/')[1]} (or metallb.io/)`, `deprecated:${k}`));
     }
   }
-  // Status addresses nobody holds yet (a Service served by an earlier controller, or by one
-  // that wrote before this replica rebuilt) are taken back first, as the restore does.
-  let unheld: Unreserved | undefined;
-  if (!allocator.assignmentOf(key) && current.length > 0) unheld = reserveStatus(allocator, svc);
   const held = allocator.assignmentOf(key);
+  const outside = held?.pool === OUTSIDE;
 
   if (!built.ok) {
     const { reason, message } = built.problem;
-    const kept = held?.ips ?? (unheld?.why === 'outsideConfig' ? current : []);
-    if (unheld && unheld.why !== 'outsideConfig') {
-      events.push(warn(reason, message), warn('ClearAssignment', `current address ${current.join(', ')} cleared: ${unheld.message}`, 'clear', true));
-      return { ...base, events, outcome: { kind: 'invalidRequest', reason, message, kept: [] }, write: { ips: [] } };
+    if (unheld) {
+      events.push(warn(reason, message));
+      return clearTaken(events, { kind: 'invalidRequest', reason, message, kept: [] });
     }
+    const kept = held?.ips ?? [];
     events.push(warn(reason, kept.length > 0 ? `${message}; the Service keeps ${kept.join(', ')}` : message));
-    return { ...base, events, outcome: { kind: 'invalidRequest', reason, message, kept }, write: held ? keepWrite(svc, held.ips, held.pool) : undefined };
+    return { ...base, events, outcome: { kind: 'invalidRequest', reason, message, kept }, write: held && !outside ? keepWrite(svc, held.ips, held.pool) : undefined };
   }
 
-  if (unheld?.why === 'outsideConfig' && !ctx.allowAddressChanges) {
+  // An address outside every pool stays where it is unless the Service itself now asks for
+  // another one (other requested IPs, or a pool other than the one it was given its address from).
+  const keepOutside = outside && !ctx.allowAddressChanges;
+  if (keepOutside && !asksForAnother(svc, built.request.requestedIPs, built.request.poolName)) {
     events.push(warn('AddressOutsideConfig', `${current.join(', ')} is in no address pool of the configuration in force; the Service keeps it (add it to a pool, or ${OPT_IN})`));
     return { ...base, events, outcome: { kind: 'outsideConfig', kept: current } };
   }
 
-  const result = allocator.allocateOrKeep(built.request);
+  // The pool the Service names no longer holds its address, but the Service was given it from
+  // that pool (the pool annotation we wrote says so): the configuration moved the pool, the
+  // request did not change. Like an address outside every pool, it stays without the opt-in.
+  const named = built.request.poolName;
+  const pooledOnly = built.request.requestedIPs.length === 0;
+  if (held && !outside && named && pooledOnly && held.pool !== named && currentPoolAnnotation(svc) === named && !ctx.allowAddressChanges && ctx.config.pools.some((p) => p.name === named)) {
+    events.push(warn('AddressOutsideConfig', `${held.ips.join(', ')} is no longer in pool "${named}" (the configuration puts it in pool "${held.pool}"); the Service keeps it (${OPT_IN})`));
+    return { ...base, events, outcome: { kind: 'outsideConfig', kept: held.ips } };
+  }
+  // Outside every pool, only a new allocation counts (with the opt-in, or for the Service's new request).
+  if (outside) allocator.release(key);
+  let result: ReturnType<Allocator['allocateOrKeep']> = outside ? allocator.allocate(built.request) : allocator.allocateOrKeep(built.request);
+  if (!result.ok && keepOutside && reserveStatus(allocator, svc) === undefined) result = { ...result, kept: current };
   if (!result.ok) {
     const kept = 'kept' in result ? result.kept : [];
     const outcome: Outcome = { kind: 'failed', reason: result.reason, message: result.message, kept };
     const failed = `Failed to allocate IP for "${key}": ${result.message}`;
     if (kept.length > 0) {
       events.push(warn('AllocationFailed', `${failed}; the Service keeps ${kept.join(', ')}`));
-      return { ...base, events, outcome, waitsForAddress: true, write: keepWrite(svc, kept, held?.pool) };
+      return { ...base, events, outcome, waitsForAddress: true, write: held && !outside ? keepWrite(svc, kept, held.pool) : undefined };
     }
     events.push(warn('AllocationFailed', failed));
     if (current.length === 0) return { ...base, events, outcome, waitsForAddress: true };
-    events.push(warn('ClearAssignment', `current address ${current.join(', ')} cleared: ${unheld?.message ?? 'it is not held'}`, 'clear', true));
+    const why = unheld?.message ?? (outside ? 'it is in no address pool of the configuration in force' : 'it cannot be kept');
+    events.push(warn('ClearAssignment', `current address ${current.join(', ')} cleared: ${why}`, 'clear', true));
     return { ...base, events, outcome, waitsForAddress: true, write: { ips: [] } };
   }
 
@@ -145,7 +188,7 @@ export function decide(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Serv
   const outcome: Outcome = { kind: 'assigned', ips: result.ips, pool: result.pool, moved };
   if (sameList(current, result.ips) && currentPoolAnnotation(svc) === result.pool) return { ...base, events, outcome };
   if (moved) {
-    const why = unheld ? unheld.message : 'it does not fit the Service\'s request or the configuration any more';
+    const why = unheld ? unheld.message : outside ? 'it is in no address pool of the configuration in force' : "it does not fit the Service's request or the configuration any more";
     events.push(warn('ClearAssignment', `address ${current.join(', ')} given up (${why}); moving to ${result.ips.join(', ')}`, 'clear', true));
   }
   events.push(normal('IPAllocated', `Assigned IP ${JSON.stringify(result.ips)} from pool "${result.pool}"`));

@@ -50,6 +50,10 @@ export class StatusFights {
     this.fights.delete(key);
   }
 
+  clear(): void {
+    this.fights.clear();
+  }
+
   /** Services whose status is being fought over (at least two foreign changes in a row). */
   active(now: number): number {
     let n = 0;
@@ -90,6 +94,12 @@ export class ForeignWrites {
   forget(key: string): void {
     this.written.delete(key);
     this.fights.forget(key);
+  }
+
+  /** A new leadership term: what another replica wrote meanwhile was not a foreign writer. */
+  clear(): void {
+    this.written.clear();
+    this.fights.clear();
   }
 
   /**

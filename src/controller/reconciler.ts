@@ -94,9 +94,19 @@ export class Reconciler {
   vetConfig(config: Config, meta: ConfigMeta): Verdict {
     if (!this.ctx.config) return { ok: true }; // nothing in force to keep; decide() still keeps addresses outside it
     const holding = this.isLeading ? this.allocator : restoredAllocator(this.ctx.config, this.opts.services.list(), this.ctx.lbClass).allocator;
-    const { verdict, blockers } = configCompatibility(holding, config, meta);
+    const { verdict, blockers } = configCompatibility(holding, config, meta, this.opts.services.list(), this.ctx.lbClass);
     this.blockers = blockers;
     return verdict;
+  }
+
+  /**
+   * The ConfigMap's annotations changed (whatever its configuration): the opt-in into address
+   * changes is the operator's current word, also while an older configuration stays in force.
+   */
+  setMeta(meta: ConfigMeta): void {
+    if (meta.allowAddressChanges === this.ctx.allowAddressChanges) return;
+    this.ctx = { ...this.ctx, allowAddressChanges: meta.allowAddressChanges };
+    this.enqueueAll(this.opts.services.list());
   }
 
   /** A configuration was accepted. */
@@ -130,6 +140,7 @@ export class Reconciler {
     this.epoch++;
     this.queue.clear();
     this.requeueAfterWrite.clear();
+    this.foreign.clear();
     for (const t of this.timers.values()) this.opts.clock.clearTimeout(t);
     this.timers.clear();
   }
@@ -145,11 +156,7 @@ export class Reconciler {
    * this replica's watch has not delivered yet.
    */
   private async rebuild(why: string): Promise<void> {
-    const config = this.ctx.config;
-    if (!config) {
-      this.opts.log.info('no valid configuration yet; not allocating', { why });
-      return;
-    }
+    if (!this.ctx.config) this.opts.log.info('no valid configuration yet: nothing is allocated until one is loaded', { why });
     const term = this.opts.gate.term();
     if (!term || this.rebuilding) return;
     const epoch = this.epoch;
@@ -164,10 +171,11 @@ export class Reconciler {
       return;
     }
     this.rebuilding = false;
-    if (epoch !== this.epoch || !this.leading || !this.ctx.config) return;
+    if (epoch !== this.epoch || !this.leading) return;
+    // Without a configuration nothing is handed out, but what status shows is held (decide() notices a Service that may no longer share its address).
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
     this.rebuilt = true;
-    this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config.pools.length });
+    this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
   }
 
@@ -184,7 +192,9 @@ export class Reconciler {
       if (this.blockers.has(key)) this.opts.blockerChanged?.();
       return;
     }
-    if (event === 'update') this.noticeForeignWrite(svc);
+    if (event === 'update' && this.isLeading) this.noticeForeignWrite(svc);
+    // The leader looks again after deciding (process); a standby does not decide.
+    if (!this.isLeading && this.blockers.has(key)) this.opts.blockerChanged?.();
     this.enqueue(key);
   }
 
@@ -359,7 +369,7 @@ export class Reconciler {
 
   /** Pool usage and Services per pool while leading; undefined otherwise. */
   poolUsage(): { stats: PoolStats[]; servicesPerPool: Map<string, number> } | undefined {
-    if (!this.isLeading) return undefined;
+    if (!this.isLeading || !this.ctx.config) return undefined;
     const servicesPerPool = new Map<string, number>();
     for (const svc of this.opts.services.list()) {
       const pool = this.allocator.assignmentOf(serviceKey(svc))?.pool;

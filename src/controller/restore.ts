@@ -11,11 +11,11 @@ import { handling, holdingRequest, ingressIPs, serviceKey } from './service-requ
 /** Why status addresses could not be reserved for their Service. */
 export interface Unreserved {
   /**
-   * taken: an older Service holds one of them without a sharing relation (this one is the duplicate);
-   * outsideConfig: no pool of the configuration contains them (all in one pool);
-   * unusable: they are not one address per family (garbage written by someone else).
+   * taken: an older Service holds one of them without a sharing relation (this one is the
+   * duplicate, or may no longer share it); unusable: they are not one address per family
+   * (garbage written by someone else).
    */
-  readonly why: 'taken' | 'outsideConfig' | 'unusable';
+  readonly why: 'taken' | 'unusable';
   readonly ips: readonly string[];
   readonly message: string;
 }
@@ -27,20 +27,19 @@ function createdMs(svc: k8s.V1Service): number {
 }
 
 function classify(failure: Failure): Unreserved['why'] {
-  if (failure.reason === 'SharingConflict') return 'taken';
-  if (failure.reason === 'NotInAnyPool' || failure.reason === 'PoolMismatch' || failure.reason === 'FamilyUnavailable') return 'outsideConfig';
-  return 'unusable';
+  return failure.reason === 'SharingConflict' ? 'taken' : 'unusable';
 }
 
 /**
  * Reserves the status addresses of one Service, whatever its annotations say (an unparsable
- * request keeps its address reserved). Returns undefined when they are now held.
+ * request keeps its address reserved), in a pool or OUTSIDE the pools. Returns undefined when
+ * they are now held.
  */
 export function reserveStatus(allocator: Allocator, svc: k8s.V1Service): Unreserved | undefined {
   const ips = ingressIPs(svc);
   const req = holdingRequest(svc, ips);
   if (!req) return { why: 'unusable', ips, message: `status shows "${ips.join(',')}", which is not one address per IP family` };
-  const result = allocator.assign(req, ips);
+  const result = allocator.reserve(req, ips);
   return result.ok ? undefined : { why: classify(result), ips, message: result.message };
 }
 
@@ -63,9 +62,12 @@ export function restoreFromStatus(allocator: Allocator, services: readonly k8s.V
   return unreserved;
 }
 
-/** A fresh allocator for this configuration with every Service's status restored into it. */
-export function restoredAllocator(config: Config, services: readonly k8s.V1Service[], lbClass: string | undefined): { allocator: Allocator; unreserved: Map<string, Unreserved> } {
+/**
+ * A fresh allocator for this configuration (none: no pools) with every Service's status restored
+ * into it; addresses no pool contains are held OUTSIDE the pools, so they are not free either.
+ */
+export function restoredAllocator(config: Config | undefined, services: readonly k8s.V1Service[], lbClass: string | undefined): { allocator: Allocator; unreserved: Map<string, Unreserved> } {
   const allocator = new Allocator();
-  allocator.setPools(config.pools);
+  allocator.setPools(config?.pools ?? []);
   return { allocator, unreserved: restoreFromStatus(allocator, services, lbClass) };
 }

@@ -4,9 +4,15 @@ import type { AddressPool } from '../config/types';
 import { canonicalIP, type Family, type IP } from './address';
 import { AddressHolders, type Address, type HeldAddress } from './address-holders';
 import { PoolState } from './pool';
-import { namespaceOfKey, sharingConflict, type SharingRules } from './sharing';
+import { sharingConflict, type SharingRules } from './sharing';
 import { byPriorityThenName, checkRequest, copyPorts, exhaustionNote, fail, familyName, familyProblem, parseAddresses, poolNameOf, wantedFamilies, withText } from './allocator-rules';
 import type { AllocationResult, Assignment, Failure, PoolStats, ServiceRequest, SharingProfile } from './types';
+
+/**
+ * The pool name of a holding whose addresses no configured pool contains (status addresses
+ * reserved with reserve(): kept where they are until a pool takes them in or they are given up).
+ */
+export const OUTSIDE = '';
 
 interface Holding extends SharingProfile {
   pool: string; // setPools may re-home a holding whose pool was renamed or split
@@ -51,7 +57,7 @@ export class Allocator {
     for (const [key, holding] of this.holdings) {
       const home = homeAmong(holding, states, byName);
       if (home) holding.pool = home.name;
-      else invalidated.push(key);
+      else if (holding.pool !== OUTSIDE) invalidated.push(key);
     }
     this.pools = states;
     this.poolsByName = byName;
@@ -62,46 +68,36 @@ export class Allocator {
 
   /**
    * What setPools(pools) would take away, without changing anything: the services whose addresses
-   * no pool would contain any more, and those sharing an address across namespaces in a pool that
-   * would forbid it (both sides: either may be the one moved), each with the reason, sorted by key.
+   * no pool would contain any more, with the reason, sorted by key.
    */
   invalidatedBy(pools: readonly AddressPool[]): { key: string; ips: string[]; why: string }[] {
     const states = pools.map((p) => new PoolState(p));
     const byName = new Map(states.map((s) => [s.name, s]));
-    const out = new Map<string, { key: string; ips: string[]; why: string }>();
+    const out: { key: string; ips: string[]; why: string }[] = [];
     for (const [key, holding] of this.holdings) {
-      if (!homeAmong(holding, states, byName)) {
-        const ips = holding.addresses.map((a) => a.text);
-        out.set(key, { key, ips, why: `${ips.join(', ')} would be in no pool` });
-      }
+      if (holding.pool === OUTSIDE || homeAmong(holding, states, byName)) continue;
+      const ips = holding.addresses.map((a) => a.text);
+      out.push({ key, ips, why: `${ips.join(', ')} would be in no pool` });
     }
-    for (const held of this.holders.all()) {
-      const namespaces = new Set(held.services.map(namespaceOfKey));
-      if (namespaces.size < 2) continue;
-      const pool = states.find((p) => p.contains(held.address));
-      if (!pool || pool.config.crossNamespaceSharing !== false) continue;
-      for (const key of held.services) {
-        if (out.has(key)) continue;
-        const ips = (this.holdings.get(key)?.addresses ?? []).map((a) => a.text);
-        out.set(key, { key, ips, why: `${held.address.text} is shared across namespaces, which pool "${pool.name}" would forbid` });
-      }
-    }
-    return [...out.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /**
-   * allocate(), except that a service that cannot get what it now asks for keeps what it holds
-   * (same addresses, same sharing profile): a live Service never loses its address because a new
-   * request of it cannot be met. The failure is returned with `kept` set.
+   * allocate(), except that a service that cannot get what it now asks for keeps what it holds:
+   * a live Service never loses its address because a new request of it cannot be met. It keeps
+   * it under its new sharing profile, and only while that profile may still share the address
+   * with its other holders (new ports that clash, or a sharing key dropped, give it up). The
+   * failure is returned with `kept` set.
    */
   allocateOrKeep(req: ServiceRequest): AllocationResult | (Failure & { readonly kept: readonly string[] }) {
     const held = this.holdings.get(req.key);
     const result = this.allocate(req);
     if (result.ok || !held || this.holdings.has(req.key)) return result;
     const pool = this.poolsByName.get(held.pool);
-    if (!pool) return result;
+    if (!pool && held.pool !== OUTSIDE) return result;
     const families = held.addresses.map((a) => a.family);
-    const back: ServiceRequest = { ...held, key: req.key, families, familyPolicy: families.length > 1 ? 'RequireDualStack' : 'SingleStack', requestedIPs: [] };
+    const back: ServiceRequest = { ...req, families, familyPolicy: families.length > 1 ? 'RequireDualStack' : 'SingleStack', requestedIPs: [], poolName: undefined };
+    if (this.conflictOnAny(held.addresses, back, true) !== undefined) return result;
     this.take(back, pool, held.addresses);
     return { ...result, kept: held.addresses.map((a) => a.text) };
   }
@@ -113,9 +109,33 @@ export class Allocator {
    * if there is one, and pass the sharing rules. Repeating the same call changes nothing.
    */
   assign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
-    const result = this.tryAssign(req, ips);
+    const result = this.tryAssign(req, ips, false);
     if (!result.ok) this.release(req.key);
     return result;
+  }
+
+  /**
+   * assign() for addresses a service already holds (read back from its status): the same checks,
+   * except that a pool's cross-namespace-sharing: false does not break a share that exists (it
+   * only stops new ones), so that a configuration change or a restart moves nothing.
+   */
+  reserve(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    let result = this.tryAssign(req, ips, true);
+    if (!result.ok && (result.reason === 'NotInAnyPool' || result.reason === 'PoolMismatch')) result = this.holdOutside(req, ips);
+    if (!result.ok) this.release(req.key);
+    return result;
+  }
+
+  /**
+   * Holds addresses no single pool contains (pool OUTSIDE), under the sharing rules: nothing is
+   * handed out of them, but they are not free for anyone else either.
+   */
+  private holdOutside(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    const addresses = parseAddresses(req, ips);
+    if (!Array.isArray(addresses)) return addresses;
+    const conflict = this.conflictOnAny(addresses, req, true);
+    if (conflict) return fail('SharingConflict', conflict);
+    return this.take(req, undefined, addresses);
   }
 
   /**
@@ -183,14 +203,14 @@ export class Allocator {
     return this.pools.map((p) => ({ pool: p.name, totalV4: p.total(4), totalV6: p.total(6), inUseV4: p.inUse(4), inUseV6: p.inUse(6) }));
   }
 
-  private tryAssign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+  private tryAssign(req: ServiceRequest, ips: readonly string[], keeping: boolean): AllocationResult {
     const invalid = checkRequest(req);
     if (invalid) return invalid;
     const addresses = parseAddresses(req, ips);
     if (!Array.isArray(addresses)) return addresses;
     const pool = this.poolHolding(addresses, req);
     if (!(pool instanceof PoolState)) return pool;
-    const conflict = this.conflictOnAny(addresses, req);
+    const conflict = this.conflictOnAny(addresses, req, keeping);
     if (conflict) return fail('SharingConflict', conflict);
     return this.take(req, pool, addresses);
   }
@@ -203,11 +223,12 @@ export class Allocator {
       if (wanted.length !== texts.length || !wanted.every((t) => t !== undefined && texts.includes(t))) return false;
     }
     if (familyProblem(held.addresses.map((a) => a.family), req)) return false;
-    return this.conflictOnAny(held.addresses, req) === undefined;
+    return this.conflictOnAny(held.addresses, req, true) === undefined;
   }
 
   /** Re-takes the held addresses under the (possibly changed) sharing profile, adding a missing family under PreferDualStack. */
   private keep(held: Holding, req: ServiceRequest): AllocationResult {
+    if (held.pool === OUTSIDE) return this.take(req, undefined, held.addresses);
     const pool = this.poolsByName.get(held.pool);
     if (!pool) throw new Error(`incoherent state: ${req.key} holds addresses of unknown pool "${held.pool}"`);
     const topUp = req.familyPolicy === 'PreferDualStack' && req.requestedIPs.length === 0;
@@ -283,33 +304,35 @@ export class Allocator {
     return fail('PoolMismatch', `${where}; both addresses of a service must come from one pool`);
   }
 
-  private conflictOnAny(addresses: readonly Address[], req: ServiceRequest): string | undefined {
+  private conflictOnAny(addresses: readonly Address[], req: ServiceRequest, keeping = false): string | undefined {
     for (const a of addresses) {
       const held = this.holders.get(a.text);
-      const conflict = held && this.conflictOn(held, req);
+      const conflict = held && this.conflictOn(held, req, keeping);
       if (conflict) return conflict;
     }
     return undefined;
   }
 
   /** The sharing rules against every other holder; the service itself never conflicts, so a sole holder may change its key. */
-  private conflictOn(held: HeldAddress, req: ServiceRequest): string | undefined {
+  private conflictOn(held: HeldAddress, req: ServiceRequest, keeping = false): string | undefined {
     for (const other of held.services) {
       if (other === req.key) continue;
       const profile = this.holdings.get(other);
       if (!profile) throw new Error(`incoherent state: ${held.address.text} is held by ${other}, which holds nothing`);
-      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.sharingRulesOf(held.address));
+      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.sharingRulesOf(held.address, keeping));
       if (conflict) return conflict;
     }
     return undefined;
   }
 
-  private sharingRulesOf(address: Address): SharingRules {
+  /** `keeping`: the service holds the address already, so a pool's ban on new cross-namespace shares does not apply. */
+  private sharingRulesOf(address: Address, keeping: boolean): SharingRules {
     const pool = this.pools.find((p) => p.contains(address));
-    return { pool: pool?.name ?? '', crossNamespace: pool?.config.crossNamespaceSharing !== false };
+    return { pool: pool?.name ?? '', crossNamespace: keeping || pool?.config.crossNamespaceSharing !== false };
   }
 
-  private take(req: ServiceRequest, pool: PoolState, addresses: readonly Address[]): AllocationResult {
+  /** `pool` undefined: the addresses are held OUTSIDE every pool. */
+  private take(req: ServiceRequest, pool: PoolState | undefined, addresses: readonly Address[]): AllocationResult {
     const primaryFirst = addresses.length < 2 || addresses[0].family === req.families[0];
     const ordered = primaryFirst ? addresses : [addresses[1], addresses[0]];
     const held = this.holdings.get(req.key)?.addresses;
@@ -317,13 +340,14 @@ export class Allocator {
     // sharing profile: the addresses never become free, so the pools' free sets are left alone.
     const same = held !== undefined && held.length === ordered.length && held.every((a, i) => a.text === ordered[i].text);
     if (!same) this.release(req.key);
-    this.holdings.set(req.key, { pool: pool.name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
+    const name = pool?.name ?? OUTSIDE;
+    this.holdings.set(req.key, { pool: name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
     for (const a of ordered) {
       if (same) this.holders.remove(a.text, req.key);
       const firstHolder = this.holders.add(a, req.key, req.sharingKey);
       if (firstHolder && !same) this.markUsed(a);
     }
-    return { ok: true, pool: pool.name, ips: ordered.map((a) => a.text) };
+    return { ok: true, pool: name, ips: ordered.map((a) => a.text) };
   }
 
   // Every pool containing the address is updated: pools are not supposed to overlap, but if they

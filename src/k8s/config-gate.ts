@@ -28,6 +28,8 @@ export interface ConfigGateOptions {
   where: string;
   log: Logger;
   onConfig: (config: Config, meta: ConfigMeta) => void;
+  /** The current ConfigMap's annotations, valid or not: the opt-in is the operator's current word. */
+  onMeta?: (meta: ConfigMeta) => void;
   onStaleChange?: (state: ConfigState) => void;
   /** A Warning Event on the ConfigMap. */
   warn?: (reason: string, message: string) => void;
@@ -69,6 +71,11 @@ export class ConfigGate {
 
   constructor(private readonly opts: ConfigGateOptions) {}
 
+  /** Which ConfigMap version is in force: "<allow-address-changes>|<config text>". */
+  get applied(): string | undefined {
+    return this.appliedKey;
+  }
+
   /** True while a valid configuration waits because vet() refused it. */
   get waiting(): boolean {
     return this.candidate !== undefined;
@@ -79,6 +86,7 @@ export class ConfigGate {
     const meta = metaOf(annotations);
     const key = `${meta.allowAddressChanges}|${text ?? ''}`;
     this.candidate = undefined;
+    this.opts.onMeta?.(meta);
     if (key === this.appliedKey) {
       // The last good configuration re-applied after a refused one: nothing to reload, no longer stale.
       this.refusedKey = undefined;

@@ -18,6 +18,7 @@ export interface ConfigWatcherOptions {
   log: Logger;
   events?: EventRecorder;
   onConfig: (config: Config, meta: ConfigMeta) => void;
+  onMeta?: (meta: ConfigMeta) => void;
   onStaleChange?: (state: ConfigState) => void;
   /** May refuse a valid configuration (see ConfigGate); recheck() offers it again. */
   vet?: (config: Config, meta: ConfigMeta, state: ConfigState) => Verdict;
@@ -43,6 +44,7 @@ export class ConfigWatcher {
       where: `${opts.namespace}/${opts.name}`,
       log: opts.log,
       onConfig: opts.onConfig,
+      onMeta: opts.onMeta,
       onStaleChange: opts.onStaleChange,
       vet: opts.vet,
       warn: (reason, message) => {

@@ -117,7 +117,7 @@ export class LeaderElector {
   private tick(): void {
     if (this.stopping.signal.aborted) return;
     const sentAt = this.clock.now();
-    this.running = this.tryAcquireOrRenew(sentAt)
+    this.running = this.tryAcquireOrRenew()
       .then(
         (renewed) => {
           if (renewed) this.renewed(sentAt);
@@ -135,7 +135,7 @@ export class LeaderElector {
     return withDeadline(budget, this.stopping.signal, fn, this.clock);
   }
 
-  private async tryAcquireOrRenew(sentAt: number): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.opts;
     const now = new Date(this.clock.wallNow());
     let lease: k8s.V1Lease;

@@ -41,6 +41,8 @@ describe('controller', () => {
       '--metrics-addr', '127.0.0.1:0',
       '--leader-elect=false',
     ]);
+    // Process start-up (ts-node) is not what the tests below time.
+    await waitForLog(controller, 'caches synced');
   });
 
   afterEach(async () => {

@@ -46,6 +46,7 @@ export class Replica {
       where: 'ironlb-system/config',
       log: nullLogger,
       onConfig: (c, meta) => this.reconciler.setConfig(c, meta),
+      onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => (this.stale = s.stale),
       warn: (reason, message) => this.configWarnings.push({ reason, message }),
       vet: (c, meta) => this.reconciler.vetConfig(c, meta),
