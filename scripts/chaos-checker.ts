@@ -53,12 +53,19 @@ export class Checker {
   private readonly current = new Map<string, Seen>();
   /** Per uid: the address it was first seen with and the request it had then. */
   private readonly first = new Map<string, { ips: string; request: string }>();
+  /** Per uid: the newest resourceVersion seen; the watch and the lists are two streams, older versions are skipped. */
+  private readonly newest = new Map<string, bigint>();
+  /** Uids seen deleted: a list read before the deletion must not bring them back. */
+  private readonly deleted = new Set<string>();
   readonly duplicates = new Set<string>();
   readonly moves = new Set<string>();
   observations = 0;
 
   see(svc: k8s.V1Service): void {
     const s = seen(svc);
+    const rv = BigInt(svc.metadata?.resourceVersion ?? '0');
+    if (this.deleted.has(s.uid) || rv < (this.newest.get(s.uid) ?? 0n)) return;
+    this.newest.set(s.uid, rv);
     this.observations++;
     this.current.set(s.key, s);
     const ips = s.ips.join(',');
@@ -76,6 +83,7 @@ export class Checker {
 
   gone(svc: k8s.V1Service): void {
     const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    this.deleted.add(svc.metadata?.uid ?? '');
     if (this.current.get(key)?.uid === svc.metadata?.uid) this.current.delete(key);
   }
 
@@ -90,6 +98,10 @@ export class Checker {
   /** Services of type LoadBalancer without an address. */
   pending(): string[] {
     return [...this.current.values()].filter((s) => s.ips.length === 0 && s.request.startsWith('["LoadBalancer"')).map((s) => s.key);
+  }
+
+  hasAddress(key: string): boolean {
+    return (this.current.get(key)?.ips.length ?? 0) > 0;
   }
 
   served(): number {

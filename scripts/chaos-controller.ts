@@ -6,7 +6,7 @@
 // Service and lists them all after each kill. Passes with 0 duplicates, 0 unexplained moves, and
 // every pending Service served within 10 s of the last kill. Defaults: 1000 Services, 60 s, 2 s.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -88,8 +88,12 @@ async function main(): Promise<number> {
   let started = 0;
   const startReplica = (): void => {
     const identity = `replica-${++started}`;
-    const args = [path.join(REPO, 'dist', 'src', 'cli', 'main.js'), 'controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--identity', identity];
-    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+    const nodeFlags = (process.env.CHAOS_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+    const args = [...nodeFlags, path.join(REPO, 'dist', 'src', 'cli', 'main.js'), 'controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--identity', identity];
+    // The replica writes its log straight to a file: nothing is lost when it is SIGKILLed.
+    const logFd = openSync(path.join(dir, `${identity}.log`), 'w');
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', logFd, 'inherit'] });
+    closeSync(logFd);
     replicas.set(identity, { identity, child });
     child.on('exit', () => replicas.delete(identity));
   };
@@ -110,12 +114,14 @@ async function main(): Promise<number> {
     const live = new Set<number>();
     const invalid = new Set<number>();
     let running = true;
+    const driverStart = Date.now();
     const driver = (async () => {
-      const perMs = (SECONDS * 1000) / SERVICES;
       let next = 0;
       while (running) {
         const ops: Promise<unknown>[] = [];
-        if (next < SERVICES) {
+        // Creations keep to the schedule (all N within the run), at most 10 at once.
+        const due = Math.min(SERVICES, Math.ceil((SERVICES * (Date.now() - driverStart)) / (SECONDS * 1000 * 0.9)));
+        while (next < due && ops.length < 10) {
           const i = next++;
           const svc = serviceFor(i);
           ops.push(core.createNamespacedService({ namespace: svc.metadata?.namespace ?? '', body: svc }).then(() => (live.add(i), counts.created++)));
@@ -128,21 +134,21 @@ async function main(): Promise<number> {
         const patch = (body: object): Promise<unknown> => core.patchNamespacedService({ name, namespace, body }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
         if (pick !== undefined && roll < 0.25) {
           ops.push(patch({ metadata: { annotations: { 'chaos/tick': String(Date.now()) } } }).then(() => counts.updated++));
-        } else if (pick !== undefined && roll < 0.32 && pick % 10 > 3) {
-          // An unparsable request on an auto Service, later taken back: it must keep its address throughout.
+        } else if (pick !== undefined && roll < 0.4 && pick % 10 > 3 && (invalid.has(pick) || checker.hasAddress(`${namespace}/${name}`))) {
+          // An unparsable request on an auto Service that has an address, later taken back: it must keep its address throughout.
           const on = !invalid.has(pick);
           if (on) invalid.add(pick);
           else invalid.delete(pick);
           ops.push(patch({ metadata: { annotations: { 'ironlb.io/loadBalancerIPs': on ? 'not-an-ip' : null } } }).then(() => counts.invalid++));
-        } else if (pick !== undefined && roll < 0.36 && pick % 10 > 3) {
+        } else if (pick !== undefined && roll < 0.45 && pick % 10 > 3) {
           ops.push(patch({ spec: { ports: [{ port: 8000 + Math.floor(random() * 100), protocol: 'TCP' }] } }).then(() => counts.updated++));
-        } else if (pick !== undefined && roll < 0.38 && pick % 10 > 3) {
+        } else if (pick !== undefined && roll < 0.48 && pick % 10 > 3) {
           live.delete(pick);
           invalid.delete(pick);
           ops.push(core.deleteNamespacedService({ name, namespace }).then(() => counts.deleted++));
         }
         await Promise.all(ops.map((p) => p.catch(() => undefined)));
-        await pause(perMs);
+        await pause(20);
       }
     })();
 
@@ -163,11 +169,13 @@ async function main(): Promise<number> {
     }
     running = false;
     await driver;
+    // Read every Service from the API until none is pending (the watch alone may lag behind).
     let pending: string[] = [];
     while (Date.now() - lastKill < SERVE_WITHIN_MS + 5000) {
+      checker.snapshot((await core.listServiceForAllNamespaces()).items);
       pending = checker.pending();
       if (pending.length === 0) break;
-      await pause(200);
+      await pause(250);
     }
     const servedAfterMs = Date.now() - lastKill;
     checker.snapshot((await core.listServiceForAllNamespaces()).items);
@@ -183,11 +191,20 @@ async function main(): Promise<number> {
         `  checker      ${checker.observations} Service versions seen, ${checker.served()} Services served at the end`,
         `  duplicates   ${checker.duplicates.size}${[...checker.duplicates].slice(0, 5).map((d) => `\n    ${d}`).join('')}`,
         `  moves        ${checker.moves.size} unexplained${[...checker.moves].slice(0, 5).map((m) => `\n    ${m}`).join('')}`,
-        `  pending      ${pending.length} at the end; all served ${(servedAfterMs / 1000).toFixed(1)} s after the last kill (bound ${SERVE_WITHIN_MS / 1000} s)`,
+        `  pending      ${pending.length} at the end${pending.length ? ` (${pending.slice(0, 5).join(', ')})` : ''}; all served ${(servedAfterMs / 1000).toFixed(1)} s after the last kill (bound ${SERVE_WITHIN_MS / 1000} s)`,
         ok ? 'PASS' : 'FAIL',
         '',
       ].join('\n'),
     );
+    if (!ok && process.env.CHAOS_NODE_FLAGS?.includes('report-on-signal')) {
+      for (const r of replicas.values()) r.child.kill('SIGUSR2');
+      await pause(3000);
+    }
+    if (!ok && process.env.CHAOS_KEEP_LOGS) {
+      const keep = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-chaos-logs-'));
+      for (const f of (await fs.readdir(dir)).filter((n) => n.endsWith('.log'))) await fs.copyFile(path.join(dir, f), path.join(keep, f));
+      process.stdout.write(`replica and API server logs kept in ${keep}\n`);
+    }
     return ok ? 0 : 1;
   } finally {
     stopReplicas();

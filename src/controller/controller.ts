@@ -5,6 +5,7 @@
 // writing replica, the status writer, Events and metrics. Only the Lease holder writes, within
 // its renew deadline; it rebuilds the allocator from every Service's status, read fresh, before
 // it hands anything out, so a restart or a failover never moves an assigned address.
+import { setMaxListeners } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import { ConfigWatcher, type ConfigMeta } from '../k8s/config-watcher';
@@ -40,6 +41,9 @@ const COMPONENT = 'ironlb-controller';
 /** Without leader election this process writes from start() until stop(). */
 class AlwaysLeader implements WriteGate {
   private readonly running = new AbortController();
+  constructor() {
+    setMaxListeners(0, this.running.signal); // every write in flight listens to it
+  }
   term(): AbortSignal | undefined {
     return this.running.signal.aborted ? undefined : this.running.signal;
   }
@@ -70,7 +74,7 @@ export class Controller {
         identity: opts.identity,
         clock,
         log: opts.log,
-        onStartedLeading: () => this.setLeading(true),
+        onStartedLeading: ({ resumed }) => this.setLeading(true, resumed),
         onStoppedLeading: () => this.setLeading(false),
       });
     } else {
@@ -133,9 +137,9 @@ export class Controller {
     await Promise.all([this.services.stop(), this.configWatcher.stop()]);
   }
 
-  private setLeading(leading: boolean): void {
+  private setLeading(leading: boolean, resumed = false): void {
     this.opts.metrics.isLeader.set(leading ? 1 : 0);
-    if (leading) this.reconciler.startLeading();
+    if (leading) this.reconciler.startLeading(resumed);
     else this.reconciler.stopLeading();
   }
 

@@ -44,6 +44,10 @@ export class Reconciler {
   private leading = false;
   private rebuilt = false;
   private rebuilding = false;
+  /** The allocator is the one of this replica's last term (see startLeading). */
+  private resumable = false;
+  /** The configuration the allocator's pools come from. */
+  private allocatorConfig?: Config;
   private epoch = 0;
   private stopped = false;
 
@@ -121,6 +125,7 @@ export class Reconciler {
     // Keep what is still valid (including decisions whose writes are in flight); what fell out of
     // every pool (only with the opt-in) is released and its Services decided again below.
     const { invalidated } = this.allocator.setPools(config.pools);
+    this.allocatorConfig = config;
     restoreFromStatus(this.allocator, this.opts.services.list(), this.ctx.lbClass);
     this.opts.log.info('configuration applied', { invalidated: invalidated.length, allowAddressChanges: meta.allowAddressChanges });
     this.enqueueAll(this.opts.services.list());
@@ -128,13 +133,25 @@ export class Reconciler {
 
   // ---- leadership -----------------------------------------------------------------------------
 
-  startLeading(): void {
+  /**
+   * `resumed`: this replica took its own Lease back after stepping down at its deadline; nobody
+   * else wrote meanwhile, so its allocator (kept through the pause, deletions applied) is still
+   * right and a list of every Service is not needed, unless the configuration changed meanwhile.
+   */
+  startLeading(resumed = false): void {
     this.leading = true;
     this.epoch++;
+    if (resumed && this.resumable && this.allocatorConfig === this.ctx.config) {
+      this.rebuilt = true;
+      this.opts.log.info('leading again with the allocator of the previous term');
+      this.enqueueAll(this.opts.services.list());
+      return;
+    }
     void this.rebuild('became leader');
   }
 
   stopLeading(): void {
+    this.resumable = this.rebuilt;
     this.leading = false;
     this.rebuilt = false;
     this.epoch++;
@@ -148,6 +165,7 @@ export class Reconciler {
   stop(): void {
     this.stopped = true;
     this.stopLeading();
+    this.resumable = false;
   }
 
   /**
@@ -161,6 +179,7 @@ export class Reconciler {
     if (!term || this.rebuilding) return;
     const epoch = this.epoch;
     this.rebuilding = true;
+    this.opts.log.debug('listing every Service to rebuild the allocator', { why });
     let services: k8s.V1Service[];
     try {
       services = await this.opts.writer.list(term);
@@ -174,6 +193,7 @@ export class Reconciler {
     if (epoch !== this.epoch || !this.leading) return;
     // Without a configuration nothing is handed out, but what status shows is held (decide() notices a Service that may no longer share its address).
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
+    this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
@@ -184,7 +204,8 @@ export class Reconciler {
   onService(svc: k8s.V1Service, event: 'add' | 'update' | 'delete'): void {
     const key = serviceKey(svc);
     if (event === 'delete') {
-      if (this.isLeading && this.allocator.release(key)) this.afterRelease();
+      // Also between terms: the allocator may be resumed.
+      if (this.allocator.release(key) && this.isLeading) this.afterRelease();
       for (const slot of [...this.said.keys()].filter((k) => k.startsWith(`${key}|`))) this.said.delete(slot);
       this.waiting.delete(key);
       this.firstSeen.delete(key);
@@ -298,7 +319,10 @@ export class Reconciler {
       return;
     }
     this.opts.metrics.statusWriteFailed();
-    if (r.status === 404 || term.aborted) return; // gone (the delete event releases it), or our term ended
+    if (r.status === 404 || term.aborted) {
+      this.opts.log.debug('status write dropped', { service: key, status: r.status, error: r.message, termEnded: term.aborted });
+      return; // gone (the delete event releases it), or our term ended
+    }
     if (r.status === 409 && attempt < CONFLICT_RETRIES) {
       await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, CONFLICT_BASE_MS * 2 ** attempt));
       if (this.opts.gate.term() !== term) return;

@@ -8,6 +8,7 @@
 // earlier than the Lease duration after it saw that renewal, which it saw after it was sent; with
 // renewDeadline < duration, the old leader has stopped (and aborted its in-flight writes) before
 // any standby can start. Every call here has a deadline too.
+import { setMaxListeners } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import { apiStatus, callOptions, errorText, withDeadline } from './client';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
@@ -52,7 +53,11 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number; // default 2000; must be shorter than the Lease duration
   clock?: Clock;
   log: Logger;
-  onStartedLeading: () => void;
+  /**
+   * `resumed`: the Lease still named this replica when it renewed it, so no other replica led
+   * since its last term (it stepped down at its deadline and took its own Lease back).
+   */
+  onStartedLeading: (info: { resumed: boolean }) => void;
   onStoppedLeading: () => void;
   onNewLeader?: (identity: string) => void;
 }
@@ -74,6 +79,8 @@ export class LeaderElector {
   private observedKey = '';
   private observedAt = 0;
   private observedHolder = '';
+  /** The Lease as this replica last wrote it (while it holds it). */
+  private ownLease?: k8s.V1Lease;
 
   constructor(private readonly opts: LeaderElectorOptions) {
     if (!opts.api && !opts.kc) throw new Error('LeaderElector needs kc or api');
@@ -120,7 +127,7 @@ export class LeaderElector {
     this.running = this.tryAcquireOrRenew()
       .then(
         (renewed) => {
-          if (renewed) this.renewed(sentAt);
+          if (renewed) this.renewed(sentAt, renewed.resumed);
         },
         (e) => this.opts.log.warn('lease update failed', { lease: this.opts.name, error: errorText(e) }),
       )
@@ -135,17 +142,30 @@ export class LeaderElector {
     return withDeadline(budget, this.stopping.signal, fn, this.clock);
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(): Promise<{ resumed: boolean } | undefined> {
     const { namespace, name, identity } = this.opts;
     const now = new Date(this.clock.wallNow());
+    // The holder renews with one write on top of its own last version of the Lease (half the
+    // round trips of read-then-write, which matters to a busy API server); a conflict means
+    // someone else wrote it: read it and judge as usual.
+    const mine = this.ownLease;
+    if (mine?.spec?.holderIdentity === identity) {
+      try {
+        this.ownLease = await this.call((s) => this.api.replace(namespace, name, this.renewal(mine, now), s));
+        return { resumed: true };
+      } catch (e) {
+        this.ownLease = undefined;
+        if (apiStatus(e) !== 409) throw e;
+      }
+    }
     let lease: k8s.V1Lease;
     try {
       lease = await this.call((s) => this.api.read(namespace, name, s));
     } catch (e) {
       if (apiStatus(e) !== 404) throw e;
       const spec = { holderIdentity: identity, leaseDurationSeconds: this.leaseSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
-      await this.call((s) => this.api.create(namespace, { metadata: { name, namespace }, spec }, s));
-      return true;
+      this.ownLease = await this.call((s) => this.api.create(namespace, { metadata: { name, namespace }, spec }, s));
+      return { resumed: false };
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? '';
@@ -162,27 +182,33 @@ export class LeaderElector {
     const expired = holder === '' || this.clock.now() - this.observedAt > duration;
     if (holder !== identity && !expired) {
       if (this.leading) this.setLeading(false);
-      return false;
+      return undefined;
     }
-    const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
-    const body: k8s.V1Lease = {
-      metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
+    this.ownLease = await this.call((s) => this.api.replace(namespace, name, this.renewal(lease, now), s));
+    return { resumed: holder === identity };
+  }
+
+  /** `current` (as read, or as this replica last wrote it) taken or renewed by this replica. */
+  private renewal(current: k8s.V1Lease, now: Date): k8s.V1Lease {
+    const { namespace, name, identity } = this.opts;
+    const spec = current.spec ?? {};
+    const ours = spec.holderIdentity === identity;
+    return {
+      metadata: { name, namespace, resourceVersion: current.metadata?.resourceVersion },
       spec: {
         holderIdentity: identity,
         leaseDurationSeconds: this.leaseSeconds,
-        acquireTime: holder === identity ? spec.acquireTime : microTime(now),
+        acquireTime: ours ? spec.acquireTime : microTime(now),
         renewTime: microTime(now),
-        leaseTransitions: transitions,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
     };
-    await this.call((s) => this.api.replace(namespace, name, body, s));
-    return true;
   }
 
-  private renewed(sentAt: number): void {
+  private renewed(sentAt: number, resumed: boolean): void {
     this.fenceAt = sentAt + this.renewDeadlineMs;
     this.armFence();
-    if (!this.leading && this.clock.now() < this.fenceAt) this.setLeading(true);
+    if (!this.leading && this.clock.now() < this.fenceAt) this.setLeading(true, resumed);
   }
 
   private armFence(): void {
@@ -201,13 +227,15 @@ export class LeaderElector {
     this.setLeading(false);
   }
 
-  private setLeading(v: boolean): void {
+  private setLeading(v: boolean, resumed = false): void {
     if (this.leading === v) return;
     this.leading = v;
-    this.opts.log.info(v ? 'became leader' : 'stopped leading', { lease: this.opts.name, identity: this.opts.identity });
+    this.opts.log.info(v ? 'became leader' : 'stopped leading', { lease: this.opts.name, identity: this.opts.identity, ...(v ? { resumed } : {}) });
     if (v) {
       this.leadership = new AbortController();
-      this.opts.onStartedLeading();
+      // Every write in flight listens to it (up to the write concurrency, 32 by default).
+      setMaxListeners(0, this.leadership.signal);
+      this.opts.onStartedLeading({ resumed });
     } else {
       this.clock.clearTimeout(this.fenceTimer);
       this.leadership?.abort(new Error('leadership ended'));
@@ -225,5 +253,6 @@ export class LeaderElector {
       spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date(this.clock.wallNow())) },
     };
     await bounded((s) => this.api.replace(namespace, name, body, s));
+    this.ownLease = undefined;
   }
 }

@@ -5,7 +5,8 @@
 // the result is checked against model.ts, which knows nothing of the allocator:
 // - no address on two Services without a valid sharing relation;
 // - no Service's address changes unless its own request changed, it waits for what it asks for,
-//   or an allowed configuration change took it; a restart or leader change changes nothing else;
+//   or an allowed configuration change took it; a restart, leader change or a leader that pauses
+//   and resumes its term changes nothing else;
 // - nobody waits while what it asks for is free; the configuration in force is the model's.
 import fc from 'fast-check';
 import { FakeClock } from '../../support/fake-clock';
@@ -224,6 +225,29 @@ class LeaderChange extends Step {
   }
 }
 
+/** The leader misses its renew deadline and takes its own Lease back; a Service may go away meanwhile. */
+class Pause extends Step {
+  constructor(readonly deleted: string) {
+    super();
+  }
+  check(): boolean {
+    return true;
+  }
+  async apply(m: Model, r: Real): Promise<Set<string>> {
+    r.leader.stepDown();
+    if (m.services.delete(this.deleted)) {
+      const [ns, name] = this.deleted.split('/');
+      r.api.remove(ns, name);
+      await settle(r.api, r.clock, [r.leader, r.standby]);
+    }
+    r.leader.lead(true);
+    return new Set();
+  }
+  toString(): string {
+    return `leader pauses (deleting ${this.deleted} meanwhile) and resumes`;
+  }
+}
+
 function verify(m: Model, r: Real, before: Map<string, number[]>, specBefore: Map<string, SvcSpec>, poolsBefore: PoolSpec[] | undefined, movers: Set<string>, step: string): void {
   const shown = (key: string): number[] => ipsOf(r.api.store.get(key)).map(num);
   const fail = (why: string): never => {
@@ -335,6 +359,7 @@ const commands = fc.commands<Model, Real, false>(
     cmArb.map((cm): Cmd => new Configure(cm)),
     fc.constant<Cmd>(new Restart()),
     fc.constant<Cmd>(new LeaderChange()),
+    keyArb.map((k): Cmd => new Pause(k)),
   ],
   { maxCommands: 40, size: 'max' },
 );

@@ -57,9 +57,9 @@ export class Replica {
     this.config.offer(cm.text, cm.annotations);
   }
 
-  lead(): void {
+  lead(resumed = false): void {
     this.gate.lead();
-    this.reconciler.startLeading();
+    this.reconciler.startLeading(resumed);
   }
 
   stepDown(): void {
