@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { serviceKey } from '../controller/service-request';
+import { canonicalIP } from '../ipam/address';
 import { usage } from './flags';
 import { COMMON_FLAGS, announcementOf, decideAddress, loadFromFlags, parseCommonFlags, processIO, toJson, type AddressReason, type CommandIO, type LiveState } from './live-state';
 
@@ -79,7 +80,7 @@ export function dryRun(state: LiveState, fileSvc: k8s.V1Service): DryRunResult {
     }
   }
   const wouldGetAddress = ips.length > 0;
-  const keepsCurrent = live ? d.current.length > 0 && d.reason === 'assigned' : null;
+  const keepsCurrent = live ? d.current.length > 0 && d.current.length === ips.length && d.current.every((ip, i) => canonicalIP(ip) === ips[i]) : null;
   let reason = d.reason;
   let message = d.message;
   if (wouldGetAddress && (d.reason === 'pending' || d.reason === 'assigned' || d.reason === 'wouldMove')) {

@@ -1,16 +1,18 @@
 // One read-only snapshot of what the controller and the speakers decide from: the ConfigMap,
 // Services, Nodes, endpoints, speaker Leases and nodeAssigned Events. Shared by `ironlb status`,
 // `ironlb explain` and `ironlb dry-run`. The decisions are replayed with the same pure code the
-// controller (Allocator restored from Service status) and the speakers (elect) run.
+// controller (restoreFromStatus, then decide) and the speakers (elect) run.
 import * as k8s from '@kubernetes/client-node';
 import { parseConfigText, formatIssue } from '../config/parse';
 import type { AddressPool, Config } from '../config/types';
-import { Allocator } from '../ipam/allocator';
 import { canonicalIP } from '../ipam/address';
 import { apiStatus, errorText, loadKubeConfig } from '../k8s/client';
 import { CONFIG_KEY } from '../k8s/config-watcher';
+import { metaOf } from '../k8s/config-gate';
 import { leaseTimeMs } from '../k8s/lease';
-import { buildRequest, handling, ingressIPs, serviceKey } from '../controller/service-request';
+import { decide } from '../controller/decide';
+import { restoredAllocator } from '../controller/restore';
+import { buildRequest, ingressIPs, serviceKey } from '../controller/service-request';
 import { detectEndpointSource, nodeFacts, type EndpointSource } from '../speaker/cluster-state';
 import { elect, type ElectionResult, type EndpointFacts, type NodeFacts } from '../speaker/election/election';
 import { SliceIndex, factsFromEndpoints, type SliceLike } from '../speaker/endpoints';
@@ -72,6 +74,8 @@ export interface LiveState {
   /** Whether the ConfigMap exists; config is set only when it also parses. */
   configFound: boolean;
   config?: Config;
+  /** The ConfigMap's ironlb.io/allow-address-changes: "true". */
+  allowAddressChanges?: boolean;
   configErrors: string[];
   lbClass?: string;
   services: k8s.V1Service[];
@@ -190,6 +194,7 @@ export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
     configMap: `${opts.configNamespace}/${opts.configName}`,
     configFound: cm !== undefined,
     config,
+    allowAddressChanges: metaOf(cm?.metadata?.annotations).allowAddressChanges,
     configErrors,
     lbClass: opts.lbClass,
     services: services.items,
@@ -212,31 +217,6 @@ export async function loadFromFlags(f: CommonFlags, now?: number): Promise<LiveS
     lbClass: f['lb-class'],
     now,
   });
-}
-
-/** Lists deliver Dates, watches strings: milliseconds either way. */
-function createdMs(svc: k8s.V1Service): number {
-  const t = svc.metadata?.creationTimestamp;
-  return t ? new Date(t).getTime() : 0;
-}
-
-/**
- * The controller's allocator after a rebuild: pools set, then every handled Service's status
- * replayed oldest first (src/controller/controller.ts restoreFromStatus). `skip` leaves one
- * Service out (dry-run of a Service that would replace it).
- */
-export function restoredAllocator(config: Config, services: readonly k8s.V1Service[], lbClass: string | undefined, skip?: string): Allocator {
-  const allocator = new Allocator();
-  allocator.setPools(config.pools);
-  const svcs = services
-    .filter((s) => serviceKey(s) !== skip && handling(s, lbClass).handled && ingressIPs(s).length > 0)
-    .sort((a, b) => createdMs(a) - createdMs(b) || serviceKey(a).localeCompare(serviceKey(b)));
-  for (const svc of svcs) {
-    if (allocator.assignmentOf(serviceKey(svc))) continue;
-    const built = buildRequest(svc);
-    if (built.ok) allocator.assign(built.request, ingressIPs(svc));
-  }
-  return allocator;
 }
 
 export type Announcement =
@@ -295,6 +275,7 @@ export type AddressReason =
   | 'noConfig'
   | 'invalidConfig'
   | 'invalidRequest'
+  | 'outsideConfig'
   | 'noPool'
   | 'requestedIPNotInPool'
   | 'poolMismatch'
@@ -305,7 +286,7 @@ export type AddressReason =
 export interface AddressDecision {
   /** What the Service shows now (status.loadBalancer.ingress). */
   current: string[];
-  /** What the controller would give it now: empty when it would give nothing. */
+  /** What the controller would give it now (or let it keep): empty when nothing. */
   wouldGet: string[];
   pool?: string;
   reason: AddressReason;
@@ -323,47 +304,58 @@ const FAILURE_REASON: Record<string, AddressReason> = {
   InvalidRequest: 'invalidRequest',
 };
 
+const NOT_HANDLED: Record<string, AddressReason> = { notLoadBalancer: 'notLoadBalancer', classFiltered: 'classFiltered', noClusterIP: 'noClusterIP' };
+
+function notHandledMessage(state: LiveState, svc: k8s.V1Service, why: string): string {
+  if (why === 'notLoadBalancer') return `spec.type is ${svc.spec?.type ?? 'ClusterIP'}, not LoadBalancer: ironlb gives it no address`;
+  if (why === 'classFiltered') {
+    const cls = (svc.spec as { loadBalancerClass?: string } | undefined)?.loadBalancerClass;
+    const served = state.lbClass ? `only class "${state.lbClass}"` : 'only Services without spec.loadBalancerClass';
+    return `spec.loadBalancerClass is ${cls ? `"${cls}"` : 'unset'} and the controller serves ${served}; another implementation owns it`;
+  }
+  return 'the Service has no cluster IP (headless): ironlb gives it no address';
+}
+
 /**
- * Why the Service has (or has no) address, by running the controller's decision again: handling
- * rules, configuration, request, then allocate() on an allocator rebuilt from every Service's status.
+ * Why the Service has (or has no) address: the controller's own decide() on an allocator restored
+ * from every Service's status (restoreFromStatus), exactly as the leader would run it now.
  */
 export function decideAddress(state: LiveState, svc: k8s.V1Service): AddressDecision {
   const current = ingressIPs(svc);
   const none = (reason: AddressReason, message: string): AddressDecision => ({ current, wouldGet: [], reason, message });
-  const h = handling(svc, state.lbClass);
-  if (!h.handled) {
-    if (h.why === 'notLoadBalancer') return none('notLoadBalancer', `spec.type is ${svc.spec?.type ?? 'ClusterIP'}, not LoadBalancer: ironlb gives it no address`);
-    if (h.why === 'classFiltered') {
-      const cls = (svc.spec as { loadBalancerClass?: string } | undefined)?.loadBalancerClass;
-      const served = state.lbClass ? `only class "${state.lbClass}"` : 'only Services without spec.loadBalancerClass';
-      return none('classFiltered', `spec.loadBalancerClass is ${cls ? `"${cls}"` : 'unset'} and the controller serves ${served}; another implementation owns it`);
+  const { allocator } = restoredAllocator(state.config, state.services, state.lbClass);
+  const o = decide({ config: state.config, lbClass: state.lbClass, allowAddressChanges: state.allowAddressChanges ?? false }, allocator, svc).outcome;
+  switch (o.kind) {
+    case 'notHandled':
+      return none(NOT_HANDLED[o.why], notHandledMessage(state, svc, o.why));
+    case 'noConfig':
+      if (state.configFound) return none('invalidConfig', `ConfigMap ${state.configMap} is invalid (the controller keeps its last good configuration): ${state.configErrors.join('; ')}`);
+      return none('noConfig', `ConfigMap ${state.configMap} does not exist: there are no pools to allocate from`);
+    case 'invalidRequest':
+      return { current, wouldGet: [...o.kept], reason: 'invalidRequest', message: `${o.reason}: ${o.message}${o.kept.length > 0 ? `; the Service keeps ${o.kept.join(', ')}` : ''}` };
+    case 'outsideConfig':
+      return { current, wouldGet: [...o.kept], reason: 'outsideConfig', message: `${o.kept.join(', ')} is in no configured pool; the controller lets the Service keep it (ironlb.io/allow-address-changes on the ConfigMap lets it move)` };
+    case 'failed': {
+      const tail = o.kept.length > 0 ? `; the Service keeps ${o.kept.join(', ')}` : current.length > 0 ? ` (it still shows ${current.join(', ')}, which the controller clears)` : '';
+      return { current, wouldGet: [...o.kept], reason: FAILURE_REASON[o.reason] ?? 'invalidRequest', message: `${o.message}${tail}` };
     }
-    return none('noClusterIP', 'the Service has no cluster IP (headless): ironlb gives it no address');
+    case 'assigned':
+      break;
   }
-  if (!state.configFound) return none('noConfig', `ConfigMap ${state.configMap} does not exist: there are no pools to allocate from`);
-  if (!state.config) return none('invalidConfig', `ConfigMap ${state.configMap} is invalid (the controller keeps its last good configuration): ${state.configErrors.join('; ')}`);
+  const ips = [...o.ips];
   const built = buildRequest(svc);
-  if (!built.ok) return none('invalidRequest', `${built.problem.reason}: ${built.problem.message}`);
-  if (state.config.pools.length === 0) return none('noPool', 'no address pools are configured');
-  const allocator = restoredAllocator(state.config, state.services, state.lbClass);
-  const result = allocator.allocate(built.request);
-  if (!result.ok) {
-    const reason = FAILURE_REASON[result.reason] ?? 'invalidRequest';
-    const tail = current.length > 0 ? ` (it still shows ${current.join(', ')}, which the controller clears)` : '';
-    return none(reason, `${result.message}${tail}`);
-  }
-  const how =
-    built.request.requestedIPs.length > 0
-      ? `requested ${built.request.requestedIPs.join(', ')}`
-      : built.request.poolName
-        ? `pool "${built.request.poolName}" named by annotation`
-        : 'first free address of the first auto-assign pool that can serve it';
+  const req = built.ok ? built.request : undefined;
+  const how = req?.requestedIPs.length
+    ? `requested ${req.requestedIPs.join(', ')}`
+    : req?.poolName
+      ? `pool "${req.poolName}" named by annotation`
+      : 'first free address of the first auto-assign pool that can serve it';
   if (current.length === 0) {
-    return { current, wouldGet: result.ips, pool: result.pool, reason: 'pending', message: `the controller would assign ${result.ips.join(', ')} from pool "${result.pool}" (${how}) but has not: is it running and leading?` };
+    return { current, wouldGet: ips, pool: o.pool, reason: 'pending', message: `the controller would assign ${ips.join(', ')} from pool "${o.pool}" (${how}) but has not: is it running and leading?` };
   }
-  const same = current.length === result.ips.length && current.every((ip, i) => canonicalIP(ip) === result.ips[i]);
+  const same = current.length === ips.length && current.every((ip, i) => canonicalIP(ip) === ips[i]);
   if (!same) {
-    return { current, wouldGet: result.ips, pool: result.pool, reason: 'wouldMove', message: `${current.join(', ')} no longer fits; the controller would move it to ${result.ips.join(', ')} from pool "${result.pool}"` };
+    return { current, wouldGet: ips, pool: o.pool, reason: 'wouldMove', message: `${current.join(', ')} no longer fits; the controller would move it to ${ips.join(', ')} from pool "${o.pool}"` };
   }
-  return { current, wouldGet: result.ips, pool: result.pool, reason: 'assigned', message: `${result.ips.join(', ')} from pool "${result.pool}" (${how})` };
+  return { current, wouldGet: ips, pool: o.pool, reason: 'assigned', message: `${ips.join(', ')} from pool "${o.pool}" (${how})` };
 }

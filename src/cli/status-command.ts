@@ -3,6 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { canonicalIP, tryParseIP } from '../ipam/address';
 import { handling, ingressIPs, serviceKey } from '../controller/service-request';
+import { restoredAllocator } from '../controller/restore';
 import { poolOf } from '../speaker/layer2/layer2-speaker';
 import { usage } from './flags';
 import {
@@ -11,7 +12,6 @@ import {
   loadFromFlags,
   parseCommonFlags,
   processIO,
-  restoredAllocator,
   table,
   toJson,
   type Announcement,
@@ -78,7 +78,7 @@ function describeAnnouncement(a: Announcement): Pick<AddressStatus, 'announcer' 
 export function buildStatus(state: LiveState): StatusReport {
   const pools: PoolStatus[] = [];
   if (state.config) {
-    const stats = new Map(restoredAllocator(state.config, state.services, state.lbClass).stats().map((s) => [s.pool, s]));
+    const stats = new Map(restoredAllocator(state.config, state.services, state.lbClass).allocator.stats().map((s) => [s.pool, s]));
     for (const p of state.config.pools) {
       const s = stats.get(p.name);
       const fam = (size: bigint, used: bigint): FamilyUsage => ({ size, used, free: size - used });

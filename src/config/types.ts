@@ -81,6 +81,8 @@ export interface AddressPool {
   readonly l2Advertisements?: readonly L2Advertisement[];
   /** metallb.io objects only: the pool's tenancy restriction and priority. Absent: every Service may use it. */
   readonly serviceAllocation?: ServiceAllocation;
+  /** ironlb addition (`cross-namespace-sharing`): false keeps a shared address inside one namespace; absent = true. */
+  readonly crossNamespaceSharing?: boolean;
 }
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';

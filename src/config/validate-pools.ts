@@ -17,6 +17,7 @@ const POOL_KEYS = [
   'priority',
   'interfaces',
   'node-selectors',
+  'cross-namespace-sharing',
 ] as const;
 
 type PoolFields = Fields<(typeof POOL_KEYS)[number]>;
@@ -111,6 +112,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   const priority = r.integer(f.priority, INT32) ?? 0;
   const interfaces = readInterfaces(r, f.interfaces, protocol);
   const nodeSelectors = readNodeSelectors(r, f['node-selectors']);
+  const crossNamespaceSharing = r.bool(f['cross-namespace-sharing']);
   if (!name || !protocol) return { name, nameAt, entries };
   const pool: AddressPool = {
     name,
@@ -122,6 +124,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
     priority,
     interfaces,
     nodeSelectors,
+    ...(crossNamespaceSharing === false ? { crossNamespaceSharing } : {}),
   };
   return { pool, name, nameAt, entries };
 }

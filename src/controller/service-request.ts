@@ -30,6 +30,22 @@ export function ingressIPs(svc: k8s.V1Service): string[] {
   return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
 }
 
+/**
+ * The field manager that last wrote the Service's status according to metadata.managedFields,
+ * leaving out `self`; undefined when the server keeps no such record.
+ */
+export function lastStatusWriter(svc: k8s.V1Service, self?: string): string | undefined {
+  let best: { manager: string; at: number } | undefined;
+  for (const mf of svc.metadata?.managedFields ?? []) {
+    if (!mf.manager || mf.manager === self) continue;
+    const fields = mf.fieldsV1 as Record<string, unknown> | undefined;
+    if (!fields || !('f:status' in fields)) continue;
+    const at = mf.time ? new Date(mf.time).getTime() : 0;
+    if (!best || at >= best.at) best = { manager: mf.manager, at };
+  }
+  return best?.manager;
+}
+
 export function currentPoolAnnotation(svc: k8s.V1Service): string | undefined {
   return svc.metadata?.annotations?.[POOL_ANNOTATION];
 }
@@ -51,14 +67,47 @@ function policy(svc: k8s.V1Service): FamilyPolicy {
   return p === 'PreferDualStack' || p === 'RequireDualStack' ? p : 'SingleStack';
 }
 
-/** The selector as stable text: two Local services may share only with identical selectors. */
+/**
+ * '' for externalTrafficPolicy Cluster; for Local the selector as stable text, so that two Local
+ * services share only with identical selectors (MetalLB's rule; the allocator adds "same namespace").
+ * The "Local:" prefix keeps a Local service without a selector from looking like a Cluster one.
+ */
 export function backendKey(svc: k8s.V1Service): string {
   if (svc.spec?.externalTrafficPolicy !== 'Local') return '';
   const sel = svc.spec.selector ?? {};
-  return Object.keys(sel)
+  const text = Object.keys(sel)
     .sort()
     .map((k) => `${k}=${sel[k]}`)
     .join(',');
+  return `Local:${text}`;
+}
+
+function sharingKeyOf(svc: k8s.V1Service): string {
+  return readAnnotation(svc.metadata?.annotations, ANNOTATION.allowSharedIP)?.value ?? '';
+}
+
+function portsOf(svc: k8s.V1Service): { protocol: string; port: number }[] {
+  return (svc.spec?.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port }));
+}
+
+/**
+ * What holding these status addresses means for the allocator, whatever the Service's request
+ * says (it may not even parse): its families are those of the addresses, no pool is named and
+ * nothing is requested, so any pool that contains them takes them back; only the sharing profile
+ * comes from the Service, because it decides who else may stand on the same address.
+ */
+export function holdingRequest(svc: k8s.V1Service, ips: readonly string[]): ServiceRequest | undefined {
+  const fams = ips.map(familyOf);
+  if (fams.length === 0 || fams.length > 2 || fams.some((f) => f === undefined) || fams[0] === fams[1]) return undefined;
+  return {
+    key: serviceKey(svc),
+    families: fams as Family[],
+    familyPolicy: fams.length === 2 ? 'RequireDualStack' : 'SingleStack',
+    requestedIPs: [],
+    sharingKey: sharingKeyOf(svc),
+    backendKey: backendKey(svc),
+    ports: portsOf(svc),
+  };
 }
 
 export function buildRequest(svc: k8s.V1Service): { ok: true; request: ServiceRequest; deprecatedKeys: string[] } | { ok: false; problem: RequestProblem } {
@@ -103,7 +152,7 @@ export function buildRequest(svc: k8s.V1Service): { ok: true; request: ServiceRe
       poolName: read(ANNOTATION.addressPool) || undefined,
       sharingKey: read(ANNOTATION.allowSharedIP) ?? '',
       backendKey: backendKey(svc),
-      ports: (svc.spec?.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
+      ports: portsOf(svc),
     },
   };
 }

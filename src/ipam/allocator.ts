@@ -1,12 +1,19 @@
 // Service address allocation with MetalLB's semantics (internal/allocator/allocator.go), kept in
 // memory only: Service status is the source of truth and is replayed through `assign` at start-up.
 import type { AddressPool } from '../config/types';
-import { canonicalIP, formatIP, tryParseIP, type Family, type IP } from './address';
+import { canonicalIP, type Family, type IP } from './address';
 import { AddressHolders, type Address, type HeldAddress } from './address-holders';
 import { PoolState } from './pool';
 import { PoolIndex } from './pool-index';
-import { sharingConflict } from './sharing';
-import type { AllocationResult, Assignment, Failure, FailureReason, PoolStats, ServicePort, ServiceRequest, SharingProfile } from './types';
+import { sharingConflict, type SharingRules } from './sharing';
+import { byPriorityThenName, checkRequest, copyPorts, exhaustionNote, fail, familyName, familyProblem, parseAddresses, poolNameOf, wantedFamilies, withText } from './allocator-rules';
+import type { AllocationResult, Assignment, Failure, PoolStats, ServiceRequest, SharingProfile } from './types';
+
+/**
+ * The pool name of a holding whose addresses no configured pool contains (status addresses
+ * reserved with reserve(): kept where they are until a pool takes them in or they are given up).
+ */
+export const OUTSIDE = '';
 
 interface Holding extends SharingProfile {
   pool: string; // setPools may re-home a holding whose pool was renamed or split
@@ -51,11 +58,9 @@ export class Allocator {
     const index = new PoolIndex(states);
     const invalidated: string[] = [];
     for (const [key, holding] of this.holdings) {
-      const holdsAll = (p: PoolState): boolean => holding.addresses.every((a) => p.contains(a));
-      const recorded = byName.get(holding.pool);
-      const home = recorded && holdsAll(recorded) ? recorded : index.firstHoldingAll(holding.addresses);
+      const home = homeAmong(holding, index, byName);
       if (home) holding.pool = home.name;
-      else invalidated.push(key);
+      else if (holding.pool !== OUTSIDE) invalidated.push(key);
     }
     this.pools = states;
     this.poolsByName = byName;
@@ -66,15 +71,76 @@ export class Allocator {
   }
 
   /**
+   * What setPools(pools) would take away, without changing anything: the services whose addresses
+   * no pool would contain any more, with the reason, sorted by key.
+   */
+  invalidatedBy(pools: readonly AddressPool[]): { key: string; ips: string[]; why: string }[] {
+    const states = pools.map((p) => new PoolState(p));
+    const byName = new Map(states.map((s) => [s.name, s]));
+    const index = new PoolIndex(states);
+    const out: { key: string; ips: string[]; why: string }[] = [];
+    for (const [key, holding] of this.holdings) {
+      if (holding.pool === OUTSIDE || homeAmong(holding, index, byName)) continue;
+      const ips = holding.addresses.map((a) => a.text);
+      out.push({ key, ips, why: `${ips.join(', ')} would be in no pool` });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * allocate(), except that a service that cannot get what it now asks for keeps what it holds:
+   * a live Service never loses its address because a new request of it cannot be met. It keeps
+   * it under its new sharing profile, and only while that profile may still share the address
+   * with its other holders (new ports that clash, or a sharing key dropped, give it up). The
+   * failure is returned with `kept` set.
+   */
+  allocateOrKeep(req: ServiceRequest): AllocationResult | (Failure & { readonly kept: readonly string[] }) {
+    const held = this.holdings.get(req.key);
+    const result = this.allocate(req);
+    if (result.ok || !held || this.holdings.has(req.key)) return result;
+    const pool = this.poolsByName.get(held.pool);
+    if (!pool && held.pool !== OUTSIDE) return result;
+    const families = held.addresses.map((a) => a.family);
+    const back: ServiceRequest = { ...req, families, familyPolicy: families.length > 1 ? 'RequireDualStack' : 'SingleStack', requestedIPs: [], poolName: undefined };
+    if (this.conflictOnAny(held.addresses, back, true) !== undefined) return result;
+    this.take(back, pool, held.addresses);
+    return { ...result, kept: held.addresses.map((a) => a.text) };
+  }
+
+  /**
    * Gives the service exactly these addresses (requested IPs, or addresses read back from Service
    * status at start-up). They must be valid for the service's families (at most one per family),
    * all lie in one pool (avoid-buggy-ips applied; auto-assign does not matter), in the named pool
    * if there is one, and pass the sharing rules. Repeating the same call changes nothing.
    */
   assign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
-    const result = this.tryAssign(req, ips);
+    const result = this.tryAssign(req, ips, false);
     if (!result.ok) this.release(req.key);
     return result;
+  }
+
+  /**
+   * assign() for addresses a service already holds (read back from its status): the same checks,
+   * except that a pool's cross-namespace-sharing: false does not break a share that exists (it
+   * only stops new ones), so that a configuration change or a restart moves nothing.
+   */
+  reserve(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    let result = this.tryAssign(req, ips, true);
+    if (!result.ok && (result.reason === 'NotInAnyPool' || result.reason === 'PoolMismatch')) result = this.holdOutside(req, ips);
+    if (!result.ok) this.release(req.key);
+    return result;
+  }
+
+  /**
+   * Holds addresses no single pool contains (pool OUTSIDE), under the sharing rules: nothing is
+   * handed out of them, but they are not free for anyone else either.
+   */
+  private holdOutside(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+    const addresses = parseAddresses(req, ips);
+    if (!Array.isArray(addresses)) return addresses;
+    const conflict = this.conflictOnAny(addresses, req, true);
+    if (conflict) return fail('SharingConflict', conflict);
+    return this.take(req, undefined, addresses);
   }
 
   /**
@@ -142,14 +208,14 @@ export class Allocator {
     return this.pools.map((p) => ({ pool: p.name, totalV4: p.total(4), totalV6: p.total(6), inUseV4: p.inUse(4), inUseV6: p.inUse(6) }));
   }
 
-  private tryAssign(req: ServiceRequest, ips: readonly string[]): AllocationResult {
+  private tryAssign(req: ServiceRequest, ips: readonly string[], keeping: boolean): AllocationResult {
     const invalid = checkRequest(req);
     if (invalid) return invalid;
     const addresses = parseAddresses(req, ips);
     if (!Array.isArray(addresses)) return addresses;
     const pool = this.poolHolding(addresses, req);
     if (!(pool instanceof PoolState)) return pool;
-    const conflict = this.conflictOnAny(addresses, req);
+    const conflict = this.conflictOnAny(addresses, req, keeping);
     if (conflict) return fail('SharingConflict', conflict);
     return this.take(req, pool, addresses);
   }
@@ -162,11 +228,12 @@ export class Allocator {
       if (wanted.length !== texts.length || !wanted.every((t) => t !== undefined && texts.includes(t))) return false;
     }
     if (familyProblem(held.addresses.map((a) => a.family), req)) return false;
-    return this.conflictOnAny(held.addresses, req) === undefined;
+    return this.conflictOnAny(held.addresses, req, true) === undefined;
   }
 
   /** Re-takes the held addresses under the (possibly changed) sharing profile, adding a missing family under PreferDualStack. */
   private keep(held: Holding, req: ServiceRequest): AllocationResult {
+    if (held.pool === OUTSIDE) return this.take(req, undefined, held.addresses);
     const pool = this.poolsByName.get(held.pool);
     if (!pool) throw new Error(`incoherent state: ${req.key} holds addresses of unknown pool "${held.pool}"`);
     const topUp = req.familyPolicy === 'PreferDualStack' && req.requestedIPs.length === 0;
@@ -242,28 +309,35 @@ export class Allocator {
     return fail('PoolMismatch', `${where}; both addresses of a service must come from one pool`);
   }
 
-  private conflictOnAny(addresses: readonly Address[], req: ServiceRequest): string | undefined {
+  private conflictOnAny(addresses: readonly Address[], req: ServiceRequest, keeping = false): string | undefined {
     for (const a of addresses) {
       const held = this.holders.get(a.text);
-      const conflict = held && this.conflictOn(held, req);
+      const conflict = held && this.conflictOn(held, req, keeping);
       if (conflict) return conflict;
     }
     return undefined;
   }
 
   /** The sharing rules against every other holder; the service itself never conflicts, so a sole holder may change its key. */
-  private conflictOn(held: HeldAddress, req: ServiceRequest): string | undefined {
+  private conflictOn(held: HeldAddress, req: ServiceRequest, keeping = false): string | undefined {
     for (const other of held.services) {
       if (other === req.key) continue;
       const profile = this.holdings.get(other);
       if (!profile) throw new Error(`incoherent state: ${held.address.text} is held by ${other}, which holds nothing`);
-      const conflict = sharingConflict(held.address.text, req, other, profile);
+      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.sharingRulesOf(held.address, keeping));
       if (conflict) return conflict;
     }
     return undefined;
   }
 
-  private take(req: ServiceRequest, pool: PoolState, addresses: readonly Address[]): AllocationResult {
+  /** `keeping`: the service holds the address already, so a pool's ban on new cross-namespace shares does not apply. */
+  private sharingRulesOf(address: Address, keeping: boolean): SharingRules {
+    const pool = this.poolIndex.containing(address)[0];
+    return { pool: pool?.name ?? '', crossNamespace: keeping || pool?.config.crossNamespaceSharing !== false };
+  }
+
+  /** `pool` undefined: the addresses are held OUTSIDE every pool. */
+  private take(req: ServiceRequest, pool: PoolState | undefined, addresses: readonly Address[]): AllocationResult {
     const primaryFirst = addresses.length < 2 || addresses[0].family === req.families[0];
     const ordered = primaryFirst ? addresses : [addresses[1], addresses[0]];
     const held = this.holdings.get(req.key)?.addresses;
@@ -271,13 +345,14 @@ export class Allocator {
     // sharing profile: the addresses never become free, so the pools' free sets are left alone.
     const same = held !== undefined && held.length === ordered.length && held.every((a, i) => a.text === ordered[i].text);
     if (!same) this.release(req.key);
-    this.holdings.set(req.key, { pool: pool.name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
+    const name = pool?.name ?? OUTSIDE;
+    this.holdings.set(req.key, { pool: name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
     for (const a of ordered) {
       if (same) this.holders.remove(a.text, req.key);
       const firstHolder = this.holders.add(a, req.key, req.sharingKey);
       if (firstHolder && !same) this.markUsed(a);
     }
-    return { ok: true, pool: pool.name, ips: ordered.map((a) => a.text) };
+    return { ok: true, pool: name, ips: ordered.map((a) => a.text) };
   }
 
   // Every pool containing the address is updated: pools are not supposed to overlap, but if they
@@ -291,76 +366,8 @@ export class Allocator {
   }
 }
 
-function fail(reason: FailureReason, message: string): Failure {
-  return { ok: false, reason, message };
-}
-
-function byPriorityThenName(a: AddressPool, b: AddressPool): number {
-  if (a.priority !== b.priority) return a.priority - b.priority;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-function familyName(f: Family): string {
-  return f === 4 ? 'IPv4' : 'IPv6';
-}
-
-function poolNameOf(req: ServiceRequest): string | undefined {
-  return req.poolName === undefined || req.poolName === '' ? undefined : req.poolName;
-}
-
-/** The families the service takes addresses of: SingleStack only the primary one. */
-function wantedFamilies(req: ServiceRequest): readonly Family[] {
-  return req.familyPolicy === 'SingleStack' ? req.families.slice(0, 1) : req.families;
-}
-
-function checkRequest(req: ServiceRequest): Failure | undefined {
-  if (req.key === '') return fail('InvalidRequest', 'the service key is empty');
-  const fams = req.families;
-  if (fams.length < 1 || fams.length > 2 || fams.some((f) => f !== 4 && f !== 6) || fams[0] === fams[1]) {
-    return fail('InvalidRequest', `${req.key}: ipFamilies must list one or two distinct families, got [${fams.join(', ')}]`);
-  }
-  if (req.familyPolicy === 'RequireDualStack' && fams.length !== 2) {
-    return fail('InvalidRequest', `${req.key}: RequireDualStack needs both IPv4 and IPv6 in ipFamilies`);
-  }
-  return undefined;
-}
-
-/** Why a set of address families does not suit the service, or undefined when it does. */
-function familyProblem(families: readonly Family[], req: ServiceRequest): string | undefined {
-  if (families.length > 1 && families[0] === families[1]) return `at most one ${familyName(families[0])} address can be requested`;
-  const wanted = wantedFamilies(req);
-  const stray = families.find((f) => !wanted.includes(f));
-  if (stray !== undefined) return `an ${familyName(stray)} address does not suit a service of family ${wanted.map(familyName).join(' and ')}`;
-  if (req.familyPolicy === 'RequireDualStack' && families.length < 2) return 'RequireDualStack needs one IPv4 and one IPv6 address';
-  return undefined;
-}
-
-function parseAddresses(req: ServiceRequest, texts: readonly string[]): Address[] | Failure {
-  if (texts.length === 0) return fail('InvalidRequest', `${req.key}: no addresses given`);
-  if (texts.length > 2) return fail('InvalidRequest', `${req.key}: at most two addresses (one IPv4, one IPv6) can be requested, got ${texts.length}`);
-  const addresses: Address[] = [];
-  for (const t of texts) {
-    const ip = tryParseIP(t);
-    if (!ip) return fail('InvalidRequest', `"${t}" is not a valid IP address`);
-    addresses.push(withText(ip));
-  }
-  const problem = familyProblem(addresses.map((a) => a.family), req);
-  if (problem) return fail('InvalidRequest', `${req.key} requests "${addresses.map((a) => a.text).join(',')}": ${problem}`);
-  return addresses;
-}
-
-function withText(ip: IP): Address {
-  return { family: ip.family, value: ip.value, text: formatIP(ip) };
-}
-
-// Requests and assignments are handed across the API boundary; copies keep either side's later
-// changes from reaching the other.
-function copyPorts(ports: readonly ServicePort[]): ServicePort[] {
-  return ports.map((p) => ({ protocol: p.protocol, port: p.port }));
-}
-
-function exhaustionNote(pool: PoolState, family: Family): string {
-  const both = pool.offers(4) && pool.offers(6);
-  const what = both ? `${familyName(family)} addresses` : 'addresses';
-  return `pool "${pool.name}" is exhausted (${pool.inUse(family)} of ${pool.total(family)} ${what} in use)`;
+/** The pool a holding lives in among `states`: its recorded pool while that still holds it all, else the first that does. */
+function homeAmong(holding: Holding, index: PoolIndex, byName: ReadonlyMap<string, PoolState>): PoolState | undefined {
+  const recorded = byName.get(holding.pool);
+  return recorded && holding.addresses.every((a) => recorded.contains(a)) ? recorded : index.firstHoldingAll(holding.addresses);
 }

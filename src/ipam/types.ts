@@ -12,7 +12,7 @@ export interface ServicePort {
 export interface SharingProfile {
   /** allow-shared-ip annotation; '' means the service never shares. */
   readonly sharingKey: string;
-  /** '' for externalTrafficPolicy Cluster; the selector rendered as text for Local. */
+  /** '' for externalTrafficPolicy Cluster; non-empty for Local (the selector as text): Local shares only with the same text, in one namespace. */
   readonly backendKey: string;
   readonly ports: readonly ServicePort[];
 }

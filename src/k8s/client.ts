@@ -2,6 +2,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
+import { systemClock, type Clock } from '../util/clock';
 
 type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
 
@@ -27,8 +28,67 @@ export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
   return kc;
 }
 
+/** Every API call made through makeApiClient gives up after this long unless it says otherwise. */
+export const DEFAULT_API_TIMEOUT_MS = 10_000;
+
+/** A client-node middleware that sets the request's AbortSignal (the last one set wins). */
+function signalMiddleware(signal: () => AbortSignal, onlyIfUnset: boolean): k8s.ObservableMiddleware {
+  return {
+    pre: (ctx) => {
+      if (!onlyIfUnset || !ctx.getSignal()) ctx.setSignal(signal());
+      return new k8s.Observable(Promise.resolve(ctx));
+    },
+    post: (res) => new k8s.Observable(Promise.resolve(res)),
+  };
+}
+
+/**
+ * A request that hangs (a black-holed connection: a dead keep-alive socket, a partition) must not
+ * hang its caller forever: every API client made from this KubeConfig aborts a call after
+ * `timeoutMs`, unless the call brings its own signal (callOptions). Watches do not go through
+ * makeApiClient and are not affected.
+ */
+export function withApiTimeouts(kc: k8s.KubeConfig, timeoutMs = DEFAULT_API_TIMEOUT_MS): k8s.KubeConfig {
+  // KubeConfig.makeApiClient as in client-node 1.x, plus one middleware.
+  kc.makeApiClient = <T extends k8s.ApiType>(apiClientType: k8s.ApiConstructor<T>): T => {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('No active cluster!');
+    const config = k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kc },
+      middleware: [signalMiddleware(() => AbortSignal.timeout(timeoutMs), true)],
+    });
+    return new apiClientType(config);
+  };
+  return kc;
+}
+
+/** Per-call options: the call is aborted when `signal` aborts; with `mergePatch`, the merge-patch content type. */
+export function callOptions(signal: AbortSignal, mergePatch = false): k8s.ConfigurationOptions<k8s.ObservableMiddleware> {
+  const opts: k8s.ConfigurationOptions<k8s.ObservableMiddleware> = { middleware: [signalMiddleware(() => signal, false)], middlewareMergeStrategy: 'append' };
+  return mergePatch ? k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch, opts) : opts;
+}
+
+/**
+ * Runs `call` with a signal that aborts after `timeoutMs` or when `parent` aborts, whichever comes
+ * first; the timer and the listener on `parent` are removed when the call settles.
+ */
+export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>, clock: Clock = systemClock): Promise<T> {
+  const ac = new AbortController();
+  const onAbort = (): void => ac.abort(parent?.reason);
+  if (parent?.aborted) ac.abort(parent.reason);
+  parent?.addEventListener('abort', onAbort, { once: true });
+  const timer = clock.setTimeout(() => ac.abort(new Error(`API call timed out after ${timeoutMs} ms`)), Math.max(0, timeoutMs));
+  try {
+    return await call(ac.signal);
+  } finally {
+    clock.clearTimeout(timer);
+    parent?.removeEventListener('abort', onAbort);
+  }
+}
+
 export function loadKubeConfig(file?: string): k8s.KubeConfig {
-  const kc = reuseConnections(new k8s.KubeConfig());
+  const kc = withApiTimeouts(reuseConnections(new k8s.KubeConfig()));
   if (file) kc.loadFromFile(file);
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();

@@ -54,7 +54,8 @@ export interface CrdConfigSourceOptions {
 type Obj = k8s.KubernetesObject & Record<string, unknown>;
 
 export class CrdConfigSource {
-  readonly state: ConfigState = { loaded: false, stale: false };
+  // The CRD source is not wired to the controller's gate yet (issue 15): no opt-in annotation.
+  readonly state: ConfigState = { loaded: false, stale: false, meta: { allowAddressChanges: false } };
   private readonly informers: { kind: string; apiVersion: string; informer: Informer<Obj> }[] = [];
   private readonly tracker: ObjectConfigTracker;
   private readonly clock: Clock;

@@ -1,7 +1,8 @@
 // Controller metrics. Names mirror MetalLB's (metallb_allocator_*, metallb_k8s_client_*) under ironlb_.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcilerMetrics } from '../controller/ports';
 
-export class ControllerMetrics {
+export class ControllerMetrics implements ReconcilerMetrics {
   readonly registry = new Registry();
   readonly addressesTotal = this.gauge('ironlb_allocator_addresses_total', 'Number of usable IP addresses, per pool', ['pool']);
   readonly addressesInUse = this.gauge('ironlb_allocator_addresses_in_use_total', 'Number of IP addresses in use, per pool', ['pool']);
@@ -15,15 +16,42 @@ export class ControllerMetrics {
   readonly configLoaded = this.gauge('ironlb_k8s_client_config_loaded_bool', '1 if a valid configuration has been loaded');
   readonly configStale = this.gauge('ironlb_k8s_client_config_stale_bool', '1 if the latest ConfigMap was invalid and an older configuration is in force');
   readonly isLeader = this.gauge('ironlb_controller_leader_bool', '1 if this replica holds the controller Lease and writes');
-  readonly allocationSeconds = new Histogram({
+  readonly allocationDuration = new Histogram({
     name: 'ironlb_controller_allocation_duration_seconds',
     help: 'Time from seeing a Service change to its status being written',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
 
+  readonly foreignStatusChanges = new Counter({
+    name: 'ironlb_controller_foreign_status_changes_total',
+    help: 'Changes of a served Service\'s status.loadBalancer made by another writer',
+    registers: [this.registry],
+  });
+  readonly statusFightServices = this.gauge('ironlb_controller_status_fights', 'Services whose status another writer keeps changing (ironlb answers with per-Service exponential backoff)');
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'ironlb_controller_' });
+  }
+
+  statusWrite(): void {
+    this.updates.inc();
+  }
+
+  statusWriteFailed(): void {
+    this.updateErrors.inc();
+  }
+
+  allocationSeconds(seconds: number): void {
+    this.allocationDuration.observe(seconds);
+  }
+
+  foreignStatusChange(): void {
+    this.foreignStatusChanges.inc();
+  }
+
+  statusFights(count: number): void {
+    this.statusFightServices.set(count);
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {

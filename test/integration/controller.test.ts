@@ -4,6 +4,7 @@ import { testKubeConfig, uniqueName, eventually } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
 import { mergePatch } from '../../src/k8s/client';
 import { startIronlb, stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
+import { putConfig } from './controller-kit';
 
 jest.setTimeout(60_000);
 
@@ -40,6 +41,8 @@ describe('controller', () => {
       '--metrics-addr', '127.0.0.1:0',
       '--leader-elect=false',
     ]);
+    // Process start-up (ts-node) is not what the tests below time.
+    await waitForLog(controller, 'caches synced');
   });
 
   afterEach(async () => {
@@ -161,7 +164,7 @@ describe('controller', () => {
     expect(ips).toEqual(['2001:db8:100::20', '198.51.100.20']);
   });
 
-  it('moves Services whose address left every pool, with a Warning, and keeps the rest', async () => {
+  it('with ironlb.io/allow-address-changes, moves Services whose address left every pool, with a Warning, and keeps the rest', async () => {
     await setConfig(`address-pools:
 - name: a
   protocol: layer2
@@ -175,14 +178,15 @@ describe('controller', () => {
     await kit.createLB(ns, 'move', {}, { 'ironlb.io/address-pool': 'a' });
     expect(await kit.waitIPs(ns, 'stay')).toEqual(['198.51.100.50']);
     expect(await kit.waitIPs(ns, 'move')).toEqual(['198.51.100.40']);
-    await setConfig(`address-pools:
+    // Without the annotation this config is refused (controller-safety.test.ts, defect 4).
+    await putConfig(kit, cfgNs, `address-pools:
 - name: a
   protocol: layer2
   addresses: [198.51.100.44/31]
 - name: b
   protocol: layer2
   addresses: [198.51.100.50/31]
-`);
+`, { 'ironlb.io/allow-address-changes': 'true' });
     await eventually('the moved address', async () => ((await kit.waitIPs(ns, 'move'))[0] === '198.51.100.44' ? true : undefined));
     await kit.waitEvent(ns, 'move', 'ClearAssignment');
     expect(ServiceKit.ips(await kit.get(ns, 'stay'))).toEqual(['198.51.100.50']);

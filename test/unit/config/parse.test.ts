@@ -265,7 +265,7 @@ describe('reporting', () => {
       'line 12: address-pools[0].addresses[0]: range start 192.168.10.100 is after end 192.168.10.90',
       'line 13: address-pools[1].protocol: missing the protocol field; set it to layer2 or bgp',
       'line 13: address-pools[1].name: duplicate pool name "default" (already used by address-pools[0])',
-      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors',
+      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing',
       'line 21: peers[0].hold-time: invalid hold time "2s": must be 0 or at least 3s',
       'line 22: peers[0].ebgp-multihop: ebgp-multihop cannot be set on an iBGP peer (my-asn and peer-asn are both 64500)',
     ]);

@@ -1,0 +1,42 @@
+// The narrow interfaces between the controller's reconciler and the world, so that the whole
+// decision sequence runs in unit tests against hand-written fakes (test/unit/controller/fakes.ts).
+import type * as k8s from '@kubernetes/client-node';
+import type { DesiredStatus } from './decide';
+
+/** The Service cache (an informer in production). */
+export interface ServiceSource {
+  get(name: string, namespace: string): k8s.V1Service | undefined;
+  list(): readonly k8s.V1Service[];
+}
+
+export type WriteOutcome = { readonly ok: true; readonly resourceVersion?: string } | { readonly ok: false; readonly status?: number; readonly message: string };
+
+export interface StatusWriter {
+  /**
+   * Writes status.loadBalancer.ingress and the pool annotation, guarded by the resourceVersion of
+   * `svc` (a 409 when the Service changed since). `signal` aborts the call.
+   */
+  write(svc: k8s.V1Service, desired: DesiredStatus, signal: AbortSignal): Promise<WriteOutcome>;
+  /** A fresh read; undefined when the Service is gone. Throws on other failures. */
+  read(namespace: string, name: string, signal: AbortSignal): Promise<k8s.V1Service | undefined>;
+  /** Every Service, read from the API now (not from a cache). Throws on failure. */
+  list(signal: AbortSignal): Promise<k8s.V1Service[]>;
+}
+
+export interface EventSink {
+  emit(svc: k8s.V1Service, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+/** Whether this replica may write now: the current leadership term's signal, or undefined. */
+export interface WriteGate {
+  term(): AbortSignal | undefined;
+}
+
+/** What the reconciler reports; ControllerMetrics implements it with Prometheus metrics. */
+export interface ReconcilerMetrics {
+  statusWrite(): void;
+  statusWriteFailed(): void;
+  allocationSeconds(seconds: number): void;
+  foreignStatusChange(): void;
+  statusFights(count: number): void;
+}

@@ -1,0 +1,405 @@
+// The apply step: runs decide() for Services as they change and carries out the result through
+// narrow interfaces (ports.ts): status writer, event sink, clock, write gate. It owns the queue
+// (several writes in flight, never two for one Service), conflict retries, per-Service backoff
+// against other status writers, and the allocator rebuilt from status when this replica leads.
+import type * as k8s from '@kubernetes/client-node';
+import type { Config } from '../config/types';
+import { Allocator } from '../ipam/allocator';
+import type { PoolStats } from '../ipam/types';
+import type { ConfigMeta, Verdict } from '../k8s/config-gate';
+import { Backoff } from '../util/backoff';
+import type { Clock, TimerHandle } from '../util/clock';
+import type { Logger } from '../util/log';
+import { configCompatibility } from './config-compat';
+import { decide, type DecideContext, type Decision } from './decide';
+import { ForeignWrites, StatusFights } from './fights';
+import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
+import { restoreFromStatus, restoredAllocator } from './restore';
+import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+
+export interface ReconcilerOptions {
+  services: ServiceSource;
+  writer: StatusWriter;
+  events: EventSink;
+  gate: WriteGate;
+  clock: Clock;
+  log: Logger;
+  metrics: ReconcilerMetrics;
+  lbClass?: string;
+  writeConcurrency?: number;
+  /** The field manager our writes carry, so that another writer's changes can be told apart. */
+  fieldManager?: string;
+  /** Called when a Service that blocked a refused configuration changed or went away. */
+  blockerChanged?: () => void;
+  fights?: StatusFights;
+}
+
+/** 409s on one Service are retried this many times (re-read, decide again) before backing off. */
+export const CONFLICT_RETRIES = 3;
+const CONFLICT_BASE_MS = 50;
+
+export class Reconciler {
+  private allocator = new Allocator();
+  private ctx: DecideContext;
+  private leading = false;
+  private rebuilt = false;
+  private rebuilding = false;
+  /** The allocator is the one of this replica's last term (see startLeading). */
+  private resumable = false;
+  /** The configuration the allocator's pools come from. */
+  private allocatorConfig?: Config;
+  private epoch = 0;
+  private stopped = false;
+
+  private readonly queue = new Set<string>();
+  private readonly inFlight = new Set<string>();
+  private readonly requeueAfterWrite = new Set<string>();
+  private readonly firstSeen = new Map<string, number>();
+  private readonly timers = new Map<string, TimerHandle>();
+  private readonly retries = new Map<string, Backoff>();
+  /** Services that could not get an address; decided again whenever an address is freed. */
+  private readonly waiting = new Set<string>();
+  /** Last thing said per Service and slot, so that repeats of the same state stay silent. */
+  private readonly said = new Map<string, string>();
+  private readonly foreign: ForeignWrites;
+  private blockers: ReadonlySet<string> = new Set<string>();
+  private drainScheduled = false;
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
+    this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
+  }
+
+  get isLeading(): boolean {
+    return this.leading && this.rebuilt;
+  }
+
+  /** Nothing queued, in flight or being rebuilt (tests wait for this). */
+  get idle(): boolean {
+    return this.queue.size === 0 && this.inFlight.size === 0 && !this.rebuilding && !this.drainScheduled;
+  }
+
+  /** Status writes queued or in flight: Events wait behind them. */
+  get busy(): boolean {
+    return this.queue.size + this.inFlight.size > 0;
+  }
+
+  get config(): Config | undefined {
+    return this.ctx.config;
+  }
+
+  // ---- configuration ------------------------------------------------------------------------
+
+  /**
+   * May this configuration replace the one in force? Not if it would take a live Service's
+   * address away (MetalLB v0.12's "new config not compatible with assigned IPs"), unless the
+   * ConfigMap opts into address changes.
+   */
+  vetConfig(config: Config, meta: ConfigMeta): Verdict {
+    if (!this.ctx.config) return { ok: true }; // nothing in force to keep; decide() still keeps addresses outside it
+    const holding = this.isLeading ? this.allocator : restoredAllocator(this.ctx.config, this.opts.services.list(), this.ctx.lbClass).allocator;
+    const { verdict, blockers } = configCompatibility(holding, config, meta, this.opts.services.list(), this.ctx.lbClass);
+    this.blockers = blockers;
+    return verdict;
+  }
+
+  /**
+   * The ConfigMap's annotations changed (whatever its configuration): the opt-in into address
+   * changes is the operator's current word, also while an older configuration stays in force.
+   */
+  setMeta(meta: ConfigMeta): void {
+    if (meta.allowAddressChanges === this.ctx.allowAddressChanges) return;
+    this.ctx = { ...this.ctx, allowAddressChanges: meta.allowAddressChanges };
+    this.enqueueAll(this.opts.services.list());
+  }
+
+  /** A configuration was accepted. */
+  setConfig(config: Config, meta: ConfigMeta): void {
+    this.ctx = { ...this.ctx, config, allowAddressChanges: meta.allowAddressChanges };
+    this.blockers = new Set();
+    if (!this.leading) return;
+    if (!this.rebuilt) {
+      void this.rebuild('configuration loaded');
+      return;
+    }
+    // Keep what is still valid (including decisions whose writes are in flight); what fell out of
+    // every pool (only with the opt-in) is released and its Services decided again below.
+    const { invalidated } = this.allocator.setPools(config.pools);
+    this.allocatorConfig = config;
+    restoreFromStatus(this.allocator, this.opts.services.list(), this.ctx.lbClass);
+    this.opts.log.info('configuration applied', { invalidated: invalidated.length, allowAddressChanges: meta.allowAddressChanges });
+    this.enqueueAll(this.opts.services.list());
+  }
+
+  // ---- leadership -----------------------------------------------------------------------------
+
+  /**
+   * `resumed`: this replica took its own Lease back after stepping down at its deadline; nobody
+   * else wrote meanwhile, so its allocator (kept through the pause, deletions applied) is still
+   * right and a list of every Service is not needed, unless the configuration changed meanwhile.
+   */
+  startLeading(resumed = false): void {
+    this.leading = true;
+    this.epoch++;
+    if (resumed && this.resumable && this.allocatorConfig === this.ctx.config) {
+      this.rebuilt = true;
+      this.opts.log.info('leading again with the allocator of the previous term');
+      this.enqueueAll(this.opts.services.list());
+      return;
+    }
+    void this.rebuild('became leader');
+  }
+
+  stopLeading(): void {
+    this.resumable = this.rebuilt;
+    this.leading = false;
+    this.rebuilt = false;
+    this.epoch++;
+    this.queue.clear();
+    this.requeueAfterWrite.clear();
+    this.foreign.clear();
+    for (const t of this.timers.values()) this.opts.clock.clearTimeout(t);
+    this.timers.clear();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopLeading();
+    this.resumable = false;
+  }
+
+  /**
+   * A fresh allocator from a list read from the API after this replica acquired the Lease: the
+   * old leader stopped writing before that (lease.ts), so the list holds all it wrote, even what
+   * this replica's watch has not delivered yet.
+   */
+  private async rebuild(why: string): Promise<void> {
+    if (!this.ctx.config) this.opts.log.info('no valid configuration yet: nothing is allocated until one is loaded', { why });
+    const term = this.opts.gate.term();
+    if (!term || this.rebuilding) return;
+    const epoch = this.epoch;
+    this.rebuilding = true;
+    this.opts.log.debug('listing every Service to rebuild the allocator', { why });
+    let services: k8s.V1Service[];
+    try {
+      services = await this.opts.writer.list(term);
+    } catch (e) {
+      this.rebuilding = false;
+      this.opts.log.warn('could not list Services to rebuild the allocator; retrying', { error: e instanceof Error ? e.message : String(e) });
+      if (epoch === this.epoch) this.later('rebuild', 1000, () => void this.rebuild(why));
+      return;
+    }
+    this.rebuilding = false;
+    if (epoch !== this.epoch || !this.leading) return;
+    // Without a configuration nothing is handed out, but what status shows is held (decide() notices a Service that may no longer share its address).
+    this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
+    this.allocatorConfig = this.ctx.config;
+    this.rebuilt = true;
+    this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
+    this.enqueueAll([...services, ...this.opts.services.list()]);
+  }
+
+  // ---- Service events and the queue ------------------------------------------------------------
+
+  onService(svc: k8s.V1Service, event: 'add' | 'update' | 'delete'): void {
+    const key = serviceKey(svc);
+    if (event === 'delete') {
+      // Also between terms: the allocator may be resumed.
+      if (this.allocator.release(key) && this.isLeading) this.afterRelease();
+      for (const slot of [...this.said.keys()].filter((k) => k.startsWith(`${key}|`))) this.said.delete(slot);
+      this.waiting.delete(key);
+      this.firstSeen.delete(key);
+      this.foreign.forget(key);
+      if (this.blockers.has(key)) this.opts.blockerChanged?.();
+      return;
+    }
+    if (event === 'update' && this.isLeading) this.noticeForeignWrite(svc);
+    // The leader looks again after deciding (process); a standby does not decide.
+    if (!this.isLeading && this.blockers.has(key)) this.opts.blockerChanged?.();
+    this.enqueue(key);
+  }
+
+  private enqueueAll(services: readonly k8s.V1Service[]): void {
+    for (const svc of services) this.enqueue(serviceKey(svc));
+  }
+
+  private enqueue(key: string): void {
+    if (!this.isLeading || this.stopped) return;
+    if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.opts.clock.now());
+    if (this.inFlight.has(key)) {
+      this.requeueAfterWrite.add(key);
+      return;
+    }
+    this.queue.add(key);
+    if (!this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(() => {
+        this.drainScheduled = false;
+        this.drain();
+      });
+    }
+  }
+
+  private drain(): void {
+    const max = this.opts.writeConcurrency ?? 32;
+    for (const key of this.queue) {
+      if (!this.isLeading || this.inFlight.size >= max) return;
+      this.queue.delete(key);
+      const write = this.process(key);
+      if (!write) continue;
+      this.inFlight.add(key);
+      void write.finally(() => {
+        this.inFlight.delete(key);
+        if (this.requeueAfterWrite.delete(key)) this.enqueue(key);
+        if (this.queue.size > 0) this.drain();
+      });
+    }
+  }
+
+  private afterRelease(): void {
+    for (const key of this.waiting) this.enqueue(key);
+  }
+
+  /** Runs `fn` after `ms`, once per name (a later call replaces the earlier timer). */
+  private later(name: string, ms: number, fn: () => void): void {
+    this.opts.clock.clearTimeout(this.timers.get(name));
+    this.timers.set(
+      name,
+      this.opts.clock.setTimeout(() => {
+        this.timers.delete(name);
+        fn();
+      }, ms),
+    );
+  }
+
+  // ---- deciding and applying --------------------------------------------------------------------
+
+  /** Decides synchronously; returns the write to wait for, if any. */
+  private process(key: string, fresh?: k8s.V1Service, attempt = 0): Promise<void> | undefined {
+    const [namespace, name] = key.split('/', 2);
+    const svc = fresh ?? this.opts.services.get(name, namespace);
+    if (!svc) {
+      if (this.allocator.release(key)) this.afterRelease();
+      return undefined;
+    }
+    const d = decide(this.ctx, this.allocator, svc);
+    if (d.freed) this.afterRelease();
+    if (d.waitsForAddress) this.waiting.add(key);
+    else this.waiting.delete(key);
+    if (this.blockers.has(key)) this.opts.blockerChanged?.();
+    this.emit(svc, d, false);
+    if (!d.write) {
+      if (d.outcome.kind === 'assigned') this.said.delete(`${key}|clear`);
+      this.firstSeen.delete(key);
+      return undefined;
+    }
+    const holdOff = this.foreign.fights.holdOff(key, this.opts.clock.now());
+    if (holdOff > 0) {
+      this.later(key, holdOff, () => this.enqueue(key));
+      return undefined;
+    }
+    const term = this.opts.gate.term();
+    if (!term) return undefined; // not allowed to write now; a new term decides everything again
+    return this.write(svc, d, term, attempt);
+  }
+
+  private async write(svc: k8s.V1Service, d: Decision, term: AbortSignal, attempt: number): Promise<void> {
+    const key = d.key;
+    const desired = d.write;
+    if (!desired) return;
+    this.opts.metrics.statusWrite();
+    const r = await this.opts.writer.write(svc, desired, term);
+    if (r.ok) {
+      this.foreign.wrote(key, desired.ips, r.resourceVersion);
+      this.retries.delete(key);
+      const t0 = this.firstSeen.get(key);
+      if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
+      this.firstSeen.delete(key);
+      this.emit(svc, d, true);
+      return;
+    }
+    this.opts.metrics.statusWriteFailed();
+    if (r.status === 404 || term.aborted) {
+      this.opts.log.debug('status write dropped', { service: key, status: r.status, error: r.message, termEnded: term.aborted });
+      return; // gone (the delete event releases it), or our term ended
+    }
+    if (r.status === 409 && attempt < CONFLICT_RETRIES) {
+      await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, CONFLICT_BASE_MS * 2 ** attempt));
+      if (this.opts.gate.term() !== term) return;
+      const [namespace, name] = key.split('/', 2);
+      let fresh: k8s.V1Service | undefined;
+      try {
+        fresh = await this.opts.writer.read(namespace, name, term);
+      } catch {
+        this.retryLater(key, 'reading the Service after a conflict failed');
+        return;
+      }
+      if (!fresh) return;
+      await this.process(key, fresh, attempt + 1);
+      return;
+    }
+    this.retryLater(key, r.message, r.status);
+  }
+
+  private retryLater(key: string, error: string, status?: number): void {
+    let backoff = this.retries.get(key);
+    if (!backoff) {
+      backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
+      this.retries.set(key, backoff);
+    }
+    const delay = backoff.next();
+    this.opts.log.warn('status write failed; will retry', { service: key, status, error, retryInMs: delay });
+    this.later(key, delay, () => this.enqueue(key));
+  }
+
+  /**
+   * A status that differs from what we last wrote, in a newer version of the Service than our
+   * write, was written by someone else. The first such change is answered at once, the following
+   * ones in a row with exponential backoff (fights.ts), with a Warning naming the other writer.
+   */
+  private noticeForeignWrite(svc: k8s.V1Service): void {
+    const key = serviceKey(svc);
+    if (this.inFlight.has(key)) return; // our own write may be what we see
+    const now = this.opts.clock.now();
+    const seen = this.foreign.observe(key, svc.metadata?.resourceVersion, ingressIPs(svc), now);
+    if (!seen) return;
+    this.opts.metrics.foreignStatusChange();
+    this.opts.metrics.statusFights(this.foreign.fights.active(now));
+    if (seen.inARow < 2) return;
+    const who = lastStatusWriter(svc, this.opts.fieldManager);
+    const message =
+      `status.loadBalancer keeps being changed by another writer${who ? ` (field manager "${who}")` : ''}, away from ${seen.ours.join(', ') || 'no address'}; ` +
+      'ironlb writes it back with exponential backoff (up to 5 minutes) instead of answering every change. ' +
+      'If another load-balancer controller (e.g. MetalLB) serves this Service too, stop it or give the Service a spec.loadBalancerClass';
+    this.say(svc, 'Warning', 'StatusFight', message, 'fight');
+  }
+
+  private emit(svc: k8s.V1Service, d: Decision, afterWrite: boolean): void {
+    for (const e of d.events) if (e.afterWrite === afterWrite) this.say(svc, e.type, e.reason, e.message, e.slot);
+  }
+
+  /** Emits only when what would be said differs from the last thing said in this slot. */
+  private say(svc: k8s.V1Service, type: 'Normal' | 'Warning', reason: string, message: string, slot: string): void {
+    const memo = `${serviceKey(svc)}|${slot}`;
+    const text = `${type}|${reason}|${message}`;
+    if (this.said.get(memo) === text) return;
+    this.said.set(memo, text);
+    if (type === 'Warning') this.opts.log.warn(message, { service: serviceKey(svc), reason });
+    else this.opts.log.info(message, { service: serviceKey(svc), reason });
+    this.opts.events.emit(svc, type, reason, message);
+  }
+
+  // ---- for metrics and tests -------------------------------------------------------------------
+
+  /** Pool usage and Services per pool while leading; undefined otherwise. */
+  poolUsage(): { stats: PoolStats[]; servicesPerPool: Map<string, number> } | undefined {
+    if (!this.isLeading || !this.ctx.config) return undefined;
+    const servicesPerPool = new Map<string, number>();
+    for (const svc of this.opts.services.list()) {
+      const pool = this.allocator.assignmentOf(serviceKey(svc))?.pool;
+      if (pool) servicesPerPool.set(pool, (servicesPerPool.get(pool) ?? 0) + 1);
+    }
+    this.opts.metrics.statusFights(this.foreign.fights.active(this.opts.clock.now()));
+    return { stats: this.allocator.stats(), servicesPerPool };
+  }
+}
