@@ -127,18 +127,20 @@ describe('ironlb explain names the node that answers ARP', () => {
     const link = JSON.parse((await l2.lab.ip(owner.ns, ['-j', 'link', 'show', L2_NIC])).stdout)[0] as { address: string };
     macs.set(link.address.toLowerCase(), owner.nodeName);
 
-    // Restart it with a long start-up: the STARTING window lasts 1.5 Lease renewals (Speaker.start),
-    // 6 s with --lease-renew 4, so that the checks below fit inside it with room to spare.
-    const proc = l2.startSpeaker(owner, ['--exclude-interfaces', '^lo$,^eth0$', '--lease-renew', '4', '--lease-duration', '12']);
+    // Restart it with a long start-up: the STARTING window lasts 1.5 Lease renewals from its first
+    // Lease write (Speaker.start), 12 s with --lease-renew 8, so that the checks below (one arping
+    // round of 1-4 s, one explain) fit inside it with room to spare on a loaded machine.
+    const proc = l2.startSpeaker(owner, ['--exclude-interfaces', '^lo$,^eth0$', '--lease-renew', '8', '--lease-duration', '24']);
     const coord = l2.kc.makeApiClient(k8s.CoordinationV1Api);
+    // Bounded by the process start (ts-node on a busy machine), as waitForLog's default is.
     await eventually('the restarted speaker to write its Lease', async () =>
       coord.readNamespacedLease({ name: `ironlb-speaker-${owner.nodeName}`, namespace: 'ironlb-system' }).then(
         () => true,
         () => undefined,
-      ), SETTLE_MS, 50);
+      ), 60_000, 50);
     // Inside the window: the restarted speaker is heard, holds a fresh Lease, and announces nothing.
-    const during = await explained();
     const answering = await arpingNodes(ip);
+    const during = await explained();
     const startedYet = proc.logs().some((l) => l.msg === 'speaker started');
     expect(startedYet).toBe(false); // otherwise the window was missed and the two checks prove nothing
     expect(answering).toEqual([interim]);

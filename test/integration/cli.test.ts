@@ -124,7 +124,8 @@ describe('ironlb status / explain / dry-run', () => {
     await lease(ghostLeaseNs, ghost, { alive: [ghost] }); // a live speaker on a node that does not exist
     await kit.ensureNamespace(emptyLeaseNs);
     controller = startIronlb(['controller', '--kubeconfig', kubeconfig, '--config-namespace', cfgNs, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false']);
-    // Ready before the first Service: on a loaded machine its start alone can outlast waitIPs' bound.
+    // Process start-up (ts-node compiling the sources) takes seconds on a loaded machine and is not
+    // what the tests below time: they start once the controller has synced its caches.
     await waitForLog(controller, 'caches synced');
   });
 
