@@ -10,7 +10,7 @@ import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { destroyCluster, startCluster } from '../test/harness/kube-cluster';
+import { destroyCluster, startCluster } from './lib/kube-cluster';
 import { loadKubeConfig } from '../src/k8s/client';
 import { Checker } from './chaos-checker';
 

@@ -5,9 +5,10 @@ import { readFile } from 'node:fs/promises';
 import type * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { serviceKey } from '../controller/service-request';
-import { canonicalIP } from '../ipam/address';
+import { canonicalIP } from '../ip/address';
+import { announcementOf, layer2Outcome } from './announcement';
 import { usage } from './flags';
-import { COMMON_FLAGS, announcementOf, decideAddress, loadFromFlags, parseCommonFlags, processIO, toJson, type AddressReason, type CommandIO, type LiveState } from './live-state';
+import { COMMON_FLAGS, decideAddress, loadFromFlags, parseCommonFlags, processIO, toJson, type AddressReason, type CommandIO, type LiveState } from './live-state';
 
 const USAGE = `usage: ironlb dry-run SERVICE.yaml [flags]
 
@@ -72,11 +73,11 @@ export function dryRun(state: LiveState, fileSvc: k8s.V1Service): DryRunResult {
     const a = announcementOf(snapshot, candidate, ips);
     if (a.kind === 'bgp') announceNote = `BGP pool "${a.pool}": every eligible node would advertise it`;
     else if (a.kind === 'layer2') {
-      const r = a.result;
-      if (r.announcer !== undefined) {
-        announcer = r.announcer;
-        announceNote = `${announcer} would answer ARP/NDP for it (current endpoints, live speakers)`;
-      } else announceNote = `would not be announced yet: ${r.detail}`;
+      const o = layer2Outcome(snapshot, a);
+      if (o.node !== null) {
+        announcer = o.node;
+        announceNote = `${announcer} would answer ARP/NDP for it (current endpoints, the speakers' current views)`;
+      } else announceNote = `would not be announced yet: ${o.detail}`;
     }
   }
   const wouldGetAddress = ips.length > 0;

@@ -2,11 +2,10 @@
 // not) announced: the controller's and the speakers' decisions replayed on a live snapshot.
 import type * as k8s from '@kubernetes/client-node';
 import { serviceKey } from '../controller/service-request';
-import { nodeEligible } from '../speaker/election/election';
+import { announcementOf, layer2Outcome, type Layer2Reason } from './announcement';
 import { usage } from './flags';
 import {
   COMMON_FLAGS,
-  announcementOf,
   decideAddress,
   loadFromFlags,
   parseCommonFlags,
@@ -21,27 +20,23 @@ import {
 const USAGE = `usage: ironlb explain NAMESPACE/SERVICE [flags]
 
 Why the Service has or has no address (replaying the controller's allocation over every Service's
-status) and why it is or is not announced (the speakers' election over Leases, Nodes and endpoints).
+status) and why it is or is not announced (each speaker's own election, with the member view it
+publishes on its Lease, over Nodes and endpoints).
 SERVICE alone means the default namespace.
 
 flags:
 ${usage(COMMON_FLAGS)}
 `;
 
-export type AnnounceReason =
-  | 'announced'
-  | 'bgp'
-  | 'noAddress'
-  | 'addressNotInPool'
-  | 'noReadyEndpoint'
-  | 'noLiveSpeaker'
-  | 'noEligibleNode'
-  | 'noLocalEndpointOnEligibleNode';
+export type AnnounceReason = Layer2Reason | 'bgp' | 'noAddress' | 'addressNotInPool';
 
 export interface AnnouncementExplanation {
   announced: boolean;
   reason: AnnounceReason;
+  /** The node answering ARP/NDP for the address (layer 2, exactly one). */
   node: string | null;
+  /** Every node that elects itself (more than one only while the speakers' views differ). */
+  announcers: string[];
   candidates: string[];
   message: string;
   lastNodeAssigned: NodeAssignedEvent | null;
@@ -54,49 +49,32 @@ export interface Explanation {
   announcement: AnnouncementExplanation;
 }
 
-function speakerSummary(state: LiveState): string {
-  if (state.speakers.length === 0) return 'no speaker Leases exist';
-  return `speaker Leases: ${state.speakers.map((s) => `${s.node} ${s.alive ? 'alive' : `expired (renewed ${s.renewTime ?? 'never'})`}`).join(', ')}`;
-}
-
 export function explainAnnouncement(state: LiveState, svc: k8s.V1Service, address: AddressDecision): AnnouncementExplanation {
   const last = state.nodeAssigned.get(serviceKey(svc)) ?? null;
-  const base = { node: null, candidates: [] as string[], lastNodeAssigned: last, announced: false };
+  const base = { node: null, announcers: [] as string[], candidates: [] as string[], lastNodeAssigned: last, announced: false };
   const ips = address.current.length > 0 && !['notLoadBalancer', 'classFiltered', 'noClusterIP'].includes(address.reason) ? address.current : [];
   if (ips.length === 0) return { ...base, reason: 'noAddress', message: 'the Service has no address, so nothing is announced' };
   const a = announcementOf(state, svc, ips);
   if (a.kind === 'noPool') return { ...base, reason: 'addressNotInPool', message: `${ips[0]} is in no configured pool, so no speaker announces it` };
   if (a.kind === 'bgp') {
-    return { ...base, announced: true, reason: 'bgp', message: `pool "${a.pool}" is a BGP pool: every eligible node with a live speaker advertises it to its peers` };
+    return { ...base, announced: true, reason: 'bgp', message: `pool "${a.pool}" is a BGP pool: every eligible node with a running speaker advertises it to its peers` };
   }
-  const r = a.result;
-  if (r.announcer !== undefined) {
-    const disagree = last && last.node && last.node !== r.announcer ? ` (the latest nodeAssigned Event names ${last.node}: ownership may be moving)` : '';
-    return {
-      ...base,
-      announced: true,
-      node: r.announcer,
-      candidates: r.candidates,
-      reason: 'announced',
-      message: `${r.announcer} answers ARP/NDP for ${ips.join(', ')} (pool "${a.pool}", layer2); candidates in election order: ${r.candidates.join(', ')}${disagree}`,
-    };
+  const o = layer2Outcome(state, a);
+  const outcome = { ...base, node: o.node, announcers: o.announcers, candidates: o.candidates, reason: o.reason };
+  if (o.node !== null) {
+    const disagree = last && last.node && last.node !== o.node ? ` (the latest nodeAssigned Event names ${last.node}: ownership may be moving)` : '';
+    const order = o.candidates.length > 0 ? `; candidates in election order: ${o.candidates.join(', ')}` : '';
+    return { ...outcome, announced: true, message: `${o.node} answers ARP/NDP for ${ips.join(', ')} (pool "${a.pool}", layer2; ${o.detail})${order}${disagree}` };
   }
   let extra = '';
-  if (r.reason === 'noLiveSpeaker') extra = `; ${speakerSummary(state)}`;
-  if (r.reason === 'noEligibleNode') {
-    const pool = state.config?.pools.find((p) => p.name === a.pool);
-    const why = [...state.liveSpeakers].sort().map((n) => {
-      const facts = state.nodes.get(n);
-      return `${n}: ${facts ? (nodeEligible(facts, pool?.nodeSelectors ?? []) ?? 'eligible') : 'no such Node'}`;
-    });
-    extra = `; ${why.join(', ')}`;
-  }
-  if (r.reason === 'noLocalEndpointOnEligibleNode') {
+  const r = o.decision?.result;
+  if (r?.announcer === undefined && r?.ineligible) extra = `; ${r.ineligible.map((i) => `${i.node}: ${i.why}`).join(', ')}`;
+  if (o.reason === 'noLocalEndpointOnEligibleNode') {
     const ready = [...state.endpointFacts(serviceKey(svc)).readyNodes].sort();
-    extra = `; ready endpoints are on ${ready.length > 0 ? ready.join(', ') : 'no known node'}, live speakers on ${[...state.liveSpeakers].sort().join(', ') || 'none'}`;
+    extra = `; ready endpoints are on ${ready.length > 0 ? ready.join(', ') : 'no known node'}, live speakers on ${o.decision?.alive.join(', ') || 'none'}`;
   }
-  if (r.reason === 'noReadyEndpoint') extra = ` (endpoints read from ${state.endpointSource})`;
-  return { ...base, reason: r.reason, message: `${r.detail}${extra}` };
+  if (o.reason === 'noReadyEndpoint') extra = ` (endpoints read from ${state.endpointSource})`;
+  return { ...outcome, message: `${o.detail}${extra}` };
 }
 
 export function explain(state: LiveState, svc: k8s.V1Service): Explanation {
@@ -111,7 +89,7 @@ export function formatExplanation(e: Explanation): string {
   lines.push(`address: ${shows}`);
   lines.push(`  ${a.reason}: ${a.message}`);
   const n = e.announcement;
-  lines.push(`announcement: ${n.node ?? (n.reason === 'bgp' ? 'BGP' : 'none')}`);
+  lines.push(`announcement: ${n.node ?? (n.reason === 'bgp' ? 'BGP' : n.announcers.length > 1 ? n.announcers.join(' and ') : 'none')}`);
   lines.push(`  ${n.reason}: ${n.message}`);
   if (n.lastNodeAssigned) lines.push(`  latest nodeAssigned Event: ${n.lastNodeAssigned.message} (${n.lastNodeAssigned.node || 'unknown node'}, ${n.lastNodeAssigned.time ?? 'no time'})`);
   else if (a.current.length > 0) lines.push('  latest nodeAssigned Event: none');

@@ -1,24 +1,26 @@
 // One read-only snapshot of what the controller and the speakers decide from: the ConfigMap,
-// Services, Nodes, endpoints, speaker Leases and nodeAssigned Events. Shared by `ironlb status`,
-// `ironlb explain` and `ironlb dry-run`. The decisions are replayed with the same pure code the
-// controller (restoreFromStatus, then decide) and the speakers (elect) run.
+// Services, Nodes, endpoints, speaker Leases (with the view each speaker publishes there) and
+// nodeAssigned Events. Shared by `ironlb status`, `ironlb explain` and `ironlb dry-run`. The
+// decisions are replayed with the same pure code the controller (restoreFromStatus, then decide)
+// and the speakers (judgeSpeakers, clusterOwnership → desiredOwnership) run.
 import * as k8s from '@kubernetes/client-node';
 import { parseConfigText, formatIssue } from '../config/parse';
-import type { AddressPool, Config } from '../config/types';
-import { canonicalIP } from '../ipam/address';
+import type { Config } from '../config/types';
+import { canonicalIP } from '../ip/address';
 import { apiStatus, errorText, loadKubeConfig } from '../k8s/client';
 import { CONFIG_KEY } from '../k8s/config-watcher';
 import { metaOf } from '../k8s/config-gate';
-import { leaseTimeMs } from '../k8s/lease';
 import { decide } from '../controller/decide';
 import { restoredAllocator } from '../controller/restore';
 import { buildRequest, ingressIPs, serviceKey } from '../controller/service-request';
 import { detectEndpointSource, nodeFacts, type EndpointSource } from '../speaker/cluster-state';
-import { elect, type ElectionResult, type EndpointFacts, type NodeFacts } from '../speaker/election/election';
+import type { EndpointFacts, NodeFacts } from '../speaker/election/election';
 import { SliceIndex, factsFromEndpoints, type SliceLike } from '../speaker/endpoints';
-import { poolOf } from '../speaker/layer2/layer2-speaker';
-import { SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from '../speaker/membership/lease-membership';
+import { SPEAKER_LABELS } from '../speaker/membership/lease-membership';
 import { FlagError, parseFlags, type FlagSpec } from './flags';
+import { speakersFromLeases, type SpeakerLease } from './speakers';
+
+export type { SpeakerLease } from './speakers';
 
 export const COMMON_FLAGS = {
   kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
@@ -55,13 +57,6 @@ export interface CommandIO {
 
 export const processIO: CommandIO = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
 
-export interface SpeakerLease {
-  node: string;
-  renewTime?: string;
-  durationSeconds: number;
-  alive: boolean;
-}
-
 export interface NodeAssignedEvent {
   node: string;
   message: string;
@@ -81,7 +76,6 @@ export interface LiveState {
   services: k8s.V1Service[];
   nodes: Map<string, NodeFacts>;
   speakers: SpeakerLease[];
-  liveSpeakers: Set<string>;
   endpointSource: EndpointSource;
   endpointFacts: (serviceKey: string) => EndpointFacts;
   /** Latest nodeAssigned Event per Service key (matching the Service's uid when both have one). */
@@ -105,12 +99,6 @@ export function kubeConfigFrom(flags: { kubeconfig?: string }): k8s.KubeConfig {
 function eventTime(e: k8s.CoreV1Event): number {
   const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
   return t ? new Date(t).getTime() : 0;
-}
-
-function isoOf(t: Date | string | undefined): string | undefined {
-  if (t === undefined) return undefined;
-  const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
 export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
@@ -148,19 +136,7 @@ export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
   const nodeMap = new Map<string, NodeFacts>();
   for (const n of nodes.items) nodeMap.set(n.metadata?.name ?? '', nodeFacts(n));
 
-  const speakers: SpeakerLease[] = [];
-  for (const l of leases.items) {
-    const name = l.metadata?.name ?? '';
-    if (!name.startsWith(SPEAKER_LEASE_PREFIX)) continue;
-    const node = l.spec?.holderIdentity || name.slice(SPEAKER_LEASE_PREFIX.length);
-    const durationSeconds = l.spec?.leaseDurationSeconds ?? 6;
-    const renewed = leaseTimeMs(l.spec?.renewTime);
-    // One snapshot has no "when did I see it change": compare renewTime with our clock instead.
-    const alive = renewed !== undefined && now - renewed <= durationSeconds * 1000;
-    speakers.push({ node, renewTime: isoOf(l.spec?.renewTime), durationSeconds, alive });
-  }
-  speakers.sort((a, b) => a.node.localeCompare(b.node));
-  const liveSpeakers = new Set(speakers.filter((s) => s.alive).map((s) => s.node));
+  const speakers = speakersFromLeases(leases.items);
 
   let endpointFacts: (key: string) => EndpointFacts;
   if (endpointSource === 'v1/Endpoints') {
@@ -200,7 +176,6 @@ export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
     services: services.items,
     nodes: nodeMap,
     speakers,
-    liveSpeakers,
     endpointSource,
     endpointFacts,
     nodeAssigned,
@@ -217,28 +192,6 @@ export async function loadFromFlags(f: CommonFlags, now?: number): Promise<LiveS
     lbClass: f['lb-class'],
     now,
   });
-}
-
-export type Announcement =
-  | { kind: 'layer2'; pool: string; result: ElectionResult }
-  | { kind: 'bgp'; pool: string }
-  | { kind: 'noPool' };
-
-/** What the speakers decide for a Service with these addresses (the same elect() they run). */
-export function announcementOf(state: LiveState, svc: k8s.V1Service, ips: readonly string[]): Announcement {
-  const first = canonicalIP(ips[0] ?? '');
-  const pool: AddressPool | undefined = state.config && first ? poolOf(state.config, first) : undefined;
-  if (!pool || !first) return { kind: 'noPool' };
-  if (pool.protocol !== 'layer2') return { kind: 'bgp', pool: pool.name };
-  const result = elect({
-    ip: first,
-    localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
-    endpoints: state.endpointFacts(serviceKey(svc)),
-    nodes: state.nodes,
-    liveSpeakers: state.liveSpeakers,
-    poolNodeSelectors: pool.nodeSelectors,
-  });
-  return { kind: 'layer2', pool: pool.name, result };
 }
 
 /** Plain text table: columns padded to their widest cell. */

@@ -1,20 +1,19 @@
 // `ironlb status`: pools (size/used/free per family), speakers, and every assigned address with
 // its Services, the node the speakers' election picks and the latest nodeAssigned Event.
 import type * as k8s from '@kubernetes/client-node';
-import { canonicalIP, tryParseIP } from '../ipam/address';
+import { poolOf } from '../config/pool-of';
 import { handling, ingressIPs, serviceKey } from '../controller/service-request';
 import { restoredAllocator } from '../controller/restore';
-import { poolOf } from '../speaker/layer2/layer2-speaker';
+import { canonicalIP, compareIP, tryParseIP } from '../ip/address';
+import { announcementOf, layer2Outcome, type Announcement } from './announcement';
 import { usage } from './flags';
 import {
   COMMON_FLAGS,
-  announcementOf,
   loadFromFlags,
   parseCommonFlags,
   processIO,
   table,
   toJson,
-  type Announcement,
   type CommandIO,
   type LiveState,
   type NodeAssignedEvent,
@@ -24,8 +23,9 @@ import {
 const USAGE = `usage: ironlb status [flags]
 
 Pools with size/used/free per family (from the live ConfigMap and every Service's status), the
-speakers (Leases), and per address: its Services, the announcing node (the speakers' own election
-over Leases, Nodes and endpoints) and the latest nodeAssigned Event.
+speakers (Leases, and the view each publishes there), and per address: its Services, the
+announcing node (each speaker's own election with its own member view, over Nodes and endpoints)
+and the latest nodeAssigned Event.
 
 flags:
 ${usage(COMMON_FLAGS)}
@@ -48,8 +48,10 @@ export interface AddressStatus {
   ip: string;
   pool: string | null;
   services: string[];
-  /** layer2: the elected node; bgp: null (every eligible node). */
+  /** layer2: the node answering ARP/NDP; bgp: null (every eligible node). */
   announcer: string | null;
+  /** layer2: every node that elects itself (more than one only while the speakers' views differ). */
+  announcers?: string[];
   protocol: 'layer2' | 'bgp' | null;
   /** Why nothing announces it (layer2 without announcer, or an address in no pool). */
   reason?: string;
@@ -67,12 +69,12 @@ export interface StatusReport {
   addresses: AddressStatus[];
 }
 
-function describeAnnouncement(a: Announcement): Pick<AddressStatus, 'announcer' | 'protocol' | 'reason' | 'detail' | 'candidates'> {
+function describeAnnouncement(state: LiveState, a: Announcement): Pick<AddressStatus, 'announcer' | 'announcers' | 'protocol' | 'reason' | 'detail' | 'candidates'> {
   if (a.kind === 'noPool') return { announcer: null, protocol: null, reason: 'addressNotInPool', detail: 'the address is in no configured pool, so no speaker announces it' };
   if (a.kind === 'bgp') return { announcer: null, protocol: 'bgp' };
-  const r = a.result;
-  if (r.announcer !== undefined) return { announcer: r.announcer, protocol: 'layer2', candidates: r.candidates };
-  return { announcer: null, protocol: 'layer2', reason: r.reason, detail: r.detail };
+  const o = layer2Outcome(state, a);
+  if (o.node !== null) return { announcer: o.node, announcers: o.announcers, protocol: 'layer2', candidates: o.candidates };
+  return { announcer: null, announcers: o.announcers, protocol: 'layer2', reason: o.reason, detail: o.detail };
 }
 
 export function buildStatus(state: LiveState): StatusReport {
@@ -98,7 +100,7 @@ export function buildStatus(state: LiveState): StatusReport {
   for (const [ip, svcs] of byIP) {
     svcs.sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
     const first = svcs[0];
-    const ann = describeAnnouncement(announcementOf(state, first, ingressIPs(first)));
+    const ann = describeAnnouncement(state, announcementOf(state, first, ingressIPs(first)));
     let last: AddressStatus['lastNodeAssigned'] = null;
     for (const s of svcs) {
       const ev = state.nodeAssigned.get(serviceKey(s));
@@ -115,14 +117,20 @@ export function compareIPs(a: string, b: string): number {
   const x = tryParseIP(a);
   const y = tryParseIP(b);
   if (!x || !y) return x ? -1 : y ? 1 : a.localeCompare(b);
-  if (x.family !== y.family) return x.family - y.family;
-  return x.value < y.value ? -1 : x.value > y.value ? 1 : 0;
+  return compareIP(x, y);
 }
 
 function ago(iso: string | undefined, now: number): string {
   if (!iso) return 'never';
   const s = Math.round((now - new Date(iso).getTime()) / 1000);
   return s < 0 ? 'just now' : `${s}s ago`;
+}
+
+/** `alive`, `alive, NO_LAYER2`, `STARTING`, `dead (...), renewed 5s ago`. */
+function speakerState(s: SpeakerLease, now: number): string {
+  if (s.alive) return ['alive', ...s.flags].join(', ');
+  if (s.state === 'starting') return 'STARTING';
+  return `dead (${s.detail}), renewed ${ago(s.renewTime, now)}`;
 }
 
 export function formatStatus(r: StatusReport, now: number): string {
@@ -137,11 +145,12 @@ export function formatStatus(r: StatusReport, now: number): string {
   }
   out.push('\n');
   if (r.speakers.length === 0) out.push('speakers: no speaker Leases found\n');
-  else out.push(`speakers: ${r.speakers.map((s) => `${s.node} (${s.alive ? 'alive' : `dead, renewed ${ago(s.renewTime, now)}`})`).join(', ')}\n`);
+  else out.push(`speakers: ${r.speakers.map((s) => `${s.node} (${speakerState(s, now)})`).join(', ')}\n`);
   out.push('\n');
   if (r.addresses.length === 0) out.push('addresses: none assigned\n');
   else {
-    const who = (a: AddressStatus): string => (a.announcer ? a.announcer : a.protocol === 'bgp' ? 'every eligible node (BGP)' : `none (${a.reason})`);
+    const who = (a: AddressStatus): string =>
+      a.announcer ? a.announcer : a.protocol === 'bgp' ? 'every eligible node (BGP)' : a.announcers && a.announcers.length > 1 ? `${a.announcers.join(' and ')} (${a.reason})` : `none (${a.reason})`;
     const ev = (a: AddressStatus): string => (a.lastNodeAssigned ? `${a.lastNodeAssigned.node || '?'} ${ago(a.lastNodeAssigned.time, now)}` : '-');
     out.push(table(['ADDRESS', 'POOL', 'SERVICES', 'ANNOUNCED BY', 'LAST nodeAssigned'], r.addresses.map((a) => [a.ip, a.pool ?? '-', a.services.join(','), who(a), ev(a)])));
   }

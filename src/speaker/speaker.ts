@@ -13,6 +13,8 @@ import { Layer2Speaker } from './layer2/layer2-speaker';
 import { HeartbeatMembership } from './membership/heartbeat-membership';
 import { LeaseMembership } from './membership/lease-membership';
 import type { Membership } from './membership/membership';
+import { encodeSpeakerView, SPEAKER_VIEW_ANNOTATION } from './membership/speaker-view';
+import type { MemberView } from './layer2/desired';
 
 export interface SpeakerOptions {
   kc: k8s.KubeConfig;
@@ -44,13 +46,15 @@ export class Speaker {
   readonly bgp: BgpSpeaker;
   private readonly configWatcher: ConfigWatcher;
   private readonly events: EventRecorder;
+  /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
+  private readonly lease: LeaseMembership;
   private scheduled = false;
   private running = false;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.events = new EventRecorder(opts.kc, 'ironlb-speaker', opts.nodeName, opts.log);
     this.state = new ClusterState(opts.kc, opts.log);
-    const lease = new LeaseMembership({
+    const lease = (this.lease = new LeaseMembership({
       kc: opts.kc,
       namespace: opts.namespace,
       nodeName: opts.nodeName,
@@ -58,7 +62,7 @@ export class Speaker {
       leaseDurationSeconds: opts.leaseDurationSeconds,
       renewIntervalMs: opts.leaseRenewMs,
       log: opts.log,
-    });
+    }));
     this.membership = opts.heartbeat
       ? new HeartbeatMembership({
           kc: opts.kc,
@@ -84,6 +88,7 @@ export class Speaker {
         log: opts.log,
         metrics: opts.metrics,
         events: this.events,
+        onReconciled: (members) => this.publishView(members),
       },
       this.state,
       this.membership,
@@ -115,6 +120,22 @@ export class Speaker {
       opts.metrics.membersAlive.set(this.membership.alive().size);
       this.schedule();
     });
+    this.publishView(this.layer2.members()); // STARTING, from our Lease's first write on
+  }
+
+  /**
+   * Our view on our Lease, for `ironlb status`/`explain`: the member view our elections just used,
+   * whether we are past start-up, and whether we have a usable layer-2 interface.
+   */
+  private publishView(members: MemberView): void {
+    const view = encodeSpeakerView({
+      starting: !this.running,
+      noLayer2: !this.layer2.hasUsableInterface,
+      alive: [...members.alive],
+      layer2Unready: [...members.layer2Unready],
+      ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+    });
+    this.lease.publish({ [SPEAKER_VIEW_ANNOTATION]: view });
   }
 
   ready(): { ok: boolean; reason?: string } {
@@ -132,6 +153,7 @@ export class Speaker {
     await sleep(Math.max(1000, this.opts.leaseRenewMs * 1.5));
     this.running = true;
     this.membership.markReady?.();
+    this.publishView(this.layer2.members());
     this.opts.metrics.membersAlive.set(this.membership.alive().size);
     this.opts.log.info('speaker started', { node: this.opts.nodeName, endpoints: this.state.endpointSource, alive: [...this.membership.alive()] });
     this.schedule();

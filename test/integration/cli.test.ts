@@ -1,5 +1,11 @@
 // The operator commands (status, explain, dry-run) against a real kube-apiserver with a running
-// controller; speakers are stood in for by their Leases, EndpointSlices and nodeAssigned Events.
+// controller; speakers are stood in for by their Leases (with the view each speaker publishes
+// there), EndpointSlices and nodeAssigned Events.
+//
+// Expected announcers are written by hand. Candidate order is sha256("<node>#<ip>") ascending,
+// computed once with coreutils, e.g.
+//   for n in cli-na cli-nb cli-nc; do printf '%s  %s\n' "$(printf '%s#%s' $n 203.0.113.200 | sha256sum | cut -c1-16)" $n; done | sort
+//   203.0.113.200: cli-nc 15ebf33a… < cli-nb bd531520… < cli-na ffc4e590…
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +16,6 @@ import { testKubeConfig, uniqueName, eventually } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
 import { REPO, startIronlb, stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
 import { microTime } from '../../src/k8s/lease';
-import { hashOrder } from '../../src/speaker/election/election';
 import { statusCommand } from '../../src/cli/status-command';
 import { explainCommand } from '../../src/cli/explain-command';
 import { dryRunCommand } from '../../src/cli/dry-run-command';
@@ -38,7 +43,11 @@ describe('ironlb status / explain / dry-run', () => {
   const emptyLeaseNs = uniqueName('cli-noleases');
   const ghostLeaseNs = uniqueName('cli-ghost');
   const ns = uniqueName('cli');
-  const nodes = [uniqueName('na'), uniqueName('nb'), uniqueName('nc')];
+  // Fixed names, so that the election order above could be computed by hand (Nodes are deleted
+  // after the run, and any left by a crashed one before it).
+  const nodes = ['cli-na', 'cli-nb', 'cli-nc'];
+  /** The election order at POOL[0] (see the top of the file). */
+  const ORDER_200 = ['cli-nc', 'cli-nb', 'cli-na'];
   const offNode = uniqueName('nd'); // a Node without a speaker
   let controller: IronlbProcess;
   let tmp: string;
@@ -57,12 +66,33 @@ describe('ironlb status / explain / dry-run', () => {
     return JSON.parse(r.out) as T;
   }
 
-  async function lease(namespace: string, node: string, renewed = new Date()): Promise<void> {
+  interface View {
+    alive: string[];
+    starting?: boolean;
+    noLayer2?: boolean;
+    layer2Unready?: string[];
+    ignoreExcludeLabel?: boolean;
+  }
+
+  /** A speaker's Lease, with the view it publishes (annotation ironlb.io/speaker-view, docs/cli.md). */
+  async function lease(namespace: string, node: string, view: View | null, renewed = new Date()): Promise<void> {
     await kit.ensureNamespace(namespace);
+    const annotations = view
+      ? {
+          'ironlb.io/speaker-view': JSON.stringify({
+            v: 1,
+            starting: view.starting ?? false,
+            noLayer2: view.noLayer2 ?? false,
+            alive: view.alive,
+            layer2Unready: view.layer2Unready ?? [],
+            ignoreExcludeLabel: view.ignoreExcludeLabel ?? false,
+          }),
+        }
+      : undefined;
     await coord.createNamespacedLease({
       namespace,
       body: {
-        metadata: { name: `ironlb-speaker-${node}`, namespace, labels: { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' } },
+        metadata: { name: `ironlb-speaker-${node}`, namespace, labels: { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' }, annotations },
         spec: { holderIdentity: node, leaseDurationSeconds: 3600, renewTime: microTime(renewed) },
       },
     });
@@ -87,9 +117,11 @@ describe('ironlb status / explain / dry-run', () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ironlb-cli-'));
     await kit.ensureNamespace(ns);
     await kit.applyConfig(cfgNs, 'config', CONFIG);
+    for (const n of nodes) await kit.core.deleteNode({ name: n }).catch(() => undefined);
     for (const n of [...nodes, offNode]) await kit.core.createNode({ body: { metadata: { name: n, labels: { 'kubernetes.io/hostname': n } } } });
-    for (const n of nodes) await lease(leaseNs, n);
-    await lease(ghostLeaseNs, uniqueName('ghost')); // a live speaker on a node that does not exist
+    for (const n of nodes) await lease(leaseNs, n, { alive: nodes });
+    const ghost = uniqueName('ghost');
+    await lease(ghostLeaseNs, ghost, { alive: [ghost] }); // a live speaker on a node that does not exist
     await kit.ensureNamespace(emptyLeaseNs);
     controller = startIronlb(['controller', '--kubeconfig', kubeconfig, '--config-namespace', cfgNs, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false']);
     // Process start-up (ts-node compiling the sources) takes seconds on a loaded machine and is not
@@ -108,7 +140,7 @@ describe('ironlb status / explain / dry-run', () => {
     await kit.createLB(ns, 'nginx-metallb', { ports: [{ port: 8090, protocol: 'TCP', targetPort: 80 }], selector: { app: 'nginx' } });
     expect(await kit.waitIPs(ns, 'nginx-metallb')).toEqual([POOL[0]]);
     await slice('nginx-metallb', nodes);
-    const expected = hashOrder(nodes, POOL[0])[0];
+    const expected = 'cli-nc';
     const svc = await kit.get(ns, 'nginx-metallb');
     await kit.core.createNamespacedEvent({
       namespace: ns,
@@ -140,7 +172,7 @@ describe('ironlb status / explain / dry-run', () => {
     expect(j.pools).toEqual([expect.objectContaining({ name: 'default', v4: { size: 3, used: 1, free: 2 }, v6: { size: 0, used: 0, free: 0 } })]);
     expect(j.speakers.filter((s) => s.alive).map((s) => s.node).sort()).toEqual([...nodes].sort());
     expect(j.addresses).toEqual([
-      expect.objectContaining({ ip: POOL[0], pool: 'default', services: [`${ns}/nginx-metallb`], announcer: expected, candidates: hashOrder(nodes, POOL[0]) }),
+      expect.objectContaining({ ip: POOL[0], pool: 'default', services: [`${ns}/nginx-metallb`], announcer: expected, candidates: ORDER_200 }),
     ]);
     expect(j.addresses[0].lastNodeAssigned).toEqual(expect.objectContaining({ node: expected, message: expect.stringContaining(expected) }));
   });
@@ -154,7 +186,7 @@ describe('ironlb status / explain / dry-run', () => {
   });
 
   it('explain: an assigned, announced Service (text and json)', async () => {
-    const expected = hashOrder(nodes, POOL[0])[0];
+    const expected = 'cli-nc';
     const text = await run(explainCommand as Cmd, [`${ns}/nginx-metallb`, ...base()]);
     expect(text.code).toBe(0);
     expect(text.out).toContain(`address: ${POOL[0]}`);
@@ -257,6 +289,49 @@ describe('ironlb status / explain / dry-run', () => {
     expect(text.out).toContain('noLiveSpeaker: no speaker is alive; no speaker Leases exist');
   });
 
+  it("explain follows each speaker's published view: STARTING, NO_LAYER2, --ignore-exclude-lb, a speaker killed a moment ago", async () => {
+    // nginx-metallb holds POOL[0] with endpoints everywhere: cli-nc wins while it may (ORDER_200).
+    const announced = async (namespace: string): Promise<{ node: string | null; reason: string }> => (await explainJson('nginx-metallb', ['--namespace', namespace])).announcement;
+    const [na, nb, nc] = nodes;
+
+    // cli-nc restarting: its Lease is fresh but it says STARTING, and its peers do not count it.
+    const starting = uniqueName('cli-starting');
+    await lease(starting, na, { alive: [na, nb] });
+    await lease(starting, nb, { alive: [na, nb] });
+    await lease(starting, nc, { alive: [nc], starting: true });
+    expect(await announced(starting)).toEqual(expect.objectContaining({ node: nb, reason: 'announced' }));
+    const st = await run(statusCommand as Cmd, [...base(), '--namespace', starting]);
+    expect(st.out).toContain(`${nc} (STARTING)`);
+
+    // cli-nc without a usable layer-2 interface: every view passes it over.
+    const noL2 = uniqueName('cli-nol2');
+    for (const n of nodes) await lease(noL2, n, { alive: nodes, layer2Unready: [nc], noLayer2: n === nc });
+    expect(await announced(noL2)).toEqual(expect.objectContaining({ node: nb, reason: 'announced' }));
+    expect((await run(statusCommand as Cmd, [...base(), '--namespace', noL2])).out).toContain(`${nc} (alive, NO_LAYER2)`);
+
+    // cli-nc killed a moment ago: its Lease is still fresh and its last view counts itself, but the
+    // others no longer count it.
+    const killed = uniqueName('cli-killed');
+    await lease(killed, na, { alive: [na, nb] });
+    await lease(killed, nb, { alive: [na, nb] });
+    await lease(killed, nc, { alive: nodes });
+    expect(await announced(killed)).toEqual(expect.objectContaining({ node: nb, reason: 'announced' }));
+
+    // cli-nc labelled exclude-from-external-load-balancers: passed over, unless the speakers run
+    // with --ignore-exclude-lb (which they publish).
+    const label = 'node.kubernetes.io/exclude-from-external-load-balancers';
+    await kit.core.patchNode({ name: nc, body: { metadata: { labels: { [label]: '' } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    try {
+      expect(await announced(leaseNs)).toEqual(expect.objectContaining({ node: nb, reason: 'announced' }));
+      const ignoring = uniqueName('cli-ignore');
+      for (const n of nodes) await lease(ignoring, n, { alive: nodes, ignoreExcludeLabel: true });
+      expect(await announced(ignoring)).toEqual(expect.objectContaining({ node: nc, reason: 'announced' }));
+    } finally {
+      await kit.core.patchNode({ name: nc, body: { metadata: { labels: { [label]: null } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    }
+    expect(await announced(leaseNs)).toEqual(expect.objectContaining({ node: nc, reason: 'announced' }));
+  });
+
   it('explain: Local policy without a local endpoint on a node with a live speaker; dead speakers in status', async () => {
     await kit.deleteAllServices(ns);
     await kit.createLB(ns, 'local', { externalTrafficPolicy: 'Local' });
@@ -266,10 +341,14 @@ describe('ironlb status / explain / dry-run', () => {
     expect(j.address.current).toEqual([ip]);
     expect(j.announcement.reason).toBe('noLocalEndpointOnEligibleNode');
     expect(j.announcement.message).toContain(offNode);
+    // A speaker whose Lease was last renewed two hours before the other's (its 3600 s duration
+    // long past) is dead, whatever its last view says; an isolated one does not count itself.
     const deadNs = uniqueName('cli-dead');
-    await lease(deadNs, nodes[0], new Date(Date.now() - 2 * 3600_000));
+    await lease(deadNs, nodes[0], { alive: nodes }, new Date(Date.now() - 2 * 3600_000));
+    await lease(deadNs, nodes[1], { alive: [] });
     const status = await run(statusCommand as Cmd, [...base(), '--namespace', deadNs]);
-    expect(status.out).toContain(`${nodes[0]} (dead, renewed`);
+    expect(status.out).toContain(`${nodes[0]} (dead (its Lease was last renewed 7200 s before the newest speaker Lease (duration 3600 s)), renewed`);
+    expect(status.out).toContain(`${nodes[1]} (dead (it does not count itself alive`);
     expect(status.out).toContain('none (noLiveSpeaker)');
   });
 

@@ -12,7 +12,7 @@ import { CeaseSubcode, notificationName, type Prefix, formatPrefix } from '../..
 import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import { nodeEligible, type EndpointFacts, type NodeFacts } from '../election/election';
-import { poolOf } from '../layer2/layer2-speaker';
+import { poolOf } from '../../config/pool-of';
 import { BgpSession, type Route } from './session';
 import type { Dialer } from './transport';
 
@@ -125,8 +125,6 @@ export class BgpSpeaker {
   private config?: Config;
   private readonly sessions = new Map<string, { session: BgpSession; label: string }>();
   private announced = new Map<string, BgpServiceView>();
-  /** Every bgp-pool Service's decision, for status/explain. */
-  readonly view = new Map<string, BgpServiceView>();
 
   constructor(
     private readonly opts: BgpSpeakerOptions,
@@ -251,7 +249,6 @@ export class BgpSpeaker {
     const seen = new Set<string>();
     for (const v of view) {
       seen.add(v.service);
-      this.view.set(v.service, v);
       const was = this.announced.get(v.service);
       const labels = { service: v.service, protocol: 'bgp', node: this.opts.nodeName, ip: v.ips.join(',') };
       if (!v.reason) {
@@ -273,6 +270,5 @@ export class BgpSpeaker {
       this.opts.metrics.announced.remove({ service: key, protocol: 'bgp', node: this.opts.nodeName, ip: was.ips.join(',') });
       this.announced.delete(key);
     }
-    for (const key of [...this.view.keys()]) if (!seen.has(key)) this.view.delete(key);
   }
 }

@@ -43,7 +43,13 @@ export type NotAnnouncedReason =
 
 export type ElectionResult =
   | { announcer: string; candidates: string[] }
-  | { announcer?: undefined; reason: NotAnnouncedReason; detail: string };
+  | {
+      announcer?: undefined;
+      reason: NotAnnouncedReason;
+      detail: string;
+      /** noEligibleNode: why each live speaker's node may not announce. */
+      ineligible?: Array<{ node: string; why: string }>;
+    };
 
 export function nodeEligible(node: NodeFacts, selectors: readonly NodeSelector[], ignoreExcludeLabel = false): string | undefined {
   if (node.networkUnavailable) return 'NetworkUnavailable';
@@ -64,12 +70,17 @@ export function elect(input: ElectionInput): ElectionResult {
   }
   const live = [...input.liveSpeakers];
   if (live.length === 0) return { reason: 'noLiveSpeaker', detail: 'no speaker is alive' };
-  const eligible = live.filter((n) => {
+  const why = (n: string): string | undefined => {
     const facts = input.nodes.get(n);
-    return facts !== undefined && nodeEligible(facts, input.poolNodeSelectors, input.ignoreExcludeLabel) === undefined;
-  });
+    return facts ? nodeEligible(facts, input.poolNodeSelectors, input.ignoreExcludeLabel) : 'no such Node';
+  };
+  const eligible = live.filter((n) => why(n) === undefined);
   if (eligible.length === 0) {
-    return { reason: 'noEligibleNode', detail: `none of the ${live.length} live speakers' nodes may announce (excluded, NetworkUnavailable or not selected)` };
+    return {
+      reason: 'noEligibleNode',
+      detail: `none of the ${live.length} live speakers' nodes may announce (excluded, NetworkUnavailable or not selected)`,
+      ineligible: [...live].sort().map((node) => ({ node, why: why(node) as string })),
+    };
   }
   const candidates = input.localPolicy ? eligible.filter((n) => input.endpoints.readyNodes.has(n)) : eligible;
   if (candidates.length === 0) {

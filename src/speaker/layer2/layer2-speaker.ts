@@ -1,15 +1,15 @@
-// Layer 2: decide which addresses this node answers for, and keep the responder (a worker
-// thread that owns the packet sockets) in step. Decisions run on the main thread; answers never do.
-import type { Config, AddressPool } from '../../config/types';
-import { canonicalIP, tryParseIP, rangeContains } from '../../ipam/address';
+// Layer 2: apply desiredOwnership (desired.ts) — keep the responder (a worker thread that owns
+// the packet sockets) answering for the addresses this node wins, and say so in Events, logs and
+// metrics. Decisions run on the main thread; answers never do.
+import type { Config } from '../../config/types';
 import { EventRecorder, targetOf } from '../../k8s/events';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import { eligibleInterfaces, listInterfaces, supportsArp, supportsNdp, type NetInterface } from '../../net/interfaces';
 import type { Logger } from '../../util/log';
-import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
 import type { ClusterState } from '../cluster-state';
-import { elect, type ElectionResult } from '../election/election';
+import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
+import { desiredOwnership, type MemberView } from './desired';
 import { Responder, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
@@ -32,20 +32,8 @@ export interface Layer2Options {
   log: Logger;
   metrics: SpeakerMetrics;
   events: EventRecorder;
-}
-
-export interface ServiceAnnouncement {
-  service: string;
-  ips: string[];
-  pool: string;
-  result: ElectionResult;
-}
-
-/** The pool holding an address, if any (pools are few; a scan is fine). */
-export function poolOf(config: Config, ip: string): AddressPool | undefined {
-  const addr = tryParseIP(ip);
-  if (!addr) return undefined;
-  return config.pools.find((p) => p.addresses.some((a) => rangeContains(a.range, addr)));
+  /** After each election pass, with the member view it used (the speaker publishes it). */
+  onReconciled?: (members: MemberView) => void;
 }
 
 export class Layer2Speaker {
@@ -67,8 +55,8 @@ export class Layer2Speaker {
   private linkRescan?: NodeJS.Timeout;
   private lastRescanAt = 0;
   private pushing = Promise.resolve();
-  /** Every Service's election, for status/explain. */
-  readonly view = new Map<string, ServiceAnnouncement>();
+  /** The Services elected in the last pass, to notice the ones that went away. */
+  private known = new Set<string>();
 
   constructor(
     private readonly opts: Layer2Options,
@@ -111,60 +99,47 @@ export class Layer2Speaker {
     void this.refreshInterfaces();
   }
 
+  /** Some interface here can answer ARP or NDP (otherwise: NO_LAYER2). */
+  get hasUsableInterface(): boolean {
+    return this.usable.some((c) => c.arp !== false || c.ndp !== false);
+  }
+
+  /** The member view the elections use now. */
+  members(): MemberView {
+    return { alive: this.membership.alive(), layer2Unready: this.membership.layer2Unready?.() ?? new Set() };
+  }
+
   /** Re-runs every election and pushes the owned set to the responder if it changed. */
   reconcile(): void {
     const config = this.config;
     if (!config || !this.state.synced || !this.membership.synced) return;
-    const nodes = this.state.nodeMap();
-    const alive = this.membership.alive();
-    const unready = this.membership.layer2Unready?.();
-    const ready = unready && unready.size > 0 ? new Set([...alive].filter((n) => !unready.has(n))) : alive;
-    const owned = new Map<string, OwnedAddress>();
+    const members = this.members();
+    const desired = desiredOwnership({
+      config,
+      services: this.state.services.list(),
+      endpoints: (key) => this.state.endpointFacts(key),
+      nodes: this.state.nodeMap(),
+      members,
+      self: this.opts.nodeName,
+      lbClass: this.opts.lbClass,
+      ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+    });
     const seen = new Set<string>();
-    for (const svc of this.state.services.list()) {
-      if (!handling(svc, this.opts.lbClass).handled) continue;
-      const ips = ingressIPs(svc).map((ip) => canonicalIP(ip)).filter((ip): ip is string => ip !== undefined);
-      if (ips.length === 0) continue;
-      const pool = poolOf(config, ips[0]);
-      if (!pool || pool.protocol !== 'layer2') continue;
-      const key = serviceKey(svc);
+    for (const { service: key, object: svc, ips, pool, result } of desired.services) {
       seen.add(key);
-      const input = {
-        ip: ips[0],
-        localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
-        endpoints: this.state.endpointFacts(key),
-        nodes,
-        liveSpeakers: ready,
-        poolNodeSelectors: pool.nodeSelectors,
-        ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
-      };
-      let result = elect(input);
-      // Nodes without a usable layer-2 interface are passed over while another candidate exists;
-      // with none, one of them is still elected, so that it says announceFailed rather than
-      // the Service silently having no announcer.
-      if (result.announcer === undefined && ready !== alive) result = elect({ ...input, liveSpeakers: alive });
-      this.view.set(key, { service: key, ips, pool: pool.name, result });
       const mine = result.announcer === this.opts.nodeName;
-      if (mine) {
-        for (const ip of ips) {
-          // Pools never overlap, so every Service on an address brings the same interface list.
-          const p = poolOf(config, ip);
-          if (p?.protocol !== 'layer2') continue;
-          owned.set(ip, p.interfaces.length > 0 ? { address: ip, interfaces: [...p.interfaces] } : { address: ip });
-        }
-      }
       this.noteAnnouncer(svc, key, ips, result, mine);
       this.noteUnannounceable(svc, key, mine ? ips : [], pool.interfaces);
     }
-    for (const key of [...this.view.keys()]) {
-      if (!seen.has(key)) {
-        this.view.delete(key);
-        this.lastAnnouncer.delete(key);
-        this.failed.delete(key);
-        this.clearAnnouncedMetric(key);
-      }
+    for (const key of this.known) {
+      if (seen.has(key)) continue;
+      this.lastAnnouncer.delete(key);
+      this.failed.delete(key);
+      this.clearAnnouncedMetric(key);
     }
-    this.push(owned);
+    this.known = seen;
+    this.push(desired.owned);
+    this.opts.onReconciled?.(members);
   }
 
   private noteAnnouncer(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], result: ElectionResult, mine: boolean): void {
@@ -265,7 +240,7 @@ export class Layer2Speaker {
     if (key === this.interfacesKey) return;
     this.interfacesKey = key;
     this.usable = configs;
-    this.membership.setLayer2Ready?.(configs.some((c) => c.arp !== false || c.ndp !== false));
+    this.membership.setLayer2Ready?.(this.hasUsableInterface);
     this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });
     await this.responder.setInterfaces(configs).catch((e: Error) => this.opts.log.error('could not set responder interfaces', { error: e.message }));
     this.reconcile(); // what can be announced here changed

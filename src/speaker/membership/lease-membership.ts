@@ -54,6 +54,10 @@ export class LeaseMembership implements Membership {
   private wasWatching = false;
   private readonly renewMs: number;
   private readonly durationS: number;
+  /** Extra annotations on our Lease (publish()); `republish`: changed since the last write began. */
+  private published: Record<string, string> = {};
+  private republish = false;
+  private started = false;
 
   constructor(private readonly opts: LeaseMembershipOptions) {
     this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
@@ -96,8 +100,20 @@ export class LeaseMembership implements Membership {
     this.listeners.push(cb);
   }
 
+  /**
+   * Annotations to carry on our Lease besides the node address (the speaker's view for `ironlb
+   * status`/`explain`): written at once when they change, not at the next renewal.
+   */
+  publish(annotations: Record<string, string>): void {
+    if (JSON.stringify(annotations) === JSON.stringify(this.published)) return;
+    this.published = { ...annotations };
+    this.republish = true;
+    if (this.started) void this.renew();
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
+    this.started = true;
     await this.renew();
     await this.informer.start();
     this.evaluate();
@@ -122,7 +138,7 @@ export class LeaseMembership implements Membership {
         name: this.leaseName,
         namespace: this.opts.namespace,
         labels: { ...SPEAKER_LABELS, 'ironlb.io/node': this.opts.nodeName },
-        annotations: this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : undefined,
+        annotations: { ...this.published, ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) },
         resourceVersion,
       },
       spec: { holderIdentity: this.opts.nodeName, leaseDurationSeconds: this.durationS, renewTime: microTime() },
@@ -133,6 +149,7 @@ export class LeaseMembership implements Membership {
   private async renew(): Promise<void> {
     if (this.stopped || this.renewing) return;
     this.renewing = true;
+    this.republish = false;
     try {
       await Promise.race([
         this.renewOnce(),
@@ -146,6 +163,7 @@ export class LeaseMembership implements Membership {
     } finally {
       this.renewing = false;
     }
+    if (this.republish && !this.stopped) void this.renew(); // published() changed while we wrote
   }
 
   private async renewOnce(): Promise<void> {

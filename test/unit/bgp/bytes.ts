@@ -1,11 +1,7 @@
 // Byte fixtures written one field per line, independent of the codec's writer.
+import { hex } from '../../support/hex';
 
-/** Bytes from hex text; whitespace is ignored and `#` starts a comment running to end of line. */
-export function hex(text: string): Buffer {
-  const digits = text.replace(/#.*$/gm, '').replace(/\s+/g, '');
-  if (!/^([0-9a-f]{2})*$/i.test(digits)) throw new Error(`bad hex fixture: ${digits}`);
-  return Buffer.from(digits, 'hex');
-}
+export { hex };
 
 export const MARKER = 'ff'.repeat(16);
 

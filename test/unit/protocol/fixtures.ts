@@ -3,11 +3,9 @@
 // The named frames were captured with tcpdump -xx on a lab LAN (client 02:00:00:00:00:10 /
 // 198.51.100.10 / 2001:db8:100::10, node 02:00:00:00:00:11 / .11 / ::11); checksums are the
 // kernel's own.
+import { hex } from '../../support/hex';
 
-/** Joins hex fragments (spaces and colons ignored). */
-export function hex(...parts: string[]): Buffer {
-  return Buffer.from(parts.join('').replace(/[\s:]/g, ''), 'hex');
-}
+export { hex };
 
 export const CLIENT_MAC = '02:00:00:00:00:10';
 export const NODE_MAC = '02:00:00:00:00:11';

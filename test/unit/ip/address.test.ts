@@ -1,7 +1,8 @@
-// The hand-written IPv6 text paths must agree exactly with `ip-address`, which they replace for speed.
+// The one IP-address module: the hand-written IPv6 text paths must agree exactly with `ip-address`,
+// which they replace for speed, and the byte forms with bytes written out by hand.
 import fc from 'fast-check';
 import { Address6 } from 'ip-address';
-import { formatIPv6, formatValue, parseIPv4, parseIPv6Hex, tryParseIP } from '../../../src/ipam/address';
+import { formatIPBytes, formatIPv6, formatValue, ipFromBytes, parseIPv4, ipToBytes, parseIPv6Hex, tryParseIP, tryParseIPBytes } from '../../../src/ip/address';
 
 /** What tryParseIP returned for IPv6 text when it went through ip-address only. */
 function viaLibrary(text: string): bigint | undefined {
@@ -59,6 +60,45 @@ describe('IPv6 text', () => {
       expect(tryParseIP(s)?.value).toBe(viaLibrary(s));
     },
   );
+});
+
+describe('bytes', () => {
+  it.each([
+    { text: '198.51.100.7', bytes: 'c6 33 64 07' },
+    { text: '0.0.0.0', bytes: '00 00 00 00' },
+    { text: '255.255.255.255', bytes: 'ff ff ff ff' },
+    { text: '2001:db8::1', bytes: '20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01' },
+    { text: 'fe80::1%eth0', bytes: 'fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 01', printed: 'fe80::1' },
+    { text: '::ffff:192.0.2.1', bytes: '00 00 00 00 00 00 00 00 00 00 ff ff c0 00 02 01', printed: '::ffff:c000:201' },
+  ])('$text <-> $bytes', ({ text, bytes, printed }) => {
+    const b = Buffer.from(bytes.replace(/ /g, ''), 'hex');
+    expect(tryParseIPBytes(text)?.bytes).toEqual(b);
+    expect(tryParseIPBytes(text)?.family).toBe(b.length === 4 ? 4 : 6);
+    expect(formatIPBytes(b)).toBe(printed ?? text);
+  });
+
+  it('reads an address at an offset, and refuses too few bytes', () => {
+    const frame = Buffer.from('aabbc6336407cc', 'hex');
+    expect(ipFromBytes(frame, 2, 4)).toEqual({ family: 4, value: 0xc6336407n });
+    expect(() => ipFromBytes(frame, 4, 4)).toThrow(/too few/);
+    expect(() => ipFromBytes(frame, 0, 16)).toThrow(/too few/);
+  });
+
+  it('round-trips every value of both families (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }).map((v) => ({ family: 4 as const, value: v })), value.map((v) => ({ family: 6 as const, value: v }))), (ip) => {
+        const b = ipToBytes(ip);
+        expect(b.length).toBe(ip.family === 4 ? 4 : 16);
+        expect(ipFromBytes(b)).toEqual(ip);
+        expect(BigInt(`0x${b.toString('hex')}`)).toBe(ip.value);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it.each(['', '198.51.100', '2001:db8::1::', '%eth0', '192.0.2.1%eth0'])('rejects %j', (text) => {
+    expect(tryParseIPBytes(text)).toBeUndefined();
+  });
 });
 
 /** Dotted-quad rules by regular expression: four parts of 1-3 digits, each <= 255, no leading zeros. */
