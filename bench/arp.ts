@@ -19,7 +19,9 @@ import { Lab, labUnavailableReason, tsNodeArgs } from '../test/helpers/netns';
 import { ResponderHost } from '../test/helpers/responder-host';
 
 interface LoadgenArgs {
-  ifname: string;
+  /** The client's NIC, by index: read by the orchestrator from `ip -j link` (sysfs under
+   * `ip netns exec` has been seen to list another namespace's links on this machine). */
+  ifindex: number;
   srcMac: string;
   srcIp: string;
   target: string;
@@ -58,16 +60,13 @@ const STALL_EVERY_MS = 1000;
 async function loadgen(a: LoadgenArgs): Promise<LoadgenResult> {
   const { loadNative, ETH_P_ARP, PacketType } = await import('../src/net/native');
   const { matchAll } = await import('../src/net/bpf');
-  const { listInterfaces } = await import('../src/net/interfaces');
   const { buildArpRequest } = await import('../src/protocol/arp');
   const { parseIPv4, parseMac } = await import('../src/protocol/address');
   const native = loadNative();
-  const iface = listInterfaces().find((i) => i.name === a.ifname);
-  if (!iface) throw new Error(`no interface ${a.ifname}`);
   const src = parseIPv4(a.srcIp);
   // ARP replies addressed to our IP only.
   const fd = native.openPacketSocket(
-    iface.ifindex,
+    a.ifindex,
     ETH_P_ARP,
     matchAll([
       { offset: 12, size: 2, value: 0x0806 },
@@ -189,7 +188,7 @@ async function main(): Promise<void> {
     await responder.setAddresses([VIP]);
     await new Promise((r) => setTimeout(r, 200));
 
-    const base = { ifname: client.ifname, srcMac: client.mac, srcIp: client.ipv4!, rate: RATE, count: COUNT, drainMs: 300 };
+    const base = { ifindex: client.ifindex, srcMac: client.mac, srcIp: client.ipv4!, rate: RATE, count: COUNT, drainMs: 300 };
     // warm-up: JIT, neighbour entries, bridge learning
     await runLoadgen(lab, client, { ...base, target: VIP, count: 2000 });
     await runLoadgen(lab, client, { ...base, target: node.ipv4!, count: 2000 });
