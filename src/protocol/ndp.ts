@@ -256,6 +256,25 @@ export function decodeNdpFrame(frame: Uint8Array, length = frame.length): Decode
   }
 }
 
+/** Offsets in an untagged Ethernet frame carrying IPv6 + ICMPv6 without extension headers. */
+const NS_NEXT_HEADER_AT = 14 + 6;
+const NS_TYPE_AT = 14 + IPV6_HEADER_LENGTH;
+const NS_TARGET_AT = NS_TYPE_AT + 8;
+
+/**
+ * Where the target address of a Neighbor Solicitation sits, judged from fixed offsets only
+ * (untagged Ethernet, IPv6, next header ICMPv6, type 135, long enough for the target), or -1.
+ * Validates nothing else: a cheap first look so that the responder can drop solicitations for
+ * addresses it does not own before decodeNdpFrame verifies the checksum and copies options.
+ */
+export function peekSolicitationTarget(frame: Uint8Array, length = frame.length): number {
+  const end = Math.min(length, frame.length);
+  if (end < NS_TARGET_AT + 16) return -1;
+  if (((frame[12] << 8) | frame[13]) !== EtherType.IPv6) return -1;
+  if (frame[NS_NEXT_HEADER_AT] !== NextHeader.ICMPv6 || frame[NS_TYPE_AT] !== Icmpv6Type.NeighborSolicitation) return -1;
+  return NS_TARGET_AT;
+}
+
 export interface NdpFrameSpec {
   sourceMac: Buffer;
   destinationMac: Buffer;
