@@ -158,7 +158,7 @@ export interface NdpFrame {
 /**
  * Decodes and validates an Ethernet frame carrying NS or NA (RFC 4861 §7.1.1 / §7.1.2): IPv6 with
  * next header ICMPv6 (no extension headers), hop limit 255, valid checksum, code 0, non-multicast
- * target, well-formed options; an NS from the unspecified address (DAD) must go to the target's
+ * target, well-formed options, a source that is not multicast; an NS from the unspecified address (DAD) must go to the target's
  * solicited-node group and carry no source link-layer option; an NA to a multicast destination
  * must not be Solicited.
  */
@@ -182,6 +182,8 @@ export function decodeNdpFrame(frame: Uint8Array, length = frame.length): Decode
     const message = decodeNdpMessage(frame.subarray(icmpStart, icmpStart + ipv6.payloadLength));
     if (!message.ok) return message;
     const m = message.value;
+    // RFC 4291 §2.7: never a multicast source (an answer to one would go to a whole group).
+    if (isMulticastIPv6(ipv6.source)) return drop('badSource', 'multicast source address');
     if (m.type === 'neighborSolicitation' && isUnspecifiedIPv6(ipv6.source)) {
       if (!isSolicitedNodeMulticastOf(ipv6.destination, m.targetAddress)) return drop('badSource', 'DAD NS not to solicited-node group');
       if (findLinkLayerAddress(m.options, 'sourceLinkLayerAddress')) return drop('badSource', 'DAD NS with source link-layer option');

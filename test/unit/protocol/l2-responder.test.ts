@@ -348,3 +348,15 @@ describe('OwnedAddresses (IPv6 keyed by the low 32 bits, then compared whole)', 
     expect(o.checkV6(frame, 1, 62)).toBe('ok');
   });
 });
+
+describe('found by the frame fuzzer', () => {
+  it('refuses an NS from a multicast IPv6 source (RFC 4291 §2.7): its answer would go to a group', () => {
+    // The fuzzer's input: a DAD probe whose source :: became ff00:: (checksum fixed up).
+    const f = Buffer.from(
+      '3333ff00009002000000001086dd6000000000183affff000000000000000000000000000000ff0200000000000000000001ff00009087004bce0000000020010db8010000000000000000000090',
+      'hex',
+    );
+    expect(decodeNdpFrame(f)).toMatchObject({ ok: false, reason: 'badSource' });
+    expect(answerNdp(f, f.length, eth0, owned(), new BufferWriter(Buffer.alloc(256)))).toBe('malformed');
+  });
+});

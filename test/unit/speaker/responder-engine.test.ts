@@ -54,7 +54,16 @@ function setup(timing = { ...DEFAULT_TIMING, refreshIntervalMs: 0 }) {
     if (a.type !== 'ack' || !a.stats) throw new Error('no stats');
     return a.stats;
   };
-  return { clock, io, wakeFd, engine, posted, held, configure, setAddresses, stats, send, beats: () => beats, fence: () => (fenced = true) };
+  /** eth0 up, VIP4 owned, its first gratuitous frames cleared: the ARP socket's sent list then
+   * holds only what the test provokes. */
+  const ownVip4OnEth0 = () => {
+    configure([ETH0]);
+    setAddresses([{ address: VIP4 }]);
+    const s = arpSocket(io);
+    s.sent.length = 0;
+    return s;
+  };
+  return { clock, io, wakeFd, engine, posted, held, configure, setAddresses, stats, send, ownVip4OnEth0, beats: () => beats, fence: () => (fenced = true) };
 }
 
 const arpSocket = (io: FakePacketIo, ifindex = 2) => io.socketsOn(ifindex, ETH_P_ARP)[0];
@@ -113,11 +122,8 @@ describe('ResponderEngine', () => {
   });
 
   it('answers an ARP request for an owned address on the socket it came in on, and counts', () => {
-    const { io, engine, configure, setAddresses, stats } = setup();
-    configure([ETH0]);
-    setAddresses([{ address: VIP4 }]);
-    const s = arpSocket(io);
-    s.sent.length = 0;
+    const { io, engine, ownVip4OnEth0, stats } = setup();
+    const s = ownVip4OnEth0();
     io.deliver(2, ETH_P_ARP, request(VIP4));
     io.deliver(2, ETH_P_ARP, request('198.51.100.99'));
     io.deliver(2, ETH_P_ARP, request(VIP4), PacketType.Outgoing);
@@ -176,11 +182,8 @@ describe('ResponderEngine', () => {
   });
 
   it('drops a request that would reflect its reply to a broadcast address', () => {
-    const { io, engine, configure, setAddresses, stats } = setup();
-    configure([ETH0]);
-    setAddresses([{ address: VIP4 }]);
-    const s = arpSocket(io);
-    s.sent.length = 0;
+    const { io, engine, ownVip4OnEth0, stats } = setup();
+    const s = ownVip4OnEth0();
     io.deliver(2, ETH_P_ARP, request(VIP4, 'ff:ff:ff:ff:ff:ff'));
     engine.runSlice();
     expect(s.sent).toEqual([]);
@@ -226,9 +229,8 @@ describe('ResponderEngine', () => {
   });
 
   it('counts receive errors and send failures without stopping', () => {
-    const { io, engine, configure, setAddresses, stats } = setup();
-    configure([ETH0]);
-    setAddresses([{ address: VIP4 }]);
+    const { io, engine, ownVip4OnEth0, stats } = setup();
+    ownVip4OnEth0();
     io.deliver(2, ETH_P_ARP, request(VIP4));
     io.sendBlocked = true;
     engine.runSlice();
@@ -243,11 +245,8 @@ describe('ResponderEngine', () => {
   });
 
   it('once fenced, answers nothing more', () => {
-    const { io, engine, configure, setAddresses, fence } = setup();
-    configure([ETH0]);
-    setAddresses([{ address: VIP4 }]);
-    const s = arpSocket(io);
-    s.sent.length = 0;
+    const { io, engine, ownVip4OnEth0, fence } = setup();
+    const s = ownVip4OnEth0();
     fence();
     io.deliver(2, ETH_P_ARP, request(VIP4));
     engine.runSlice();
