@@ -10,16 +10,26 @@
 //   kernel      the node kernel answering for its own eth0 address (the reference)
 //   responder   the ironlb worker answering for the service address on lo
 //   + stalls    the same while the responder's main event loop busy-loops 200 ms every second
+//   + flood     the responder and the kernel while a third namespace floods the node with ARP
+//               requests for addresses nobody owns (bench/arp-flood.c, built with gcc here;
+//               BENCH_ARP_FLOOD_RATE, default 100k/s; sent to the node's MAC, or to everyone with
+//               BENCH_ARP_FLOOD_DST=broadcast), legitimate requests at BENCH_ARP_FLOOD_LEGIT_RATE
+//               (issue 14 item 7: answered with p99 < 10 ms)
 //
 // Bounded: a fixed number of requests per row, every child has a timeout, the lab is removed at
 // the end (also on failure or Ctrl-C). Traffic never leaves the lab namespaces.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
 import * as os from 'os';
+import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Lab, labUnavailableReason, tsNodeArgs } from '../test/helpers/netns';
 import { ResponderHost } from '../test/helpers/responder-host';
 
 interface LoadgenArgs {
-  ifname: string;
+  /** The client's NIC, by index: read by the orchestrator from `ip -j link` (sysfs under
+   * `ip netns exec` has been seen to list another namespace's links on this machine). */
+  ifindex: number;
   srcMac: string;
   srcIp: string;
   target: string;
@@ -51,6 +61,12 @@ const RATE = Number(process.env.BENCH_ARP_RATE ?? 10_000);
 const COUNT = Number(process.env.BENCH_ARP_COUNT ?? 30_000);
 const STALL_MS = 200;
 const STALL_EVERY_MS = 1000;
+const FLOOD_RATE = Number(process.env.BENCH_ARP_FLOOD_RATE ?? 100_000);
+const FLOOD_BROADCAST = process.env.BENCH_ARP_FLOOD_DST === 'broadcast';
+const FLOOD_LEGIT_RATE = Number(process.env.BENCH_ARP_FLOOD_LEGIT_RATE ?? 2000);
+const FLOOD_LEGIT_COUNT = Number(process.env.BENCH_ARP_FLOOD_LEGIT_COUNT ?? 10_000);
+/** Floods are bounded: the legitimate row's length plus a margin, never over 10 s. */
+const FLOOD_SECONDS = Math.min(10, FLOOD_LEGIT_COUNT / FLOOD_LEGIT_RATE + 2);
 
 // ---------------------------------------------------------------------------------------------
 // load generator (runs inside the client namespace)
@@ -58,16 +74,13 @@ const STALL_EVERY_MS = 1000;
 async function loadgen(a: LoadgenArgs): Promise<LoadgenResult> {
   const { loadNative, ETH_P_ARP, PacketType } = await import('../src/net/native');
   const { matchAll } = await import('../src/net/bpf');
-  const { listInterfaces } = await import('../src/net/interfaces');
   const { buildArpRequest } = await import('../src/protocol/arp');
   const { parseIPv4, parseMac } = await import('../src/protocol/address');
   const native = loadNative();
-  const iface = listInterfaces().find((i) => i.name === a.ifname);
-  if (!iface) throw new Error(`no interface ${a.ifname}`);
   const src = parseIPv4(a.srcIp);
   // ARP replies addressed to our IP only.
   const fd = native.openPacketSocket(
-    iface.ifindex,
+    a.ifindex,
     ETH_P_ARP,
     matchAll([
       { offset: 12, size: 2, value: 0x0806 },
@@ -167,6 +180,32 @@ async function runLoadgen(lab: Lab, host: Parameters<Lab['exec']>[0], args: Load
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadgenResult;
 }
 
+/** Builds the flooder; undefined (with the reason printed) when there is no C compiler. */
+function buildFlooder(): string | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ironlb-arp-flood-'));
+  const bin = path.join(dir, 'arp-flood');
+  try {
+    execFileSync('gcc', ['-O2', '-o', bin, path.join(__dirname, 'arp-flood.c')], { stdio: 'pipe' });
+    return bin;
+  } catch (e) {
+    console.error(`bench:arp: flood rows skipped: cannot build bench/arp-flood.c (${e instanceof Error ? e.message.split('\n')[0] : e})`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+}
+
+interface FloodResult {
+  sent: number;
+  elapsedMs: number;
+}
+
+async function runFlood(lab: Lab, attacker: Parameters<Lab['exec']>[0], bin: string, ifindex: number, dstMac: string): Promise<FloodResult> {
+  const r = await lab.exec(attacker, ['timeout', '12', bin, String(ifindex), dstMac, String(FLOOD_RATE), String(FLOOD_SECONDS), '198.51.100'], { timeoutMs: 20_000 });
+  const m = /sent (\d+) elapsed_ms (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`arp-flood: unexpected output ${r.stdout} ${r.stderr}`);
+  return { sent: Number(m[1]), elapsedMs: Number(m[2]) };
+}
+
 async function main(): Promise<void> {
   const why = labUnavailableReason();
   if (why) {
@@ -189,7 +228,7 @@ async function main(): Promise<void> {
     await responder.setAddresses([VIP]);
     await new Promise((r) => setTimeout(r, 200));
 
-    const base = { ifname: client.ifname, srcMac: client.mac, srcIp: client.ipv4!, rate: RATE, count: COUNT, drainMs: 300 };
+    const base = { ifindex: client.ifindex, srcMac: client.mac, srcIp: client.ipv4!, rate: RATE, count: COUNT, drainMs: 300 };
     // warm-up: JIT, neighbour entries, bridge learning
     await runLoadgen(lab, client, { ...base, target: VIP, count: 2000 });
     await runLoadgen(lab, client, { ...base, target: node.ipv4!, count: 2000 });
@@ -202,7 +241,39 @@ async function main(): Promise<void> {
     await responder.command('stallLoop', { stallMs: 0, everyMs: 0 });
     rows.push([`kernel again (${node.ipv4})`, await runLoadgen(lab, client, { ...base, target: node.ipv4! })]);
 
-    const stats = await responder.stats<{ counters: { socketDrops: number; sendFailures: number; replies: { arp: number } } }>();
+    type Counters = { counters: { socketDrops: number; sendFailures: number; replies: { arp: number }; requests: { arp: number }; drops: { notOwned: number } } };
+    const floodRows: Array<[string, LoadgenResult, FloodResult, Counters['counters'] | undefined]> = [];
+    const flooder = buildFlooder();
+    if (flooder) {
+      try {
+        const attacker = await lab.addHost('atk', { ipv4: '198.51.100.66/24' });
+        const dst = FLOOD_BROADCAST ? 'ff:ff:ff:ff:ff:ff' : node.mac;
+        const legit = { ...base, rate: FLOOD_LEGIT_RATE, count: FLOOD_LEGIT_COUNT };
+        for (const [name, target] of [
+          [`ironlb responder (${VIP})`, VIP],
+          [`kernel (${node.ipv4}, own address)`, node.ipv4!],
+        ] as const) {
+          const before = (await responder.stats<Counters>()).counters;
+          const flood = runFlood(lab, attacker, flooder, attacker.ifindex, dst);
+          await new Promise((r) => setTimeout(r, 500)); // the flood is on before the first legitimate request
+          const result = await runLoadgen(lab, client, { ...legit, target });
+          const sent = await flood;
+          const after = (await responder.stats<Counters>()).counters;
+          const delta = {
+            socketDrops: after.socketDrops - before.socketDrops,
+            sendFailures: after.sendFailures - before.sendFailures,
+            replies: { arp: after.replies.arp - before.replies.arp },
+            requests: { arp: after.requests.arp - before.requests.arp },
+            drops: { notOwned: after.drops.notOwned - before.drops.notOwned },
+          };
+          floodRows.push([name, result, sent, target === VIP ? delta : undefined]);
+        }
+      } finally {
+        fs.rmSync(path.dirname(flooder), { recursive: true, force: true });
+      }
+    }
+
+    const stats = await responder.stats<Counters>();
     await responder.stop();
 
     const cols = ['p50', 'p90', 'p99', 'p99.9', 'max', '>10ms', 'lost', 'dups', 'rate/s'];
@@ -217,6 +288,22 @@ async function main(): Promise<void> {
     console.log(
       `\nresponder: ${stats.counters.replies.arp} ARP replies, ${stats.counters.socketDrops} kernel socket-queue drops, ${stats.counters.sendFailures} send failures`,
     );
+    if (floodRows.length > 0) {
+      const how = FLOOD_BROADCAST ? 'broadcast' : "to the node's MAC";
+      console.log(`\nUnder a flood of ARP requests for addresses nobody owns (${FLOOD_RATE}/s asked, ${how}, from a third namespace), legitimate requests at ${FLOOD_LEGIT_RATE}/s, ${FLOOD_LEGIT_COUNT} per row:`);
+      console.log(`${'answered by'.padEnd(w0)}${[...cols, 'flood/s'].map((c) => c.padStart(9)).join('')}`);
+      for (const [name, r, flood] of floodRows) {
+        const vals = [fmt(r.p50), fmt(r.p90), fmt(r.p99), fmt(r.p999), fmt(r.max), String(r.over10ms), String(r.lost), String(r.dups), ((r.sent / Math.max(1, r.sendMs)) * 1000).toFixed(0), ((flood.sent / Math.max(1, flood.elapsedMs)) * 1000).toFixed(0)];
+        console.log(`${name.padEnd(w0)}${vals.map((v) => v.padStart(9)).join('')}`);
+      }
+      const [, r, , d] = floodRows[0];
+      if (d) {
+        console.log(
+          `responder during its flood row: ${d.requests.arp} requests examined, ${d.drops.notOwned} dropped as notOwned, ${d.replies.arp} replies, ${d.socketDrops} kernel socket-queue drops, ${d.sendFailures} send failures`,
+        );
+      }
+      console.log(`flood verdict (issue 14 item 7): legitimate p99 ${fmt(r.p99)} ${r.p99 < 10_000 && r.lost === 0 ? '< 10 ms, none lost: PASS' : '— FAIL (want < 10 ms, none lost)'}`);
+    }
   } finally {
     await lab.destroy();
   }

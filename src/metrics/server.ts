@@ -1,11 +1,14 @@
-// Serves /metrics (Prometheus text), /healthz (the process answers) and /readyz (caches synced,
-// config loaded — whatever the component says readiness is).
+// Serves /metrics (Prometheus text), /healthz (the process answers and, where the component says
+// so, its vital parts work: the speaker's responder worker) and /readyz (caches synced, config
+// loaded — whatever the component says readiness is).
 import * as http from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../util/log';
 
 export interface HealthSource {
   ready(): { ok: boolean; reason?: string };
+  /** Liveness beyond "the process answers" (absent: always ok). */
+  live?(): { ok: boolean; reason?: string };
 }
 
 export interface MetricsServer {
@@ -38,8 +41,9 @@ export async function startMetricsServer(addr: string, registry: Registry, healt
       return;
     }
     if (url === '/healthz' || url === '/livez') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('ok');
+      const r = health.live?.() ?? { ok: true };
+      res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'text/plain' });
+      res.end(r.ok ? 'ok' : `unhealthy: ${r.reason ?? 'unknown'}`);
       return;
     }
     if (url === '/readyz') {

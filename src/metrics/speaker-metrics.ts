@@ -39,6 +39,13 @@ export class SpeakerMetrics {
   readonly gratuitous = this.counter('ironlb_layer2_gratuitous_sent', 'Gratuitous ARP and unsolicited Neighbor Advertisements sent', ['protocol']);
   readonly drops = this.counter('ironlb_layer2_dropped_total', 'Packets examined and not answered, by reason', ['reason']);
   readonly sendFailures = this.counter('ironlb_layer2_send_failures_total', 'Packets that could not be sent', []);
+  readonly socketDrops = this.counter('ironlb_layer2_socket_queue_drops_total', 'Frames the kernel dropped because the responder socket queue was full', []);
+  readonly responderHealthy = new Gauge({
+    name: 'ironlb_layer2_responder_healthy',
+    help: '1 while the responder worker thread runs and makes progress; 0 while it is being replaced (the node is withdrawn as NO_LAYER2 meanwhile)',
+    registers: [this.registry],
+  });
+  readonly responderRestarts = this.counter('ironlb_layer2_responder_restarts_total', 'Responder worker threads replaced, by cause (exited, stalled, failed)', ['cause']);
   // BGP (MetalLB's metallb_bgp_* under ironlb_; label `peer` is addr:port).
   readonly bgpSessionUp = new Gauge({ name: 'ironlb_bgp_session_up', help: '1 while the BGP session with the peer is Established', labelNames: ['peer'], registers: [this.registry] });
   readonly bgpMessagesSent = this.counter('ironlb_bgp_messages_sent_total', 'BGP messages sent, by type', ['peer', 'type']);

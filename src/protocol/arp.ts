@@ -2,7 +2,7 @@
 import { BROADCAST_MAC, ZERO_MAC } from './address';
 import { BufferReader } from './buffer-reader';
 import { BufferWriter } from './buffer-writer';
-import { Decoded, drop, ok, TruncatedError } from './errors';
+import { Decoded, drop, ok } from './errors';
 import { encodeEthernetHeader, ETHERNET_HEADER_LENGTH, ETHERNET_MIN_FRAME, EtherType, readEthernetHeader } from './ethernet';
 import type { EthernetHeader } from './ethernet';
 
@@ -61,34 +61,8 @@ export function encodeArp(w: BufferWriter, p: ArpPacket): void {
 
 /** Decodes an ARP body (no Ethernet header). Only Ethernet/IPv4 is accepted. */
 export function decodeArp(body: Uint8Array, length = body.length): Decoded<ArpPacket, ArpDropReason> {
-  const r = new BufferReader(body, 0, length);
-  try {
-    return readArp(r);
-  } catch (e) {
-    if (e instanceof TruncatedError) return drop('truncated', e.message);
-    throw e;
-  }
-}
-
-function readArp(r: BufferReader): Decoded<ArpPacket, ArpDropReason> {
-  const htype = r.u16('arp hardware type');
-  const ptype = r.u16('arp protocol type');
-  const hlen = r.u8('arp hardware length');
-  const plen = r.u8('arp protocol length');
-  const operation = r.u16('arp operation');
-  if (htype !== ARP_HARDWARE_ETHERNET) return drop('badHardwareType', `hardware type ${htype}`);
-  if (ptype !== EtherType.IPv4) return drop('badProtocolType', `protocol type 0x${ptype.toString(16)}`);
-  if (hlen !== 6 || plen !== 4) return drop('badAddressLength', `hlen ${hlen} plen ${plen}`);
-  if (operation !== ArpOperation.Request && operation !== ArpOperation.Reply) {
-    return drop('badOperation', `operation ${operation}`);
-  }
-  return ok({
-    operation,
-    senderHardwareAddress: r.mac('arp sender hardware address'),
-    senderProtocolAddress: r.ipv4('arp sender protocol address'),
-    targetHardwareAddress: r.mac('arp target hardware address'),
-    targetProtocolAddress: r.ipv4('arp target protocol address'),
-  });
+  const at = checkArpBody(body, 0, clampLength(body, length));
+  return typeof at === 'number' ? ok(readArpFields(body, at)) : drop(at);
 }
 
 export interface ArpFrame {
@@ -96,18 +70,112 @@ export interface ArpFrame {
   arp: ArpPacket;
 }
 
+function clampLength(b: Uint8Array, length: number): number {
+  return Math.max(0, Math.min(length, b.length));
+}
+
+/** Checks the fixed ARP fields at `at` (Ethernet/IPv4 request or reply, all 28 bytes present). */
+function checkArpBody(b: Uint8Array, at: number, end: number): number | ArpDropReason {
+  if (end - at < 8) return 'truncated';
+  if (((b[at] << 8) | b[at + 1]) !== ARP_HARDWARE_ETHERNET) return 'badHardwareType';
+  if (((b[at + 2] << 8) | b[at + 3]) !== EtherType.IPv4) return 'badProtocolType';
+  if (b[at + 4] !== 6 || b[at + 5] !== 4) return 'badAddressLength';
+  const operation = (b[at + 6] << 8) | b[at + 7];
+  if (operation !== ArpOperation.Request && operation !== ArpOperation.Reply) return 'badOperation';
+  if (end - at < ARP_PACKET_LENGTH) return 'truncated';
+  return at;
+}
+
+/**
+ * Where the ARP body of an Ethernet frame starts (after the header and at most one 802.1Q tag),
+ * or why the frame is not a whole Ethernet/IPv4 ARP request or reply. Reads in place, allocates
+ * nothing. The one ARP decode path: decodeArpFrame and the responder's answerArp both use it, so
+ * they cannot disagree on what an ARP frame is. Body fields: ArpBodyOffset.
+ */
+export function locateArp(frame: Uint8Array, length = frame.length): number | ArpDropReason {
+  const end = clampLength(frame, length);
+  if (end < ETHERNET_HEADER_LENGTH) return 'truncated';
+  let at = 12;
+  let etherType = (frame[at] << 8) | frame[at + 1];
+  if (etherType === EtherType.VLAN) {
+    if (end < ETHERNET_HEADER_LENGTH + 4) return 'truncated';
+    at += 4;
+    etherType = (frame[at] << 8) | frame[at + 1];
+  }
+  if (etherType !== EtherType.ARP) return 'notArp';
+  return checkArpBody(frame, at + 2, end);
+}
+
+/** Field offsets inside an ARP body (add the body offset from locateArp). */
+export const ArpBodyOffset = {
+  operation: 6,
+  senderHardware: 8,
+  senderProtocol: 14,
+  targetHardware: 18,
+  targetProtocol: 24,
+} as const;
+
+function readArpFields(b: Uint8Array, at: number): ArpPacket {
+  const O = ArpBodyOffset;
+  const copy = (from: number, n: number) => Buffer.from(b.subarray(at + from, at + from + n));
+  return {
+    operation: (b[at + O.operation] << 8) | b[at + O.operation + 1],
+    senderHardwareAddress: copy(O.senderHardware, 6),
+    senderProtocolAddress: copy(O.senderProtocol, 4),
+    targetHardwareAddress: copy(O.targetHardware, 6),
+    targetProtocolAddress: copy(O.targetProtocol, 4),
+  };
+}
+
 /** Decodes a whole Ethernet frame carrying ARP. Trailing padding is ignored. */
 export function decodeArpFrame(frame: Uint8Array, length = frame.length): Decoded<ArpFrame, ArpDropReason> {
-  const r = new BufferReader(frame, 0, length);
-  try {
-    const ethernet = readEthernetHeader(r);
-    if (ethernet.etherType !== EtherType.ARP) return drop('notArp', `ethertype 0x${ethernet.etherType.toString(16)}`);
-    const arp = readArp(r);
-    return arp.ok ? ok({ ethernet, arp: arp.value }) : arp;
-  } catch (e) {
-    if (e instanceof TruncatedError) return drop('truncated', e.message);
-    throw e;
+  const at = locateArp(frame, length);
+  if (typeof at !== 'number') return drop(at);
+  const ethernet = readEthernetHeader(new BufferReader(frame, 0, at));
+  return ok({ ethernet, arp: readArpFields(frame, at) });
+}
+
+/**
+ * Writes the unicast reply to a request into `out` (at least 60 bytes): from `ourMac` to the
+ * requester's hardware address, "the requested address is at ourMac", padded to the Ethernet
+ * minimum. The requester's hardware and protocol addresses and the requested address are read
+ * in place from `sha`/`spa`/`tpa` at the given offsets, so the responder's hot path builds its
+ * answer straight from the received frame without allocating. Returns the frame length (60).
+ */
+export function writeArpReply(
+  out: Uint8Array,
+  ourMac: Uint8Array,
+  sha: Uint8Array,
+  shaAt: number,
+  spa: Uint8Array,
+  spaAt: number,
+  tpa: Uint8Array,
+  tpaAt: number,
+): number {
+  const O = ArpFrameOffset;
+  for (let i = 0; i < 6; i++) {
+    const requester = sha[shaAt + i];
+    out[O.ethDestination + i] = requester;
+    out[O.targetHardware + i] = requester;
+    out[O.ethSource + i] = ourMac[i];
+    out[O.senderHardware + i] = ourMac[i];
   }
+  for (let i = 0; i < 4; i++) {
+    out[O.senderProtocol + i] = tpa[tpaAt + i];
+    out[O.targetProtocol + i] = spa[spaAt + i];
+  }
+  out[O.etherType] = EtherType.ARP >> 8;
+  out[O.etherType + 1] = EtherType.ARP & 0xff;
+  out[O.hardwareType] = 0;
+  out[O.hardwareType + 1] = ARP_HARDWARE_ETHERNET;
+  out[O.protocolType] = EtherType.IPv4 >> 8;
+  out[O.protocolType + 1] = EtherType.IPv4 & 0xff;
+  out[O.hardwareLength] = 6;
+  out[O.protocolLength] = 4;
+  out[O.operation] = 0;
+  out[O.operation + 1] = ArpOperation.Reply;
+  out.fill(0, ARP_FRAME_LENGTH, ETHERNET_MIN_FRAME);
+  return ETHERNET_MIN_FRAME;
 }
 
 /** Encodes Ethernet + ARP, padded to the 60-byte Ethernet minimum. */
@@ -140,16 +208,9 @@ export function buildArpRequest(senderMac: Buffer, senderIp: Buffer, targetIp: B
 
 /** The unicast reply to `request`: `ourMac` has the request's target address. */
 export function buildArpReply(request: ArpPacket, ourMac: Buffer): Buffer {
-  return arpFrameBytes({
-    ethernet: { destination: request.senderHardwareAddress, source: ourMac, etherType: EtherType.ARP },
-    arp: {
-      operation: ArpOperation.Reply,
-      senderHardwareAddress: ourMac,
-      senderProtocolAddress: request.targetProtocolAddress,
-      targetHardwareAddress: request.senderHardwareAddress,
-      targetProtocolAddress: request.senderProtocolAddress,
-    },
-  });
+  const out = Buffer.alloc(ETHERNET_MIN_FRAME);
+  writeArpReply(out, ourMac, request.senderHardwareAddress, 0, request.senderProtocolAddress, 0, request.targetProtocolAddress, 0);
+  return out;
 }
 
 /**

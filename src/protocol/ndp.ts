@@ -9,24 +9,12 @@ import type { EthernetHeader } from './ethernet';
 import { decodeIcmpv6, Icmpv6Type, setIcmpv6Checksum } from './icmpv6';
 import { encodeIpv6Header, IPV6_HEADER_LENGTH, NextHeader, readIpv6Header } from './ipv6';
 import type { Ipv6Header } from './ipv6';
+import { encodeNdpOption, findLinkLayerAddress, optionLength, readOptions, type NdpOption } from './ndp-options';
+
+export * from './ndp-options';
 
 /** Hop limit every NDP message must be sent and received with (RFC 4861 §7.1.1). */
 export const NDP_HOP_LIMIT = 255;
-
-export const NdpOptionType = {
-  SourceLinkLayerAddress: 1,
-  TargetLinkLayerAddress: 2,
-  PrefixInformation: 3,
-  RedirectedHeader: 4,
-  MTU: 5,
-  Nonce: 14,
-} as const;
-
-export type NdpOption =
-  | { kind: 'sourceLinkLayerAddress'; address: Buffer }
-  | { kind: 'targetLinkLayerAddress'; address: Buffer }
-  /** Any other option, kept byte for byte (data excludes the 2-byte type/length). */
-  | { kind: 'raw'; type: number; data: Buffer };
 
 export interface NeighborSolicitation {
   type: 'neighborSolicitation';
@@ -105,54 +93,6 @@ export function solicitedNodeMac(address: Uint8Array): Buffer {
   return ipv6MulticastMac(solicitedNodeMulticast(address));
 }
 
-// --- options ------------------------------------------------------------------------------
-
-function optionLength(o: NdpOption): number {
-  if (o.kind === 'raw') return 2 + o.data.length;
-  return 8;
-}
-
-export function encodeNdpOption(w: BufferWriter, o: NdpOption): void {
-  if (o.kind === 'raw') {
-    const total = 2 + o.data.length;
-    if (total % 8 !== 0 || total === 0 || total > 255 * 8) {
-      throw new RangeError(`ndp: raw option length ${total} is not a non-zero multiple of 8`);
-    }
-    w.u8(o.type).u8(total / 8).bytes(o.data);
-    return;
-  }
-  const type = o.kind === 'sourceLinkLayerAddress' ? NdpOptionType.SourceLinkLayerAddress : NdpOptionType.TargetLinkLayerAddress;
-  w.u8(type).u8(1).mac(o.address);
-}
-
-/** Parses options up to the end of `r`. Returns undefined when an option is malformed. */
-function readOptions(r: BufferReader): NdpOption[] | undefined {
-  const out: NdpOption[] = [];
-  while (r.remaining > 0) {
-    if (r.remaining < 2) return undefined;
-    const type = r.u8('ndp option type');
-    const units = r.u8('ndp option length');
-    if (units === 0) return undefined; // RFC 4861 §4.6: must silently discard
-    const dataLen = units * 8 - 2;
-    if (dataLen > r.remaining) return undefined;
-    const data = r.copy(dataLen, 'ndp option data');
-    if ((type === NdpOptionType.SourceLinkLayerAddress || type === NdpOptionType.TargetLinkLayerAddress) && units === 1) {
-      out.push({
-        kind: type === NdpOptionType.SourceLinkLayerAddress ? 'sourceLinkLayerAddress' : 'targetLinkLayerAddress',
-        address: data.subarray(0, 6),
-      });
-    } else {
-      out.push({ kind: 'raw', type, data });
-    }
-  }
-  return out;
-}
-
-export function findLinkLayerAddress(options: NdpOption[], kind: 'sourceLinkLayerAddress' | 'targetLinkLayerAddress'): Buffer | undefined {
-  for (const o of options) if (o.kind === kind) return o.address;
-  return undefined;
-}
-
 // --- messages -----------------------------------------------------------------------------
 
 /** Writes the ICMPv6 message (checksum left zero: the frame writer fills it in). */
@@ -218,7 +158,7 @@ export interface NdpFrame {
 /**
  * Decodes and validates an Ethernet frame carrying NS or NA (RFC 4861 §7.1.1 / §7.1.2): IPv6 with
  * next header ICMPv6 (no extension headers), hop limit 255, valid checksum, code 0, non-multicast
- * target, well-formed options; an NS from the unspecified address (DAD) must go to the target's
+ * target, well-formed options, a source that is not multicast; an NS from the unspecified address (DAD) must go to the target's
  * solicited-node group and carry no source link-layer option; an NA to a multicast destination
  * must not be Solicited.
  */
@@ -242,6 +182,8 @@ export function decodeNdpFrame(frame: Uint8Array, length = frame.length): Decode
     const message = decodeNdpMessage(frame.subarray(icmpStart, icmpStart + ipv6.payloadLength));
     if (!message.ok) return message;
     const m = message.value;
+    // RFC 4291 §2.7: never a multicast source (an answer to one would go to a whole group).
+    if (isMulticastIPv6(ipv6.source)) return drop('badSource', 'multicast source address');
     if (m.type === 'neighborSolicitation' && isUnspecifiedIPv6(ipv6.source)) {
       if (!isSolicitedNodeMulticastOf(ipv6.destination, m.targetAddress)) return drop('badSource', 'DAD NS not to solicited-node group');
       if (findLinkLayerAddress(m.options, 'sourceLinkLayerAddress')) return drop('badSource', 'DAD NS with source link-layer option');
@@ -254,6 +196,25 @@ export function decodeNdpFrame(frame: Uint8Array, length = frame.length): Decode
     if (e instanceof TruncatedError) return drop('truncated', e.message);
     throw e;
   }
+}
+
+/** Offsets in an untagged Ethernet frame carrying IPv6 + ICMPv6 without extension headers. */
+const NS_NEXT_HEADER_AT = 14 + 6;
+const NS_TYPE_AT = 14 + IPV6_HEADER_LENGTH;
+const NS_TARGET_AT = NS_TYPE_AT + 8;
+
+/**
+ * Where the target address of a Neighbor Solicitation sits, judged from fixed offsets only
+ * (untagged Ethernet, IPv6, next header ICMPv6, type 135, long enough for the target), or -1.
+ * Validates nothing else: a cheap first look so that the responder can drop solicitations for
+ * addresses it does not own before decodeNdpFrame verifies the checksum and copies options.
+ */
+export function peekSolicitationTarget(frame: Uint8Array, length = frame.length): number {
+  const end = Math.min(length, frame.length);
+  if (end < NS_TARGET_AT + 16) return -1;
+  if (((frame[12] << 8) | frame[13]) !== EtherType.IPv6) return -1;
+  if (frame[NS_NEXT_HEADER_AT] !== NextHeader.ICMPv6 || frame[NS_TYPE_AT] !== Icmpv6Type.NeighborSolicitation) return -1;
+  return NS_TARGET_AT;
 }
 
 export interface NdpFrameSpec {

@@ -145,6 +145,11 @@ export class Speaker {
     return { ok: true };
   }
 
+  /** Liveness (/healthz): false while the layer-2 responder's worker is dead or stuck. */
+  live(): { ok: boolean; reason?: string } {
+    return this.layer2.health();
+  }
+
   async start(): Promise<void> {
     await this.layer2.start();
     await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);

@@ -8,6 +8,9 @@
 // test/helpers/responder-host.ts) makes them reachable. Needs root, iproute2, arping, ndisc6,
 // ping and the native addon; skipped with a message otherwise.
 import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { tryLoadNative } from '../../src/net/native';
 import { BROADCAST_MAC, formatMac, parseIPv4, parseIPv6, parseMac } from '../../src/protocol/address';
 import { ArpOperation, buildArpRequest, decodeArpFrame } from '../../src/protocol/arp';
@@ -52,6 +55,9 @@ d('layer-2 responder in network namespaces', () => {
   let client: Host;
   let node: Host;
   let responder: ResponderHost;
+  let attacker: Host;
+  /** bench/arp-flood.c, built for the flood test (undefined without gcc). */
+  let flooder: string | undefined;
   const flavour = reason ? 'habets' : arpingFlavour();
 
   /** MACs of the ARP replies arping saw for `ip`. */
@@ -89,13 +95,19 @@ d('layer-2 responder in network namespaces', () => {
     lab = await Lab.create();
     client = await lab.addHost('client', { ipv4: '198.51.100.10/24', ipv6: '2001:db8:100::10/64' });
     node = await lab.addHost('n1', { ipv4: '198.51.100.11/24', ipv6: '2001:db8:100::11/64' });
+    attacker = await lab.addHost('atk', { ipv4: '198.51.100.66/24' });
     await lab.addServiceAddress(node, { ipv4: VIP4, ipv6: VIP6 });
     responder = await ResponderHost.start(lab, node, { timing: { refreshIntervalMs: 0, statsIntervalMs: 200 } });
+    if (haveProgram('gcc')) {
+      flooder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ironlb-arp-flood-')), 'arp-flood');
+      execFileSync('gcc', ['-O2', '-o', flooder, path.join(__dirname, '..', '..', 'bench', 'arp-flood.c')]);
+    }
   });
 
   afterAll(async () => {
     await responder?.stop();
     await lab?.destroy();
+    if (flooder) fs.rmSync(path.dirname(flooder), { recursive: true, force: true });
   });
 
   it('listens on the node NIC (the exclude list is overridable: eth0 is a veth peer here)', () => {
@@ -235,6 +247,47 @@ d('layer-2 responder in network namespaces', () => {
     expect(await arping(VIP4, 1)).toEqual([]);
     const after = await stats();
     expect(after.counters.drops.interfaceNotAllowed).toBeGreaterThan(before.counters.drops.interfaceNotAllowed);
+  });
+
+  it('answers one source at most its burst at once (per-source limit, issue 14 item 7)', async () => {
+    await responder.setAddresses([VIP4, VIP6]);
+    const before = await stats();
+    // 400 requests at once from one sender hardware address: the limit (100/s, burst 200,
+    // DEFAULT_REPLY_LIMIT) lets the burst through, plus what refills while they arrive.
+    const sha = '02:00:5e:00:00:42';
+    const req = buildArpRequest(parseMac(sha), parseIPv4(client.ipv4!), parseIPv4(VIP4));
+    const r = await probe(lab, client, { frames: Array.from({ length: 400 }, () => req.toString('hex')), expect: 'arpReply', waitMs: 500 });
+    const replies = r.received.map((x) => decodeArpFrame(Buffer.from(x.hex, 'hex'))).filter((x) => x.ok && formatMac(x.value.arp.targetHardwareAddress) === sha);
+    expect(replies.length).toBeGreaterThanOrEqual(200);
+    expect(replies.length).toBeLessThan(260);
+    await waitFor('rateLimited counter', async () => (await stats()).counters.drops.rateLimited - before.counters.drops.rateLimited >= 140);
+  });
+
+  it('does not reflect: a request with a broadcast sender hardware address gets no reply', async () => {
+    const before = await stats();
+    const req = buildArpRequest(parseMac(client.mac), parseIPv4(client.ipv4!), parseIPv4(VIP4));
+    BROADCAST_MAC.copy(req, 22); // sender hardware address: where the reply would go
+    const r = await probe(lab, client, { frames: [req.toString('hex')], expect: 'arpReply', waitMs: 300 });
+    expect(r.received.filter((x) => x.hex.startsWith('ffffffffffff') && x.hex.slice(40, 44) === '0002' && x.hex.slice(64, 76) === 'ffffffffffff')).toEqual([]);
+    await waitFor('badSender counter', async () => (await stats()).counters.drops.badSender > before.counters.drops.badSender);
+  });
+
+  it('keeps answering during a flood of requests for addresses it does not own', async () => {
+    if (!flooder) {
+      console.warn('skipped: no C compiler for bench/arp-flood.c');
+      return;
+    }
+    const before = await stats();
+    // 100k requests/s (the issue's figure) for 3 s, bounded by timeout; sent to the node's MAC so
+    // that the bridge does not copy them to every port.
+    const flood = lab.exec(attacker, ['timeout', '6', flooder, String(attacker.ifindex), node.mac, '100000', '3', '198.51.100'], { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const macs = await arping(VIP4, 10);
+    const sent = Number(/sent (\d+)/.exec((await flood).stdout)?.[1] ?? 0);
+    expect(macs).toEqual(Array(10).fill(node.mac));
+    const after = await stats();
+    process.stderr.write(`flood: ${sent} requests sent, ${after.counters.drops.notOwned - before.counters.drops.notOwned} dropped as notOwned, ${after.counters.socketDrops - before.counters.socketDrops} socket-queue drops\n`);
+    expect(after.counters.drops.notOwned - before.counters.drops.notOwned).toBeGreaterThan(sent / 2);
   });
 
   it('stops answering at once when the address is lost', async () => {

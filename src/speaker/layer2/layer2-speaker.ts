@@ -10,7 +10,7 @@ import type { ClusterState } from '../cluster-state';
 import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
 import { desiredOwnership, type MemberView } from './desired';
-import { Responder, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats } from './responder';
+import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderStats } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
 const LINK_RESCAN_DELAY_MS = 50;
@@ -46,6 +46,8 @@ export class Layer2Speaker {
   private announcedLabels = new Map<string, Record<string, string>>();
   /** The interfaces the responder answers on now. */
   private usable: ResponderInterfaceConfig[] = [];
+  /** Some usable interface can carry ARP or NDP (layer-2 readiness also needs a healthy responder). */
+  private interfacesUsable = true;
   /** Services elected here that no usable interface can announce, with the reason last reported. */
   private readonly failed = new Map<string, { reason: string; since: number; reported: boolean }>();
   private recheck?: NodeJS.Timeout;
@@ -69,6 +71,9 @@ export class Layer2Speaker {
     this.responder.on('stats', (s) => this.publishStats(s));
     this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));
+    this.responder.on('health', (h) => this.onResponderHealth(h));
+    this.responder.on('restart', (cause) => this.opts.metrics.responderRestarts.inc({ cause }));
+    this.opts.metrics.responderHealthy.set(1);
     // Link and address changes arrive from the route monitor; coalesce a burst of them (a pod
     // start adds a veth and several addresses) into one rescan. The periodic scan stays as a
     // backstop should the monitor be unavailable or overrun.
@@ -99,9 +104,9 @@ export class Layer2Speaker {
     void this.refreshInterfaces();
   }
 
-  /** Some interface here can answer ARP or NDP (otherwise: NO_LAYER2). */
+  /** Some interface here can answer ARP or NDP and the responder worker is healthy (otherwise: NO_LAYER2). */
   get hasUsableInterface(): boolean {
-    return this.usable.some((c) => c.arp !== false || c.ndp !== false);
+    return this.interfacesUsable && (this.responder?.health.healthy ?? true);
   }
 
   /** The member view the elections use now. */
@@ -240,10 +245,31 @@ export class Layer2Speaker {
     if (key === this.interfacesKey) return;
     this.interfacesKey = key;
     this.usable = configs;
-    this.membership.setLayer2Ready?.(this.hasUsableInterface);
+    this.interfacesUsable = configs.some((c) => c.arp !== false || c.ndp !== false);
+    this.updateLayer2Ready();
     this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });
     await this.responder.setInterfaces(configs).catch((e: Error) => this.opts.log.error('could not set responder interfaces', { error: e.message }));
     this.reconcile(); // what can be announced here changed
+  }
+
+  /** Electable for layer 2 only with a usable interface and a responder worker that runs. */
+  private updateLayer2Ready(): void {
+    this.membership.setLayer2Ready?.(this.hasUsableInterface);
+  }
+
+  /** A dead or stuck worker answers nothing: withdraw as NO_LAYER2 (peers take over) until its
+   * replacement runs. Without heartbeats (Lease-only) only /healthz can say so. */
+  private onResponderHealth(h: ResponderHealth): void {
+    if (h.healthy) this.opts.log.info('responder worker replaced: layer 2 usable again', { restarts: h.restarts });
+    else this.opts.log.error('responder worker failed: withdrawing as NO_LAYER2 until a new one runs', { reason: h.reason, restarts: h.restarts });
+    this.opts.metrics.responderHealthy.set(h.healthy ? 1 : 0);
+    this.updateLayer2Ready();
+  }
+
+  /** For /healthz: the responder's worker runs and makes progress. */
+  health(): { ok: boolean; reason?: string } {
+    const h = this.responder?.health;
+    return !h || h.healthy ? { ok: true } : { ok: false, reason: h.reason };
   }
 
   private publishStats(s: ResponderStats): void {
@@ -255,5 +281,6 @@ export class Layer2Speaker {
     }
     for (const [reason, n] of Object.entries(s.counters.drops)) m.advance(m.drops, { reason }, n);
     m.advance(m.sendFailures, {}, s.counters.sendFailures);
+    m.advance(m.socketDrops, {}, s.counters.socketDrops);
   }
 }

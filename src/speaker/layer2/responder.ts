@@ -1,119 +1,48 @@
 // Main-thread handle of the layer-2 responder. The packet work (ARP/NDP answers, gratuitous
-// announcements, multicast membership) happens in a worker thread (responder-worker.ts) that
-// blocks in poll() on its packet sockets, so a busy or stalled main event loop never delays an
-// answer. This side only sends commands (each acknowledged) and receives periodic counters.
+// announcements, multicast membership) happens in a worker thread (responder-worker.ts running
+// responder-engine.ts) that blocks in poll() on its packet sockets, so a busy or stalled main
+// event loop never delays an answer. This side sends commands (each acknowledged), receives
+// periodic counters, and supervises the worker: one that exits, or whose loop stops beating
+// (WorkerLiveness), makes the responder unhealthy at once — the layer-2 speaker then withdraws
+// the node as NO_LAYER2 and /healthz fails — and is replaced by a fresh worker that gets the same
+// interfaces, timing and addresses; healthy again once that one has them.
 import { EventEmitter } from 'events';
-import * as path from 'path';
-import type { Worker } from 'worker_threads';
-import { loadNative } from '../../net/native';
-import { resolveWorkerModule, startWorker } from '../../net/ts-worker';
-import { formatIPv4, formatIPv6, tryParseIP, tryParseMac } from '../../protocol/address';
-import type { L2DropReason } from '../../protocol/l2-responder';
-
-/** An interface the responder listens and announces on. */
-export interface ResponderInterfaceConfig {
-  name: string;
-  ifindex: number;
-  mac: string;
-  /** Open the ARP socket (default true; needs a broadcast link). */
-  arp?: boolean;
-  /** Open the NDP socket (default true). */
-  ndp?: boolean;
-}
-
-/** An address this node owns, optionally limited to some interfaces (L2Advertisement.interfaces). */
-export interface OwnedAddress {
-  address: string;
-  /** Interface names; absent or empty: every interface the responder listens on. */
-  interfaces?: string[];
-}
+import * as fs from 'fs';
+import { canonicalIP } from '../../ipam/address';
+import { tryParseMac } from '../../protocol/address';
+import { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
+import { DEFAULT_REPLY_LIMIT, type ReplyLimit } from './reply-limiter';
+import { addCounters } from './responder-counters';
+import type { FromWorker, OwnedAddress, ResponderCounters, ResponderFault, ResponderInterfaceConfig, ResponderStats } from './responder-messages';
+import { ResponderThread, type Command } from './responder-thread';
+import { WorkerLiveness } from './worker-liveness';
 
 export { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
-import { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
-
-export interface ProtocolCounters {
-  arp: number;
-  ndp: number;
-}
-
-/** Cumulative since the worker started. */
-export interface ResponderCounters {
-  /** Frames that passed the socket filter and were examined. */
-  requests: ProtocolCounters;
-  /** Answers sent (ARP replies, solicited NAs). */
-  replies: ProtocolCounters;
-  /** Gratuitous frames sent (ARP request+reply count as 2; unsolicited NAs). */
-  gratuitous: ProtocolCounters;
-  drops: Record<L2DropReason, number>;
-  /** Sends that failed (queue full, interface down, ...). */
-  sendFailures: number;
-  recvErrors: number;
-  /** Frames the kernel dropped because our socket queue was full (PACKET_STATISTICS). */
-  socketDrops: number;
-  /** Link/address change notifications read from the route monitor (an overrun counts as one). */
-  linkEvents: number;
-}
-
-export interface ResponderInterfaceStatus {
-  name: string;
-  ifindex: number;
-  arp: boolean;
-  ndp: boolean;
-  /** Solicited-node multicast MACs joined on this interface. */
-  multicastGroups: number;
-  error?: string;
-}
-
-export interface ResponderStats {
-  /** Date.now() in the worker when taken. */
-  at: number;
-  counters: ResponderCounters;
-  interfaces: ResponderInterfaceStatus[];
-  ownedV4: number;
-  ownedV6: number;
-  /** Addresses inside a gratuitous burst window right now. */
-  announcing: number;
-  lastError?: string;
-}
-
-// ---- messages (structured-clone plain data) ------------------------------------------------
-
-export type ToWorker =
-  | { type: 'configure'; id: number; interfaces: ResponderInterfaceConfig[]; timing: ResponderTiming }
-  | { type: 'setAddresses'; id: number; addresses: OwnedAddress[] }
-  | { type: 'announce'; id: number; addresses?: string[] }
-  | { type: 'getStats'; id: number }
-  | { type: 'stop'; id: number };
-
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'ack'; id: number; error?: string; stats?: ResponderStats }
-  | { type: 'stats'; stats: ResponderStats }
-  | { type: 'interfaceError'; interface: string; message: string; code?: string }
-  /** Interfaces or their addresses changed (route monitor): the owner should rescan them now. */
-  | { type: 'linksChanged' };
-
-export interface WorkerInit {
-  wakeFd: number;
-}
+export { DEFAULT_REPLY_LIMIT, type ReplyLimit } from './reply-limiter';
+export type * from './responder-messages';
 
 export interface ResponderOptions {
   interfaces?: ResponderInterfaceConfig[];
   timing?: Partial<ResponderTiming>;
-  /** How long to wait for the worker to come up (ts-node compiles on first use). */
+  /** Per-source answer limit (DEFAULT_REPLY_LIMIT). */
+  limit?: Partial<ReplyLimit>;
+  /** How long to wait for a worker to come up (ts-node compiles on first use). */
   startTimeoutMs?: number;
+  /** A worker whose loop has not beaten for this long is given up (DEFAULT_LIVENESS_TIMEOUT_MS). */
+  livenessTimeoutMs?: number;
+  /** Accept injectFault() (tests). Also on when IRONLB_TEST_FAULTS is set, see installFaultSwitch. */
+  testFaults?: boolean;
 }
 
-/** Canonical text of an address (so "2001:DB8::0090" and "2001:db8::90" are one key). */
-export function canonicalAddress(text: string): string | undefined {
-  const ip = tryParseIP(text);
-  if (!ip) return undefined;
-  return ip.family === 4 ? formatIPv4(ip.bytes) : formatIPv6(ip.bytes);
-}
+export type RestartCause = 'exited' | 'stalled' | 'failed';
 
-interface Pending {
-  resolve: (m: { stats?: ResponderStats }) => void;
-  reject: (e: Error) => void;
+export interface ResponderHealth {
+  /** A worker is running, beating, and has been given the current interfaces and addresses. */
+  healthy: boolean;
+  /** Why not, while unhealthy. */
+  reason?: string;
+  /** Workers replaced so far. */
+  restarts: number;
 }
 
 export interface ResponderEvents {
@@ -122,90 +51,74 @@ export interface ResponderEvents {
   /** Interfaces or their addresses changed: rescan them. */
   linksChanged: [];
   error: [Error];
+  /** A worker thread ended with this code; unless the responder is stopping, another follows. */
   exit: [number];
+  health: [ResponderHealth];
+  /** A worker was given up. */
+  restart: [RestartCause];
 }
 
+/** How often the main thread samples the worker's beats. */
+const LIVENESS_CHECK_MS = 100;
+/** Delay before each successive replacement of a worker that keeps failing. */
+const RESTART_BACKOFF_MS = [0, 250, 1000, 5000] as const;
+/** A worker that lived this long resets the backoff. */
+const STABLE_AFTER_MS = 30_000;
+
 export class Responder extends EventEmitter<ResponderEvents> {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private exited = false;
+  private thread?: ResponderThread;
   private stopping?: Promise<void>;
   private latest?: ResponderStats;
+  /** Counters of the workers given up so far: the published ones stay cumulative across restarts. */
+  private base?: ResponderCounters;
   private timing: ResponderTiming;
+  private limit: ReplyLimit;
   private interfaces: ResponderInterfaceConfig[] = [];
+  private addresses: OwnedAddress[] = [];
+  private readonly liveness: WorkerLiveness;
+  private readonly watchdog: NodeJS.Timeout;
+  private restartTimer?: NodeJS.Timeout;
+  private state: ResponderHealth = { healthy: true, restarts: 0 };
+  private failures = 0;
+  private threadSince = 0;
+  private readonly testFaults: boolean;
+  private faultSwitch?: () => void;
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly wakeFd: number,
-    timing: ResponderTiming,
-  ) {
+  private constructor(private readonly opts: ResponderOptions) {
     super();
-    this.timing = timing;
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (e) => {
-      this.failPending(e);
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-    });
-    worker.on('exit', (code) => {
-      this.exited = true;
-      this.failPending(new Error(`responder worker exited (code ${code})`));
-      try {
-        loadNative().close(this.wakeFd);
-      } catch {
-        // already closed
-      }
-      this.emit('exit', code);
-    });
+    this.timing = { ...DEFAULT_TIMING, ...opts.timing };
+    this.limit = { ...DEFAULT_REPLY_LIMIT, ...opts.limit };
+    this.liveness = new WorkerLiveness(opts.livenessTimeoutMs);
+    this.testFaults = opts.testFaults ?? Boolean(process.env.IRONLB_TEST_FAULTS);
+    this.watchdog = setInterval(() => this.checkLiveness(), LIVENESS_CHECK_MS);
+    this.watchdog.unref();
   }
 
   /** Starts the worker and waits until it is ready (and configured, when interfaces are given). */
   static async start(opts: ResponderOptions = {}): Promise<Responder> {
-    const native = loadNative();
-    const wakeFd = native.createEventFd();
-    const file = resolveWorkerModule(path.join(__dirname, 'responder-worker'), __filename);
-    const init: WorkerInit = { wakeFd };
-    let worker: Worker;
+    const r = new Responder(opts);
     try {
-      worker = startWorker(file, { workerData: init });
+      r.thread = await r.spawn();
+      await r.setInterfaces(opts.interfaces ?? []);
     } catch (e) {
-      native.close(wakeFd);
+      await r.stop();
       throw e;
     }
-    const r = new Responder(worker, wakeFd, { ...DEFAULT_TIMING, ...opts.timing });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        void worker.terminate();
-        reject(new Error('responder worker did not start in time'));
-      }, opts.startTimeoutMs ?? 30_000);
-      const onMsg = (m: FromWorker) => {
-        if (m.type !== 'ready') return;
-        clearTimeout(timer);
-        worker.off('message', onMsg);
-        worker.off('exit', onExit);
-        resolve();
-      };
-      const onExit = (code: number) => {
-        clearTimeout(timer);
-        reject(new Error(`responder worker exited during start (code ${code})`));
-      };
-      worker.on('message', onMsg);
-      worker.once('exit', onExit);
-      worker.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-    });
-    await r.setInterfaces(opts.interfaces ?? []);
+    r.faultSwitch = installFaultSwitch(r);
     return r;
   }
 
-  /** The most recent counters posted by the worker. */
+  /** The most recent counters posted by the worker (cumulative across worker restarts). */
   get lastStats(): ResponderStats | undefined {
     return this.latest;
   }
 
   get running(): boolean {
-    return !this.exited && !this.stopping;
+    return !this.stopping;
+  }
+
+  get health(): ResponderHealth {
+    return { ...this.state };
   }
 
   /** Replaces the set of interfaces (sockets are opened/closed to match). */
@@ -215,13 +128,13 @@ export class Responder extends EventEmitter<ResponderEvents> {
       if (!Number.isInteger(i.ifindex) || i.ifindex <= 0) throw new Error(`responder: interface ${i.name}: invalid ifindex ${i.ifindex}`);
     }
     this.interfaces = interfaces.map((i) => ({ ...i }));
-    await this.request({ type: 'configure', interfaces: this.interfaces, timing: this.timing });
+    await this.apply(this.configureCommand());
   }
 
   /** Updates timing (applies to bursts started afterwards). */
   async setTiming(timing: Partial<ResponderTiming>): Promise<void> {
     this.timing = { ...this.timing, ...timing };
-    await this.request({ type: 'configure', interfaces: this.interfaces, timing: this.timing });
+    await this.apply(this.configureCommand());
   }
 
   /**
@@ -232,80 +145,159 @@ export class Responder extends EventEmitter<ResponderEvents> {
     const list: OwnedAddress[] = [];
     for (const a of addresses) {
       const entry = typeof a === 'string' ? { address: a } : a;
-      const canonical = canonicalAddress(entry.address);
+      const canonical = canonicalIP(entry.address);
       if (!canonical) throw new Error(`responder: invalid address ${JSON.stringify(entry.address)}`);
       list.push(entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical });
     }
-    await this.request({ type: 'setAddresses', addresses: list });
+    this.addresses = list;
+    await this.apply({ type: 'setAddresses', addresses: list });
   }
 
   /** (Re)starts the gratuitous window for these owned addresses (default: all). */
   async announce(addresses?: string[]): Promise<void> {
     const list = addresses?.map((a) => {
-      const c = canonicalAddress(a);
+      const c = canonicalIP(a);
       if (!c) throw new Error(`responder: invalid address ${JSON.stringify(a)}`);
       return c;
     });
-    await this.request(list ? { type: 'announce', addresses: list } : { type: 'announce' });
+    await this.apply(list ? { type: 'announce', addresses: list } : { type: 'announce' });
   }
 
   /** Fresh counters straight from the worker. */
   async getStats(): Promise<ResponderStats> {
-    const m = await this.request({ type: 'getStats' });
+    const t = this.live();
+    if (!t) throw new Error(this.stopping ? 'responder is stopped' : 'responder worker is restarting');
+    const m = await t.request({ type: 'getStats' });
     if (!m.stats) throw new Error('responder: no stats in reply');
-    this.latest = m.stats;
-    return m.stats;
+    return this.noteStats(m.stats);
+  }
+
+  /** Test-only: makes the worker crash, exit or wedge (see ResponderFault). */
+  async injectFault(fault: ResponderFault): Promise<void> {
+    if (!this.testFaults) throw new Error('responder: fault injection is off');
+    const t = this.live();
+    if (!t) throw new Error('responder worker is restarting');
+    await t.request({ type: 'fault', fault });
   }
 
   /** Stops answering, closes the sockets and ends the worker. Idempotent. */
   stop(timeoutMs = 5000): Promise<void> {
     if (this.stopping) return this.stopping;
+    clearInterval(this.watchdog);
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.faultSwitch?.();
+    const t = this.thread;
     this.stopping = (async () => {
-      if (this.exited) return;
-      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+      if (!t || t.exited) return;
       try {
-        await Promise.race([this.request({ type: 'stop' }, true), delay(timeoutMs)]);
+        await Promise.race([t.request({ type: 'stop' }), delay(timeoutMs)]);
       } catch {
-        // worker already gone or failed: terminate below
+        // worker already gone or failed: terminated below
       }
-      const timer = setTimeout(() => void this.worker.terminate(), timeoutMs);
-      await exited;
-      clearTimeout(timer);
+      await t.exitWithin(timeoutMs);
     })();
     return this.stopping;
   }
 
-  private request(msg: DistributiveOmit<ToWorker, 'id'>, allowWhileStopping = false): Promise<{ stats?: ResponderStats }> {
-    if (this.exited || (this.stopping && !allowWhileStopping)) {
-      return Promise.reject(new Error('responder is stopped'));
+  // ---- supervision ------------------------------------------------------------------------
+
+  private live(): ResponderThread | undefined {
+    return this.stopping || !this.thread || this.thread.exited ? undefined : this.thread;
+  }
+
+  private configureCommand(): Command {
+    return { type: 'configure', interfaces: this.interfaces, timing: this.timing, limit: this.limit };
+  }
+
+  /** Sends a command to the current worker. Without one (it is being replaced) the command is
+   * only recorded: the next worker starts from the recorded state. */
+  private async apply(cmd: Command): Promise<void> {
+    if (this.stopping) throw new Error('responder is stopped');
+    const t = this.live();
+    if (!t) return;
+    try {
+      await t.request(cmd);
+    } catch (e) {
+      if (t.exited && !this.stopping) return; // died meanwhile: its successor gets the state
+      throw e;
     }
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id } as ToWorker);
-      // The worker may be blocked in poll(): wake it so the command applies now.
-      try {
-        loadNative().signalEventFd(this.wakeFd);
-      } catch (e) {
-        this.pending.delete(id);
-        reject(e as Error);
-      }
+  }
+
+  private async spawn(): Promise<ResponderThread> {
+    const t = await ResponderThread.start({ testFaults: this.testFaults, startTimeoutMs: this.opts.startTimeoutMs ?? 30_000 });
+    t.on('message', (m) => this.onMessage(m));
+    t.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
     });
+    t.on('exit', (code) => {
+      this.emit('exit', code);
+      if (t === this.thread && !this.stopping) this.giveUp('exited', `responder worker exited (code ${code})`);
+    });
+    this.liveness.reset(performance.now());
+    this.threadSince = performance.now();
+    return t;
+  }
+
+  private checkLiveness(): void {
+    const t = this.live();
+    if (!t || this.liveness.observe(t.beats(), performance.now())) return;
+    this.giveUp('stalled', `responder worker made no progress for ${Math.round(this.liveness.stillFor(performance.now()))} ms`);
+  }
+
+  private giveUp(cause: RestartCause, reason: string): void {
+    const t = this.thread;
+    this.thread = undefined;
+    if (this.latest) this.base = this.latest.counters;
+    if (performance.now() - this.threadSince > STABLE_AFTER_MS) this.failures = 0;
+    this.setHealth({ healthy: false, reason, restarts: this.state.restarts + 1 });
+    this.emit('restart', cause);
+    if (t) void t.abandon();
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer || this.stopping) return;
+    const wait = RESTART_BACKOFF_MS[Math.min(this.failures, RESTART_BACKOFF_MS.length - 1)];
+    this.failures++;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, wait);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return;
+    let t: ResponderThread | undefined;
+    try {
+      t = await this.spawn();
+      if (this.stopping) return void (await t.abandon());
+      this.thread = t;
+      await t.request(this.configureCommand());
+      await t.request({ type: 'setAddresses', addresses: this.addresses });
+      if (this.thread === t) this.setHealth({ healthy: true, restarts: this.state.restarts });
+    } catch (e) {
+      if (this.stopping) return;
+      if (t && this.thread === t) this.giveUp('failed', `responder worker could not be set up: ${(e as Error).message}`);
+      else if (!t) this.scheduleRestart();
+    }
+  }
+
+  private setHealth(next: ResponderHealth): void {
+    const changed = next.healthy !== this.state.healthy || next.reason !== this.state.reason;
+    this.state = next;
+    if (changed) this.emit('health', { ...next });
+  }
+
+  private noteStats(s: ResponderStats): ResponderStats {
+    const out = this.base ? { ...s, counters: addCounters(this.base, s.counters) } : s;
+    this.latest = out;
+    return out;
   }
 
   private onMessage(m: FromWorker): void {
     switch (m.type) {
-      case 'ack': {
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        if (m.error) p.reject(new Error(m.error));
-        else p.resolve({ stats: m.stats });
-        return;
-      }
       case 'stats':
-        this.latest = m.stats;
-        this.emit('stats', m.stats);
+        this.emit('stats', this.noteStats(m.stats));
         return;
       case 'interfaceError':
         this.emit('interfaceError', { interface: m.interface, message: m.message, code: m.code });
@@ -314,17 +306,31 @@ export class Responder extends EventEmitter<ResponderEvents> {
         this.emit('linksChanged');
         return;
       case 'ready':
+      case 'ack':
         return;
     }
   }
-
-  private failPending(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/**
+ * Test-only fault switch for whole-process tests: with IRONLB_TEST_FAULTS set to a file path,
+ * SIGUSR2 makes the worker do what that file says (crash, exit or wedge). Returns the remover.
+ */
+function installFaultSwitch(r: Responder): (() => void) | undefined {
+  const file = process.env.IRONLB_TEST_FAULTS;
+  if (!file) return undefined;
+  const onSignal = () => {
+    let fault = '';
+    try {
+      fault = fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      // no file: nothing to inject
+    }
+    if (fault === 'crash' || fault === 'exit' || fault === 'wedge') void r.injectFault(fault).catch(() => undefined);
+  };
+  process.on('SIGUSR2', onSignal);
+  return () => process.off('SIGUSR2', onSignal);
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -248,3 +248,115 @@ describe('OwnedAddresses', () => {
     expect(o.checkV6(embedded, 1)).toBe('ok');
   });
 });
+
+describe('issue 14 item 7: reflection and floods', () => {
+  const arpFrom = (sha: string, target = VIP4, ethSource = sha) => {
+    const f = buildArpRequest(parseMac(CLIENT_MAC), parseIPv4(CLIENT_IP4), parseIPv4(target));
+    parseMac(ethSource).copy(f, 6); // Ethernet source
+    parseMac(sha).copy(f, 22); // sender hardware address: where the reply would go
+    return f;
+  };
+
+  it.each([
+    ['broadcast', 'ff:ff:ff:ff:ff:ff'],
+    ['IPv4 multicast', '01:00:5e:00:00:01'],
+    ['IPv6 multicast', '33:33:00:00:00:01'],
+    ['all-zero', '00:00:00:00:00:00'],
+  ])('refuses an ARP request whose sender hardware address is %s (no reply to be reflected)', (_what, mac) => {
+    expect(answerArp(arpFrom(mac), 60, eth0, owned(), Buffer.alloc(64))).toBe('badSender');
+  });
+
+  it('refuses an ARP request from a multicast Ethernet source', () => {
+    expect(answerArp(arpFrom(CLIENT_MAC, VIP4, '01:00:5e:00:00:01'), 60, eth0, owned(), Buffer.alloc(64))).toBe('badSender');
+  });
+
+  it('still answers a locally administered unicast sender (02:...)', () => {
+    expect(answerArp(arpFrom('02:00:00:00:00:42'), 60, eth0, owned(), Buffer.alloc(64))).toBe(60);
+  });
+
+  /** An NS from the client for `target`, its SLLA option set to `slla`. */
+  const nsWithSlla = (slla: string, target = VIP6) => {
+    const f = buildNeighborSolicitation({ sourceMac: client, sourceIp: parseIPv6(CLIENT_IP6), target: parseIPv6(target) });
+    // The SLLA option is the last 8 bytes (type 1, length 1, MAC); the checksum is recomputed by
+    // hand so that only the address differs from a valid solicitation.
+    parseMac(slla).copy(f, f.length - 6);
+    f.writeUInt16BE(0, 56);
+    let sum = 0;
+    const add16 = (b: Buffer, from: number, to: number) => {
+      for (let i = from; i < to; i += 2) sum += (b[i] << 8) | (i + 1 < to ? b[i + 1] : 0);
+    };
+    add16(f, 22, 54); // source and destination addresses
+    sum += f.length - 54 + 58; // upper-layer length + next header
+    add16(f, 54, f.length);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    f.writeUInt16BE(~sum & 0xffff, 56);
+    return f;
+  };
+
+  it('the hand checksum above is right: a unicast SLLA is answered', () => {
+    const r = answerNdp(nsWithSlla('02:00:00:00:00:42'), 86, eth0, owned(), new BufferWriter(Buffer.alloc(256)));
+    expect(r).toBe(86);
+  });
+
+  it.each([
+    ['broadcast', 'ff:ff:ff:ff:ff:ff'],
+    ['multicast', '33:33:00:00:00:01'],
+    ['all-zero', '00:00:00:00:00:00'],
+  ])('refuses an NS whose source link-layer address is %s', (_what, mac) => {
+    const f = nsWithSlla(mac);
+    expect(answerNdp(f, f.length, eth0, owned(), new BufferWriter(Buffer.alloc(256)))).toBe('badSender');
+  });
+
+  it('decides ownership before the checksum: an NS for an address we do not own is notOwned even when corrupt', () => {
+    const f = buildNeighborSolicitation({ sourceMac: client, sourceIp: parseIPv6(CLIENT_IP6), target: parseIPv6('2001:db8:100::99') });
+    f[57] ^= 0x55; // checksum
+    expect(answerNdp(f, f.length, eth0, owned(), new BufferWriter(Buffer.alloc(256)))).toBe('notOwned');
+  });
+
+  it('decides ownership before the options: an NS for an address we do not own with a broken option is notOwned', () => {
+    const f = buildNeighborSolicitation({ sourceMac: client, sourceIp: parseIPv6(CLIENT_IP6), target: parseIPv6('2001:db8:100::99') });
+    f[79] = 0; // option length 0: must be discarded (RFC 4861 §4.6)
+    expect(answerNdp(f, f.length, eth0, owned(), new BufferWriter(Buffer.alloc(256)))).toBe('notOwned');
+  });
+
+  it('decides ownership before the ARP destination and source checks', () => {
+    expect(answerArp(arpReq('198.51.100.99', '02:00:00:00:00:99'), 60, eth0, owned(), Buffer.alloc(64))).toBe('notOwned');
+  });
+});
+
+describe('OwnedAddresses (IPv6 keyed by the low 32 bits, then compared whole)', () => {
+  it('keeps addresses that share their low 32 bits apart', () => {
+    const o = new OwnedAddresses();
+    o.setV6(parseIPv6('2001:db8:1::90'), new Set([2]));
+    o.setV6(parseIPv6('2001:db8:2::90'), new Set([3]));
+    expect(o.sizeV6).toBe(2);
+    expect(o.checkV6(parseIPv6('2001:db8:1::90'), 2)).toBe('ok');
+    expect(o.checkV6(parseIPv6('2001:db8:2::90'), 2)).toBe('interfaceNotAllowed');
+    expect(o.checkV6(parseIPv6('2001:db8:3::90'), 2)).toBe('notOwned');
+    o.setV6(parseIPv6('2001:db8:1::90')); // update in place, no duplicate
+    expect(o.sizeV6).toBe(2);
+    expect(o.deleteV6(parseIPv6('2001:db8:1::90'))).toBe(true);
+    expect(o.deleteV6(parseIPv6('2001:db8:1::90'))).toBe(false);
+    expect(o.checkV6(parseIPv6('2001:db8:2::90'), 3)).toBe('ok');
+    expect(o.sizeV6).toBe(1);
+  });
+
+  it('reads the address in place at an offset', () => {
+    const o = new OwnedAddresses();
+    o.setV6(parseIPv6(VIP6));
+    const frame = Buffer.concat([Buffer.alloc(62), parseIPv6(VIP6)]);
+    expect(o.checkV6(frame, 1, 62)).toBe('ok');
+  });
+});
+
+describe('found by the frame fuzzer', () => {
+  it('refuses an NS from a multicast IPv6 source (RFC 4291 §2.7): its answer would go to a group', () => {
+    // The fuzzer's input: a DAD probe whose source :: became ff00:: (checksum fixed up).
+    const f = Buffer.from(
+      '3333ff00009002000000001086dd6000000000183affff000000000000000000000000000000ff0200000000000000000001ff00009087004bce0000000020010db8010000000000000000000090',
+      'hex',
+    );
+    expect(decodeNdpFrame(f)).toMatchObject({ ok: false, reason: 'badSource' });
+    expect(answerNdp(f, f.length, eth0, owned(), new BufferWriter(Buffer.alloc(256)))).toBe('malformed');
+  });
+});

@@ -1,0 +1,345 @@
+// The layer-2 responder's logic, as it runs in the worker thread (responder-worker.ts is only its
+// entry): owned addresses, answers, gratuitous bursts, counters, and the poll loop, over a
+// PacketIo (the addon, or test/support/fake-packet-io.ts) and hooks to the thread around it.
+//
+// Loop: poll the wake eventfd, the route monitor and the packet sockets with a timeout up to the
+// next timer (at most MAX_POLL_WAIT_MS, so the loop beats even when idle), service the readable
+// sockets (recv → answerArp/answerNdp → per-source limit → send from a preallocated buffer), and
+// return to the caller after SLICE_MS or when woken, so commands get handled. Nothing is logged
+// or posted per packet: counters go out every statsIntervalMs.
+import { PacketType } from '../../net/native';
+import type { PacketIo } from '../../net/packet-io';
+import { tryParseIP } from '../../protocol/address';
+import { buildGratuitousArp } from '../../protocol/arp';
+import { BufferWriter } from '../../protocol/buffer-writer';
+import { answerArp, answerNdp, OwnedAddresses } from '../../protocol/l2-responder';
+import type { L2DropReason } from '../../protocol/l2-responder';
+import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
+import { DEFAULT_TIMING, GratuitousSchedule, type ResponderTiming } from './gratuitous-schedule';
+import { DEFAULT_REPLY_LIMIT, ReplyLimiter } from './reply-limiter';
+import { zeroCounters } from './responder-counters';
+import { MAX_POLL_WAIT_MS, type FromWorker, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats, type ToWorker } from './responder-messages';
+import { PacketSocketSet, type InterfaceSockets, type SocketKind } from './socket-set';
+
+/** Frames read from one socket before giving the others (and commands) a turn. */
+const RECV_BUDGET = 256;
+/** Longest stretch in the poll loop before returning to the event loop when no command woke us. */
+const SLICE_MS = 50;
+
+export interface EngineHooks {
+  post(m: FromWorker): void;
+  /** Monotonic milliseconds. */
+  now(): number;
+  /** Wall-clock milliseconds (only for ResponderStats.at). */
+  wallNow(): number;
+  /** Called on every pass of the poll loop. */
+  beat?(): void;
+  /** True once the main thread gave this worker up: nothing may be sent any more. */
+  fenced?(): boolean;
+  /** Right after a socket is opened / right before one is closed (see SocketSetEvents). */
+  fdOpened?(fd: number): void;
+  fdClosing?(fd: number): void;
+}
+
+interface AddrState {
+  text: string;
+  family: 4 | 6;
+  bytes: Buffer;
+  interfaces: string[] | null;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class ResponderEngine {
+  private readonly sockets: PacketSocketSet;
+  private readonly owned = new OwnedAddresses();
+  private addrs = new Map<string, AddrState>();
+  private timing: ResponderTiming = { ...DEFAULT_TIMING };
+  /** Gratuitous frames due per owned address (keyed by its canonical text). */
+  private readonly schedule = new GratuitousSchedule<string>(this.timing);
+  private readonly limiter = new ReplyLimiter(DEFAULT_REPLY_LIMIT);
+  private readonly counters = zeroCounters();
+  private lastError?: string;
+  private nextStats: number;
+  private nextDue: number;
+  private stopped = false;
+  // Preallocated: one receive buffer and its metadata, one ARP reply, one NA writer.
+  private readonly rx = Buffer.alloc(4096);
+  private readonly meta = new Int32Array(3);
+  private readonly arpOut = Buffer.alloc(64);
+  private readonly ndpBuf = Buffer.alloc(256);
+  private readonly ndpOut = new BufferWriter(this.ndpBuf);
+
+  constructor(
+    private readonly io: PacketIo,
+    private readonly wakeFd: number,
+    private readonly hooks: EngineHooks,
+  ) {
+    this.sockets = new PacketSocketSet(io, wakeFd, {
+      interfaceError: (name, message, code) => hooks.post({ type: 'interfaceError', interface: name, message, code }),
+      error: (message) => {
+        this.lastError = message;
+      },
+      fdOpened: (fd) => hooks.fdOpened?.(fd),
+      fdClosing: (fd) => hooks.fdClosing?.(fd),
+    });
+    this.nextStats = hooks.now() + this.timing.statsIntervalMs;
+    this.nextDue = this.nextStats;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Applies one command and posts its acknowledgement. */
+  command(m: ToWorker): void {
+    let stats: ResponderStats | undefined;
+    try {
+      if (m.type === 'configure') this.configure(m.interfaces, m.timing, m.limit);
+      else if (m.type === 'setAddresses') this.setAddresses(m.addresses);
+      else if (m.type === 'announce') this.announce(m.addresses, this.hooks.now());
+      else if (m.type === 'stop') this.close();
+      else if (m.type === 'fault') throw new Error('faults are handled by the worker entry point');
+      if (m.type === 'getStats' || m.type === 'stop') stats = this.snapshot();
+    } catch (e) {
+      return this.hooks.post({ type: 'ack', id: m.id, error: errText(e) });
+    }
+    this.hooks.post(stats ? { type: 'ack', id: m.id, stats } : { type: 'ack', id: m.id });
+  }
+
+  /**
+   * Polls and answers until a command wakes us or SLICE_MS passed; then the caller yields to its
+   * event loop (so the command's message is delivered) and calls again.
+   */
+  runSlice(): void {
+    if (this.stopped) return;
+    const sliceEnd = this.hooks.now() + SLICE_MS;
+    for (;;) {
+      this.hooks.beat?.();
+      if (this.hooks.fenced?.()) return;
+      let now = this.hooks.now();
+      if (now >= this.nextDue) {
+        this.runDue(now);
+        now = this.hooks.now();
+      }
+      const wait = Math.max(0, Math.min(this.nextDue - now, sliceEnd - now, MAX_POLL_WAIT_MS));
+      let ready: number[] = [];
+      try {
+        ready = this.io.pollReadable(this.sockets.pollFds, wait);
+      } catch (e) {
+        this.lastError = errText(e);
+      }
+      let woken = false;
+      for (const fd of ready) {
+        if (fd === this.wakeFd) {
+          this.io.drainEventFd(fd);
+          woken = true;
+        } else if (fd === this.sockets.monitorFd) {
+          this.readMonitor();
+        } else {
+          const s = this.sockets.socket(fd);
+          if (s) this.service(fd, s.iface, s.kind);
+        }
+      }
+      if (woken || this.hooks.now() >= sliceEnd) return;
+    }
+  }
+
+  // ---- commands ---------------------------------------------------------------------------
+
+  private configure(list: ResponderInterfaceConfig[], timing: ResponderTiming, limit = DEFAULT_REPLY_LIMIT): void {
+    this.timing = { ...timing };
+    this.schedule.setTiming(this.timing);
+    this.limiter.setLimit(limit);
+    const opened = this.sockets.configure(list);
+    this.rebuildOwned();
+    this.syncMemberships();
+    // An interface that is new to us (added, back up, or with a new MAC) may face neighbours that
+    // learned another node's MAC while it was away: announce what we own on it, as on a gain.
+    const comeback = [...this.addrs.values()].filter((a) => opened.some((s) => this.allowedOn(a, s)));
+    const now = this.hooks.now();
+    this.announce(comeback.map((a) => a.text), now);
+    this.nextStats = Math.min(this.nextStats, now + this.timing.statsIntervalMs);
+    this.recomputeDue();
+  }
+
+  private setAddresses(list: OwnedAddress[]): void {
+    const next = new Map<string, AddrState>();
+    const gained: string[] = [];
+    for (const o of list) {
+      const ip = tryParseIP(o.address);
+      if (!ip) throw new Error(`invalid address ${o.address}`);
+      const interfaces = o.interfaces && o.interfaces.length > 0 ? [...o.interfaces] : null;
+      const prev = this.addrs.get(o.address);
+      if (prev) {
+        prev.interfaces = interfaces;
+        next.set(o.address, prev);
+      } else {
+        next.set(o.address, { text: o.address, family: ip.family, bytes: ip.bytes, interfaces });
+        gained.push(o.address);
+      }
+    }
+    this.addrs = next; // lost addresses are gone from here on, with their schedules
+    this.schedule.retain((text) => this.addrs.has(text));
+    this.rebuildOwned();
+    this.syncMemberships();
+    this.announce(gained, this.hooks.now());
+  }
+
+  /** Starts a burst for each listed owned address (default: all): the first frame goes out now,
+   * before the command that asked for it is acknowledged. */
+  private announce(list: string[] | undefined, now: number): void {
+    for (const text of list ?? this.addrs.keys()) if (this.addrs.has(text)) this.schedule.burst(text, now);
+    this.runDue(now);
+  }
+
+  /** Stops answering and closes every socket. */
+  close(): void {
+    this.stopped = true;
+    this.sockets.closeAll();
+    this.addrs.clear();
+    this.schedule.clear();
+    this.owned.clear();
+  }
+
+  // ---- ownership --------------------------------------------------------------------------
+
+  private allowedOn(a: AddrState, s: InterfaceSockets): boolean {
+    return a.interfaces === null || a.interfaces.includes(s.cfg.name);
+  }
+
+  private rebuildOwned(): void {
+    this.owned.clear();
+    for (const a of this.addrs.values()) {
+      let allowed: Set<number> | null = null;
+      if (a.interfaces) {
+        allowed = new Set();
+        for (const name of a.interfaces) {
+          const s = this.sockets.get(name);
+          if (s) allowed.add(s.cfg.ifindex);
+        }
+      }
+      if (a.family === 4) this.owned.setV4(a.bytes, allowed);
+      else this.owned.setV6(a.bytes, allowed);
+    }
+  }
+
+  private syncMemberships(): void {
+    this.sockets.syncMemberships((s) => {
+      const want = new Map<string, Buffer>();
+      for (const a of this.addrs.values()) {
+        if (a.family !== 6 || !this.allowedOn(a, s)) continue;
+        const mac = solicitedNodeMac(a.bytes);
+        want.set(mac.toString('hex'), mac);
+      }
+      return want;
+    });
+  }
+
+  // ---- sending ----------------------------------------------------------------------------
+
+  private send(fd: number, frame: Buffer, length: number): boolean {
+    try {
+      if (this.io.send(fd, frame, length) === length) return true;
+    } catch (e) {
+      this.lastError = errText(e);
+    }
+    this.counters.sendFailures++;
+    return false;
+  }
+
+  private sendGratuitous(a: AddrState): void {
+    for (const s of this.sockets.interfaces()) {
+      if (!this.allowedOn(a, s)) continue;
+      if (a.family === 4 && s.arpFd >= 0) {
+        for (const f of buildGratuitousArp(s.view.mac, a.bytes)) if (this.send(s.arpFd, f, f.length)) this.counters.gratuitous.arp++;
+      } else if (a.family === 6 && s.ndpFd >= 0) {
+        const na = buildUnsolicitedNeighborAdvertisement(s.view.mac, a.bytes, a.bytes);
+        if (this.send(s.ndpFd, na, na.length)) this.counters.gratuitous.ndp++;
+      }
+    }
+  }
+
+  private recomputeDue(): void {
+    this.nextDue = Math.min(this.nextStats, this.schedule.nextDueAt());
+  }
+
+  private runDue(now: number): void {
+    for (const text of this.schedule.takeDue(now)) {
+      const a = this.addrs.get(text);
+      if (a) this.sendGratuitous(a);
+    }
+    if (this.nextStats <= now) {
+      this.hooks.post({ type: 'stats', stats: this.snapshot() });
+      this.nextStats = now + this.timing.statsIntervalMs;
+    }
+    this.recomputeDue();
+  }
+
+  // ---- packet path ------------------------------------------------------------------------
+
+  private readMonitor(): void {
+    const n = this.sockets.readMonitor();
+    if (n === 0) return;
+    this.counters.linkEvents += n < 0 ? 1 : n;
+    this.hooks.post({ type: 'linksChanged' });
+  }
+
+  private service(fd: number, s: InterfaceSockets, kind: SocketKind): void {
+    const { rx, meta, counters } = this;
+    const now = this.hooks.now();
+    for (let i = 0; i < RECV_BUDGET; i++) {
+      let n: number;
+      try {
+        n = this.io.recv(fd, rx, meta);
+      } catch (e) {
+        // ENETDOWN after the link went down, and the like: the socket stays usable.
+        counters.recvErrors++;
+        this.lastError = `${s.cfg.name}: ${errText(e)}`;
+        return;
+      }
+      if (n < 0) return;
+      counters.requests[kind]++;
+      if (meta[0] === PacketType.Outgoing) {
+        counters.drops.ownPacket++;
+        continue;
+      }
+      let out: Buffer;
+      let r: number | L2DropReason;
+      if (kind === 'arp') {
+        out = this.arpOut;
+        r = answerArp(rx, n, s.view, this.owned, out);
+      } else {
+        out = this.ndpBuf;
+        try {
+          r = answerNdp(rx, n, s.view, this.owned, this.ndpOut);
+        } catch {
+          r = 'malformed'; // e.g. options too large for the reply buffer: never let a frame kill us
+        }
+      }
+      // The answer's Ethernet destination (bytes 0-5) is the source it is limited by.
+      if (typeof r === 'number' && !this.limiter.allow(out, 0, now)) r = 'rateLimited';
+      if (typeof r !== 'number') counters.drops[r]++;
+      else if (this.send(fd, out, r)) counters.replies[kind]++;
+    }
+  }
+
+  // ---- stats ------------------------------------------------------------------------------
+
+  snapshot(): ResponderStats {
+    this.counters.socketDrops += this.sockets.takeSocketDrops();
+    let v4 = 0;
+    for (const a of this.addrs.values()) if (a.family === 4) v4++;
+    return {
+      at: this.hooks.wallNow(),
+      counters: structuredClone(this.counters),
+      interfaces: this.sockets.status(),
+      ownedV4: v4,
+      ownedV6: this.addrs.size - v4,
+      announcing: this.schedule.announcing(this.hooks.now()),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+}

@@ -1,0 +1,120 @@
+// Issue 14 item 5 end to end: a dead or wedged responder worker must not black-hole the node's
+// addresses. Three speakers on the namespace LAN, a client probing the address over UDP every
+// 10 ms (each node's echo answers with its name). The owner's worker is wedged or crashed through
+// the test-only fault switch (IRONLB_TEST_FAULTS names a file saying which fault; SIGUSR2 pulls
+// it). The owner must notice within its liveness timeout, withdraw as NO_LAYER2 so that a peer
+// takes over (its gratuitous ARP moves the client), fail /healthz while it has no working
+// worker, and come back once a new worker runs.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { eventually } from '../harness/kube';
+import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
+import { lbServiceEverywhere, probedOwner, speakersConverged } from '../harness/l2-scenario';
+import { waitForLog, type IronlbProcess } from '../harness/processes';
+import { Probe, startEcho } from '../harness/udp-probe';
+
+jest.setTimeout(600_000);
+
+const NS = 'default';
+const faultFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ironlb-faults-')), 'fault');
+// Read by every speaker started below (the harness passes our environment on).
+process.env.IRONLB_TEST_FAULTS = faultFile;
+
+/**
+ * From the fault to the new owner's first answer: the liveness timeout (500 ms) + one check
+ * (100 ms) to notice, then the NO_LAYER2 heartbeat sent at once and the peers' re-election and
+ * gratuitous ARP (~0.1 s, docs/failover.md). The issue asks for < 1 s.
+ */
+const TAKEOVER_BOUND_MS = 1000;
+
+describe('a dead or wedged responder worker (issue 14 item 5)', () => {
+  let l2: L2Lab;
+  let probes: Probe[] = [];
+  let echoes: ChildProcess[] = [];
+
+  async function startSpeaker(n: NodeHost): Promise<IronlbProcess> {
+    const p = l2.startSpeaker(n);
+    // Start-up is ts-node compiling the speaker: measured 35 s for one process on this 2-core
+    // machine under its usual load, with three speakers and the controller starting at once.
+    await waitForLog(p, 'speaker started', 240_000);
+    return p;
+  }
+
+  beforeAll(async () => {
+    l2 = await L2Lab.create();
+    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
+    const ctl = l2.startController();
+    for (const n of l2.nodes) echoes.push(startEcho(l2, n));
+    await waitForLog(ctl, 'caches synced');
+    await Promise.all(l2.nodes.map((n) => startSpeaker(n)));
+    await speakersConverged(l2, 3, 60_000);
+  });
+
+  afterEach(() => {
+    for (const p of probes) p.stop();
+    probes = [];
+  });
+
+  afterAll(async () => {
+    for (const e of echoes) e.kill('SIGKILL');
+    echoes = [];
+    await l2?.destroy();
+    fs.rmSync(path.dirname(faultFile), { recursive: true, force: true });
+  });
+
+  async function metricsAddress(n: NodeHost): Promise<string> {
+    return (await waitForLog(n.speaker as IronlbProcess, 'metrics and health endpoints listening')).address as string;
+  }
+
+  /** Polls the node's /healthz every 50 ms until `until` resolves; returns the statuses seen. */
+  function watchHealthz(n: NodeHost, addr: string, until: Promise<unknown>): Promise<string[]> {
+    const seen: string[] = [];
+    let done = false;
+    void until.finally(() => (done = true));
+    return (async () => {
+      while (!done) {
+        const r = await l2.lab.exec(n.ns, ['curl', '-sS', '--max-time', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://${addr}/healthz`], { allowFailure: true });
+        const status = r.stdout === '000' ? `000 (${r.stderr.trim()})` : r.stdout;
+        if (seen[seen.length - 1] !== status) seen.push(status);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return seen;
+    })();
+  }
+
+  it.each(['wedge', 'crash'] as const)('a %sed worker: a peer takes the address over in < 1 s, /healthz fails meanwhile, the node recovers', async (fault) => {
+    const p = new Probe(l2, await lbServiceEverywhere(l2, NS, `rf-${fault}`));
+    probes.push(p);
+    const old = await probedOwner(l2, p);
+    const addr = await metricsAddress(old);
+    expect((await l2.lab.exec(old.ns, ['curl', '-sS', '--max-time', '3', `http://${addr}/healthz`])).stdout).toBe('ok');
+    fs.writeFileSync(faultFile, fault);
+    const t0 = Date.now();
+    old.speaker?.child.kill('SIGUSR2'); // not IronlbProcess.kill(): that waits for an exit
+
+    const taken = eventually(`a new owner after the ${fault}`, async () => p.firstOther(t0, old.nodeName), 15_000, 20);
+    const healthz = watchHealthz(old, addr, eventually('the worker to be replaced', async () => old.speaker?.logs().find((l) => l.msg === 'responder worker replaced: layer 2 usable again' && Date.parse(String(l.ts)) >= t0), 180_000, 50)); // a new worker thread compiles its TypeScript first
+    const r = await taken;
+    const ms = r.t - t0;
+    const heir = l2.nodes.find((n) => n.nodeName === r.node) as NodeHost;
+    for (const [who, n] of [['owner', old], ['heir', heir]] as const) {
+      const lines = (n.speaker?.logs() ?? []).filter((l) => Date.parse(String(l.ts)) >= t0 - 200 && Date.parse(String(l.ts)) <= r.t + 200);
+      process.stderr.write(`${who} ${n.nodeName} (t0 ${new Date(t0).toISOString()}):\n${lines.map((l) => `  ${String(l.ts)} ${String(l.msg)} ${JSON.stringify({ ...l, ts: undefined, msg: undefined, level: undefined, component: undefined, node: undefined })}`).join('\n')}\n`);
+    }
+    process.stderr.write(`responder ${fault}: ${r.node} answered ${ms} ms after the fault\n`);
+    expect(ms).toBeLessThan(TAKEOVER_BOUND_MS);
+    // The owner said why it withdrew, and /healthz failed until the new worker ran.
+    const failed = await eventually('the owner to log why it withdrew', async () => old.speaker?.logs().find((l) => l.msg === 'responder worker failed: withdrawing as NO_LAYER2 until a new one runs' && Date.parse(String(l.ts)) >= t0), 5000, 50);
+    expect(String(failed.reason)).toMatch(fault === 'wedge' ? /no progress/ : /exited/);
+    const statuses = await healthz;
+    expect(statuses).toContain('503');
+    expect(statuses[statuses.length - 1]).toBe('200');
+    // Back with a working worker, the address hashes to it again and it answers.
+    await eventually(`${old.nodeName} to answer again`, async () => p.firstFrom(Date.now() - 500, old.nodeName), 20_000, 50);
+    const metrics = await l2.lab.exec(old.ns, ['curl', '-s', '--max-time', '3', `http://${addr}/metrics`]);
+    expect(metrics.stdout).toMatch(new RegExp(`ironlb_layer2_responder_restarts_total\\{cause="${fault === 'wedge' ? 'stalled' : 'exited'}"\\} 1`));
+    expect(metrics.stdout).toMatch(/ironlb_layer2_responder_healthy 1/);
+  });
+});
