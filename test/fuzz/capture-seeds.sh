@@ -23,11 +23,11 @@ ip -n "$a" link add eth0 type veth peer name eth0 netns "$b"
 ip netns exec "$a" sysctl -qw net.ipv4.neigh.eth0.delay_first_probe_time=1 net.ipv6.neigh.eth0.delay_first_probe_time=1
 ip -n "$a" link set eth0 address 02:00:00:00:00:10
 ip -n "$b" link set eth0 address 02:00:00:00:00:11
+ip -n "$b" link set eth0 up # tcpdump needs the link up; a's comes up after, so its DAD is captured
 ip netns exec "$b" tcpdump -q -U -w "$pcap" -i eth0 'arp or icmp6' 2>/dev/null &
 dump_pid=$!
 sleep 1
 ip -n "$a" link set eth0 up
-ip -n "$b" link set eth0 up
 ip -n "$a" addr add 198.51.100.10/24 dev eth0
 ip -n "$b" addr add 198.51.100.11/24 dev eth0
 ip -n "$a" addr add 2001:db8:100::10/64 dev eth0
@@ -50,7 +50,7 @@ ip netns exec "$b" sysctl -qw net.ipv6.conf.eth0.ndisc_notify=1 net.ipv4.conf.et
 ip -n "$b" link set eth0 down
 ip -n "$b" link set eth0 up
 sleep 2
-kill "$dump_pid"
+kill "$dump_pid" 2>/dev/null || true
 wait "$dump_pid" 2>/dev/null || true
 dump_pid=""
 {
