@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseConfigMapManifest } from '../src/config/parse';
+import { ensureHeartbeatSecret } from '../src/speaker/membership/heartbeat-store';
 import { poolAddressCount } from '../src/config/summary';
 import { loadLiveState } from '../src/cli/live-state';
 import { buildStatus, formatStatus } from '../src/cli/status-command';
@@ -439,6 +440,9 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
     await step(
       `starting ${lan.nodes.length} speakers, one per node namespace (${spk.source}: ${spk.args.join(' ')})`,
       async () => {
+        // The heartbeat key, created as docs/install.md does it (speakers may only read it).
+        await lan.kit.ensureNamespace(spk.namespace);
+        await ensureHeartbeatSecret(core, spk.namespace);
         for (const node of lan.nodes) {
           const args = ['speaker', '--kubeconfig', lan.cluster.kubeconfig, `--node-name=${node.nodeName}`, `--node-address=${node.ipv4 ?? ''}`, `--namespace=${spk.namespace}`, `--config-name=${cfg.name}`, ...spk.args];
           speakerProcs.push(startDetached(state, `speaker-${node.nodeName}`, ironlbArgv(args), MAIN, node.ns));

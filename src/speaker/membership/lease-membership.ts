@@ -54,6 +54,8 @@ export class LeaseMembership implements Membership {
   private wasWatching = false;
   private readonly renewMs: number;
   private readonly durationS: number;
+  /** Written with every renewal (setAnnotation). */
+  private readonly extraAnnotations = new Map<string, string>();
 
   constructor(private readonly opts: LeaseMembershipOptions) {
     this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
@@ -96,6 +98,11 @@ export class LeaseMembership implements Membership {
     this.listeners.push(cb);
   }
 
+  /** An annotation of our Lease, written from the next renewal on (the heartbeat incarnation). */
+  setAnnotation(key: string, value: string): void {
+    this.extraAnnotations.set(key, value);
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     await this.renew();
@@ -122,7 +129,7 @@ export class LeaseMembership implements Membership {
         name: this.leaseName,
         namespace: this.opts.namespace,
         labels: { ...SPEAKER_LABELS, 'ironlb.io/node': this.opts.nodeName },
-        annotations: this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : undefined,
+        annotations: { ...Object.fromEntries(this.extraAnnotations), ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) },
         resourceVersion,
       },
       spec: { holderIdentity: this.opts.nodeName, leaseDurationSeconds: this.durationS, renewTime: microTime() },
