@@ -5,28 +5,29 @@
 //   addresses as source (spoofed); the client probes the address every 10 ms throughout.
 // - An on-path host relays A->B heartbeats to C: C must not take them as A's word about C.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
-import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
-import { waitForLog } from '../harness/processes';
-import { Attacker, metrics, SeqProbe, startSeqEcho, total, type Datagram } from './adversity/attacker';
+import type { NodeHost } from '../harness/l2-lab';
+import { metrics, total, type Datagram, type SendStats } from './adversity/attacker';
+import { AdversityLab, SPEAKER_NS } from './adversity/lab';
 import { encodeHeartbeat, heartbeatKey, sequenceOffset } from '../../src/speaker/membership/heartbeat-codec';
 import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/membership/heartbeat-store';
 
 jest.setTimeout(600_000);
 
-const NS = 'default';
-const SPEAKER_NS = 'ironlb-system';
 const PORT = 7946;
 const FLOOD_SECONDS = 10;
 
 describe('heartbeats under attack: floods and relays', () => {
-  let l2: L2Lab;
-  let attacker: Attacker;
-  const echoes: ChildProcess[] = [];
-  const probes: SeqProbe[] = [];
+  let lab: AdversityLab;
+
+  beforeAll(async () => {
+    lab = await AdversityLab.create();
+  });
+
+  afterAll(async () => {
+    await lab?.destroy('flood');
+  });
 
   /**
    * A heartbeat-shaped datagram from `sender` to `addressee` that gets as far as a MAC check: the
@@ -34,6 +35,7 @@ describe('heartbeats under attack: floods and relays', () => {
    * Lease) and fresh sequence numbers (hbtool counts up from 2^40), signed with a random key.
    */
   async function shaped(sender: NodeHost, addressee: NodeHost): Promise<{ payload: Buffer; seqOffset: number }> {
+    const { l2 } = lab;
     const core = l2.kc.makeApiClient(k8s.CoreV1Api);
     const secret = await core.readNamespacedSecret({ name: MEMBERLIST_SECRET, namespace: SPEAKER_NS });
     const keyId = heartbeatKey(Buffer.from(secret.data?.[MEMBERLIST_SECRET_KEY] ?? '', 'base64')).id;
@@ -44,44 +46,20 @@ describe('heartbeats under attack: floods and relays', () => {
     return { payload, seqOffset: sequenceOffset(payload) };
   }
 
-  beforeAll(async () => {
-    l2 = await L2Lab.create();
-    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
-    const ctl = l2.startController();
-    for (const n of l2.nodes) echoes.push(startSeqEcho(l2, n));
-    attacker = await Attacker.create(l2);
-    await waitForLog(ctl, 'caches synced');
-    // Generous: the speakers start while other engineers' suites load this 2-core machine.
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', 240_000)));
-  });
-
-  afterAll(async () => {
-    // IRONLB_E2E_DUMP=/tmp/x: keep every speaker's log (x-node1.log, ...) for a look afterwards.
-    const dump = process.env.IRONLB_E2E_DUMP;
-    if (dump) for (const n of l2?.nodes ?? []) writeFileSync(`${dump}-${n.nodeName}.log`, n.speaker?.output() ?? '');
-    for (const p of probes) p.stop();
-    for (const e of echoes) e.kill('SIGKILL');
-    await l2?.destroy();
-  });
-
-  async function serviceWithProbe(name: string): Promise<{ ip: string; probe: SeqProbe; owner: NodeHost }> {
-    await l2.kit.createLB(NS, name, { ports: [{ port: 8090, protocol: 'TCP', targetPort: 8090 }], selector: { app: name } });
-    await l2.setEndpoints(NS, name, l2.nodes.map((n) => n.nodeName));
-    const [ip] = await l2.kit.waitIPs(NS, name);
-    await l2.addServiceAddressEverywhere([ip]);
-    const probe = new SeqProbe(l2, ip);
-    probes.push(probe);
-    const ownerName = await eventually('a stable owner', async () => probe.stableOwner(1000), 30_000, 50);
-    return { ip, probe, owner: l2.nodes.find((n) => n.nodeName === ownerName) as NodeHost };
-  }
-
-  function logsSince(n: NodeHost, t0: number, msg: string): Array<Record<string, unknown>> {
-    return (n.speaker?.logs() ?? []).filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg) && Date.parse(String(l.ts)) >= t0);
-  }
+  type FloodResult = {
+    flood: SendStats;
+    owner: string;
+    probes: { sent: number; lost: number; nodes: string[] };
+    ownerChanges: number[];
+    isolated: number[];
+    membershipChanges: number[];
+    dropped: Record<string, number[]>;
+  };
 
   /** Floods every node for FLOOD_SECONDS while the client probes; returns what happened. */
-  async function floodAndWatch(name: string, source: (sender: NodeHost) => string): Promise<Record<string, unknown>> {
-    const { probe, owner } = await serviceWithProbe(name);
+  async function floodAndWatch(name: string, source: (sender: NodeHost) => string): Promise<FloodResult> {
+    const { l2, attacker } = lab;
+    const { probe, owner } = await lab.serviceWithProbe(name);
     const before = await Promise.all(l2.nodes.map((n) => metrics(l2, n)));
     const datagrams: Datagram[] = [];
     for (const target of l2.nodes) {
@@ -98,28 +76,18 @@ describe('heartbeats under attack: floods and relays', () => {
     const delta = (reason: string): number[] => l2.nodes.map((_, i) => total(after[i], 'ironlb_speaker_heartbeat_dropped_total', `reason="${reason}"`) - total(before[i], 'ironlb_speaker_heartbeat_dropped_total', `reason="${reason}"`));
     const ownerChanges = l2.nodes.map((_, i) => total(after[i], 'ironlb_speaker_ownership_changes_total') - total(before[i], 'ironlb_speaker_ownership_changes_total'));
     const probes = probe.summary(t0, t1);
-    const result = {
+    const result: FloodResult = {
       flood: sent,
       owner: owner.nodeName,
       probes,
       ownerChanges,
-      isolated: l2.nodes.map((n) => logsSince(n, t0, 'isolated').length),
-      membershipChanges: l2.nodes.map((n) => logsSince(n, t0, 'speaker membership changed').length),
+      isolated: l2.nodes.map((n) => lab.logsSince(n, t0, 'isolated').length),
+      membershipChanges: l2.nodes.map((n) => lab.logsSince(n, t0, 'speaker membership changed').length),
       dropped: Object.fromEntries(['kernel', 'unknown-source', 'malformed', 'misaddressed', 'unknown-key', 'replayed', 'rate-limited', 'forged'].map((r) => [r, delta(r)])),
     };
     process.stderr.write(`flood (${name}): ${JSON.stringify(result)}\n`);
     return result;
   }
-
-  type FloodResult = {
-    flood: { sent: number; rate: number };
-    owner: string;
-    probes: { sent: number; lost: number; nodes: string[] };
-    ownerChanges: number[];
-    isolated: number[];
-    membershipChanges: number[];
-    dropped: Record<string, number[]>;
-  };
 
   function expectNothingMoved(r: FloodResult): void {
     expect(r.probes.sent).toBeGreaterThan(300);
@@ -131,7 +99,7 @@ describe('heartbeats under attack: floods and relays', () => {
   }
 
   it('a 10 s heartbeat-shaped flood from a LAN host moves nothing and loses no probe; the kernel drops it', async () => {
-    const r = (await floodAndWatch('flood-lan', () => attacker.host.ipv4 ?? '')) as FloodResult;
+    const r = await floodAndWatch('flood-lan', () => lab.attacker.host.ipv4 ?? '');
     expect(r.flood.sent).toBeGreaterThan(50_000);
     expectNothingMoved(r);
     // Every node's kernel dropped most of what was aimed at it (a third of the flood each); none
@@ -141,7 +109,7 @@ describe('heartbeats under attack: floods and relays', () => {
   });
 
   it('the same flood with the speakers\' own addresses as source (spoofed) moves nothing: forged and rate-limited', async () => {
-    const r = (await floodAndWatch('flood-spoofed', (sender) => sender.ipv4 ?? '')) as FloodResult;
+    const r = await floodAndWatch('flood-spoofed', (sender) => sender.ipv4 ?? '');
     expect(r.flood.sent).toBeGreaterThan(50_000);
     expectNothingMoved(r);
     // It passed the kernel filter (peer addresses): MAC checks, capped per peer, and the rest
@@ -156,7 +124,8 @@ describe('heartbeats under attack: floods and relays', () => {
     // C is the owner. Cut C off the API server: its Lease expires in A's and B's views, they stop
     // acknowledging C and take its address; C (rejoin rule) announces nothing until a live peer
     // acknowledges it again.
-    const { probe, owner: c } = await serviceWithProbe('relay');
+    const { l2, attacker } = lab;
+    const { probe, owner: c } = await lab.serviceWithProbe('relay');
     const [a, b] = l2.nodes.filter((n) => n !== c);
     const apiRoute = ['route', 'add', 'blackhole', '198.51.100.1/32'];
     await l2.lab.ip(c.ns, apiRoute);
@@ -178,7 +147,7 @@ describe('heartbeats under attack: floods and relays', () => {
       relay = undefined;
       // The receiver reports its counters every second: wait two before reading them.
       await new Promise((r) => setTimeout(r, 2000));
-      const gained = logsSince(c, t0, 'layer2 addresses changed').filter((l) => Array.isArray(l.gained) && (l.gained as string[]).length > 0);
+      const gained = lab.logsSince(c, t0, 'layer2 addresses changed').filter((l) => Array.isArray(l.gained) && (l.gained as string[]).length > 0);
       const after = await metrics(l2, c);
       process.stderr.write(`relay: ${relayed} A->B heartbeats relayed to C; C gained ${gained.length} address sets; C misaddressed drops ${total(after, 'ironlb_speaker_heartbeat_dropped_total', 'reason="misaddressed"')}\n`);
       expect(relayed).toBeGreaterThan(5);

@@ -6,20 +6,18 @@
 //   its peers take it back at once, whether it was killed (its Lease keeps its incarnation) or
 //   stopped gracefully (its Lease is gone: the peers tell it which incarnation to move past).
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
-import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
+import type { NodeHost } from '../harness/l2-lab';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
-import { Attacker, metrics, SeqProbe, startSeqEcho, total } from './adversity/attacker';
+import { metrics, total, type SeqProbe } from './adversity/attacker';
+import { AdversityLab, SPEAKER_NS } from './adversity/lab';
 import { encodeHeartbeat, FLAG_LEAVING, heartbeatKey } from '../../src/speaker/membership/heartbeat-codec';
 import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/membership/heartbeat-store';
 
 jest.setTimeout(600_000);
 
-const NS = 'default';
-const SPEAKER_NS = 'ironlb-system';
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 /** The lab's --lease-renew 1: the Secret is read every second (heartbeat-membership.ts). */
 const KEY_REFRESH_MS = 1000;
@@ -27,51 +25,18 @@ const KEY_REFRESH_MS = 1000;
 const OLD_KEY_GONE_MS = KEY_REFRESH_MS + 4 * KEY_REFRESH_MS;
 
 describe('heartbeats: key rotation and clock steps', () => {
-  let l2: L2Lab;
-  let attacker: Attacker;
+  let lab: AdversityLab;
   let core: k8s.CoreV1Api;
-  const echoes: ChildProcess[] = [];
-  const probes: SeqProbe[] = [];
-  const outputs: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime (scripts/setup.sh)`);
-    l2 = await L2Lab.create();
-    core = l2.kc.makeApiClient(k8s.CoreV1Api);
-    await l2.kit.applyConfig(SPEAKER_NS, 'config', LAB_POOL_CONFIG);
-    const ctl = l2.startController();
-    for (const n of l2.nodes) echoes.push(startSeqEcho(l2, n));
-    attacker = await Attacker.create(l2);
-    await waitForLog(ctl, 'caches synced');
-    // Generous: the speakers start while other engineers' suites load this 2-core machine.
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', 240_000)));
+    lab = await AdversityLab.create();
+    core = lab.l2.kc.makeApiClient(k8s.CoreV1Api);
   });
 
   afterAll(async () => {
-    const dump = process.env.IRONLB_E2E_DUMP;
-    if (dump) {
-      for (const n of l2?.nodes ?? []) outputs.push(`==== ${n.nodeName}\n${n.speaker?.output() ?? ''}`);
-      writeFileSync(`${dump}-keys-clock.log`, outputs.join('\n'));
-    }
-    for (const p of probes) p.stop();
-    for (const e of echoes) e.kill('SIGKILL');
-    await l2?.destroy();
+    await lab?.destroy('keys-clock');
   });
-
-  async function serviceWithProbe(name: string): Promise<{ probe: SeqProbe; owner: NodeHost }> {
-    await l2.kit.createLB(NS, name, { ports: [{ port: 8090, protocol: 'TCP', targetPort: 8090 }], selector: { app: name } });
-    await l2.setEndpoints(NS, name, l2.nodes.map((n) => n.nodeName));
-    const [ip] = await l2.kit.waitIPs(NS, name);
-    await l2.addServiceAddressEverywhere([ip]);
-    const probe = new SeqProbe(l2, ip);
-    probes.push(probe);
-    const ownerName = await eventually('a stable owner', async () => probe.stableOwner(1000), 30_000, 50);
-    return { probe, owner: l2.nodes.find((n) => n.nodeName === ownerName) as NodeHost };
-  }
-
-  function logsSince(n: NodeHost, t0: number, msg: string): Array<Record<string, unknown>> {
-    return (n.speaker?.logs() ?? []).filter((l) => typeof l.msg === 'string' && l.msg.startsWith(msg) && Date.parse(String(l.ts)) >= t0);
-  }
 
   async function currentKey(): Promise<Buffer> {
     const s = await core.readNamespacedSecret({ name: MEMBERLIST_SECRET, namespace: SPEAKER_NS });
@@ -87,12 +52,13 @@ describe('heartbeats: key rotation and clock steps', () => {
   }
 
   async function incarnationOf(n: NodeHost): Promise<number> {
-    const lease = await l2.kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: `ironlb-speaker-${n.nodeName}`, namespace: SPEAKER_NS });
+    const lease = await lab.l2.kc.makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ name: `ironlb-speaker-${n.nodeName}`, namespace: SPEAKER_NS });
     return Number(lease.metadata?.annotations?.[INCARNATION_ANNOTATION] ?? NaN);
   }
 
   it('rotates the key twice without an ownership change; afterwards a heartbeat signed with an old key is refused', async () => {
-    const { probe, owner } = await serviceWithProbe('rotate');
+    const { l2, attacker } = lab;
+    const { probe, owner } = await lab.serviceWithProbe('rotate');
     const before = await Promise.all(l2.nodes.map((n) => metrics(l2, n)));
     const oldKeys = [await currentKey()];
     const t0 = Date.now();
@@ -105,8 +71,8 @@ describe('heartbeats: key rotation and clock steps', () => {
     const after = await Promise.all(l2.nodes.map((n) => metrics(l2, n)));
     const probes = probe.summary(t0, t1 - 500);
     const ownerChanges = l2.nodes.map((_, i) => total(after[i], 'ironlb_speaker_ownership_changes_total') - total(before[i], 'ironlb_speaker_ownership_changes_total'));
-    const membershipChanges = l2.nodes.map((n) => logsSince(n, t0, 'speaker membership changed').length);
-    const keyChanges = l2.nodes.map((n) => logsSince(n, t0, 'heartbeat key changed').length);
+    const membershipChanges = l2.nodes.map((n) => lab.logsSince(n, t0, 'speaker membership changed').length);
+    const keyChanges = l2.nodes.map((n) => lab.logsSince(n, t0, 'heartbeat key changed').length);
     process.stderr.write(`rotation: ${JSON.stringify({ owner: owner.nodeName, probes, ownerChanges, membershipChanges, keyChanges })}\n`);
     expect(keyChanges).toEqual([2, 2, 2]);
     expect(ownerChanges).toEqual([0, 0, 0]);
@@ -131,18 +97,18 @@ describe('heartbeats: key rotation and clock steps', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const unknown1 = await Promise.all(others.map(async (n) => total(await metrics(l2, n), 'ironlb_speaker_heartbeat_dropped_total', 'reason="unknown-key"')));
     process.stderr.write(`old keys after the grace: unknown-key drops ${JSON.stringify(others.map((n, i) => [n.nodeName, unknown1[i] - unknown0[i]]))}\n`);
-    for (const n of others) expect(logsSince(n, t2, 'speaker left')).toEqual([]);
+    for (const n of others) expect(lab.logsSince(n, t2, 'speaker left')).toEqual([]);
     others.forEach((_, i) => expect(unknown1[i] - unknown0[i]).toBe(oldKeys.length));
     expect(probe.summary(t2, Date.now() - 500).nodes).toEqual([owner.nodeName]);
   });
 
   /** Restarts `n`'s speaker (after `how`), its clock `offset` from the real one; waits until it answers again. */
   async function restart(n: NodeHost, how: 'SIGKILL' | 'SIGTERM', offset: string | undefined, probe: SeqProbe): Promise<{ rejoinedMs: number; proc: IronlbProcess }> {
-    outputs.push(`==== ${n.nodeName} (before a ${how} restart)\n${n.speaker?.output() ?? ''}`);
+    lab.earlierOutputs.push(`==== ${n.nodeName} (before a ${how} restart)\n${n.speaker?.output() ?? ''}`);
     await n.speaker?.kill(how);
     const env = offset ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' } : undefined;
     const t0 = Date.now();
-    const proc = l2.startSpeaker(n, [], env);
+    const proc = lab.l2.startSpeaker(n, [], env);
     await waitForLog(proc, 'speaker started', 240_000);
     // The hash gives the address back to n once its peers count it (start-up settle ~1.5 s, then
     // a heartbeat round); 20 s leaves room for this loaded machine, a lock-out never ends.
@@ -152,7 +118,8 @@ describe('heartbeats: key rotation and clock steps', () => {
   }
 
   it('takes back a speaker whose clock stepped back an hour across a restart (killed, then stopped)', async () => {
-    const { probe, owner: x } = await serviceWithProbe('clock');
+    const { l2 } = lab;
+    const { probe, owner: x } = await lab.serviceWithProbe('clock');
     const peers = l2.nodes.filter((n) => n !== x);
     // Its clock an hour ahead (a node before its NTP correction): a new, later incarnation anyway.
     await restart(x, 'SIGKILL', '+1h', probe);
