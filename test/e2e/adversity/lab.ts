@@ -27,7 +27,7 @@ export class AdversityLab {
       const ctl = l2.startController();
       const lab = new AdversityLab(l2, await Attacker.create(l2));
       for (const n of l2.nodes) lab.echoes.push(startSeqEcho(l2, n));
-      await waitForLog(ctl, 'caches synced');
+      await waitForLog(ctl, 'caches synced', 240_000);
       // Generous: the speakers start while other engineers' suites load this 2-core machine.
       await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', 240_000)));
       return lab;
