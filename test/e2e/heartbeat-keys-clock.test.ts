@@ -137,7 +137,11 @@ describe('heartbeats: key rotation and clock steps', () => {
     await restart(x, 'SIGKILL', '+1h', probe);
     const inc2 = await incarnationOf(x);
     const stopped = await restart(x, 'SIGTERM', undefined, probe);
-    const inc3 = await incarnationOf(x);
+    // The move past the old incarnation reaches the Lease at the next renewal (every second here).
+    const inc3 = await eventually('the Lease to record the new incarnation', async () => {
+      const v = await incarnationOf(x);
+      return v > inc2 ? v : undefined;
+    }, 5000, 100);
     process.stderr.write(`clock step back, SIGTERM: answered again after ${stopped.rejoinedMs} ms; incarnation ${inc2} -> ${inc3}\n`);
     expect(inc3).toBeGreaterThan(inc2);
     await waitForLog(stopped.proc, 'our heartbeat incarnation was used before', 5000);

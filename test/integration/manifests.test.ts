@@ -39,9 +39,14 @@ async function kubectl(kubeconfig: string, args: string[]): Promise<string> {
   }
 }
 
-/** `kubectl auth can-i` as a ServiceAccount: exits 1 with "no" when denied. */
+/**
+ * `kubectl auth can-i` as a ServiceAccount: exits 1 with "no" when denied. `resource` is TYPE or
+ * TYPE/NAME; TYPE#SUBRESOURCE asks about a subresource (kubectl reads "services/status" as the
+ * Service named "status").
+ */
 async function canI(kubeconfig: string, as: string, verb: string, resource: string, namespace?: string): Promise<boolean> {
-  const args = ['--kubeconfig', kubeconfig, 'auth', 'can-i', verb, resource, '--as', as];
+  const [type, subresource] = resource.split('#');
+  const args = ['--kubeconfig', kubeconfig, 'auth', 'can-i', verb, type, '--as', as, ...(subresource ? ['--subresource', subresource] : [])];
   if (namespace) args.push('-n', namespace);
   else args.push('--all-namespaces');
   const r = await run(KUBECTL, args, { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
@@ -218,7 +223,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'list', 'services'],
       [CONTROLLER_SA, 'watch', 'services'],
       [CONTROLLER_SA, 'get', 'services'],
-      [CONTROLLER_SA, 'patch', 'services/status'],
+      [CONTROLLER_SA, 'patch', 'services#status'],
       [CONTROLLER_SA, 'create', 'events'],
       [CONTROLLER_SA, 'patch', 'events'],
       [CONTROLLER_SA, 'list', 'configmaps', NS],
@@ -247,7 +252,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'get', 'leases.coordination.k8s.io', 'default'],
       [CONTROLLER_SA, 'list', 'secrets', NS],
       [CONTROLLER_SA, 'list', 'nodes'],
-      [SPEAKER_SA, 'patch', 'services/status'],
+      [SPEAKER_SA, 'patch', 'services#status'],
+      [CONTROLLER_SA, 'update', 'services#status'],
       [SPEAKER_SA, 'patch', 'services'],
       [SPEAKER_SA, 'patch', 'nodes'],
       [SPEAKER_SA, 'create', 'leases.coordination.k8s.io', 'default'],
@@ -289,7 +295,15 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     await expect(patch).rejects.toMatchObject({ code: 403 });
-    expect((await core.readNamespacedService({ name: 'rbac-probe', namespace: 'default' })).spec?.externalIPs).toBeUndefined();
+    // What the token can still do, as docs/install.md says: through /status, status and (on this
+    // server version) annotations, but never the spec.
+    await asController.makeApiClient(k8s.CoreV1Api).patchNamespacedServiceStatus(
+      { name: 'rbac-probe', namespace: 'default', body: { metadata: { annotations: { 'example.com/through-status': 'yes' } }, spec: { externalIPs: ['203.0.113.7'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const after = await core.readNamespacedService({ name: 'rbac-probe', namespace: 'default' });
+    expect(after.spec?.externalIPs).toBeUndefined();
+    expect(after.metadata?.annotations?.['example.com/through-status']).toBe('yes');
     await core.deleteNamespacedService({ name: 'rbac-probe', namespace: 'default' });
   });
 
@@ -301,7 +315,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       ['speaker', '--kubeconfig', kubeconfigs['ironlb-speaker'], '--metrics-addr', '127.0.0.1:0', '--node-name', 'node1', '--namespace', NS, '--exclude-interfaces', '.*', ...heartbeatFlags()],
       { env: { POD_NAMESPACE: NS } },
     );
-    await waitForLog(controller, 'became leader');
+    // Start-up only (ts-node and the first list): generous, other suites load this 2-core machine.
+    await waitForLog(controller, 'became leader', 240_000);
     const ip = await eventually(
       'an EXTERNAL-IP on default/nginx-metallb',
       async () => (await core.readNamespacedService({ name: 'nginx-metallb', namespace: 'default' })).status?.loadBalancer?.ingress?.[0]?.ip,
@@ -311,7 +326,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
     const svc = await core.readNamespacedService({ name: 'nginx-metallb', namespace: 'default' });
     expect(svc.metadata?.annotations?.['ironlb.io/ip-allocated-from-pool']).toBe('default');
 
-    await waitForLog(speaker, 'speaker started');
+    await waitForLog(speaker, 'speaker started', 240_000);
     const coordination = admin.makeApiClient(k8s.CoordinationV1Api);
     const lease = await coordination.readNamespacedLease({ name: 'ironlb-speaker-node1', namespace: NS });
     expect(lease.spec?.holderIdentity).toBe('node1');
