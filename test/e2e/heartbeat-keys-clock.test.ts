@@ -102,14 +102,15 @@ describe('heartbeats: key rotation and clock steps', () => {
     expect(probe.summary(t2, Date.now() - 500).nodes).toEqual([owner.nodeName]);
   });
 
-  /** Restarts `n`'s speaker (after `how`), its clock `offset` from the real one; waits until it answers again. */
+  /** Restarts `n`'s speaker (after `how`), its clock `offset` from the real one; waits until it
+   * answers again, and says how long after its start-up that took. */
   async function restart(n: NodeHost, how: 'SIGKILL' | 'SIGTERM', offset: string | undefined, probe: SeqProbe): Promise<{ rejoinedMs: number; proc: IronlbProcess }> {
     lab.earlierOutputs.push(`==== ${n.nodeName} (before a ${how} restart)\n${n.speaker?.output() ?? ''}`);
     await n.speaker?.kill(how);
     const env = offset ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' } : undefined;
-    const t0 = Date.now();
     const proc = lab.l2.startSpeaker(n, [], env);
     await waitForLog(proc, 'speaker started', 240_000);
+    const t0 = Date.now();
     // The hash gives the address back to n once its peers count it (start-up settle ~1.5 s, then
     // a heartbeat round); 20 s leaves room for this loaded machine, a lock-out never ends.
     const back = await eventually(`${n.nodeName} to answer the probe again`, async () => (probe.stableOwner(500) === n.nodeName ? true : undefined), 20_000, 50);
@@ -129,7 +130,7 @@ describe('heartbeats: key rotation and clock steps', () => {
     const killed = await restart(x, 'SIGKILL', undefined, probe);
     const inc1 = await incarnationOf(x);
     const replayed1 = await Promise.all(peers.map(async (n) => total(await metrics(l2, n), 'ironlb_speaker_heartbeat_dropped_total', 'reason="replayed"')));
-    process.stderr.write(`clock step back, SIGKILL: answered again after ${killed.rejoinedMs} ms; incarnation ${inc0} -> ${inc1}; peers' replayed drops +${replayed1.map((v, i) => v - replayed0[i]).join(', +')}\n`);
+    process.stderr.write(`clock step back, SIGKILL: answered again ${killed.rejoinedMs} ms after its start-up; incarnation ${inc0} -> ${inc1}; peers' replayed drops +${replayed1.map((v, i) => v - replayed0[i]).join(', +')}\n`);
     expect(inc1).toBe(inc0 + 1);
     expect(replayed1).toEqual(replayed0);
     // Again an hour ahead, then a graceful stop (its Lease, and the stored incarnation, are
@@ -142,7 +143,7 @@ describe('heartbeats: key rotation and clock steps', () => {
       const v = await incarnationOf(x);
       return v > inc2 ? v : undefined;
     }, 5000, 100);
-    process.stderr.write(`clock step back, SIGTERM: answered again after ${stopped.rejoinedMs} ms; incarnation ${inc2} -> ${inc3}\n`);
+    process.stderr.write(`clock step back, SIGTERM: answered again ${stopped.rejoinedMs} ms after its start-up; incarnation ${inc2} -> ${inc3}\n`);
     expect(inc3).toBeGreaterThan(inc2);
     await waitForLog(stopped.proc, 'our heartbeat incarnation was used before', 5000);
   });

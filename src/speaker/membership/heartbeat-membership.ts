@@ -135,7 +135,11 @@ export class HeartbeatMembership implements Membership {
     this.sentSeq.clear();
     // Stored before the first heartbeat leaves: lease.start() writes our Lease.
     this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
-    this.transport = new HeartbeatTransport({
+    this.running = true;
+    await this.opts.lease.start();
+    // The sockets open once the Leases are listed, with the peers' addresses in the filter at once:
+    // the peers' heartbeats are not dropped for want of a filter entry meanwhile.
+    const transport = new HeartbeatTransport({
       port: this.port,
       self: this.opts.nodeName,
       intervalMs: this.intervalMs,
@@ -146,11 +150,9 @@ export class HeartbeatMembership implements Membership {
       },
       onCounters: (c) => this.drops.fromReceiver(c),
     });
-    await this.transport.start();
-    this.transport.setKeys(this.keys.accepted(now()));
-    this.running = true;
-    await this.opts.lease.start();
-    this.transport.setPeers(this.opts.lease.addresses());
+    await transport.start(this.opts.lease.addresses());
+    transport.setKeys(this.keys.accepted(now()));
+    this.transport = transport;
     this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation });
     this.timers.push(setInterval(() => this.tick(), this.intervalMs));
     this.timers.push(setInterval(() => void this.loadKey(false), this.keyRefreshMs));

@@ -80,8 +80,8 @@ export class HeartbeatTransport {
     this.native = loadNative();
   }
 
-  /** Opens the sockets (accepting nothing until setPeers) and starts the receiver. */
-  async start(): Promise<void> {
+  /** Opens the sockets, their filters admitting `peers` (node -> address), and starts the receiver. */
+  async start(peers: ReadonlyMap<string, string>): Promise<void> {
     const n = this.native;
     this.fds.set(4, n.openUdpSocket(4, this.opts.port, udpHeartbeatFilter(4, SHAPE, [])));
     try {
@@ -90,6 +90,7 @@ export class HeartbeatTransport {
       this.opts.log.info('no IPv6 heartbeat socket', { error: errorText(e) });
     }
     for (const fd of this.fds.values()) n.setRecvBuffer(fd, RCVBUF_BYTES);
+    this.setPeers(peers);
     this.wakeFd = n.createEventFd();
     this.running = true;
     await this.startWorker();
