@@ -22,7 +22,7 @@ import type { Logger } from '../../util/log';
 import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRing } from './heartbeat-keys';
 import { DropCounters } from './heartbeat-drops';
-import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation } from './heartbeat-store';
+import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
 import type { LeaseMembership } from './lease-membership';
@@ -62,6 +62,9 @@ export class HeartbeatMembership implements Membership {
   private readonly keys: HeartbeatKeyRing;
   private readonly drops: DropCounters;
   private transport?: HeartbeatTransport;
+  private receiverStart?: Promise<void>;
+  /** The heartbeat sockets are open (start() went through). */
+  private sockets = false;
   private lastApiOk = -Infinity;
   private incarnation = 0;
   /** Last sequence sent to each peer in this incarnation (sequences are per addressee). */
@@ -115,11 +118,6 @@ export class HeartbeatMembership implements Membership {
     this.listeners.push(cb);
   }
 
-  /** Heartbeats dropped so far, by reason. */
-  droppedCounts(): Readonly<Record<string, number>> {
-    return this.drops.totals();
-  }
-
   /** A key read succeeded within 1.5 refresh periods (capped by apiTimeoutMs). Stricter than the Lease
    * layer's own health on purpose: we must freeze our Lease snapshot before that layer's view of the
    * peers starts to decay for want of updates. */
@@ -128,18 +126,9 @@ export class HeartbeatMembership implements Membership {
     return now() - this.lastApiOk <= limit;
   }
 
-  async start(): Promise<void> {
-    this.startStamp = stamp();
-    await this.loadKey(true);
-    this.incarnation = (await this.untilApi('reading our stored incarnation', () => readStoredIncarnation(this.opts.kc.makeApiClient(k8s.CoordinationV1Api), this.opts.namespace, this.opts.lease.leaseName))) + 1;
-    this.sentSeq.clear();
-    // Stored before the first heartbeat leaves: lease.start() writes our Lease.
-    this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
-    this.running = true;
-    await this.opts.lease.start();
-    // The sockets open once the Leases are listed, with the peers' addresses in the filter at once:
-    // the peers' heartbeats are not dropped for want of a filter entry meanwhile.
-    const transport = new HeartbeatTransport({
+  prepare(): void {
+    if (this.receiverStart) return;
+    this.transport = new HeartbeatTransport({
       port: this.port,
       self: this.opts.nodeName,
       intervalMs: this.intervalMs,
@@ -150,9 +139,32 @@ export class HeartbeatMembership implements Membership {
       },
       onCounters: (c) => this.drops.fromReceiver(c),
     });
-    await transport.start(this.opts.lease.addresses());
-    transport.setKeys(this.keys.accepted(now()));
-    this.transport = transport;
+    this.receiverStart = this.transport.startReceiver();
+    this.receiverStart.catch(() => undefined); // awaited in start()
+  }
+
+  async start(): Promise<void> {
+    this.startStamp = stamp();
+    this.prepare(); // the receiver thread starts while we talk to the API server
+    await this.loadKey(true);
+    const coordination = this.opts.kc.makeApiClient(k8s.CoordinationV1Api);
+    this.incarnation = (await untilApiAnswers(this.opts.log, 'reading our stored incarnation', () => readStoredIncarnation(coordination, this.opts.namespace, this.opts.lease.leaseName))) + 1;
+    this.sentSeq.clear();
+    // Stored before the first heartbeat leaves: lease.start() writes our Lease.
+    this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
+    this.running = true;
+    await this.opts.lease.start();
+    const transport = this.transport as HeartbeatTransport;
+    try {
+      await this.receiverStart;
+      // The sockets open once the Leases are listed, with the peers' addresses in the filter at once.
+      transport.setKeys(this.keys.accepted(now()));
+      transport.open(this.opts.lease.addresses());
+    } catch (e) {
+      await transport.stop();
+      throw e;
+    }
+    this.sockets = true;
     this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation });
     this.timers.push(setInterval(() => this.tick(), this.intervalMs));
     this.timers.push(setInterval(() => void this.loadKey(false), this.keyRefreshMs));
@@ -208,20 +220,10 @@ export class HeartbeatMembership implements Membership {
     for (let i = 0; i < 2; i++) this.sendAll(FLAG_LEAVING);
     await this.transport?.stop();
     this.transport = undefined;
+    this.receiverStart = undefined;
+    this.sockets = false;
     this.evaluate();
     await this.opts.lease.stop();
-  }
-
-  /** Runs `read` until the API server answers; logs now and then while it does not. */
-  private async untilApi<T>(what: string, read: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await read();
-      } catch (e) {
-        if (attempt % 10 === 0) this.opts.log.warn(`waiting for the API server: ${what}`, { error: errorText(e) });
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
   }
 
   private async loadKey(initial: boolean): Promise<void> {
@@ -288,7 +290,7 @@ export class HeartbeatMembership implements Membership {
   private sendAll(extraFlags: number): void {
     const t = now();
     const key = this.keys.sending(t);
-    if (!key || !this.transport) return;
+    if (!key || !this.transport || !this.sockets) return;
     const ts = stamp();
     for (const [node, address] of this.opts.lease.addresses()) {
       if (node === this.opts.nodeName) continue;

@@ -25,7 +25,8 @@ const port = parentPort;
 if (!port) throw new Error('heartbeat-receiver-worker must run in a worker thread');
 const init = workerData as ReceiverInit;
 const admission = new HeartbeatAdmission({ self: init.self, ratePerSecond: init.ratePerSecond, burst: init.burst });
-const pollFds = [init.wakeFd, ...init.fds];
+/** The wake eventfd, and the sockets once the main thread has sent them (after peers and keys). */
+let pollFds = [init.wakeFd];
 
 const buf = Buffer.alloc(SLOT * BATCH);
 const meta = new Int32Array(3 * BATCH);
@@ -119,6 +120,9 @@ port.on('message', (m: ToReceiver) => {
       break;
     case 'keys':
       admission.setKeys(m.keys.map((k) => ({ id: k.id, secret: Buffer.from(k.secret) })));
+      break;
+    case 'sockets':
+      pollFds = [init.wakeFd, ...m.fds];
       break;
     case 'stop':
       stopping = true;

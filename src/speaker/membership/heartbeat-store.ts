@@ -8,7 +8,8 @@
 //   stop) the peers' echo of our last incarnation tells us to move past it (staleIncarnation).
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { apiStatus } from '../../k8s/client';
+import { apiStatus, errorText } from '../../k8s/client';
+import type { Logger } from '../../util/log';
 
 export const MEMBERLIST_SECRET = 'ironlb-memberlist';
 export const MEMBERLIST_SECRET_KEY = 'secretkey';
@@ -70,4 +71,16 @@ export async function readStoredIncarnation(coordination: k8s.CoordinationV1Api,
  */
 export function staleIncarnation(ours: number, lastSentToPeer: number, echoIncarnation: number, echoSequence: number): boolean {
   return echoIncarnation > ours || (echoIncarnation === ours && echoSequence > lastSentToPeer);
+}
+
+/** Runs `read` until the API server answers; logs now and then while it does not. */
+export async function untilApiAnswers<T>(log: Logger, what: string, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (attempt % 10 === 0) log.warn(`waiting for the API server: ${what}`, { error: errorText(e) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

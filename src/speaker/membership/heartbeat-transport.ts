@@ -28,7 +28,11 @@ export interface ReceiverCounters {
   lastFrom: Partial<Record<AdmissionDrop, string>>;
 }
 
-export type ToReceiver = { type: 'peers'; peers: AdmissionPeer[] } | { type: 'keys'; keys: Array<{ id: number; secret: Uint8Array }> } | { type: 'stop' };
+export type ToReceiver =
+  | { type: 'peers'; peers: AdmissionPeer[] }
+  | { type: 'keys'; keys: Array<{ id: number; secret: Uint8Array }> }
+  | { type: 'sockets'; fds: number[] }
+  | { type: 'stop' };
 export type FromReceiver =
   | { type: 'ready' }
   | { type: 'heartbeats'; list: ReceivedHeartbeat[] }
@@ -37,7 +41,6 @@ export type FromReceiver =
   | { type: 'error'; message: string };
 
 export interface ReceiverInit {
-  fds: number[];
   wakeFd: number;
   self: string;
   ratePerSecond: number;
@@ -80,25 +83,37 @@ export class HeartbeatTransport {
     this.native = loadNative();
   }
 
-  /** Opens the sockets, their filters admitting `peers` (node -> address), and starts the receiver. */
-  async start(peers: ReadonlyMap<string, string>): Promise<void> {
-    const n = this.native;
-    this.fds.set(4, n.openUdpSocket(4, this.opts.port, udpHeartbeatFilter(4, SHAPE, [])));
-    try {
-      this.fds.set(6, n.openUdpSocket(6, this.opts.port, udpHeartbeatFilter(6, SHAPE, [])));
-    } catch (e) {
-      this.opts.log.info('no IPv6 heartbeat socket', { error: errorText(e) });
-    }
-    for (const fd of this.fds.values()) n.setRecvBuffer(fd, RCVBUF_BYTES);
-    this.setPeers(peers);
-    this.wakeFd = n.createEventFd();
+  /**
+   * Starts the receiver thread. Separate from open() so that its start-up (which, under ts-node,
+   * means compiling it) overlaps the speaker's first API calls.
+   */
+  async startReceiver(): Promise<void> {
+    this.wakeFd = this.native.createEventFd();
     this.running = true;
     await this.startWorker();
   }
 
+  /** Opens the sockets, their filters admitting `peers` (node -> address) from the first datagram. */
+  open(peers: ReadonlyMap<string, string>): void {
+    const { sources } = this.collect(peers);
+    for (const family of [4, 6] as const) {
+      try {
+        const fd = this.native.openUdpSocket(family, this.opts.port, this.filterFor(family, sources.get(family) ?? []));
+        this.fds.set(family, fd);
+        this.filtered.set(family, sourcesKey(sources.get(family) ?? []));
+        this.native.setRecvBuffer(fd, RCVBUF_BYTES);
+      } catch (e) {
+        if (family === 4) throw e;
+        this.opts.log.info('no IPv6 heartbeat socket', { error: errorText(e) });
+      }
+    }
+    // Peers before sockets: the receiver knows every peer before it reads a datagram.
+    this.setPeers(peers);
+    this.post({ type: 'sockets', fds: [...this.fds.values()] });
+  }
+
   private async startWorker(): Promise<void> {
     const init: ReceiverInit = {
-      fds: [...this.fds.values()],
       wakeFd: this.wakeFd,
       self: this.opts.self,
       // Ten times a peer's heartbeat rate: room for its extra sends on state changes.
@@ -108,7 +123,6 @@ export class HeartbeatTransport {
       statsMs: 1000,
     };
     const worker = startWorker(resolveWorkerModule(path.join(__dirname, 'heartbeat-receiver-worker'), __filename), { workerData: init });
-    this.worker = worker;
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromReceiver): void => {
         if (m.type !== 'ready') return;
@@ -129,8 +143,11 @@ export class HeartbeatTransport {
       this.opts.log.error('heartbeat receiver exited; restarting it', { code });
       setTimeout(() => void this.restart(), 200);
     });
+    this.worker = worker;
+    // A restarted receiver gets the current state; the first one gets it from open().
     this.post({ type: 'peers', peers: this.lastPeers });
     this.post({ type: 'keys', keys: this.lastKeys.map((k) => ({ id: k.id, secret: k.secret })) });
+    if (this.fds.size > 0) this.post({ type: 'sockets', fds: [...this.fds.values()] });
   }
 
   private async restart(): Promise<void> {
@@ -166,11 +183,25 @@ export class HeartbeatTransport {
 
   /** The peers' node addresses (from the Leases): the kernel filter and the receiver follow them. */
   setPeers(addresses: ReadonlyMap<string, string>): void {
+    const { peers, sources } = this.collect(addresses);
+    for (const [family, fd] of this.fds) {
+      const list = sources.get(family) ?? [];
+      const key = sourcesKey(list);
+      if (this.filtered.get(family) === key) continue;
+      this.native.setSocketFilter(fd, this.filterFor(family, list));
+      this.filtered.set(family, key);
+    }
+    const key = JSON.stringify(peers.map((p) => [p.node, p.source]).sort());
+    if (key === this.peersKey) return;
+    this.peersKey = key;
+    this.lastPeers = peers;
+    this.post({ type: 'peers', peers });
+  }
+
+  /** The receiver's peer table and the filters' source lists, from node -> address. */
+  private collect(addresses: ReadonlyMap<string, string>): { peers: AdmissionPeer[]; sources: Map<4 | 6, Buffer[]> } {
     const peers: AdmissionPeer[] = [];
-    const sources = new Map<4 | 6, Buffer[]>([
-      [4, []],
-      [6, []],
-    ]);
+    const sources = new Map<4 | 6, Buffer[]>();
     for (const [node, address] of addresses) {
       if (node === this.opts.self) continue;
       const ip = tryParseIP(address);
@@ -179,28 +210,17 @@ export class HeartbeatTransport {
         continue;
       }
       peers.push({ node, source: sourceKey(ip.bytes) });
-      sources.get(ip.family)?.push(ip.bytes);
+      sources.set(ip.family, [...(sources.get(ip.family) ?? []), ip.bytes]);
     }
-    for (const [family, fd] of this.fds) this.refilter(family, fd, sources.get(family) ?? []);
-    const key = JSON.stringify(peers.map((p) => [p.node, p.source]).sort());
-    if (key === this.peersKey) return;
-    this.peersKey = key;
-    this.lastPeers = peers;
-    this.post({ type: 'peers', peers });
+    return { peers, sources };
   }
 
-  private refilter(family: 4 | 6, fd: number, sources: Buffer[]): void {
-    const key = sources.map((b) => b.toString('hex')).sort().join(',');
-    if (this.filtered.get(family) === key) return;
-    let list: Buffer[] | undefined = sources;
-    if (sources.length > maxFilteredSources(family)) {
-      // Too many for one classic BPF program: the kernel checks the shape only; the receiver still
-      // drops unknown sources before any crypto.
-      this.warnOnce(`filter:${family}`, 'too many peers for the kernel source filter; filtering sources in the receiver only', { family, peers: sources.length });
-      list = undefined;
-    }
-    this.native.setSocketFilter(fd, udpHeartbeatFilter(family, SHAPE, list));
-    this.filtered.set(family, key);
+  private filterFor(family: 4 | 6, sources: Buffer[]): ReturnType<typeof udpHeartbeatFilter> {
+    if (sources.length <= maxFilteredSources(family)) return udpHeartbeatFilter(family, SHAPE, sources);
+    // Too many for one classic BPF program: the kernel checks the shape only; the receiver still
+    // drops unknown sources before any crypto.
+    this.warnOnce(`filter:${family}`, 'too many peers for the kernel source filter; filtering sources in the receiver only', { family, peers: sources.length });
+    return udpHeartbeatFilter(family, SHAPE, undefined);
   }
 
   setKeys(keys: readonly HeartbeatKey[]): void {
@@ -252,4 +272,11 @@ export class HeartbeatTransport {
     this.warned.add(key);
     this.opts.log.warn(msg, fields);
   }
+}
+
+function sourcesKey(sources: Buffer[]): string {
+  return sources
+    .map((b) => b.toString('hex'))
+    .sort()
+    .join(',');
 }
