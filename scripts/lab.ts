@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
+import { ensureHeartbeatSecret } from '../src/speaker/membership/heartbeat-store';
 import { loadLiveState } from '../src/cli/live-state';
 import { buildStatus, formatStatus } from '../src/cli/status-command';
 import { kubeBinDir, pidAlive } from './lib/kube-cluster';
@@ -196,6 +197,10 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
     await step(
       `starting ${lan.nodes.length} speakers, one per node namespace (${spk.source}: ${spk.args.join(' ')})`,
       async () => {
+        // The heartbeat key, created as docs/install.md does it (speakers may only read it); the
+        // lab's L2Lab made it in its own namespace, this is the manifests' namespace.
+        await lan.kit.ensureNamespace(spk.namespace);
+        await ensureHeartbeatSecret(core, spk.namespace);
         const procs = lan.nodes.map((node) => {
           const args = ['speaker', '--kubeconfig', lan.cluster.kubeconfig, `--node-name=${node.nodeName}`, `--node-address=${node.ipv4 ?? ''}`, `--namespace=${spk.namespace}`, `--config-name=${cfg.name}`, ...spk.args];
           return startDetached(state, `speaker-${node.nodeName}`, ironlbArgv(args), MAIN, node.ns);

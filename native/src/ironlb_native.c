@@ -15,6 +15,11 @@
  *   tcpConnectResult(fd) -> 0 connected | 1 pending           throws the connect error
  *   openRouteMonitor() -> fd                                  NETLINK_ROUTE, link + address groups
  *   drainRouteMonitor(fd) -> messages read (-1: overrun)       non-blocking, reads all queued
+ *   openUdpSocket(family, port, filter) -> fd                 heartbeats: filter attached before bind
+ *   setSocketFilter(fd, filter)                               replaces a socket's classic BPF filter
+ *   recvUdpBatch(fd, buf, slot, meta, addrs) -> count         recvmmsg, non-blocking, with sources
+ *   sendUdp(fd, buf, address, port) -> bytes | -1             sendto
+ *   socketDrops(fd) -> count                                  SO_MEMINFO drops (filter + queue full)
  *
  * All calls are synchronous. System call failures throw an Error whose message carries the errno
  * text and whose `code` is the errno name (e.g. "EPERM"); `errno` and `syscall` are set too.
@@ -29,6 +34,7 @@
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -740,6 +746,189 @@ static napi_value TcpConnectResult(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* Heartbeat UDP sockets (speaker membership): a kernel filter in front of the receive queue,   */
+/* batched receive for a worker thread, drop counter. Separate from the packet-socket code.    */
+
+/* openUdpSocket(family 4|6, port, filter) -> fd: non-blocking, close-on-exec, IPV6_V6ONLY for 6.
+ * The filter is attached before bind(), so no datagram the filter refuses is ever queued. */
+static napi_value OpenUdpSocket(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 3) return throw_type(env, "openUdpSocket(family, port, filter)");
+  int32_t family, port;
+  if (!get_int(env, argv[0], &family, "family")) return NULL;
+  if (!get_int(env, argv[1], &port, "port")) return NULL;
+  if (family != 4 && family != 6) return throw_range(env, "family must be 4 or 6");
+  if (port < 0 || port > 65535) return throw_range(env, "port out of range");
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return throw_errno(env, "socket(SOCK_DGRAM)", errno);
+  if (family == 6) {
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
+      int e = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt(IPV6_V6ONLY)", e);
+    }
+  }
+  if (!attach_filter(env, fd, argv[2])) {
+    close(fd);
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  if (family == 4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    s4->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof *s4;
+  } else {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    s6->sin6_addr = in6addr_any;
+    len = sizeof *s6;
+  }
+  return bind_or_close(env, fd, (struct sockaddr *)&ss, len, "bind(SOCK_DGRAM)");
+}
+
+/* setSocketFilter(fd, filter): replaces the socket's classic BPF filter (atomically, in the kernel). */
+static napi_value SetSocketFilter(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "setSocketFilter(fd, filter)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  if (!attach_filter(env, fd, argv[1])) return NULL;
+  return make_undefined(env);
+}
+
+#define UDP_BATCH_MAX 64
+#define UDP_META_STRIDE 3
+#define UDP_ADDR_STRIDE 16
+
+/* recvUdpBatch(fd, buf, slotSize, meta: Int32Array, addrs: Uint8Array) -> count (0: none queued).
+ * Datagram i lands in buf[i*slotSize, ...); meta[3i..3i+2] = [length (-1 if truncated), family
+ * (4|6), source port]; addrs[16i..] = the source address bytes (4 for IPv4, 16 for IPv6). */
+static napi_value RecvUdpBatch(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS + 1];
+  argc = MAX_ARGS + 1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 5) return throw_type(env, "recvUdpBatch(fd, buf, slotSize, meta, addrs)");
+  int32_t fd, slot;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  uint8_t *buf, *addrs;
+  size_t blen, alen;
+  if (!get_bytes(env, argv[1], &buf, &blen, "buf")) return NULL;
+  if (!get_int(env, argv[2], &slot, "slotSize")) return NULL;
+  if (slot <= 0) return throw_range(env, "slotSize must be > 0");
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[3], &is_ta);
+  if (!is_ta) return throw_type(env, "meta must be an Int32Array");
+  napi_typedarray_type mtype;
+  size_t mlen;
+  void *mp;
+  napi_value mab;
+  size_t moff;
+  napi_get_typedarray_info(env, argv[3], &mtype, &mlen, &mp, &mab, &moff);
+  if (mtype != napi_int32_array) return throw_type(env, "meta must be an Int32Array");
+  if (!get_bytes(env, argv[4], &addrs, &alen, "addrs")) return NULL;
+  int32_t *meta = (int32_t *)mp;
+  size_t n = blen / (size_t)slot;
+  if (mlen / UDP_META_STRIDE < n) n = mlen / UDP_META_STRIDE;
+  if (alen / UDP_ADDR_STRIDE < n) n = alen / UDP_ADDR_STRIDE;
+  if (n > UDP_BATCH_MAX) n = UDP_BATCH_MAX;
+  if (n == 0) return throw_range(env, "buffers too small for one datagram");
+  struct mmsghdr msgs[UDP_BATCH_MAX];
+  struct iovec iov[UDP_BATCH_MAX];
+  struct sockaddr_storage from[UDP_BATCH_MAX];
+  memset(msgs, 0, sizeof msgs[0] * n);
+  for (size_t i = 0; i < n; i++) {
+    iov[i].iov_base = buf + i * (size_t)slot;
+    iov[i].iov_len = (size_t)slot;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  int r;
+  do {
+    r = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return make_int(env, 0);
+    return throw_errno(env, "recvmmsg", errno);
+  }
+  for (int i = 0; i < r; i++) {
+    int32_t *m = meta + i * UDP_META_STRIDE;
+    uint8_t *a = addrs + i * UDP_ADDR_STRIDE;
+    m[0] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)msgs[i].msg_len;
+    if (from[i].ss_family == AF_INET) {
+      struct sockaddr_in *s4 = (struct sockaddr_in *)&from[i];
+      m[1] = 4;
+      m[2] = ntohs(s4->sin_port);
+      memcpy(a, &s4->sin_addr, 4);
+    } else {
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&from[i];
+      m[1] = 6;
+      m[2] = ntohs(s6->sin6_port);
+      memcpy(a, &s6->sin6_addr, 16);
+    }
+  }
+  return make_int(env, r);
+}
+
+/* sendUdp(fd, buf, address, port) -> bytes | -1 (EAGAIN/ENOBUFS); other errors throw. */
+static napi_value SendUdp(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 4) return throw_type(env, "sendUdp(fd, buf, address, port)");
+  int32_t fd, port;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  uint8_t *data;
+  size_t len;
+  if (!get_bytes(env, argv[1], &data, &len, "buf")) return NULL;
+  char text[INET6_ADDRSTRLEN + 1];
+  if (!get_ip_string(env, argv[2], text, sizeof text)) return throw_type(env, "address is not an IP address");
+  if (!get_int(env, argv[3], &port, "port")) return NULL;
+  if (port < 1 || port > 65535) return throw_range(env, "port out of range");
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  if (parse_sockaddr(text, port, &ss, &sl) < 0) return throw_type(env, "address is not an IP address");
+  ssize_t n;
+  do {
+    n = sendto(fd, data, len, 0, (struct sockaddr *)&ss, sl);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return make_int(env, -1);
+    return throw_errno(env, "sendto", errno);
+  }
+  return make_int(env, n);
+}
+
+/* socketDrops(fd) -> the kernel's drop count of this socket since it was opened (SO_MEMINFO,
+ * SK_MEMINFO_DROPS): datagrams the filter refused plus those that found the queue full. */
+static napi_value SocketDrops(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 1) return throw_type(env, "socketDrops(fd)");
+  int32_t fd;
+  if (!get_int(env, argv[0], &fd, "fd")) return NULL;
+  uint32_t mem[SK_MEMINFO_VARS];
+  socklen_t ml = sizeof mem;
+  memset(mem, 0, sizeof mem);
+  if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &ml) < 0) return throw_errno(env, "getsockopt(SO_MEMINFO)", errno);
+  return make_int(env, (int64_t)mem[SK_MEMINFO_DROPS]);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 NAPI_MODULE_INIT() {
@@ -761,6 +950,12 @@ NAPI_MODULE_INIT() {
       {"tcpConnectResult", NULL, TcpConnectResult, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openRouteMonitor", NULL, OpenRouteMonitor, NULL, NULL, NULL, napi_enumerable, NULL},
       {"drainRouteMonitor", NULL, DrainRouteMonitor, NULL, NULL, NULL, napi_enumerable, NULL},
+      /* heartbeat UDP sockets */
+      {"openUdpSocket", NULL, OpenUdpSocket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setSocketFilter", NULL, SetSocketFilter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvUdpBatch", NULL, RecvUdpBatch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendUdp", NULL, SendUdp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketDrops", NULL, SocketDrops, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

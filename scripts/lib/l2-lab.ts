@@ -23,6 +23,10 @@ import { TestKubelet, type LabPod, type PodSpec } from './pods';
 import { startIronlb, type IronlbProcess } from './processes';
 import { ServiceKit } from './services';
 import { lockRootLan, type HeldLock } from './root-lan-lock';
+import { ensureHeartbeatSecret } from '../../src/speaker/membership/heartbeat-store';
+
+/** Where the speakers keep their Leases and read their heartbeat key (the manifests' namespace). */
+const SPEAKER_NAMESPACE = 'ironlb-system';
 
 const run = promisify(execFile);
 
@@ -107,6 +111,9 @@ export class L2Lab {
       l2.kc = new k8s.KubeConfig();
       l2.kc.loadFromFile(l2.cluster.kubeconfig);
       l2.kit = new ServiceKit(l2.kc);
+      // The heartbeat key, as an installer creates it (docs/install.md): speakers only read it.
+      await l2.kit.ensureNamespace(SPEAKER_NAMESPACE);
+      await ensureHeartbeatSecret(l2.kit.core, SPEAKER_NAMESPACE);
       l2.client = await lab.addHost('client', { ipv4: `${LAN_V4_PREFIX}.10/24`, ipv6: `${LAN_V6_PREFIX}10/64` });
       const count = opts.nodes ?? 3;
       for (let i = 1; i <= count; i++) {
@@ -181,7 +188,8 @@ export class L2Lab {
     return this.controller;
   }
 
-  startSpeaker(node: NodeHost, extra: string[] = []): IronlbProcess {
+  /** `env`: extra environment of the speaker process (e.g. libfaketime for a clock step). */
+  startSpeaker(node: NodeHost, extra: string[] = [], env?: Record<string, string>): IronlbProcess {
     node.speaker = startIronlb(
       [
         'speaker',
@@ -195,7 +203,7 @@ export class L2Lab {
         '--lease-renew', '1',
         ...extra,
       ],
-      { netns: node.ns },
+      { netns: node.ns, env },
     );
     return node.speaker;
   }

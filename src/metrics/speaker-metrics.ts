@@ -30,7 +30,8 @@ export class SpeakerMetrics {
   });
   readonly heartbeatDropped = new Counter({
     name: 'ironlb_speaker_heartbeat_dropped_total',
-    help: 'Heartbeats dropped, by reason (forged: bad HMAC; replayed: old incarnation or sequence; malformed)',
+    help:
+      'Heartbeats dropped, by reason: kernel (socket filter: not from a peer address or not heartbeat-shaped; or receive queue full), unknown-source, malformed, misaddressed (meant for another node), unknown-key, replayed, rate-limited (per-peer MAC-check limit), forged (bad HMAC)',
     labelNames: ['reason'],
     registers: [this.registry],
   });

@@ -1,21 +1,32 @@
 // Classic BPF programs attached to the responder's packet sockets so that only frames worth
-// looking at wake the worker: ARP requests, and ICMPv6 Neighbor Solicitations.
+// looking at wake the worker: ARP requests, and ICMPv6 Neighbor Solicitations; and to the
+// speaker's heartbeat UDP sockets, so that datagrams from anyone but a peer never reach user space.
 import type { BpfInstruction } from './native';
 
 // linux/filter.h opcodes
 const BPF_LD = 0x00;
 const BPF_JMP = 0x05;
 const BPF_RET = 0x06;
+const BPF_W = 0x00;
 const BPF_H = 0x08;
 const BPF_B = 0x10;
 const BPF_ABS = 0x20;
 const BPF_JEQ = 0x10;
+const BPF_JGT = 0x20;
+const BPF_JGE = 0x30;
 const BPF_K = 0x00;
 
 export const LDH_ABS = BPF_LD | BPF_H | BPF_ABS;
 export const LDB_ABS = BPF_LD | BPF_B | BPF_ABS;
 export const JEQ_K = BPF_JMP | BPF_JEQ | BPF_K;
 export const RET_K = BPF_RET | BPF_K;
+export const LDW_ABS = BPF_LD | BPF_W | BPF_ABS;
+export const JGT_K = BPF_JMP | BPF_JGT | BPF_K;
+export const JGE_K = BPF_JMP | BPF_JGE | BPF_K;
+/** linux/filter.h SKF_NET_OFF: absolute loads at this offset + n read the network header. */
+export const SKF_NET_OFF = -0x100000;
+/** BPF_MAXINSNS. */
+export const MAX_FILTER_INSTRUCTIONS = 4096;
 
 /** Accept length: the whole frame (the kernel truncates to what fits). */
 const ACCEPT = 0x40000;
@@ -75,25 +86,107 @@ export function neighborAdvertisementFilter(): BpfInstruction[] {
   return icmpv6TypeFilter(136);
 }
 
+/** What a heartbeat datagram looks like before any crypto: payload size range and first five bytes. */
+export interface UdpHeartbeatShape {
+  minPayload: number;
+  maxPayload: number;
+  /** Payload bytes 0-3, big-endian. */
+  magic: number;
+  /** Payload byte 4. */
+  version: number;
+}
+
+const UDP_HEADER = 8;
+const SHAPE_INSTRUCTIONS = 11;
+const PER_SOURCE = { 4: 2, 6: 9 } as const;
+
+/** How many source addresses a heartbeat filter can list within the kernel's instruction limit. */
+export function maxFilteredSources(family: 4 | 6): number {
+  return Math.floor((MAX_FILTER_INSTRUCTIONS - SHAPE_INSTRUCTIONS - 2) / PER_SOURCE[family]);
+}
+
+/**
+ * Socket filter for a UDP socket of `family`: accepts a datagram only if its payload has the
+ * heartbeat shape and, unless `sources` is undefined, its IP source address is one of `sources`
+ * (4 or 16 bytes each; an empty list accepts nothing). On UDP sockets the program sees the UDP
+ * header at offset 0; the IP header is read through SKF_NET_OFF.
+ */
+export function udpHeartbeatFilter(family: 4 | 6, shape: UdpHeartbeatShape, sources: readonly Uint8Array[] | undefined): BpfInstruction[] {
+  const len = family === 4 ? 4 : 16;
+  if (sources && sources.length > maxFilteredSources(family)) throw new RangeError(`at most ${maxFilteredSources(family)} IPv${family} sources fit in a socket filter`);
+  if (sources?.some((a) => a.length !== len)) throw new RangeError(`IPv${family} source addresses are ${len} bytes`);
+  const drop = ins(RET_K, 0, 0, 0);
+  const prog: BpfInstruction[] = [
+    ins(LDH_ABS, 0, 0, 4), // UDP length (header included)
+    ins(JGE_K, 1, 0, UDP_HEADER + shape.minPayload),
+    drop,
+    ins(JGT_K, 0, 1, UDP_HEADER + shape.maxPayload),
+    drop,
+    ins(LDW_ABS, 0, 0, UDP_HEADER),
+    ins(JEQ_K, 1, 0, shape.magic),
+    drop,
+    ins(LDB_ABS, 0, 0, UDP_HEADER + 4),
+    ins(JEQ_K, 1, 0, shape.version),
+    drop,
+  ];
+  if (!sources) {
+    prog.push(ins(RET_K, 0, 0, ACCEPT));
+    return prog;
+  }
+  // Source address: IPv4 header offset 12, IPv6 header offset 8.
+  if (family === 4) {
+    prog.push(ins(LDW_ABS, 0, 0, SKF_NET_OFF + 12));
+    for (const a of sources) prog.push(ins(JEQ_K, 0, 1, word(a, 0)), ins(RET_K, 0, 0, ACCEPT));
+  } else {
+    for (const a of sources) {
+      // Each word compared in turn; a mismatch skips to the next address's block.
+      for (let w = 0; w < 4; w++) prog.push(ins(LDW_ABS, 0, 0, SKF_NET_OFF + 8 + 4 * w), ins(JEQ_K, 0, 7 - 2 * w, word(a, 4 * w)));
+      prog.push(ins(RET_K, 0, 0, ACCEPT));
+    }
+  }
+  prog.push(drop);
+  return prog;
+}
+
+function word(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
 /**
  * Runs a program over a frame in TS (same semantics as the kernel for the opcodes used here):
- * returns the accept length (0 = drop). Used by the unit tests to check the programs.
+ * returns the accept length (0 = drop). Used by the unit tests to check the programs. `network`:
+ * what SKF_NET_OFF loads read (socket filters).
  */
-export function runFilter(prog: readonly BpfInstruction[], frame: Uint8Array): number {
+export function runFilter(prog: readonly BpfInstruction[], frame: Uint8Array, network?: Uint8Array): number {
   let a = 0;
+  // Absolute loads: offsets from SKF_NET_OFF read `network` (the IP header of a socket filter).
+  const load = (k: number, size: number): number | undefined => {
+    const signed = k | 0;
+    const [buf, off] = signed < 0 && signed >= SKF_NET_OFF ? [network, signed - SKF_NET_OFF] : [frame, k];
+    if (!buf || off + size > buf.length) return undefined;
+    let v = 0;
+    for (let i = 0; i < size; i++) v = v * 256 + buf[off + i];
+    return v;
+  };
   for (let pc = 0; pc < prog.length; pc++) {
     const [code, jt, jf, k] = prog[pc];
     switch (code) {
+      case LDW_ABS:
       case LDH_ABS:
-        if (k + 2 > frame.length) return 0;
-        a = (frame[k] << 8) | frame[k + 1];
+      case LDB_ABS: {
+        const v = load(k, code === LDW_ABS ? 4 : code === LDH_ABS ? 2 : 1);
+        if (v === undefined) return 0;
+        a = v;
         break;
-      case LDB_ABS:
-        if (k + 1 > frame.length) return 0;
-        a = frame[k];
-        break;
+      }
       case JEQ_K:
         pc += a === k ? jt : jf;
+        break;
+      case JGT_K:
+        pc += a > k ? jt : jf;
+        break;
+      case JGE_K:
+        pc += a >= k ? jt : jf;
         break;
       case RET_K:
         return k;

@@ -56,6 +56,21 @@ export interface IronlbNative {
   openRouteMonitor(): number;
   /** Reads every queued notification: returns how many (0: none), or -1 when some were lost (overrun). */
   drainRouteMonitor(fd: number): number;
+  // Heartbeat UDP sockets (src/speaker/membership/heartbeat-transport.ts).
+  /** A non-blocking UDP socket bound to the wildcard address and `port`, `filter` attached before bind. */
+  openUdpSocket(family: 4 | 6, port: number, filter: readonly BpfInstruction[]): number;
+  /** Replaces the classic BPF filter of a socket. */
+  setSocketFilter(fd: number, filter: readonly BpfInstruction[]): void;
+  /**
+   * Receives up to 64 queued datagrams (recvmmsg, non-blocking): datagram i in
+   * `buf[i*slotSize, ...)`, `meta[3i..3i+2]` = [length or -1 if truncated, family 4|6, source port],
+   * `addrs[16i..]` = source address bytes. Returns the count (0: none queued).
+   */
+  recvUdpBatch(fd: number, buf: Uint8Array, slotSize: number, meta: Int32Array, addrs: Uint8Array): number;
+  /** sendto(); -1 when the queue is full (EAGAIN/ENOBUFS); other errors throw. */
+  sendUdp(fd: number, buf: Uint8Array, address: string, port: number): number;
+  /** Datagrams the kernel dropped for this socket since it was opened (filter refused or queue full). */
+  socketDrops(fd: number): number;
 }
 
 /** Errors thrown by the addon carry the errno name as `code`. */

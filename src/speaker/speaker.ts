@@ -151,6 +151,7 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    this.membership.prepare?.();
     await this.layer2.start();
     await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);
     // Speakers that start together list each other's Leases before those exist; wait until every

@@ -9,10 +9,14 @@ import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
 import { haveProgram } from '../helpers/netns';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
 import { Probe, startEcho } from '../harness/udp-probe';
-import { encodeHeartbeat } from '../../src/speaker/membership/heartbeat-codec';
+import { encodeHeartbeat, heartbeatKey } from '../../src/speaker/membership/heartbeat-codec';
 import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../../src/speaker/membership/heartbeat-membership';
 
-jest.setTimeout(180_000);
+jest.setTimeout(420_000); // room for STARTUP_MS below on a loaded machine
+
+// Start-up only: three ts-node speakers, each with two worker threads, start at once on a 2-core
+// machine shared with other suites; measured 14-29 s for one speaker alone at load ~12.
+const STARTUP_MS = 240_000;
 
 const NS = 'default';
 
@@ -25,7 +29,7 @@ describe('layer 2 failover with heartbeats', () => {
   async function startSpeaker(n: NodeHost): Promise<IronlbProcess> {
     const p = l2.startSpeaker(n);
     started.push({ node: n.nodeName, proc: p });
-    await waitForLog(p, 'speaker started');
+    await waitForLog(p, 'speaker started', STARTUP_MS);
     return p;
   }
 
@@ -47,7 +51,7 @@ describe('layer 2 failover with heartbeats', () => {
     await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     const ctl = l2.startController();
     for (const n of l2.nodes) echoes.push(startEcho(l2, n));
-    await waitForLog(ctl, 'caches synced');
+    await waitForLog(ctl, 'caches synced', STARTUP_MS);
     await Promise.all(l2.nodes.map((n) => startSpeaker(n)));
     await converged();
   });
@@ -211,7 +215,7 @@ describe('layer 2 failover with heartbeats', () => {
     await l2.lab.ip(x.ns, ['link', 'set', 'eth1', 'up']);
     const proc = l2.startSpeaker(x, ['--exclude-interfaces', '^lo$,^eth0$,^eth1p$']);
     started.push({ node: x.nodeName, proc });
-    await waitForLog(proc, 'speaker started');
+    await waitForLog(proc, 'speaker started', STARTUP_MS);
     expect((await waitForLog(proc, 'layer2 interfaces')).interfaces).toEqual([expect.stringMatching(/^eth1\(/)]);
     await converged();
     // A Service that hashes to node1.
@@ -244,33 +248,39 @@ describe('layer 2 failover with heartbeats', () => {
     await converged();
   });
 
-  it('drops forged and replayed heartbeats sent from the client namespace, without any effect', async () => {
+  it('drops forged and replayed heartbeats sent from the client namespace in the kernel, without any effect', async () => {
     const ip = await service('fo-forged');
     const p = probe(ip);
     const before = await owner(p);
     const core = l2.kc.makeApiClient(k8s.CoreV1Api);
     const secret = await core.readNamespacedSecret({ name: MEMBERLIST_SECRET, namespace: 'ironlb-system' });
-    const realKey = Buffer.from(secret.data?.[MEMBERLIST_SECRET_KEY] ?? '', 'base64');
-    expect(realKey.length).toBe(32);
-    const base = { node: before.nodeName, incarnation: Date.now() + 1_000_000, sequence: 1e9, timestamp: Date.now(), flags: 1 /* leaving */, echoTimestamp: 0, echoDelayMs: 0 };
-    const packets = [
+    const realKey = heartbeatKey(Buffer.from(secret.data?.[MEMBERLIST_SECRET_KEY] ?? '', 'base64'));
+    expect(realKey.secret.length).toBe(32);
+    const targets = l2.nodes.filter((n) => n !== before);
+    const base = { node: before.nodeName, incarnation: 1e9, sequence: 1e9, timestamp: Date.now(), flags: 1 /* leaving */, echoTimestamp: 0, echoDelayMs: 0, echoIncarnation: 0, echoSequence: 0 };
+    const packets = targets.flatMap((t) => [
       // Forged: "the owner is leaving", signed with a guessed key.
-      encodeHeartbeat(base, Buffer.alloc(32, 1)).toString('hex'),
+      { to: t.ipv4, hex: encodeHeartbeat({ ...base, addressee: t.nodeName }, heartbeatKey(Buffer.alloc(32, 1))).toString('hex') },
       // Replayed: correctly signed, but from an old incarnation of the owner.
-      encodeHeartbeat({ ...base, incarnation: 1, sequence: 1 }, realKey).toString('hex'),
-    ];
-    const targets = l2.nodes.filter((n) => n !== before).map((n) => n.ipv4);
-    const sender = `const s=require('dgram').createSocket('udp4');const P=${JSON.stringify(packets)};const T=${JSON.stringify(targets)};let k=0;const t=setInterval(()=>{for(const a of T)for(const h of P)s.send(Buffer.from(h,'hex'),7946,a);if(++k>=20){clearInterval(t);setTimeout(()=>s.close(),100)}},20)`;
+      { to: t.ipv4, hex: encodeHeartbeat({ ...base, addressee: t.nodeName, incarnation: 0, sequence: 1 }, realKey).toString('hex') },
+    ]);
+    const kernelDrops = async (n: NodeHost): Promise<number> => {
+      const addr = (await waitForLog(n.speaker as IronlbProcess, 'metrics and health endpoints listening')).address as string;
+      const r = await l2.lab.exec(n.ns, ['curl', '-s', '--max-time', '3', `http://${addr}/metrics`]);
+      return Number(r.stdout.split('\n').find((l) => l.startsWith('ironlb_speaker_heartbeat_dropped_total{reason="kernel"}'))?.split(' ')[1] ?? 0);
+    };
+    const drops0 = await Promise.all(targets.map(kernelDrops));
+    const sender = `const s=require('dgram').createSocket('udp4');const P=${JSON.stringify(packets)};let k=0;const t=setInterval(()=>{for(const x of P)s.send(Buffer.from(x.hex,'hex'),7946,x.to);if(++k>=20){clearInterval(t);setTimeout(()=>s.close(),100)}},20)`;
     const t0 = Date.now();
     await l2.lab.exec(l2.client, [process.execPath, '-e', sender], { timeoutMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 700));
+    // The kernel drop count is read every second (heartbeat-membership.ts): wait two.
+    await new Promise((r) => setTimeout(r, 2000));
     expect(p.replies.filter((r) => r.t >= t0).every((r) => r.node === before.nodeName)).toBe(true);
-    for (const n of l2.nodes.filter((x) => x !== before)) {
-      const drops = (n.speaker?.logs() ?? []).filter((l) => l.msg === 'dropped heartbeat' && typeof l.ts === 'string' && Date.parse(l.ts) >= t0);
-      expect(drops.map((l) => l.reason).sort()).toEqual(expect.arrayContaining(['forged', 'replayed']));
-      const counts = (drops[drops.length - 1] as { dropped?: Record<string, number> }).dropped ?? {};
-      expect(counts.forged).toBeGreaterThan(0);
-      expect(counts.replayed).toBeGreaterThan(0);
+    // The client is no speaker: its datagrams never reach a speaker, whatever they say (test/e2e/
+    // heartbeat-flood.test.ts sends them from the speakers' own addresses).
+    const drops1 = await Promise.all(targets.map(kernelDrops));
+    targets.forEach((n, i) => expect(drops1[i] - drops0[i]).toBeGreaterThanOrEqual(40)); // 2 datagrams x 20 rounds each
+    for (const n of targets) {
       const changed = n.speaker?.logs().filter((l) => l.msg === 'speaker membership changed' && typeof l.ts === 'string' && Date.parse(l.ts) >= t0) ?? [];
       expect(changed).toEqual([]);
     }

@@ -8,6 +8,7 @@
 // leave behind (and namespaces cannot be deleted there).
 import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,9 +39,14 @@ async function kubectl(kubeconfig: string, args: string[]): Promise<string> {
   }
 }
 
-/** `kubectl auth can-i` as a ServiceAccount: exits 1 with "no" when denied. */
+/**
+ * `kubectl auth can-i` as a ServiceAccount: exits 1 with "no" when denied. `resource` is TYPE or
+ * TYPE/NAME; TYPE#SUBRESOURCE asks about a subresource (kubectl reads "services/status" as the
+ * Service named "status").
+ */
 async function canI(kubeconfig: string, as: string, verb: string, resource: string, namespace?: string): Promise<boolean> {
-  const args = ['--kubeconfig', kubeconfig, 'auth', 'can-i', verb, resource, '--as', as];
+  const [type, subresource] = resource.split('#');
+  const args = ['--kubeconfig', kubeconfig, 'auth', 'can-i', verb, type, '--as', as, ...(subresource ? ['--subresource', subresource] : [])];
   if (namespace) args.push('-n', namespace);
   else args.push('--all-namespaces');
   const r = await run(KUBECTL, args, { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
@@ -187,6 +193,9 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       kubeconfigs[sa] = file;
     }
 
+    // The heartbeat key, created at install time as docs/install.md says (the speaker may only read it).
+    await kubectl(cluster.kubeconfig, ['-n', NS, 'create', 'secret', 'generic', 'ironlb-memberlist', `--from-literal=secretkey=${randomBytes(32).toString('base64')}`]);
+
     // The seed: ConfigMap, nginx Deployment + LoadBalancer Service, its EndpointSlice, a Node.
     await kubectl(cluster.kubeconfig, ['apply', '-f', path.join(REPO, 'config', 'example-config.yaml')]);
     await kubectl(cluster.kubeconfig, ['apply', '-n', 'default', '-f', path.join(REPO, 'config', 'nginx-metallb.yaml')]);
@@ -214,8 +223,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'list', 'services'],
       [CONTROLLER_SA, 'watch', 'services'],
       [CONTROLLER_SA, 'get', 'services'],
-      [CONTROLLER_SA, 'patch', 'services'],
-      [CONTROLLER_SA, 'patch', 'services/status'],
+      [CONTROLLER_SA, 'patch', 'services#status'],
       [CONTROLLER_SA, 'create', 'events'],
       [CONTROLLER_SA, 'patch', 'events'],
       [CONTROLLER_SA, 'list', 'configmaps', NS],
@@ -232,10 +240,11 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'delete', 'leases.coordination.k8s.io', NS],
       [SPEAKER_SA, 'watch', 'leases.coordination.k8s.io', NS],
       [SPEAKER_SA, 'get', 'secrets/ironlb-memberlist', NS],
-      [SPEAKER_SA, 'create', 'secrets', NS],
     ];
     const denied: Array<[string, string, string, string?]> = [
       [CONTROLLER_SA, 'update', 'services'],
+      [CONTROLLER_SA, 'patch', 'services'],
+      [CONTROLLER_SA, 'create', 'secrets', NS],
       [CONTROLLER_SA, 'delete', 'services'],
       [CONTROLLER_SA, 'list', 'configmaps', 'default'],
       [CONTROLLER_SA, 'get', 'configmaps', NS],
@@ -243,7 +252,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'get', 'leases.coordination.k8s.io', 'default'],
       [CONTROLLER_SA, 'list', 'secrets', NS],
       [CONTROLLER_SA, 'list', 'nodes'],
-      [SPEAKER_SA, 'patch', 'services/status'],
+      [SPEAKER_SA, 'patch', 'services#status'],
+      [CONTROLLER_SA, 'update', 'services#status'],
       [SPEAKER_SA, 'patch', 'services'],
       [SPEAKER_SA, 'patch', 'nodes'],
       [SPEAKER_SA, 'create', 'leases.coordination.k8s.io', 'default'],
@@ -251,12 +261,50 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'get', 'secrets/other', NS],
       [SPEAKER_SA, 'update', 'secrets/ironlb-memberlist', NS],
       [SPEAKER_SA, 'create', 'secrets', 'default'],
+      [SPEAKER_SA, 'create', 'secrets', NS],
+      [SPEAKER_SA, 'delete', 'secrets/ironlb-memberlist', NS],
+      [SPEAKER_SA, 'watch', 'secrets', NS],
       [SPEAKER_SA, 'list', 'pods'],
     ];
     const wrong: string[] = [];
     for (const [as, verb, res, ns] of allowed) if (!(await canI(k, as, verb, res, ns))) wrong.push(`${as} should ${verb} ${res} in ${ns ?? '*'}`);
     for (const [as, verb, res, ns] of denied) if (await canI(k, as, verb, res, ns)) wrong.push(`${as} should not ${verb} ${res} in ${ns ?? '*'}`);
     expect(wrong).toEqual([]);
+  });
+
+  // Issue 14.8: a compromised speaker must not mint a token Secret for the controller's
+  // ServiceAccount, and the controller must not be able to rewrite what users asked for.
+  it('a speaker token cannot create a Secret; a controller token cannot patch a Service spec', async () => {
+    const asSpeaker = new k8s.KubeConfig();
+    asSpeaker.loadFromFile(kubeconfigs['ironlb-speaker']);
+    const mint = asSpeaker.makeApiClient(k8s.CoreV1Api).createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: 'minted-controller-token', annotations: { 'kubernetes.io/service-account.name': 'ironlb-controller' } },
+        type: 'kubernetes.io/service-account-token',
+      },
+    });
+    await expect(mint).rejects.toMatchObject({ code: 403 });
+    await expect(core.readNamespacedSecret({ name: 'minted-controller-token', namespace: NS })).rejects.toMatchObject({ code: 404 });
+
+    const asController = new k8s.KubeConfig();
+    asController.loadFromFile(kubeconfigs['ironlb-controller']);
+    await core.createNamespacedService({ namespace: 'default', body: { metadata: { name: 'rbac-probe' }, spec: { type: 'ClusterIP', ports: [{ port: 80 }] } } });
+    const patch = asController.makeApiClient(k8s.CoreV1Api).patchNamespacedService(
+      { name: 'rbac-probe', namespace: 'default', body: { spec: { externalIPs: ['203.0.113.7'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    await expect(patch).rejects.toMatchObject({ code: 403 });
+    // What the token can still do, as docs/install.md says: through /status, status and (on this
+    // server version) annotations, but never the spec.
+    await asController.makeApiClient(k8s.CoreV1Api).patchNamespacedServiceStatus(
+      { name: 'rbac-probe', namespace: 'default', body: { metadata: { annotations: { 'example.com/through-status': 'yes' } }, spec: { externalIPs: ['203.0.113.7'] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const after = await core.readNamespacedService({ name: 'rbac-probe', namespace: 'default' });
+    expect(after.spec?.externalIPs).toBeUndefined();
+    expect(after.metadata?.annotations?.['example.com/through-status']).toBe('yes');
+    await core.deleteNamespacedService({ name: 'rbac-probe', namespace: 'default' });
   });
 
   it('runs the seed flow: 192.168.10.90 for nginx-metallb, speaker Lease, no "forbidden" anywhere', async () => {
@@ -267,7 +315,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       ['speaker', '--kubeconfig', kubeconfigs['ironlb-speaker'], '--metrics-addr', '127.0.0.1:0', '--node-name', 'node1', '--namespace', NS, '--exclude-interfaces', '.*', ...heartbeatFlags()],
       { env: { POD_NAMESPACE: NS } },
     );
-    await waitForLog(controller, 'became leader');
+    // Start-up only (ts-node and the first list): generous, other suites load this 2-core machine.
+    await waitForLog(controller, 'became leader', 240_000);
     const ip = await eventually(
       'an EXTERNAL-IP on default/nginx-metallb',
       async () => (await core.readNamespacedService({ name: 'nginx-metallb', namespace: 'default' })).status?.loadBalancer?.ingress?.[0]?.ip,
@@ -277,7 +326,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
     const svc = await core.readNamespacedService({ name: 'nginx-metallb', namespace: 'default' });
     expect(svc.metadata?.annotations?.['ironlb.io/ip-allocated-from-pool']).toBe('default');
 
-    await waitForLog(speaker, 'speaker started');
+    await waitForLog(speaker, 'speaker started', 240_000);
     const coordination = admin.makeApiClient(k8s.CoordinationV1Api);
     const lease = await coordination.readNamespacedLease({ name: 'ironlb-speaker-node1', namespace: NS });
     expect(lease.spec?.holderIdentity).toBe('node1');

@@ -1,9 +1,12 @@
-// What this speaker has heard from its peers, and the liveness rule (pure; clocks passed in).
+// What this speaker has heard from its peers, and the liveness rule (pure; clocks passed in, on
+// a monotonic scale: a wall-clock step must not make every peer look dead or alive for hours).
 //
 // Per peer: the newest incarnation, the highest sequence accepted in it, when we last heard it,
 // and the timestamp to echo back for RTT. A packet from an older incarnation, or with a sequence
 // not above the last accepted one, is a replay and is dropped. A `leaving` packet removes the
-// peer at once (until it comes back with a newer incarnation).
+// peer at once (until it comes back with a newer incarnation). While datagrams that may be a
+// peer's cannot be checked (rate-limited under a flood), the peer is neither heard nor silent:
+// vouch() keeps its state as it was (issue 14.1).
 import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -125,11 +128,25 @@ export class HeartbeatView {
     return out;
   }
 
-  /** The echo fields for a packet to `node`: its last timestamp and how long we held it. */
-  echoFor(node: string, now: number): { echoTimestamp: number; echoDelayMs: number } {
+  /**
+   * Datagrams that may have been `node`'s could not be checked (the per-peer rate limit of a
+   * flood): if it was heard until now, it stays heard — absence of checked news is not news of
+   * death. A peer already dead or gone stays so; only an authentic heartbeat brings it back. Its
+   * Lease still fences it: a peer that really died meanwhile drops out when its Lease expires.
+   */
+  vouch(node: string, now: number): void {
     const p = this.peers.get(node);
-    if (!p || p.left || now - p.receivedAt > this.deadAfterMs) return { echoTimestamp: 0, echoDelayMs: 0 };
-    return { echoTimestamp: p.theirTimestamp, echoDelayMs: now - p.receivedAt };
+    const s = this.state(node, now);
+    if (p && (s === 'alive' || s === 'suspect')) p.lastHeard = Math.max(p.lastHeard, now);
+  }
+
+  /** The echo fields for a packet to `node`: its last timestamp and how long we held it, and its
+   * newest incarnation and sequence we accepted (so that it can tell a stale incarnation). */
+  echoFor(node: string, now: number): { echoTimestamp: number; echoDelayMs: number; echoIncarnation: number; echoSequence: number } {
+    const p = this.peers.get(node);
+    const seen = { echoIncarnation: p?.incarnation ?? 0, echoSequence: p?.sequence ?? 0 };
+    if (!p || p.left || now - p.receivedAt > this.deadAfterMs) return { echoTimestamp: 0, echoDelayMs: 0, ...seen };
+    return { echoTimestamp: p.theirTimestamp, echoDelayMs: now - p.receivedAt, ...seen };
   }
 
   /** Forgets peers silent for `olderThanMs` that are not in `keep` (those still holding a Lease keep

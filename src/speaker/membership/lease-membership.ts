@@ -58,6 +58,8 @@ export class LeaseMembership implements Membership {
   private published: Record<string, string> = {};
   private republish = false;
   private started = false;
+  /** Written with every renewal (setAnnotation). */
+  private readonly extraAnnotations = new Map<string, string>();
 
   constructor(private readonly opts: LeaseMembershipOptions) {
     this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
@@ -111,6 +113,11 @@ export class LeaseMembership implements Membership {
     if (this.started) void this.renew();
   }
 
+  /** An annotation of our Lease, written from the next renewal on (the heartbeat incarnation). */
+  setAnnotation(key: string, value: string): void {
+    this.extraAnnotations.set(key, value);
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     this.started = true;
@@ -138,7 +145,7 @@ export class LeaseMembership implements Membership {
         name: this.leaseName,
         namespace: this.opts.namespace,
         labels: { ...SPEAKER_LABELS, 'ironlb.io/node': this.opts.nodeName },
-        annotations: { ...this.published, ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) },
+        annotations: { ...this.published, ...Object.fromEntries(this.extraAnnotations), ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) },
         resourceVersion,
       },
       spec: { holderIdentity: this.opts.nodeName, leaseDurationSeconds: this.durationS, renewTime: microTime() },

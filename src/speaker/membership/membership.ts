@@ -1,6 +1,9 @@
 // Which speakers are alive. The layer-2 election only asks this interface, so the Lease-based
 // implementation can be replaced by (or fenced with) a faster heartbeat layer.
 export interface Membership {
+  /** Starts what takes a while and needs nothing yet (a worker thread), so that it overlaps the
+   * speaker's other start-up work; start() waits for it. */
+  prepare?(): void;
   start(): Promise<void>;
   /** Leaves gracefully: the others stop counting this node at once. */
   stop(): Promise<void>;

@@ -1,7 +1,18 @@
 import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
-const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({ node, incarnation, sequence, timestamp, flags, echoTimestamp: 0, echoDelayMs: 0 });
+const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({
+  node,
+  addressee: 'a',
+  incarnation,
+  sequence,
+  timestamp,
+  flags,
+  echoTimestamp: 0,
+  echoDelayMs: 0,
+  echoIncarnation: 0,
+  echoSequence: 0,
+});
 
 describe('HeartbeatView', () => {
   const view = (): HeartbeatView => new HeartbeatView({ self: 'a', intervalMs: 100 });
@@ -84,15 +95,35 @@ describe('HeartbeatView', () => {
     expect(v.withoutLayer2(10_000)).toEqual(new Set()); // dead peers drop out of every set
   });
 
-  it('echoes the last timestamp with its hold time, and tracks acknowledgements', () => {
+  it('echoes the last timestamp with its hold time and the newest incarnation and sequence, and tracks acknowledgements', () => {
     const v = view();
-    expect(v.echoFor('b', 0)).toEqual({ echoTimestamp: 0, echoDelayMs: 0 });
-    v.accept(hb('b', 1, 1, FLAG_ACK, 777), 1000);
+    expect(v.echoFor('b', 0)).toEqual({ echoTimestamp: 0, echoDelayMs: 0, echoIncarnation: 0, echoSequence: 0 });
+    v.accept(hb('b', 4, 9, FLAG_ACK, 777), 1000);
     v.accept(hb('c', 1, 1, 0), 1000);
-    expect(v.echoFor('b', 1030)).toEqual({ echoTimestamp: 777, echoDelayMs: 30 });
+    expect(v.echoFor('b', 1030)).toEqual({ echoTimestamp: 777, echoDelayMs: 30, echoIncarnation: 4, echoSequence: 9 });
     expect(v.ackers(1030)).toEqual(new Set(['b']));
     expect(v.ackers(1600)).toEqual(new Set());
-    expect(v.echoFor('b', 1600)).toEqual({ echoTimestamp: 0, echoDelayMs: 0 });
+    // Too old to be an RTT sample, but the incarnation is still told (a restarted b needs it).
+    expect(v.echoFor('b', 1600)).toEqual({ echoTimestamp: 0, echoDelayMs: 0, echoIncarnation: 4, echoSequence: 9 });
+  });
+
+  it('vouch keeps a heard peer heard (its datagrams could not be checked), but never revives a dead or gone one', () => {
+    const v = view();
+    v.accept(hb('b', 1, 1, FLAG_ACK), 1000);
+    v.accept(hb('c', 1, 1), 1000);
+    v.accept(hb('d', 1, 1, FLAG_LEAVING), 1000);
+    // b is vouched for every 50 ms for 3 s: still alive, its ACK still counts.
+    for (let t = 1050; t <= 4000; t += 50) v.vouch('b', t);
+    expect(v.state('b', 4000)).toBe('alive');
+    expect(v.ackers(4000)).toEqual(new Set(['b']));
+    expect(v.state('b', 4501)).toBe('dead'); // the flood stopped and b said nothing since
+    // c went dead before anything was vouched: it stays dead.
+    v.vouch('c', 2000);
+    expect(v.state('c', 2000)).toBe('dead');
+    v.vouch('d', 1100);
+    expect(v.state('d', 1100)).toBe('left');
+    v.vouch('nobody', 1100);
+    expect(v.state('nobody', 1100)).toBe('unknown');
   });
 
   it('prunes long-silent peers without a Lease', () => {
