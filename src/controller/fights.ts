@@ -116,3 +116,12 @@ export class ForeignWrites {
     return { ours: mine.ips, inARow: this.fights.foreignChange(key, now) };
   }
 }
+
+/** The StatusFight Warning: who keeps changing the status away from what, and what to do. */
+export function fightWarning(otherWriter: string | undefined, ours: readonly string[]): string {
+  return (
+    `status.loadBalancer keeps being changed by another writer${otherWriter ? ` (field manager "${otherWriter}")` : ''}, away from ${ours.join(', ') || 'no address'}; ` +
+    'ironlb writes it back with exponential backoff (up to 5 minutes) instead of answering every change. ' +
+    'If another load-balancer controller (e.g. MetalLB) serves this Service too, stop it or give the Service a spec.loadBalancerClass'
+  );
+}

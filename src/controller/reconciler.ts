@@ -12,7 +12,8 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { configCompatibility } from './config-compat';
 import { decide, type DecideContext, type Decision } from './decide';
-import { ForeignWrites, StatusFights } from './fights';
+import { ForeignWrites, StatusFights, fightWarning } from './fights';
+import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
 import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
@@ -59,8 +60,7 @@ export class Reconciler {
   private readonly retries = new Map<string, Backoff>();
   /** Services that could not get an address; decided again whenever an address is freed. */
   private readonly waiting = new Set<string>();
-  /** Last thing said per Service and slot, so that repeats of the same state stay silent. */
-  private readonly said = new Map<string, string>();
+  private readonly events: QuietEvents;
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
   private drainScheduled = false;
@@ -68,6 +68,7 @@ export class Reconciler {
   constructor(private readonly opts: ReconcilerOptions) {
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
+    this.events = new QuietEvents(opts.events, opts.log);
   }
 
   get isLeading(): boolean {
@@ -206,7 +207,7 @@ export class Reconciler {
     if (event === 'delete') {
       // Also between terms: the allocator may be resumed.
       if (this.allocator.release(key) && this.isLeading) this.afterRelease();
-      for (const slot of [...this.said.keys()].filter((k) => k.startsWith(`${key}|`))) this.said.delete(slot);
+      this.events.forget(key);
       this.waiting.delete(key);
       this.firstSeen.delete(key);
       this.foreign.forget(key);
@@ -287,9 +288,9 @@ export class Reconciler {
     if (d.waitsForAddress) this.waiting.add(key);
     else this.waiting.delete(key);
     if (this.blockers.has(key)) this.opts.blockerChanged?.();
-    this.emit(svc, d, false);
+    this.events.emit(svc, d, false);
     if (!d.write) {
-      if (d.outcome.kind === 'assigned') this.said.delete(`${key}|clear`);
+      if (d.outcome.kind === 'assigned') this.events.forgetSlot(key, 'clear');
       this.firstSeen.delete(key);
       return undefined;
     }
@@ -315,7 +316,7 @@ export class Reconciler {
       const t0 = this.firstSeen.get(key);
       if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
       this.firstSeen.delete(key);
-      this.emit(svc, d, true);
+      this.events.emit(svc, d, true);
       return;
     }
     this.opts.metrics.statusWriteFailed();
@@ -366,27 +367,7 @@ export class Reconciler {
     this.opts.metrics.foreignStatusChange();
     this.opts.metrics.statusFights(this.foreign.fights.active(now));
     if (seen.inARow < 2) return;
-    const who = lastStatusWriter(svc, this.opts.fieldManager);
-    const message =
-      `status.loadBalancer keeps being changed by another writer${who ? ` (field manager "${who}")` : ''}, away from ${seen.ours.join(', ') || 'no address'}; ` +
-      'ironlb writes it back with exponential backoff (up to 5 minutes) instead of answering every change. ' +
-      'If another load-balancer controller (e.g. MetalLB) serves this Service too, stop it or give the Service a spec.loadBalancerClass';
-    this.say(svc, 'Warning', 'StatusFight', message, 'fight');
-  }
-
-  private emit(svc: k8s.V1Service, d: Decision, afterWrite: boolean): void {
-    for (const e of d.events) if (e.afterWrite === afterWrite) this.say(svc, e.type, e.reason, e.message, e.slot);
-  }
-
-  /** Emits only when what would be said differs from the last thing said in this slot. */
-  private say(svc: k8s.V1Service, type: 'Normal' | 'Warning', reason: string, message: string, slot: string): void {
-    const memo = `${serviceKey(svc)}|${slot}`;
-    const text = `${type}|${reason}|${message}`;
-    if (this.said.get(memo) === text) return;
-    this.said.set(memo, text);
-    if (type === 'Warning') this.opts.log.warn(message, { service: serviceKey(svc), reason });
-    else this.opts.log.info(message, { service: serviceKey(svc), reason });
-    this.opts.events.emit(svc, type, reason, message);
+    this.events.say(svc, 'Warning', 'StatusFight', fightWarning(lastStatusWriter(svc, this.opts.fieldManager), seen.ours), 'fight');
   }
 
   // ---- for metrics and tests -------------------------------------------------------------------
