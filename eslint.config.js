@@ -40,10 +40,6 @@ module.exports = tseslint.config(
   {
     // GUIDE: "scripts/ may use src/ but not test/".
     files: ['scripts/**/*.ts'],
-    // TEMPORARY: scripts/lab.ts and scripts/cluster.ts still start the API server and the lab LAN
-    // through test/harness and test/helpers; the scripts/lab.ts + test/harness restructuring (the
-    // kube-proxy data path work) moves that code, and then these two lose their exception.
-    ignores: ['scripts/lab.ts', 'scripts/cluster.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**', '../test', '../test/*'], message: 'scripts/ may use src/ but not test/ (GUIDE "Architecture")' }] }],
     },
