@@ -1,8 +1,8 @@
 // The apply step: runs decide() for Services as they change and carries out the result through
-// narrow interfaces (ports.ts): status writer, event sink, clock, write gate. It owns conflict
-// retries, per-Service backoff against other status writers, and the allocator rebuilt from status
-// when this replica leads; the queue of Services (several writes in flight, never two for one
-// Service, delays and retry backoff) is work-queue.ts.
+// narrow interfaces (ports.ts): status writer, event sink, clock, write gate. It owns per-Service
+// backoff against other status writers and the allocator rebuilt from status when this replica
+// leads. The queue of Services (several writes in flight, never two for one Service, delays and
+// retry backoff) is work-queue.ts; one write and its conflict retries are status-write.ts.
 import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import { Allocator } from '../ipam/allocator';
@@ -17,6 +17,7 @@ import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
 import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
 
 export interface ReconcilerOptions {
@@ -35,10 +36,6 @@ export interface ReconcilerOptions {
   blockerChanged?: () => void;
   fights?: StatusFights;
 }
-
-/** 409s on one Service are retried this many times (re-read, decide again) before backing off. */
-export const CONFLICT_RETRIES = 3;
-const CONFLICT_BASE_MS = 50;
 
 export class Reconciler {
   private allocator = new Allocator();
@@ -268,43 +265,19 @@ export class Reconciler {
     const key = d.key;
     const desired = d.write;
     if (!desired) return;
-    this.opts.metrics.statusWrite();
-    const r = await this.opts.writer.write(svc, desired, term);
-    if (r.ok) {
-      this.foreign.wrote(key, desired.ips, r.resourceVersion);
+    const step = await writeStatus(this.opts, key, svc, desired, term, attempt);
+    if (step.kind === 'decide-again') await this.process(key, step.fresh, attempt + 1);
+    else if (step.kind === 'retry') {
+      const delay = this.queue.addRateLimited(key);
+      this.opts.log.warn('status write failed; will retry', { service: key, status: step.status, error: step.error, retryInMs: delay });
+    } else if (step.kind === 'written') {
+      this.foreign.wrote(key, desired.ips, step.resourceVersion);
       this.queue.forget(key);
       const t0 = this.firstSeen.get(key);
       if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
       this.firstSeen.delete(key);
       this.events.emit(svc, d, true);
-      return;
     }
-    this.opts.metrics.statusWriteFailed();
-    if (r.status === 404 || term.aborted) {
-      this.opts.log.debug('status write dropped', { service: key, status: r.status, error: r.message, termEnded: term.aborted });
-      return; // gone (the delete event releases it), or our term ended
-    }
-    if (r.status === 409 && attempt < CONFLICT_RETRIES) {
-      await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, CONFLICT_BASE_MS * 2 ** attempt));
-      if (this.opts.gate.term() !== term) return;
-      const [namespace, name] = key.split('/', 2);
-      let fresh: k8s.V1Service | undefined;
-      try {
-        fresh = await this.opts.writer.read(namespace, name, term);
-      } catch {
-        this.retryLater(key, 'reading the Service after a conflict failed');
-        return;
-      }
-      if (!fresh) return;
-      await this.process(key, fresh, attempt + 1);
-      return;
-    }
-    this.retryLater(key, r.message, r.status);
-  }
-
-  private retryLater(key: string, error: string, status?: number): void {
-    const delay = this.queue.addRateLimited(key);
-    this.opts.log.warn('status write failed; will retry', { service: key, status, error, retryInMs: delay });
   }
 
   /**
