@@ -1,14 +1,14 @@
 // The apply step: runs decide() for Services as they change and carries out the result through
-// narrow interfaces (ports.ts): status writer, event sink, clock, write gate. It owns the queue
-// (several writes in flight, never two for one Service), conflict retries, per-Service backoff
-// against other status writers, and the allocator rebuilt from status when this replica leads.
+// narrow interfaces (ports.ts): status writer, event sink, clock, write gate. It owns per-Service
+// backoff against other status writers and the allocator rebuilt from status when this replica
+// leads. The queue of Services (several writes in flight, never two for one Service, delays and
+// retry backoff) is work-queue.ts; one write and its conflict retries are status-write.ts.
 import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import { Allocator } from '../ipam/allocator';
 import type { PoolStats } from '../ipam/types';
 import type { ConfigMeta, Verdict } from '../k8s/config-gate';
-import { Backoff } from '../util/backoff';
-import type { Clock, TimerHandle } from '../util/clock';
+import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { configCompatibility } from './config-compat';
 import { decide, type DecideContext, type Decision } from './decide';
@@ -17,6 +17,8 @@ import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
 import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+import { writeStatus } from './status-write';
+import { WorkQueue } from './work-queue';
 
 export interface ReconcilerOptions {
   services: ServiceSource;
@@ -35,10 +37,6 @@ export interface ReconcilerOptions {
   fights?: StatusFights;
 }
 
-/** 409s on one Service are retried this many times (re-read, decide again) before backing off. */
-export const CONFLICT_RETRIES = 3;
-const CONFLICT_BASE_MS = 50;
-
 export class Reconciler {
   private allocator = new Allocator();
   private ctx: DecideContext;
@@ -52,23 +50,30 @@ export class Reconciler {
   private epoch = 0;
   private stopped = false;
 
-  private readonly queue = new Set<string>();
-  private readonly inFlight = new Set<string>();
-  private readonly requeueAfterWrite = new Set<string>();
+  private readonly queue: WorkQueue;
   private readonly firstSeen = new Map<string, number>();
-  private readonly timers = new Map<string, TimerHandle>();
-  private readonly retries = new Map<string, Backoff>();
   /** Services that could not get an address; decided again whenever an address is freed. */
   private readonly waiting = new Set<string>();
   private readonly events: QuietEvents;
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
-  private drainScheduled = false;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
+    this.queue = new WorkQueue({
+      clock: opts.clock,
+      concurrency: opts.writeConcurrency ?? 32,
+      retry: { initialMs: 200, maxMs: 30_000 },
+      admit: (key) => {
+        if (!this.isLeading || this.stopped) return false;
+        if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.opts.clock.now());
+        return true;
+      },
+      running: () => this.isLeading,
+      work: (key) => this.process(key),
+    });
   }
 
   get isLeading(): boolean {
@@ -77,12 +82,12 @@ export class Reconciler {
 
   /** Nothing queued, in flight or being rebuilt (tests wait for this). */
   get idle(): boolean {
-    return this.queue.size === 0 && this.inFlight.size === 0 && !this.rebuilding && !this.drainScheduled;
+    return this.queue.idle && !this.rebuilding;
   }
 
   /** Status writes queued or in flight: Events wait behind them. */
   get busy(): boolean {
-    return this.queue.size + this.inFlight.size > 0;
+    return this.queue.busy;
   }
 
   get config(): Config | undefined {
@@ -157,10 +162,7 @@ export class Reconciler {
     this.rebuilt = false;
     this.epoch++;
     this.queue.clear();
-    this.requeueAfterWrite.clear();
     this.foreign.clear();
-    for (const t of this.timers.values()) this.opts.clock.clearTimeout(t);
-    this.timers.clear();
   }
 
   stop(): void {
@@ -187,7 +189,7 @@ export class Reconciler {
     } catch (e) {
       this.rebuilding = false;
       this.opts.log.warn('could not list Services to rebuild the allocator; retrying', { error: e instanceof Error ? e.message : String(e) });
-      if (epoch === this.epoch) this.later('rebuild', 1000, () => void this.rebuild(why));
+      if (epoch === this.epoch) this.queue.later('rebuild', 1000, () => void this.rebuild(why));
       return;
     }
     this.rebuilding = false;
@@ -217,60 +219,15 @@ export class Reconciler {
     if (event === 'update' && this.isLeading) this.noticeForeignWrite(svc);
     // The leader looks again after deciding (process); a standby does not decide.
     if (!this.isLeading && this.blockers.has(key)) this.opts.blockerChanged?.();
-    this.enqueue(key);
+    this.queue.add(key);
   }
 
   private enqueueAll(services: readonly k8s.V1Service[]): void {
-    for (const svc of services) this.enqueue(serviceKey(svc));
-  }
-
-  private enqueue(key: string): void {
-    if (!this.isLeading || this.stopped) return;
-    if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.opts.clock.now());
-    if (this.inFlight.has(key)) {
-      this.requeueAfterWrite.add(key);
-      return;
-    }
-    this.queue.add(key);
-    if (!this.drainScheduled) {
-      this.drainScheduled = true;
-      setImmediate(() => {
-        this.drainScheduled = false;
-        this.drain();
-      });
-    }
-  }
-
-  private drain(): void {
-    const max = this.opts.writeConcurrency ?? 32;
-    for (const key of this.queue) {
-      if (!this.isLeading || this.inFlight.size >= max) return;
-      this.queue.delete(key);
-      const write = this.process(key);
-      if (!write) continue;
-      this.inFlight.add(key);
-      void write.finally(() => {
-        this.inFlight.delete(key);
-        if (this.requeueAfterWrite.delete(key)) this.enqueue(key);
-        if (this.queue.size > 0) this.drain();
-      });
-    }
+    for (const svc of services) this.queue.add(serviceKey(svc));
   }
 
   private afterRelease(): void {
-    for (const key of this.waiting) this.enqueue(key);
-  }
-
-  /** Runs `fn` after `ms`, once per name (a later call replaces the earlier timer). */
-  private later(name: string, ms: number, fn: () => void): void {
-    this.opts.clock.clearTimeout(this.timers.get(name));
-    this.timers.set(
-      name,
-      this.opts.clock.setTimeout(() => {
-        this.timers.delete(name);
-        fn();
-      }, ms),
-    );
+    for (const key of this.waiting) this.queue.add(key);
   }
 
   // ---- deciding and applying --------------------------------------------------------------------
@@ -296,7 +253,7 @@ export class Reconciler {
     }
     const holdOff = this.foreign.fights.holdOff(key, this.opts.clock.now());
     if (holdOff > 0) {
-      this.later(key, holdOff, () => this.enqueue(key));
+      this.queue.addAfter(key, holdOff);
       return undefined;
     }
     const term = this.opts.gate.term();
@@ -308,49 +265,19 @@ export class Reconciler {
     const key = d.key;
     const desired = d.write;
     if (!desired) return;
-    this.opts.metrics.statusWrite();
-    const r = await this.opts.writer.write(svc, desired, term);
-    if (r.ok) {
-      this.foreign.wrote(key, desired.ips, r.resourceVersion);
-      this.retries.delete(key);
+    const step = await writeStatus(this.opts, key, svc, desired, term, attempt);
+    if (step.kind === 'decide-again') await this.process(key, step.fresh, attempt + 1);
+    else if (step.kind === 'retry') {
+      const delay = this.queue.addRateLimited(key);
+      this.opts.log.warn('status write failed; will retry', { service: key, status: step.status, error: step.error, retryInMs: delay });
+    } else if (step.kind === 'written') {
+      this.foreign.wrote(key, desired.ips, step.resourceVersion);
+      this.queue.forget(key);
       const t0 = this.firstSeen.get(key);
       if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
       this.firstSeen.delete(key);
       this.events.emit(svc, d, true);
-      return;
     }
-    this.opts.metrics.statusWriteFailed();
-    if (r.status === 404 || term.aborted) {
-      this.opts.log.debug('status write dropped', { service: key, status: r.status, error: r.message, termEnded: term.aborted });
-      return; // gone (the delete event releases it), or our term ended
-    }
-    if (r.status === 409 && attempt < CONFLICT_RETRIES) {
-      await new Promise<void>((resolve) => this.opts.clock.setTimeout(resolve, CONFLICT_BASE_MS * 2 ** attempt));
-      if (this.opts.gate.term() !== term) return;
-      const [namespace, name] = key.split('/', 2);
-      let fresh: k8s.V1Service | undefined;
-      try {
-        fresh = await this.opts.writer.read(namespace, name, term);
-      } catch {
-        this.retryLater(key, 'reading the Service after a conflict failed');
-        return;
-      }
-      if (!fresh) return;
-      await this.process(key, fresh, attempt + 1);
-      return;
-    }
-    this.retryLater(key, r.message, r.status);
-  }
-
-  private retryLater(key: string, error: string, status?: number): void {
-    let backoff = this.retries.get(key);
-    if (!backoff) {
-      backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
-      this.retries.set(key, backoff);
-    }
-    const delay = backoff.next();
-    this.opts.log.warn('status write failed; will retry', { service: key, status, error, retryInMs: delay });
-    this.later(key, delay, () => this.enqueue(key));
   }
 
   /**
@@ -360,7 +287,7 @@ export class Reconciler {
    */
   private noticeForeignWrite(svc: k8s.V1Service): void {
     const key = serviceKey(svc);
-    if (this.inFlight.has(key)) return; // our own write may be what we see
+    if (this.queue.working(key)) return; // our own write may be what we see
     const now = this.opts.clock.now();
     const seen = this.foreign.observe(key, svc.metadata?.resourceVersion, ingressIPs(svc), now);
     if (!seen) return;

@@ -1,12 +1,14 @@
 // Service address allocation with MetalLB's semantics (internal/allocator/allocator.go), kept in
 // memory only: Service status is the source of truth and is replayed through `assign` at start-up.
+// This file keeps the holdings and the sharing between them; the pools as a whole (order, lookup,
+// which pool holds an address) are in pool-set.ts, the stateless checks in allocator-rules.ts.
 import type { AddressPool } from '../config/types';
-import { canonicalIP, type Family, type IP } from './address';
+import { canonicalIP, type Family } from './address';
 import { AddressHolders, type Address, type HeldAddress } from './address-holders';
 import { PoolState } from './pool';
-import { PoolIndex } from './pool-index';
-import { sharingConflict, type SharingRules } from './sharing';
-import { byPriorityThenName, checkRequest, copyPorts, exhaustionNote, fail, familyName, familyProblem, parseAddresses, poolNameOf, wantedFamilies, withText } from './allocator-rules';
+import { PoolSet } from './pool-set';
+import { sharingConflict } from './sharing';
+import { checkRequest, copyPorts, exhaustionNote, fail, familyName, familyProblem, parseAddresses, poolNameOf, wantedFamilies, withText } from './allocator-rules';
 import type { AllocationResult, Assignment, Failure, PoolStats, ServiceRequest, SharingProfile } from './types';
 
 /**
@@ -36,9 +38,7 @@ interface Holding extends SharingProfile {
  * clears the status of a service it cannot satisfy.
  */
 export class Allocator {
-  private pools: readonly PoolState[] = [];
-  private poolsByName = new Map<string, PoolState>();
-  private poolIndex = new PoolIndex([]);
+  private pools = new PoolSet([]);
   private readonly holdings = new Map<string, Holding>();
   private readonly holders = new AddressHolders();
 
@@ -49,24 +49,16 @@ export class Allocator {
    * Throws on duplicate pool names, which the config parser already rejects.
    */
   setPools(pools: readonly AddressPool[]): { invalidated: string[] } {
-    const states = [...pools].sort(byPriorityThenName).map((p) => new PoolState(p));
-    const byName = new Map<string, PoolState>();
-    for (const s of states) {
-      if (byName.has(s.name)) throw new Error(`duplicate address pool name "${s.name}"`);
-      byName.set(s.name, s);
-    }
-    const index = new PoolIndex(states);
+    const next = PoolSet.ordered(pools);
     const invalidated: string[] = [];
     for (const [key, holding] of this.holdings) {
-      const home = homeAmong(holding, index, byName);
+      const home = next.homeOf(holding);
       if (home) holding.pool = home.name;
       else if (holding.pool !== OUTSIDE) invalidated.push(key);
     }
-    this.pools = states;
-    this.poolsByName = byName;
-    this.poolIndex = index;
+    this.pools = next;
     for (const key of invalidated) this.release(key);
-    for (const held of this.holders.all()) this.markUsed(held.address);
+    for (const held of this.holders.all()) this.pools.markUsed(held.address);
     return { invalidated: invalidated.sort() };
   }
 
@@ -75,12 +67,10 @@ export class Allocator {
    * no pool would contain any more, with the reason, sorted by key.
    */
   invalidatedBy(pools: readonly AddressPool[]): { key: string; ips: string[]; why: string }[] {
-    const states = pools.map((p) => new PoolState(p));
-    const byName = new Map(states.map((s) => [s.name, s]));
-    const index = new PoolIndex(states);
+    const next = PoolSet.unordered(pools);
     const out: { key: string; ips: string[]; why: string }[] = [];
     for (const [key, holding] of this.holdings) {
-      if (holding.pool === OUTSIDE || homeAmong(holding, index, byName)) continue;
+      if (holding.pool === OUTSIDE || next.homeOf(holding)) continue;
       const ips = holding.addresses.map((a) => a.text);
       out.push({ key, ips, why: `${ips.join(', ')} would be in no pool` });
     }
@@ -98,7 +88,7 @@ export class Allocator {
     const held = this.holdings.get(req.key);
     const result = this.allocate(req);
     if (result.ok || !held || this.holdings.has(req.key)) return result;
-    const pool = this.poolsByName.get(held.pool);
+    const pool = this.pools.get(held.pool);
     if (!pool && held.pool !== OUTSIDE) return result;
     const families = held.addresses.map((a) => a.family);
     const back: ServiceRequest = { ...req, families, familyPolicy: families.length > 1 ? 'RequireDualStack' : 'SingleStack', requestedIPs: [], poolName: undefined };
@@ -171,7 +161,7 @@ export class Allocator {
     this.release(req.key);
     if (req.requestedIPs.length > 0) return this.assign(req, req.requestedIPs);
 
-    const candidates = this.candidatePools(req);
+    const candidates = this.pools.candidates(req);
     if (!Array.isArray(candidates)) return candidates;
     const families = wantedFamilies(req);
     const result = this.allocateFrom(candidates, families, req);
@@ -185,7 +175,7 @@ export class Allocator {
     if (!holding) return false;
     this.holdings.delete(key);
     for (const a of holding.addresses) {
-      if (this.holders.remove(a.text, key)) this.markFree(a);
+      if (this.holders.remove(a.text, key)) this.pools.markFree(a);
     }
     return true;
   }
@@ -205,7 +195,7 @@ export class Allocator {
 
   /** One entry per pool, in pool order. */
   stats(): PoolStats[] {
-    return this.pools.map((p) => ({ pool: p.name, totalV4: p.total(4), totalV6: p.total(6), inUseV4: p.inUse(4), inUseV6: p.inUse(6) }));
+    return this.pools.stats();
   }
 
   private tryAssign(req: ServiceRequest, ips: readonly string[], keeping: boolean): AllocationResult {
@@ -213,7 +203,7 @@ export class Allocator {
     if (invalid) return invalid;
     const addresses = parseAddresses(req, ips);
     if (!Array.isArray(addresses)) return addresses;
-    const pool = this.poolHolding(addresses, req);
+    const pool = this.pools.holdingAll(addresses, req);
     if (!(pool instanceof PoolState)) return pool;
     const conflict = this.conflictOnAny(addresses, req, keeping);
     if (conflict) return fail('SharingConflict', conflict);
@@ -234,24 +224,12 @@ export class Allocator {
   /** Re-takes the held addresses under the (possibly changed) sharing profile, adding a missing family under PreferDualStack. */
   private keep(held: Holding, req: ServiceRequest): AllocationResult {
     if (held.pool === OUTSIDE) return this.take(req, undefined, held.addresses);
-    const pool = this.poolsByName.get(held.pool);
+    const pool = this.pools.get(held.pool);
     if (!pool) throw new Error(`incoherent state: ${req.key} holds addresses of unknown pool "${held.pool}"`);
     const topUp = req.familyPolicy === 'PreferDualStack' && req.requestedIPs.length === 0;
     const missing = topUp ? req.families.filter((f) => !held.addresses.some((a) => a.family === f)) : [];
     const extra = missing.map((f) => this.pickAddress(pool, f, req)).filter((a): a is Address => a !== undefined);
     return this.take(req, pool, [...held.addresses, ...extra]);
-  }
-
-  private candidatePools(req: ServiceRequest): PoolState[] | Failure {
-    const named = poolNameOf(req);
-    if (named !== undefined) {
-      const pool = this.poolsByName.get(named);
-      return pool ? [pool] : fail('UnknownPool', `pool "${named}" does not exist`);
-    }
-    if (this.pools.length === 0) return fail('NoPools', 'no address pools are configured');
-    const auto = this.pools.filter((p) => p.config.autoAssign);
-    if (auto.length > 0) return auto;
-    return fail('NoPools', 'no address pool has auto-assign enabled; name one with the address-pool annotation');
   }
 
   private allocateFrom(candidates: readonly PoolState[], families: readonly Family[], req: ServiceRequest): AllocationResult {
@@ -290,25 +268,6 @@ export class Allocator {
     return withText(pool.addressAt(family, best));
   }
 
-  /** The pool all addresses belong to: the named pool, else the first pool (in order) holding them all. */
-  private poolHolding(addresses: readonly Address[], req: ServiceRequest): PoolState | Failure {
-    const homeOf = (a: Address): PoolState | undefined => this.poolIndex.containing(a)[0];
-    const outside = addresses.filter((a) => homeOf(a) === undefined);
-    if (outside.length > 0) return fail('NotInAnyPool', `"${outside.map((a) => a.text).join(',')}" is not allowed in config`);
-    const named = poolNameOf(req);
-    if (named !== undefined) {
-      const pool = this.poolsByName.get(named);
-      if (!pool) return fail('UnknownPool', `pool "${named}" does not exist`);
-      const stray = addresses.find((a) => !pool.contains(a));
-      if (!stray) return pool;
-      return fail('PoolMismatch', `${stray.text} is in pool "${homeOf(stray)?.name}", not in pool "${named}" named by the address-pool annotation`);
-    }
-    const pool = this.poolIndex.firstHoldingAll(addresses);
-    if (pool) return pool;
-    const where = addresses.map((a) => `${a.text} is in pool "${homeOf(a)?.name}"`).join(' and ');
-    return fail('PoolMismatch', `${where}; both addresses of a service must come from one pool`);
-  }
-
   private conflictOnAny(addresses: readonly Address[], req: ServiceRequest, keeping = false): string | undefined {
     for (const a of addresses) {
       const held = this.holders.get(a.text);
@@ -324,16 +283,10 @@ export class Allocator {
       if (other === req.key) continue;
       const profile = this.holdings.get(other);
       if (!profile) throw new Error(`incoherent state: ${held.address.text} is held by ${other}, which holds nothing`);
-      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.sharingRulesOf(held.address, keeping));
+      const conflict = sharingConflict(held.address.text, req.key, req, other, profile, this.pools.sharingRulesOf(held.address, keeping));
       if (conflict) return conflict;
     }
     return undefined;
-  }
-
-  /** `keeping`: the service holds the address already, so a pool's ban on new cross-namespace shares does not apply. */
-  private sharingRulesOf(address: Address, keeping: boolean): SharingRules {
-    const pool = this.poolIndex.containing(address)[0];
-    return { pool: pool?.name ?? '', crossNamespace: keeping || pool?.config.crossNamespaceSharing !== false };
   }
 
   /** `pool` undefined: the addresses are held OUTSIDE every pool. */
@@ -350,24 +303,9 @@ export class Allocator {
     for (const a of ordered) {
       if (same) this.holders.remove(a.text, req.key);
       const firstHolder = this.holders.add(a, req.key, req.sharingKey);
-      if (firstHolder && !same) this.markUsed(a);
+      if (firstHolder && !same) this.pools.markUsed(a);
     }
     return { ok: true, pool: name, ips: ordered.map((a) => a.text) };
   }
 
-  // Every pool containing the address is updated: pools are not supposed to overlap, but if they
-  // do, an address held through one must not look free in the other.
-  private markUsed(ip: IP): void {
-    for (const p of this.poolIndex.containing(ip)) p.markUsed(ip);
-  }
-
-  private markFree(ip: IP): void {
-    for (const p of this.poolIndex.containing(ip)) p.markFree(ip);
-  }
-}
-
-/** The pool a holding lives in among `states`: its recorded pool while that still holds it all, else the first that does. */
-function homeAmong(holding: Holding, index: PoolIndex, byName: ReadonlyMap<string, PoolState>): PoolState | undefined {
-  const recorded = byName.get(holding.pool);
-  return recorded && holding.addresses.every((a) => recorded.contains(a)) ? recorded : index.firstHoldingAll(holding.addresses);
 }

@@ -1,7 +1,8 @@
 // Packs many prefixes that share attributes into as few UPDATEs as fit 4096 octets
 // (MetalLB's native speaker sends one prefix per UPDATE).
 import { Afi, Safi } from './address-family';
-import { attributeWireLength, type MpNextHop, type PathAttribute } from './attributes';
+import type { MpNextHop, PathAttribute } from './attribute-types';
+import { attributeWireLength } from './attributes';
 import type { CodecContext } from './context';
 import { HEADER_LENGTH, MAX_MESSAGE_LENGTH } from './header';
 import { encode } from './message';

@@ -3,10 +3,10 @@ export { Afi, Safi, afiOfFamily, familyOfAfi } from './address-family';
 export { AS_TRANS, twoOctetAS } from './as-number';
 export { AsPathSegmentType, type AsPathSegment } from './as-path';
 export { AttrFlag, AttrType } from './attribute-codec';
+export { attributeWireLength } from './attributes';
+export { typeCodeOf } from './attribute-table';
 export {
   Origin,
-  attributeWireLength,
-  typeCodeOf,
   type AggregatorAttribute,
   type As4AggregatorAttribute,
   type As4PathAttribute,
@@ -25,7 +25,7 @@ export {
   type OriginAttribute,
   type PathAttribute,
   type RawAttribute,
-} from './attributes';
+} from './attribute-types';
 export { buildUpdates, type UpdateBatch } from './batch';
 export {
   CapabilityCode,

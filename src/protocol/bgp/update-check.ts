@@ -13,7 +13,8 @@
 // checkUpdate(frame) returns exactly the error decode(frame) returns when that error's handling
 // is session-reset, and undefined otherwise (test/unit/bgp/update-check.test.ts holds it to that).
 import { AttrFlag, AttrType, OPTIONAL_TRANSITIVE, OPTIONAL_NON_TRANSITIVE } from './attribute-codec';
-import { knownAttributeKind, repeatedAttribute, unrecognizedWellKnown } from './attributes';
+import { knownAttributeKind } from './attribute-table';
+import { repeatedAttribute, unrecognizedWellKnown } from './attributes';
 import { BgpDecodeError, updateError } from './errors';
 import { decodeHeader, HEADER_LENGTH } from './header';
 import { MP_FAMILY_LENGTH, NO_ROOM_FOR_FAMILY } from './mp-nlri';

@@ -2,7 +2,9 @@
 import { Afi, Safi } from './address-family';
 import { hasFourOctetOnlyAS, isConfederationSegment } from './as-path';
 import { AttrType } from './attribute-codec';
-import { decodeAttributes, encodeAttribute, type PathAttribute, typeCodeOf } from './attributes';
+import { typeCodeOf } from './attribute-table';
+import type { PathAttribute } from './attribute-types';
+import { decodeAttributes, encodeAttribute } from './attributes';
 import type { CodecContext } from './context';
 import { BgpDecodeError, updateError } from './errors';
 import { UpdateSubcode } from './notification-codes';
