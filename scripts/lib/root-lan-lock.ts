@@ -44,6 +44,9 @@ export async function lockRootLan(timeoutMs = 600_000, file = ROOT_LAN_LOCK): Pr
     release: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // Unreferenced, the child would not keep this process alive until it has exited: a script
+      // awaiting release() would just end there, with its teardown unfinished.
+      child.ref();
       child.stdin?.end();
       await exited;
     },
