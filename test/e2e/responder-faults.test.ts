@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
 import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
 import { lbServiceEverywhere, probedOwner, speakersConverged } from '../harness/l2-scenario';
@@ -118,7 +119,16 @@ describe('a dead or wedged responder worker (issue 14 item 5)', () => {
     // (The last poll may have begun just before the new worker was in place.)
     expect((await l2.lab.exec(old.ns, ['curl', '-sS', '--max-time', '3', `http://${addr}/healthz`])).stdout).toBe('ok');
     // Back with a working worker, the address hashes to it again and it answers.
-    await eventually(`${old.nodeName} to answer again`, async () => p.firstFrom(Date.now() - 500, old.nodeName), 20_000, 50);
+    const back = Date.now();
+    try {
+      await eventually(`${old.nodeName} to answer again`, async () => p.firstFrom(Date.now() - 500, old.nodeName), 20_000, 50);
+    } catch (e) {
+      const dump = l2.nodes.map((n) => `${n.nodeName}:\n${logSince(n, t0 - 10_000, Date.now())}`).join('\n');
+      const leases = await l2.kc.makeApiClient(k8s.CoordinationV1Api).listNamespacedLease({ namespace: 'ironlb-system' }).catch(() => undefined);
+      const views = (leases?.items ?? []).map((l) => `${l.metadata?.name}: ${JSON.stringify(l.metadata?.annotations ?? {})}`).join('\n');
+      const neigh = (await l2.lab.exec(l2.client.ns, ['ip', 'neigh', 'show'], { allowFailure: true })).stdout;
+      throw new Error(`${(e as Error).message} (waiting since ${new Date(back).toISOString()})\nclient neighbours:\n${neigh}\nLeases:\n${views}\n${dump}`);
+    }
     const metrics = await l2.lab.exec(old.ns, ['curl', '-s', '--max-time', '3', `http://${addr}/metrics`]);
     const restarts = [...metrics.stdout.matchAll(/^ironlb_layer2_responder_restarts_total\{cause="(?:stalled|exited)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     expect(restarts).toBeGreaterThanOrEqual(1);

@@ -25,6 +25,7 @@ import { DropCounters } from './heartbeat-drops';
 import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
+import { Layer2Readiness } from './layer2-readiness';
 import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
 
@@ -74,12 +75,8 @@ export class HeartbeatMembership implements Membership {
   private running = false;
   /** Past start-up (markReady): heartbeats stop saying STARTING. */
   private ready = false;
-  /** We have a usable layer-2 interface; since when (we count ourselves ready one interval after
-   * telling the peers, so that we never announce an address a peer has not yet handed over). */
-  private layer2Ready = true;
-  private layer2ReadySince = -Infinity;
-  /** A NO_LAYER2 heartbeat left this host since we became unready: peers may have passed us over. */
-  private noLayer2Told = false;
+  /** We have a usable layer-2 interface (and count ourselves ready one interval after telling the peers). */
+  private readonly layer2 = new Layer2Readiness();
   private layer2Timer?: NodeJS.Timeout;
   lastLossAt?: number;
   private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
@@ -173,15 +170,12 @@ export class HeartbeatMembership implements Membership {
   }
 
   setLayer2Ready(ready: boolean): void {
-    if (ready === this.layer2Ready) return;
-    this.layer2Ready = ready;
-    if (this.layer2Timer) clearTimeout(this.layer2Timer);
-    this.layer2Timer = undefined;
     // Back from unready: wait one interval for the peers to hear it and let go, but only if they
     // can have heard that we were unready (with the only link down, nothing went out).
-    const wait = ready && this.noLayer2Told;
-    this.layer2ReadySince = wait ? now() : -Infinity;
-    this.noLayer2Told = false;
+    const { changed, hold: wait } = this.layer2.set(ready);
+    if (!changed) return;
+    if (this.layer2Timer) clearTimeout(this.layer2Timer);
+    this.layer2Timer = undefined;
     this.opts.log.info(ready ? 'layer-2 interface usable again: electable' : 'no usable layer-2 interface: asking the peers to elect others');
     this.notify();
     // Listeners re-elect in a setImmediate; queued after theirs, this send follows our own
@@ -190,6 +184,7 @@ export class HeartbeatMembership implements Membership {
     if (wait) {
       this.layer2Timer = setTimeout(() => {
         this.layer2Timer = undefined;
+        this.layer2.holdOver();
         this.notify();
       }, this.intervalMs);
     }
@@ -197,7 +192,7 @@ export class HeartbeatMembership implements Membership {
 
   layer2Unready(): ReadonlySet<string> {
     const out = this.view.withoutLayer2(now());
-    if (!this.layer2Ready || now() - this.layer2ReadySince < this.intervalMs) out.add(this.opts.nodeName);
+    if (this.layer2.excludesSelf) out.add(this.opts.nodeName);
     return out;
   }
 
@@ -294,12 +289,12 @@ export class HeartbeatMembership implements Membership {
     const ts = stamp();
     for (const [node, address] of this.opts.lease.addresses()) {
       if (node === this.opts.nodeName) continue;
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | (this.layer2Ready ? 0 : FLAG_NO_LAYER2);
+      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | (this.layer2.ready ? 0 : FLAG_NO_LAYER2);
       const sequence = (this.sentSeq.get(node) ?? 0) + 1;
       this.sentSeq.set(node, sequence);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, addressee: node, incarnation: this.incarnation, sequence, timestamp: ts, flags, ...this.view.echoFor(node, t) }, key);
       // Errors (unreachable, link down) are just missed heartbeats.
-      if (this.transport.send(address, packet) && (flags & FLAG_NO_LAYER2) !== 0 && !this.layer2Ready) this.noLayer2Told = true;
+      if (this.transport.send(address, packet) && (flags & FLAG_NO_LAYER2) !== 0) this.layer2.toldUnready();
     }
   }
 
