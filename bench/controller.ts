@@ -36,12 +36,24 @@ async function watchServed(kc: k8s.KubeConfig, core: k8s.CoreV1Api, namespace: s
   let resolve: (t: number) => void = () => undefined;
   const allServed = new Promise<number>((r) => (resolve = r));
   const informer = k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/services`, () => core.listNamespacedService({ namespace }));
-  informer.on('update', (svc: k8s.V1Service) => {
+  const see = (svc: k8s.V1Service): void => {
     if ((svc.status?.loadBalancer?.ingress ?? []).length > 0) served.add(svc.metadata?.name ?? '');
     if (served.size === N) resolve(performance.now());
-  });
+  };
+  informer.on('add', see);
+  informer.on('update', see);
+  // client-node's informer stops when its watch fails (e.g. closed by a busy API server); it then
+  // relists on restart, which emits what changed meanwhile. Without this a run waited forever.
+  let stopped = false;
+  informer.on('error', () => setTimeout(() => void (stopped ? undefined : informer.start().catch(() => undefined)), 500));
   await informer.start();
-  return { allServed, stop: () => void informer.stop() };
+  return {
+    allServed,
+    stop: () => {
+      stopped = true;
+      void informer.stop();
+    },
+  };
 }
 
 async function countServed(core: k8s.CoreV1Api, ns: string): Promise<number> {
