@@ -75,14 +75,14 @@ const request = (target: string, sha = CLIENT_MAC) => {
 };
 
 describe('ResponderEngine', () => {
-  it('opens one filtered ARP and one NDP socket per interface, with a 1 MiB queue', () => {
+  it('opens one filtered ARP and one NDP socket per interface, with an 8 MiB queue', () => {
     const { io, configure } = setup();
     configure([ETH0, { ...ETH1, arp: false }]);
     const arp = arpSocket(io);
     expect(runFilter(arp.filter!, request(VIP4))).toBeGreaterThan(0);
     expect(arp.filter).toEqual(arpRequestFilter());
     expect(ndpSocket(io).filter).toEqual(neighborSolicitationFilter());
-    expect(arp.rcvbuf).toBe(1 << 20);
+    expect(arp.rcvbuf).toBe(8 << 20);
     expect(io.socketsOn(3, ETH_P_ARP)).toEqual([]); // arp: false
     expect(io.socketsOn(3, ETH_P_IPV6)).toHaveLength(1);
   });
