@@ -7,21 +7,11 @@ import fc from 'fast-check';
 import { isDeepStrictEqual } from 'node:util';
 import { BgpDecodeError, BgpFramer, checkUpdate, type DecodeContext, decode, encode } from '../../../src/protocol/bgp';
 import { bgpMessage, CONTEXTS, openMessage, updateMessage } from './arbitraries';
+import { prng } from '../../support/prng';
 
 const COUNT = Number(process.env.BGP_FUZZ_COUNT ?? 1_000_000);
 const SEED = Number(process.env.BGP_FUZZ_SEED ?? 0x5eed);
 
-/** mulberry32: small, fast and reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = prng(SEED);
 const int = (n: number): number => Math.floor(random() * n);
