@@ -61,6 +61,29 @@ async function countServed(core: k8s.CoreV1Api, ns: string): Promise<number> {
   return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
 }
 
+/**
+ * `allServed`, unless the served count (read with a LIST every 30 s) stops rising for 120 s: then
+ * the bench fails with the count instead of waiting forever (a stuck watch, a stuck controller).
+ */
+async function stallGuard(allServed: Promise<number>, count: () => Promise<number>): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let last = -1;
+    let since = performance.now();
+    timer = setInterval(() => {
+      void count().then((n) => {
+        if (n !== last) [last, since] = [n, performance.now()];
+        else if (performance.now() - since > 120_000) reject(new Error(`stalled: ${n} of ${N} Services served, no progress for 120 s`));
+      }, () => undefined);
+    }, 30_000);
+  });
+  try {
+    return await Promise.race([allServed, stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -99,7 +122,7 @@ async function main(): Promise<void> {
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       ),
     );
-    const bareMs = (await bareWatch.allServed) - t0;
+    const bareMs = (await stallGuard(bareWatch.allServed, () => countServed(core, 'bare'))) - t0;
     bareWatch.stop();
     if ((await countServed(core, 'bare')) !== N) throw new Error('bare loop did not patch every Service');
     await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
@@ -116,8 +139,10 @@ async function main(): Promise<void> {
       if (ctl.output().includes('caches synced')) syncedAt = performance.now();
       else await new Promise((r) => setTimeout(r, 5));
     }
-    const ctlMs = (await ctlWatch.allServed) - syncedAt;
+    const ctlMs = (await stallGuard(ctlWatch.allServed, () => countServed(core, 'bench'))) - syncedAt;
     ctlWatch.stop();
+    // Events are API writes too: how many the controller wrote while its status writes ran.
+    const eventsDuringBurst = (await core.listNamespacedEvent({ namespace: 'bench' })).items.length;
     const rss = peakRssMiB(ctl.pid);
     const cpu = cpuSeconds(ctl.pid);
     await ctl.kill('SIGTERM');
@@ -129,6 +154,7 @@ async function main(): Promise<void> {
         `  bare status-patch loop      ${(bareMs / 1000).toFixed(2)} s   ${rate(bareMs)} Services/s`,
         `  controller until all served ${(ctlMs / 1000).toFixed(2)} s   ${rate(ctlMs)} Services/s`,
         `  ratio (controller rate / bare rate)   ${(bareMs / ctlMs).toFixed(2)}x   (target >= 0.8x)`,
+        `  Events written meanwhile    ${eventsDuringBurst} (they trail the status writes)`,
         `  controller peak RSS         ${rss.toFixed(1)} MiB`,
         `  controller CPU time         ${cpu.toFixed(2)} s (start-up included)`,
         '',

@@ -5,6 +5,7 @@ import { loadKubeConfig } from '../k8s/client';
 import { ControllerMetrics } from '../metrics/controller-metrics';
 import { startMetricsServer } from '../metrics/server';
 import { createLogger, type Level } from '../util/log';
+import { stdoutLines } from '../util/line-writer';
 import { parseFlags, usage, type FlagSpec } from './flags';
 
 export const CONTROLLER_FLAGS = {
@@ -28,7 +29,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const identity = f.identity ?? `${os.hostname()}-${process.pid}`;
-  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'controller' } });
+  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'controller' }, write: stdoutLines() });
   const kc = loadKubeConfig(f.kubeconfig);
   const metrics = new ControllerMetrics();
   const configNamespace = f['config-namespace'] ?? 'ironlb-system';

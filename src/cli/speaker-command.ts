@@ -5,6 +5,7 @@ import { startMetricsServer } from '../metrics/server';
 import { DEFAULT_EXCLUDE, listInterfaces, parseExcludePatterns } from '../net/interfaces';
 import { Speaker } from '../speaker/speaker';
 import { createLogger, type Level } from '../util/log';
+import { stdoutLines } from '../util/line-writer';
 import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
 
 export const SPEAKER_FLAGS = {
@@ -68,7 +69,7 @@ export async function speakerCommand(argv: string[]): Promise<number> {
   }
   const nodeName = f['node-name'];
   if (!nodeName) throw new FlagError('--node-name (or NODE_NAME) is required');
-  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'speaker', node: nodeName } });
+  const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'speaker', node: nodeName }, write: stdoutLines() });
   const namespace = f.namespace ?? 'ironlb-system';
   const exclude = f['exclude-interfaces'] !== undefined ? parseExcludePatterns(f['exclude-interfaces'].split(',').filter((s) => s !== '')) : [...DEFAULT_EXCLUDE];
   const metrics = new SpeakerMetrics();
