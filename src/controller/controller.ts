@@ -1,14 +1,16 @@
 // The controller process: LoadBalancer Services → decide() → status.loadBalancer.
 //
 // This file only wires the world to the reconciler (reconciler.ts, which runs the pure decide()
-// in decide.ts): informers on Services and on the ConfigMap, the Lease that elects the one
+// in decide.ts): informers on Services and on the configuration (ConfigMap or metallb.io objects), the Lease that elects the one
 // writing replica, the status writer, Events and metrics. Only the Lease holder writes, within
 // its renew deadline; it rebuilds the allocator from every Service's status, read fresh, before
 // it hands anything out, so a restart or a failover never moves an assigned address.
 import { setMaxListeners } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
-import { ConfigWatcher, type ConfigMeta } from '../k8s/config-watcher';
+import type { ConfigSourceFlag } from '../config/crd/source-choice';
+import type { ConfigMeta } from '../k8s/config-gate';
+import { SelectedConfigSource } from '../k8s/config-source';
 import { EventRecorder, targetOf } from '../k8s/events';
 import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
@@ -23,6 +25,10 @@ export interface ControllerOptions {
   kc: k8s.KubeConfig;
   configNamespace: string;
   configName: string;
+  /** Where the configuration comes from (`--config-source`); default auto. */
+  configSource?: ConfigSourceFlag;
+  /** Under auto: milliseconds between looks at which source applies. */
+  configSourceRecheckMs?: number;
   /** spec.loadBalancerClass this controller serves; undefined = class-less Services only. */
   lbClass?: string;
   /** Lease-based leader election among replicas; off = this process always writes. */
@@ -54,7 +60,7 @@ class AlwaysLeader implements WriteGate {
 
 export class Controller {
   private readonly services: Informer<k8s.V1Service>;
-  private readonly configWatcher: ConfigWatcher;
+  private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   private readonly elector?: LeaderElector;
   private readonly always?: AlwaysLeader;
@@ -96,10 +102,13 @@ export class Controller {
     });
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
-    this.configWatcher = new ConfigWatcher({
+    this.configWatcher = new SelectedConfigSource({
       kc: opts.kc,
       namespace: opts.configNamespace,
       name: opts.configName,
+      flag: opts.configSource ?? 'auto',
+      recheckMs: opts.configSourceRecheckMs,
+      secrets: 'skip', // BGP passwords are the speakers' business
       log: opts.log,
       events: this.events,
       vet: (config, meta) => this.reconciler.vetConfig(config, meta),
@@ -112,7 +121,7 @@ export class Controller {
   /** Ready = caches synced; a standby replica is ready too (it only does not write). */
   ready(): { ok: boolean; reason?: string } {
     if (!this.services.synced) return { ok: false, reason: 'Service cache not synced' };
-    if (!this.configWatcher.synced) return { ok: false, reason: 'ConfigMap cache not synced' };
+    if (!this.configWatcher.synced) return { ok: false, reason: 'configuration cache not synced' };
     return { ok: true };
   }
 
@@ -122,7 +131,7 @@ export class Controller {
 
   async start(): Promise<void> {
     await Promise.all([this.services.start(), this.configWatcher.start()]);
-    this.opts.log.info('caches synced', { services: this.services.list().length, configLoaded: this.configWatcher.state.loaded });
+    this.opts.log.info('caches synced', { services: this.services.list().length, configSource: this.configWatcher.source, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
     if (this.elector) this.elector.start();
     else this.setLeading(true);

@@ -2,7 +2,8 @@
 // (and, for bgp pools, the BGP speaker).
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
-import { ConfigWatcher } from '../k8s/config-watcher';
+import type { ConfigSourceFlag } from '../config/crd/source-choice';
+import { SelectedConfigSource } from '../k8s/config-source';
 import { EventRecorder } from '../k8s/events';
 import type { SpeakerMetrics } from '../metrics/speaker-metrics';
 import type { Logger } from '../util/log';
@@ -23,6 +24,12 @@ export interface SpeakerOptions {
   namespace: string;
   configNamespace: string;
   configName: string;
+  /** Where the configuration comes from (`--config-source`); default auto. */
+  configSource?: ConfigSourceFlag;
+  /** Under auto: milliseconds between looks at which source applies. */
+  configSourceRecheckMs?: number;
+  /** metallb.io BGPPeer passwordSecret: read the basic-auth Secrets of the config namespace (needs RBAC). */
+  readPeerSecrets?: boolean;
   lbClass?: string;
   excludeInterfaces: readonly RegExp[];
   includeInterfaces: readonly string[];
@@ -44,7 +51,7 @@ export class Speaker {
   readonly membership: Membership;
   readonly layer2: Layer2Speaker;
   readonly bgp: BgpSpeaker;
-  private readonly configWatcher: ConfigWatcher;
+  private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
@@ -107,11 +114,15 @@ export class Speaker {
       },
       this.state,
     );
-    this.configWatcher = new ConfigWatcher({
+    this.configWatcher = new SelectedConfigSource({
       kc: opts.kc,
       namespace: opts.configNamespace,
       name: opts.configName,
+      flag: opts.configSource ?? 'auto',
+      recheckMs: opts.configSourceRecheckMs,
+      secrets: opts.readPeerSecrets ? 'resolve' : 'unreadable',
       log: opts.log,
+      events: this.events,
       onConfig: (c) => this.onConfig(c),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });

@@ -1,0 +1,96 @@
+// The controller running from MetalLB's metallb.io objects on the real API server (issue 15):
+// `--config-source auto` picks the objects when an IPAddressPool exists, logs it, and puts a
+// Warning Event on a ConfigMap that is there too; the objects' configuration goes through the
+// same gate as the ConfigMap's (a change that would renumber a live Service is refused with a
+// Warning on the pools and config_stale 1; the opt-in annotation on a pool lets it through).
+import { eventually, testKubeConfig, uniqueName } from '../harness/kube';
+import { ServiceKit } from '../harness/services';
+import { stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
+import { metric, putConfig, startController, waitEventMatching } from './controller-kit';
+import { installCrds, kubectlOk } from './crd-support';
+
+jest.setTimeout(120_000);
+
+const pool = (ns: string, name: string, addresses: string[], annotations = ''): string =>
+  `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: ${name}, namespace: ${ns}${annotations}}\nspec:\n  addresses: [${addresses.map((a) => `"${a}"`).join(', ')}]\n`;
+const l2 = (ns: string): string => `---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2, namespace: ${ns}}\n`;
+
+describe('controller with --config-source', () => {
+  const kit = new ServiceKit(testKubeConfig());
+  let cfgNs = '';
+  let svcNs = '';
+  let controller: IronlbProcess | undefined;
+  const apply = (text: string): Promise<string> => kubectlOk(['apply', '-f', '-'], text);
+
+  beforeAll(async () => {
+    await installCrds();
+  });
+
+  beforeEach(async () => {
+    cfgNs = uniqueName('crd-cfg');
+    svcNs = uniqueName('crd-svc');
+    await kit.ensureNamespace(cfgNs);
+    await kit.ensureNamespace(svcNs);
+  });
+
+  afterEach(async () => {
+    await stopAll();
+    controller = undefined;
+    await kit.deleteAllServices(svcNs);
+  });
+
+  it('auto: the objects win over a ConfigMap, which gets a Warning; a renumbering change is refused until a pool opts in', async () => {
+    await putConfig(kit, cfgNs, 'address-pools:\n- name: cm\n  protocol: layer2\n  addresses: [198.51.100.120/30]\n');
+    await apply(pool(cfgNs, 'objects', ['198.51.100.124/30']) + l2(cfgNs));
+    controller = startController(cfgNs, ['--leader-elect=false']);
+    const chosen = await waitForLog(controller, 'configuration source');
+    expect(chosen).toMatchObject({ source: 'metallb.io objects', namespace: cfgNs });
+    expect(String(chosen.reason)).toContain('the ConfigMap is ignored');
+    const ignored = await waitEventMatching(kit, cfgNs, 'config', 'ConfigIgnored', /metallb\.io objects/);
+    expect(ignored.type).toBe('Warning');
+
+    await kit.createLB(svcNs, 'web');
+    expect(await kit.waitIPs(svcNs, 'web')).toEqual(['198.51.100.124']);
+
+    // Moving the pool would take web's address: refused, on every IPAddressPool, stale.
+    await apply(pool(cfgNs, 'objects', ['198.51.100.200/30']));
+    const refused = await waitEventMatching(kit, cfgNs, 'objects', 'IncompatibleConfig', new RegExp(`${svcNs}/web`));
+    expect(refused.type).toBe('Warning');
+    expect(refused.message).toContain('ironlb.io/allow-address-changes: "true" on an IPAddressPool');
+    expect(await metric(controller, 'ironlb_k8s_client_config_stale_bool')).toBe(1);
+    await kit.createLB(svcNs, 'second');
+    expect(await kit.waitIPs(svcNs, 'second')).toEqual(['198.51.100.125']); // the last good config is in force
+    expect(ServiceKit.ips(await kit.get(svcNs, 'web'))).toEqual(['198.51.100.124']);
+
+    // The opt-in on the pool: accepted, both Services move into the new range.
+    await apply(pool(cfgNs, 'objects', ['198.51.100.200/30'], ', annotations: {ironlb.io/allow-address-changes: "true"}'));
+    const moved = /^198\.51\.100\.20[0-3]$/;
+    await eventually('web on the new range', async () => (moved.test(ServiceKit.ips(await kit.get(svcNs, 'web')).join()) ? true : undefined));
+    await eventually('second on the new range', async () => (moved.test(ServiceKit.ips(await kit.get(svcNs, 'second')).join()) ? true : undefined));
+    await eventually('config_stale back to 0', async () => ((await metric(controller as IronlbProcess, 'ironlb_k8s_client_config_stale_bool')) === 0 ? true : undefined));
+  });
+
+  it('--config-source=configmap reads the ConfigMap even when IPAddressPools exist', async () => {
+    await putConfig(kit, cfgNs, 'address-pools:\n- name: cm\n  protocol: layer2\n  addresses: [198.51.100.130/31]\n');
+    await apply(pool(cfgNs, 'objects', ['198.51.100.132/31']) + l2(cfgNs));
+    controller = startController(cfgNs, ['--leader-elect=false', '--config-source', 'configmap']);
+    expect(await waitForLog(controller, 'configuration source')).toMatchObject({ source: 'ConfigMap', reason: '--config-source=configmap' });
+    await kit.createLB(svcNs, 'web');
+    expect(await kit.waitIPs(svcNs, 'web')).toEqual(['198.51.100.130']);
+  });
+
+  it('auto switches to the objects when the first IPAddressPool appears while running', async () => {
+    await putConfig(kit, cfgNs, 'address-pools:\n- name: cm\n  protocol: layer2\n  addresses: [198.51.100.140/31]\n');
+    // The choice is looked at again every --config-source-recheck seconds (1 here, 30 by default).
+    controller = startController(cfgNs, ['--leader-elect=false', '--config-source-recheck', '1']);
+    expect(await waitForLog(controller, 'configuration source')).toMatchObject({ source: 'ConfigMap' });
+    await kit.createLB(svcNs, 'web');
+    expect(await kit.waitIPs(svcNs, 'web')).toEqual(['198.51.100.140']);
+    // Objects that keep web's address: the switch is a configuration change like any other.
+    await apply(pool(cfgNs, 'objects', ['198.51.100.140/31', '198.51.100.150/32']) + l2(cfgNs));
+    expect(await waitForLog(controller, 'configuration source changed')).toMatchObject({ source: 'metallb.io objects', was: 'configmap' });
+    await kit.createLB(svcNs, 'next', {}, { 'ironlb.io/loadBalancerIPs': '198.51.100.150' });
+    expect(await kit.waitIPs(svcNs, 'next')).toEqual(['198.51.100.150']);
+    expect(ServiceKit.ips(await kit.get(svcNs, 'web'))).toEqual(['198.51.100.140']);
+  });
+});
