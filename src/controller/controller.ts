@@ -60,6 +60,8 @@ class AlwaysLeader implements WriteGate {
 
 export class Controller {
   private readonly services: Informer<k8s.V1Service>;
+  /** Namespace labels, for IPAddressPool serviceAllocation.namespaceSelectors. */
+  private readonly namespaces: Informer<k8s.V1Namespace>;
   private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   private readonly elector?: LeaderElector;
@@ -72,6 +74,7 @@ export class Controller {
     const clock = opts.clock ?? systemClock;
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
     this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log });
+    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
         kc: opts.kc,
@@ -99,6 +102,10 @@ export class Controller {
       writeConcurrency: opts.writeConcurrency,
       fieldManager: FIELD_MANAGER,
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
+      namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
+    });
+    this.namespaces.on((n, event) => {
+      if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
     });
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
@@ -121,6 +128,7 @@ export class Controller {
   /** Ready = caches synced; a standby replica is ready too (it only does not write). */
   ready(): { ok: boolean; reason?: string } {
     if (!this.services.synced) return { ok: false, reason: 'Service cache not synced' };
+    if (!this.namespaces.synced) return { ok: false, reason: 'Namespace cache not synced' };
     if (!this.configWatcher.synced) return { ok: false, reason: 'configuration cache not synced' };
     return { ok: true };
   }
@@ -130,7 +138,7 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.configWatcher.start()]);
+    await Promise.all([this.services.start(), this.namespaces.start(), this.configWatcher.start()]);
     this.opts.log.info('caches synced', { services: this.services.list().length, configSource: this.configWatcher.source, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
     if (this.elector) this.elector.start();
@@ -143,7 +151,7 @@ export class Controller {
     this.reconciler.stop();
     await this.events.flush(2000);
     await this.elector?.stop();
-    await Promise.all([this.services.stop(), this.configWatcher.stop()]);
+    await Promise.all([this.services.stop(), this.namespaces.stop(), this.configWatcher.stop()]);
   }
 
   private setLeading(leading: boolean, resumed = false): void {

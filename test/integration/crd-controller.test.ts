@@ -6,6 +6,7 @@
 import { eventually, testKubeConfig, uniqueName } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
 import { stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
+import { mergePatch } from '../../src/k8s/client';
 import { metric, putConfig, startController, waitEventMatching } from './controller-kit';
 import { installCrds, kubectlOk } from './crd-support';
 
@@ -92,5 +93,61 @@ describe('controller with --config-source', () => {
     await kit.createLB(svcNs, 'next', {}, { 'ironlb.io/loadBalancerIPs': '198.51.100.150' });
     expect(await kit.waitIPs(svcNs, 'next')).toEqual(['198.51.100.150']);
     expect(ServiceKit.ips(await kit.get(svcNs, 'web'))).toEqual(['198.51.100.140']);
+  });
+
+  it('serviceAllocation: restricted pools serve only their namespaces and Services, by priority; requests outside them are refused with the restriction named', async () => {
+    const teamNs = svcNs;
+    const otherNs = uniqueName('crd-other');
+    await kit.ensureNamespace(otherNs);
+    const restrictedPools = `apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: team, namespace: ${cfgNs}}
+spec:
+  addresses: ["198.51.100.160/31"]
+  serviceAllocation: {namespaces: [${teamNs}]}
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: gold, namespace: ${cfgNs}}
+spec:
+  addresses: ["198.51.100.164/31"]
+  serviceAllocation: {priority: 10, namespaceSelectors: [{matchLabels: {tier: gold}}]}
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: {name: open, namespace: ${cfgNs}}
+spec:
+  addresses: ["198.51.100.168/31"]
+`;
+    await apply(restrictedPools + l2(cfgNs));
+    controller = startController(cfgNs, ['--leader-elect=false']);
+    await waitForLog(controller, 'caches synced');
+    try {
+      await kit.createLB(teamNs, 'mine');
+      expect(await kit.waitIPs(teamNs, 'mine')).toEqual(['198.51.100.160']);
+      await kit.createLB(otherNs, 'plain');
+      expect(await kit.waitIPs(otherNs, 'plain')).toEqual(['198.51.100.168']);
+
+      // By pool annotation and by IP: refused, with the restriction named; nothing assigned.
+      await kit.createLB(otherNs, 'by-pool', {}, { 'metallb.io/address-pool': 'team' });
+      const byPool = await waitEventMatching(kit, otherNs, 'by-pool', 'AllocationFailed', /only serves/);
+      expect(byPool.message).toBe(`Failed to allocate IP for "${otherNs}/by-pool": pool "team" only serves namespaces ${teamNs}; the Service is in namespace "${otherNs}", without labels`);
+      await kit.createLB(otherNs, 'by-ip', { loadBalancerIP: '198.51.100.165' });
+      const byIP = await waitEventMatching(kit, otherNs, 'by-ip', 'AllocationFailed', /only serves/);
+      expect(byIP.message).toContain('198.51.100.165 is in pool "gold", and pool "gold" only serves namespaces labelled tier=gold');
+      expect(ServiceKit.ips(await kit.get(otherNs, 'by-pool'))).toEqual([]);
+      expect(ServiceKit.ips(await kit.get(otherNs, 'by-ip'))).toEqual([]);
+
+      // Labelling the namespace tier=gold lets by-ip have its address (the controller watches namespace labels).
+      await kit.core.patchNamespace({ name: otherNs, body: { metadata: { labels: { tier: 'gold' } } } }, mergePatch);
+      expect(await kit.waitIPs(otherNs, 'by-ip')).toEqual(['198.51.100.165']);
+      // And gold (priority 10) now comes before open for a new Service of that namespace.
+      await kit.createLB(otherNs, 'fresh');
+      expect(await kit.waitIPs(otherNs, 'fresh')).toEqual(['198.51.100.164']);
+      // plain keeps the open pool's address: nothing is renumbered.
+      expect(ServiceKit.ips(await kit.get(otherNs, 'plain'))).toEqual(['198.51.100.168']);
+    } finally {
+      await kit.deleteAllServices(otherNs);
+    }
   });
 });

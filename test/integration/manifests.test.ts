@@ -244,6 +244,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'watch', 'leases.coordination.k8s.io', NS],
       [SPEAKER_SA, 'get', 'secrets/ironlb-memberlist', NS],
       [CONTROLLER_SA, 'list', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'watch', 'namespaces'],
       [CONTROLLER_SA, 'watch', 'bgppeers.metallb.io', NS],
       [SPEAKER_SA, 'watch', 'l2advertisements.metallb.io', NS],
       [SPEAKER_SA, 'list', 'communities.metallb.io', NS],
@@ -273,6 +274,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'watch', 'secrets', NS],
       [SPEAKER_SA, 'list', 'pods'],
       [CONTROLLER_SA, 'update', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'patch', 'namespaces'],
       [SPEAKER_SA, 'list', 'ipaddresspools.metallb.io', 'default'],
     ];
     const wrong: string[] = [];
