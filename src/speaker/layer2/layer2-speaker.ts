@@ -130,11 +130,11 @@ export class Layer2Speaker {
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
     const seen = new Set<string>();
-    for (const { service: key, object: svc, ips, pool, result } of desired.services) {
+    for (const { service: key, object: svc, ips, interfaces, result } of desired.services) {
       seen.add(key);
       const mine = result.announcer === this.opts.nodeName;
       this.noteAnnouncer(svc, key, ips, result, mine);
-      this.noteUnannounceable(svc, key, mine ? ips : [], pool.interfaces);
+      this.noteUnannounceable(svc, key, mine ? ips : [], interfaces);
     }
     for (const key of this.known) {
       if (seen.has(key)) continue;
