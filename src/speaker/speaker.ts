@@ -4,6 +4,8 @@ import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import { SelectedConfigSource } from '../k8s/config-source';
+import { StatusObjects } from '../k8s/status-objects';
+import { bgpStatusWants, l2StatusWants } from './status-objects';
 import { EventRecorder } from '../k8s/events';
 import type { SpeakerMetrics } from '../metrics/speaker-metrics';
 import type { Logger } from '../util/log';
@@ -52,6 +54,9 @@ export class Speaker {
   readonly layer2: Layer2Speaker;
   readonly bgp: BgpSpeaker;
   private readonly configWatcher: SelectedConfigSource;
+  /** MetalLB's ServiceL2Status / ServiceBGPStatus objects of this node (written while the configuration comes from the metallb.io objects). */
+  private readonly l2Status: StatusObjects;
+  private readonly bgpStatus: StatusObjects;
   private readonly events: EventRecorder;
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
@@ -126,6 +131,9 @@ export class Speaker {
       onConfig: (c) => this.onConfig(c),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
+    const statusObjects = { kc: opts.kc, namespace: opts.namespace, node: opts.nodeName, log: opts.log };
+    this.l2Status = new StatusObjects({ ...statusObjects, plural: 'servicel2statuses', kind: 'ServiceL2Status', generateName: 'l2-' });
+    this.bgpStatus = new StatusObjects({ ...statusObjects, plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', generateName: 'bgp-' });
     this.state.onChange(() => this.schedule());
     this.membership.onChange(() => {
       opts.metrics.membersAlive.set(this.membership.alive().size);
@@ -181,6 +189,7 @@ export class Speaker {
     this.running = false;
     await this.layer2.stop();
     await this.bgp.stop();
+    await Promise.all([this.l2Status.stop(true), this.bgpStatus.stop(true)]);
     await this.membership.stop();
     await this.events.flush(1000);
     await Promise.all([this.configWatcher.stop(), this.state.stop()]);
@@ -193,6 +202,15 @@ export class Speaker {
     this.schedule();
   }
 
+  /** MetalLB's tooling reads these; written only while the metallb.io objects are the configuration. */
+  private writeStatusObjects(): void {
+    if (this.configWatcher.source !== 'crds') return;
+    const alive = this.membership.alive();
+    const desired = this.layer2.lastDesired;
+    if (desired) this.l2Status.sync(l2StatusWants(desired, this.opts.nodeName, this.layer2.usableInterfaceNames), alive);
+    this.bgpStatus.sync(bgpStatusWants(this.bgp.announcedTo, this.opts.nodeName), alive);
+  }
+
   /** Coalesces bursts of watch events into one pass. */
   private schedule(): void {
     if (this.scheduled || !this.running) return;
@@ -202,6 +220,7 @@ export class Speaker {
       if (this.running) {
         this.layer2.reconcile();
         this.bgp.reconcile();
+        this.writeStatusObjects();
       }
     });
   }

@@ -138,6 +138,8 @@ export class BgpSpeaker {
   private config?: Config;
   private readonly sessions = new Map<string, { session: BgpSession; label: string; peer: Peer }>();
   private announced = new Map<string, BgpServiceView>();
+  /** The Services this node announces and to which peers (by BGPPeer name, else address). */
+  announcedTo: { service: string; peers: string[] }[] = [];
 
   constructor(
     private readonly opts: BgpSpeakerOptions,
@@ -166,7 +168,16 @@ export class BgpSpeaker {
     this.noteServices(view);
     // BGPAdvertisement peers: a session gets only the advertisements meant for its peer.
     const scoped = config.pools.some((p) => bgpAdvertisementsOf(p).some((a) => a.peers.length > 0));
-    for (const { session, peer } of this.sessions.values()) session.setRoutes(scoped ? desiredRoutes({ ...input, peer }).routes : routes);
+    const sent: [Peer, ReadonlyMap<string, Route>][] = [];
+    for (const { session, peer } of this.sessions.values()) {
+      const own = scoped ? desiredRoutes({ ...input, peer }).routes : routes;
+      session.setRoutes(own);
+      sent.push([peer, own]);
+    }
+    // ServiceBGPStatus: the peers each announced Service goes to (configured, whatever the session state).
+    this.announcedTo = view
+      .filter((v) => !v.reason && v.prefixes.length > 0)
+      .map((v) => ({ service: v.service, peers: [...new Set(sent.filter(([, r]) => v.prefixes.some((p) => r.has(p))).map(([p]) => p.name ?? p.peerAddress))] }));
   }
 
   async stop(): Promise<void> {
