@@ -11,6 +11,7 @@ import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import type { ConfigMeta } from '../k8s/config-gate';
 import { SelectedConfigSource } from '../k8s/config-source';
+import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-status';
 import { EventRecorder, targetOf } from '../k8s/events';
 import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
@@ -68,6 +69,9 @@ export class Controller {
   private readonly always?: AlwaysLeader;
   private readonly reconciler: Reconciler;
   private statsTimer?: NodeJS.Timeout;
+  /** MetalLB's status for its tooling, written while the metallb.io objects are the configuration. */
+  private readonly poolStatus: PoolStatusWriter;
+  private readonly configurationState: ConfigurationStateWriter;
 
   constructor(private readonly opts: ControllerOptions) {
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
@@ -123,6 +127,19 @@ export class Controller {
       onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
+    this.poolStatus = new PoolStatusWriter(opts.kc, opts.configNamespace, opts.log);
+    this.configurationState = new ConfigurationStateWriter({
+      kc: opts.kc,
+      namespace: opts.leaseNamespace,
+      name: 'controller',
+      labels: { 'metallb.io/component-type': 'controller' },
+      state: () => (this.fromObjects ? this.configWatcher.state : undefined),
+      log: opts.log,
+    });
+  }
+
+  private get fromObjects(): boolean {
+    return this.configWatcher.source === 'crds';
   }
 
   /** Ready = caches synced; a standby replica is ready too (it only does not write). */
@@ -141,12 +158,14 @@ export class Controller {
     await Promise.all([this.services.start(), this.namespaces.start(), this.configWatcher.start()]);
     this.opts.log.info('caches synced', { services: this.services.list().length, configSource: this.configWatcher.source, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
+    this.configurationState.start();
     if (this.elector) this.elector.start();
     else this.setLeading(true);
   }
 
   async stop(): Promise<void> {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    this.configurationState.stop();
     this.always?.end();
     this.reconciler.stop();
     await this.events.flush(2000);
@@ -168,6 +187,7 @@ export class Controller {
   private publishStats(): void {
     const usage = this.reconciler.poolUsage();
     if (!usage) return;
+    if (this.fromObjects) void this.poolStatus.write(usage.stats);
     const m = this.opts.metrics;
     for (const s of usage.stats) {
       const pool = s.pool;

@@ -24,6 +24,8 @@ export interface ConfigState {
   meta: ConfigMeta;
   loaded: boolean;
   stale: boolean;
+  /** Why the latest version was refused, while it is (ConfigurationState errorSummary). */
+  error?: string;
 }
 
 export interface ConfigGateOptions {
@@ -124,9 +126,10 @@ export class ConfigGate {
   }
 
   /** An invalid version the caller refused and reported itself: the last good one stays in force, stale. */
-  refusedElsewhere(): void {
+  refusedElsewhere(error: string): void {
     this.candidate = undefined;
     this.refusedKey = undefined;
+    this.state.error = error;
     this.setStale(true);
   }
 
@@ -146,6 +149,7 @@ export class ConfigGate {
   /** The last good configuration re-applied after a refused one: nothing to reload, no longer stale. */
   private restored(): void {
     this.refusedKey = undefined;
+    this.state.error = undefined;
     this.setStale(false);
   }
 
@@ -164,12 +168,14 @@ export class ConfigGate {
     this.state.config = c.config;
     this.state.meta = c.meta;
     this.state.loaded = true;
+    this.state.error = undefined;
     this.setStale(false);
     this.opts.log.info('config reloaded', { source: this.opts.where, pools: c.config.pools.map((p) => p.name), peers: c.config.peers.length, allowAddressChanges: c.meta.allowAddressChanges });
     this.opts.onConfig(c.config, c.meta);
   }
 
   private refuse(key: string, reason: string, summary: string, items: readonly string[]): void {
+    this.state.error = [summary, ...items].join('\n');
     this.setStale(true);
     if (key === this.refusedKey) return;
     this.refusedKey = key;

@@ -182,7 +182,7 @@ export class CrdConfigSource {
       case 'reject':
         this.report(objects, decision.warnings, 'warn');
         this.opts.onMeta?.(meta);
-        this.gate.refusedElsewhere();
+        this.gate.refusedElsewhere(decision.errors.map(formatObjectIssue).join('\n'));
         log.error('configStale: invalid configuration refused; the last good configuration stays in force', {
           ...where,
           errors: decision.errors.map(formatObjectIssue),

@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import { SelectedConfigSource } from '../k8s/config-source';
+import { ConfigurationStateWriter } from '../k8s/metallb-status';
 import { StatusObjects } from '../k8s/status-objects';
 import { bgpStatusWants, l2StatusWants } from './status-objects';
 import { EventRecorder } from '../k8s/events';
@@ -57,6 +58,7 @@ export class Speaker {
   /** MetalLB's ServiceL2Status / ServiceBGPStatus objects of this node (written while the configuration comes from the metallb.io objects). */
   private readonly l2Status: StatusObjects;
   private readonly bgpStatus: StatusObjects;
+  private readonly configurationState: ConfigurationStateWriter;
   private readonly events: EventRecorder;
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
@@ -134,6 +136,14 @@ export class Speaker {
     const statusObjects = { kc: opts.kc, namespace: opts.namespace, node: opts.nodeName, log: opts.log };
     this.l2Status = new StatusObjects({ ...statusObjects, plural: 'servicel2statuses', kind: 'ServiceL2Status', generateName: 'l2-' });
     this.bgpStatus = new StatusObjects({ ...statusObjects, plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', generateName: 'bgp-' });
+    this.configurationState = new ConfigurationStateWriter({
+      kc: opts.kc,
+      namespace: opts.namespace,
+      name: `speaker-${opts.nodeName}`,
+      labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': opts.nodeName },
+      state: () => (this.configWatcher.source === 'crds' ? this.configWatcher.state : undefined),
+      log: opts.log,
+    });
     this.state.onChange(() => this.schedule());
     this.membership.onChange(() => {
       opts.metrics.membersAlive.set(this.membership.alive().size);
@@ -177,6 +187,7 @@ export class Speaker {
     // peer has renewed at least once, or each would briefly think it is alone and announce.
     await sleep(Math.max(1000, this.opts.leaseRenewMs * 1.5));
     this.running = true;
+    this.configurationState.start();
     this.membership.markReady?.();
     this.publishView(this.layer2.members());
     this.opts.metrics.membersAlive.set(this.membership.alive().size);
@@ -187,6 +198,7 @@ export class Speaker {
   /** Graceful: stop answering first, then leave the membership so that others take over at once. */
   async stop(): Promise<void> {
     this.running = false;
+    this.configurationState.stop();
     await this.layer2.stop();
     await this.bgp.stop();
     await Promise.all([this.l2Status.stop(true), this.bgpStatus.stop(true)]);

@@ -8,7 +8,7 @@ import { ServiceKit } from '../harness/services';
 import { stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
 import { mergePatch } from '../../src/k8s/client';
 import { metric, putConfig, startController, waitEventMatching } from './controller-kit';
-import { installCrds, kubectlOk } from './crd-support';
+import { installCrds, kubectl, kubectlOk } from './crd-support';
 
 jest.setTimeout(120_000);
 
@@ -22,6 +22,10 @@ describe('controller with --config-source', () => {
   let svcNs = '';
   let controller: IronlbProcess | undefined;
   const apply = (text: string): Promise<string> => kubectlOk(['apply', '-f', '-'], text);
+  const jsonpath = async (kind: string, name: string, path: string): Promise<string> => {
+    const r = await kubectl(['get', kind, name, '-n', cfgNs, '-o', `jsonpath=${path}`]);
+    return r.code === 0 ? r.stdout : '';
+  };
 
   beforeAll(async () => {
     await installCrds();
@@ -52,6 +56,11 @@ describe('controller with --config-source', () => {
 
     await kit.createLB(svcNs, 'web');
     expect(await kit.waitIPs(svcNs, 'web')).toEqual(['198.51.100.124']);
+    // MetalLB's status for its tooling: pool counts (written every second by the leader), ConfigurationState.
+    await eventually('the pool status', async () => (/^1 3 0 0$/.test(await jsonpath('ipaddresspool', 'objects', '{.status.assignedIPv4} {.status.availableIPv4} {.status.assignedIPv6} {.status.availableIPv6}')) ? true : undefined));
+    await eventually('ConfigurationState Valid', async () => ((await jsonpath('configurationstate', 'controller', '{.status.result}')) === 'Valid' ? true : undefined)).catch(async (e) => {
+      throw new Error(`${String(e)}\n${(await kubectl(['get', 'configurationstate', '-A', '-o', 'yaml'])).stdout}\n${(controller as IronlbProcess).output().slice(-3000)}`);
+    });
 
     // Moving the pool would take web's address: refused, on every IPAddressPool, stale.
     await apply(pool(cfgNs, 'objects', ['198.51.100.200/30']));
@@ -59,6 +68,11 @@ describe('controller with --config-source', () => {
     expect(refused.type).toBe('Warning');
     expect(refused.message).toContain('ironlb.io/allow-address-changes: "true" on an IPAddressPool');
     expect(await metric(controller, 'ironlb_k8s_client_config_stale_bool')).toBe(1);
+    const invalid = await eventually('ConfigurationState Invalid', async () => {
+      const text = await jsonpath('configurationstate', 'controller', '{.status.result}: {.status.errorSummary}');
+      return text.startsWith('Invalid: ') ? text : undefined;
+    });
+    expect(invalid).toContain(`${svcNs}/web`);
     await kit.createLB(svcNs, 'second');
     expect(await kit.waitIPs(svcNs, 'second')).toEqual(['198.51.100.125']); // the last good config is in force
     expect(ServiceKit.ips(await kit.get(svcNs, 'web'))).toEqual(['198.51.100.124']);

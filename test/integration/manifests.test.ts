@@ -248,6 +248,12 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'watch', 'bgppeers.metallb.io', NS],
       [SPEAKER_SA, 'watch', 'l2advertisements.metallb.io', NS],
       [SPEAKER_SA, 'list', 'communities.metallb.io', NS],
+      [SPEAKER_SA, 'create', 'servicel2statuses.metallb.io', NS],
+      [SPEAKER_SA, 'delete', 'servicebgpstatuses.metallb.io', NS],
+      [SPEAKER_SA, 'patch', 'servicel2statuses.metallb.io#status', NS],
+      [SPEAKER_SA, 'create', 'configurationstates.metallb.io', NS],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io#status', NS],
+      [CONTROLLER_SA, 'update', 'configurationstates.metallb.io#status', NS],
     ];
     const denied: Array<[string, string, string, string?]> = [
       [CONTROLLER_SA, 'update', 'services'],
@@ -275,6 +281,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'list', 'pods'],
       [CONTROLLER_SA, 'update', 'ipaddresspools.metallb.io', NS],
       [CONTROLLER_SA, 'patch', 'namespaces'],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'create', 'servicel2statuses.metallb.io', NS],
       [SPEAKER_SA, 'list', 'ipaddresspools.metallb.io', 'default'],
     ];
     const wrong: string[] = [];

@@ -45,7 +45,8 @@ describe('ConfigGate', () => {
     g.offerConfig('k1', parsed(ONE), meta);
     expect(g.state.stale).toBe(false);
     expect(g.waiting).toBe(false);
-    g.refusedElsewhere();
+    g.refusedElsewhere('IPAddressPool ns/p: spec.addresses[0]: bad');
+    expect(g.state.error).toBe('IPAddressPool ns/p: spec.addresses[0]: bad');
     expect(g.state.stale).toBe(true);
     g.keepLastGood();
     expect(g.state).toMatchObject({ loaded: true, stale: true });
