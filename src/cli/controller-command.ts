@@ -7,11 +7,14 @@ import { startMetricsServer } from '../metrics/server';
 import { createLogger, type Level } from '../util/log';
 import { stdoutLines } from '../util/line-writer';
 import { parseFlags, usage, type FlagSpec } from './flags';
+import { configSourceFlag, recheckSeconds } from './config-source-flag';
 
 export const CONTROLLER_FLAGS = {
   kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
   'config-namespace': { kind: 'string', default: 'ironlb-system', help: 'namespace of the configuration ConfigMap', env: 'IRONLB_CONFIG_NAMESPACE' },
   'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap (MetalLB: metallb-system/config)', env: 'IRONLB_CONFIG_NAME' },
+  'config-source': { kind: 'string', default: 'auto', help: 'auto (the metallb.io objects when an IPAddressPool exists in the config namespace, else the ConfigMap), configmap or crds', env: 'IRONLB_CONFIG_SOURCE' },
+  'config-source-recheck': { kind: 'string', default: '30', help: 'with --config-source=auto: seconds between looks at which source applies (an IPAddressPool created later switches to the objects)' },
   'lb-class': { kind: 'string', help: 'serve only Services with this spec.loadBalancerClass (default: only Services without a class)' },
   'metrics-addr': { kind: 'string', default: ':7472', help: 'listen address for /metrics, /healthz, /readyz' },
   'leader-elect': { kind: 'boolean', default: true, help: 'elect one writing replica through a Lease' },
@@ -37,6 +40,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     kc,
     configNamespace,
     configName: f['config-name'] ?? 'config',
+    configSource: configSourceFlag(f['config-source']),
+    configSourceRecheckMs: recheckSeconds(f['config-source-recheck']) * 1000,
     lbClass: f['lb-class'],
     leaderElection: f['leader-elect'],
     leaseNamespace: f['lease-namespace'] ?? configNamespace,

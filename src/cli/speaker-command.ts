@@ -7,6 +7,7 @@ import { Speaker } from '../speaker/speaker';
 import { createLogger, type Level } from '../util/log';
 import { stdoutLines } from '../util/line-writer';
 import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
+import { configSourceFlag, recheckSeconds } from './config-source-flag';
 
 export const SPEAKER_FLAGS = {
   kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
@@ -15,6 +16,9 @@ export const SPEAKER_FLAGS = {
   namespace: { kind: 'string', default: 'ironlb-system', help: 'namespace of the speaker Leases', env: 'POD_NAMESPACE' },
   'config-namespace': { kind: 'string', help: 'namespace of the configuration ConfigMap (default: --namespace)', env: 'IRONLB_CONFIG_NAMESPACE' },
   'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap', env: 'IRONLB_CONFIG_NAME' },
+  'config-source': { kind: 'string', default: 'auto', help: 'auto (the metallb.io objects when an IPAddressPool exists in the config namespace, else the ConfigMap), configmap or crds', env: 'IRONLB_CONFIG_SOURCE' },
+  'read-peer-secrets': { kind: 'boolean', help: 'metallb.io objects: read the kubernetes.io/basic-auth Secrets BGPPeers name (passwordSecret) in the config namespace; needs list/watch on Secrets there (docs/configuration.md)' },
+  'config-source-recheck': { kind: 'string', default: '30', help: 'with --config-source=auto: seconds between looks at which source applies (an IPAddressPool created later switches to the objects)' },
   'lb-class': { kind: 'string', help: 'serve only Services with this spec.loadBalancerClass' },
   'metrics-addr': { kind: 'string', default: ':7472', help: 'listen address for /metrics, /healthz, /readyz' },
   'exclude-interfaces': { kind: 'string', help: 'comma-separated regular expressions of interface names never used (default: MetalLB\'s list)' },
@@ -80,6 +84,9 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     namespace,
     configNamespace: f['config-namespace'] ?? namespace,
     configName: f['config-name'] ?? 'config',
+    configSource: configSourceFlag(f['config-source']),
+    configSourceRecheckMs: recheckSeconds(f['config-source-recheck']) * 1000,
+    readPeerSecrets: f['read-peer-secrets'],
     lbClass: f['lb-class'],
     excludeInterfaces: exclude,
     includeInterfaces: (f.interfaces ?? '').split(',').filter((s) => s !== ''),

@@ -62,6 +62,19 @@ export function l2PlanFor(pool: AddressPool, nodeLabels: Labels, serviceLabels: 
   return { eligible: true, interfaces: [...new Set(onNode.flatMap((a) => a.interfaces))].sort() };
 }
 
+/**
+ * Which nodes may be elected for a Service's layer 2 address: the union of the node selectors of
+ * the pool's L2Advertisements that apply to the Service (one without selectors: every node, `[]`);
+ * undefined when none applies (the Service is not announced over layer 2). For a ConfigMap pool
+ * this is the pool's own node selectors.
+ */
+export function l2NodeSelectorsFor(pool: AddressPool, serviceLabels: Labels): readonly NodeSelector[] | undefined {
+  const applicable = l2AdvertisementsOf(pool).filter((a) => selectorMatches(a.serviceSelectors, serviceLabels));
+  if (applicable.length === 0) return undefined;
+  if (applicable.some((a) => a.nodeSelectors.length === 0)) return [];
+  return applicable.flatMap((a) => a.nodeSelectors);
+}
+
 /** The BGP advertisements this node announces for this Service. */
 export function bgpAdvertisementsFor(pool: AddressPool, nodeLabels: Labels, serviceLabels: Labels): ResolvedBgpAdvertisement[] {
   return bgpAdvertisementsOf(pool).filter(

@@ -43,7 +43,7 @@ export function configCompatibility(
       reason: 'IncompatibleConfig',
       summary:
         `configuration refused: it would take the address of ${n} ` +
-        `(change the pools, remove or re-address those Services, or set ${ALLOW_ADDRESS_CHANGES}: "true" on the ConfigMap to let the controller move them)`,
+        `(change the pools, remove or re-address those Services, or set ${ALLOW_ADDRESS_CHANGES}: "true" ${meta.optInWhere ?? 'on the ConfigMap'} to let the controller move them)`,
       items,
     },
   };

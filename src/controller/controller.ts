@@ -1,14 +1,17 @@
 // The controller process: LoadBalancer Services → decide() → status.loadBalancer.
 //
 // This file only wires the world to the reconciler (reconciler.ts, which runs the pure decide()
-// in decide.ts): informers on Services and on the ConfigMap, the Lease that elects the one
+// in decide.ts): informers on Services and on the configuration (ConfigMap or metallb.io objects), the Lease that elects the one
 // writing replica, the status writer, Events and metrics. Only the Lease holder writes, within
 // its renew deadline; it rebuilds the allocator from every Service's status, read fresh, before
 // it hands anything out, so a restart or a failover never moves an assigned address.
 import { setMaxListeners } from 'node:events';
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
-import { ConfigWatcher, type ConfigMeta } from '../k8s/config-watcher';
+import type { ConfigSourceFlag } from '../config/crd/source-choice';
+import type { ConfigMeta } from '../k8s/config-gate';
+import { SelectedConfigSource } from '../k8s/config-source';
+import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-status';
 import { EventRecorder, targetOf } from '../k8s/events';
 import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
@@ -23,6 +26,10 @@ export interface ControllerOptions {
   kc: k8s.KubeConfig;
   configNamespace: string;
   configName: string;
+  /** Where the configuration comes from (`--config-source`); default auto. */
+  configSource?: ConfigSourceFlag;
+  /** Under auto: milliseconds between looks at which source applies. */
+  configSourceRecheckMs?: number;
   /** spec.loadBalancerClass this controller serves; undefined = class-less Services only. */
   lbClass?: string;
   /** Lease-based leader election among replicas; off = this process always writes. */
@@ -54,18 +61,24 @@ class AlwaysLeader implements WriteGate {
 
 export class Controller {
   private readonly services: Informer<k8s.V1Service>;
-  private readonly configWatcher: ConfigWatcher;
+  /** Namespace labels, for IPAddressPool serviceAllocation.namespaceSelectors. */
+  private readonly namespaces: Informer<k8s.V1Namespace>;
+  private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   private readonly elector?: LeaderElector;
   private readonly always?: AlwaysLeader;
   private readonly reconciler: Reconciler;
   private statsTimer?: NodeJS.Timeout;
+  /** MetalLB's status for its tooling, written while the metallb.io objects are the configuration. */
+  private readonly poolStatus: PoolStatusWriter;
+  private readonly configurationState: ConfigurationStateWriter;
 
   constructor(private readonly opts: ControllerOptions) {
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const clock = opts.clock ?? systemClock;
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
     this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log });
+    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
         kc: opts.kc,
@@ -93,13 +106,20 @@ export class Controller {
       writeConcurrency: opts.writeConcurrency,
       fieldManager: FIELD_MANAGER,
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
+      namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
+    });
+    this.namespaces.on((n, event) => {
+      if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
     });
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
-    this.configWatcher = new ConfigWatcher({
+    this.configWatcher = new SelectedConfigSource({
       kc: opts.kc,
       namespace: opts.configNamespace,
       name: opts.configName,
+      flag: opts.configSource ?? 'auto',
+      recheckMs: opts.configSourceRecheckMs,
+      secrets: 'skip', // BGP passwords are the speakers' business
       log: opts.log,
       events: this.events,
       vet: (config, meta) => this.reconciler.vetConfig(config, meta),
@@ -107,12 +127,26 @@ export class Controller {
       onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
+    this.poolStatus = new PoolStatusWriter(opts.kc, opts.configNamespace, opts.log);
+    this.configurationState = new ConfigurationStateWriter({
+      kc: opts.kc,
+      namespace: opts.leaseNamespace,
+      name: 'controller',
+      labels: { 'metallb.io/component-type': 'controller' },
+      state: () => (this.fromObjects ? this.configWatcher.state : undefined),
+      log: opts.log,
+    });
+  }
+
+  private get fromObjects(): boolean {
+    return this.configWatcher.source === 'crds';
   }
 
   /** Ready = caches synced; a standby replica is ready too (it only does not write). */
   ready(): { ok: boolean; reason?: string } {
     if (!this.services.synced) return { ok: false, reason: 'Service cache not synced' };
-    if (!this.configWatcher.synced) return { ok: false, reason: 'ConfigMap cache not synced' };
+    if (!this.namespaces.synced) return { ok: false, reason: 'Namespace cache not synced' };
+    if (!this.configWatcher.synced) return { ok: false, reason: 'configuration cache not synced' };
     return { ok: true };
   }
 
@@ -121,20 +155,22 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.configWatcher.start()]);
-    this.opts.log.info('caches synced', { services: this.services.list().length, configLoaded: this.configWatcher.state.loaded });
+    await Promise.all([this.services.start(), this.namespaces.start(), this.configWatcher.start()]);
+    this.opts.log.info('caches synced', { services: this.services.list().length, configSource: this.configWatcher.source, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
+    this.configurationState.start();
     if (this.elector) this.elector.start();
     else this.setLeading(true);
   }
 
   async stop(): Promise<void> {
     if (this.statsTimer) clearInterval(this.statsTimer);
+    this.configurationState.stop();
     this.always?.end();
     this.reconciler.stop();
     await this.events.flush(2000);
     await this.elector?.stop();
-    await Promise.all([this.services.stop(), this.configWatcher.stop()]);
+    await Promise.all([this.services.stop(), this.namespaces.stop(), this.configWatcher.stop()]);
   }
 
   private setLeading(leading: boolean, resumed = false): void {
@@ -151,6 +187,7 @@ export class Controller {
   private publishStats(): void {
     const usage = this.reconciler.poolUsage();
     if (!usage) return;
+    if (this.fromObjects) void this.poolStatus.write(usage.stats);
     const m = this.opts.metrics;
     for (const s of usage.stats) {
       const pool = s.pool;

@@ -17,7 +17,7 @@ import { canonicalIP } from '../ipam/address';
 import { OUTSIDE, type Allocator } from '../ipam/allocator';
 import type { FailureReason } from '../ipam/types';
 import { reserveStatus, type Unreserved } from './restore';
-import { buildRequest, currentPoolAnnotation, handling, ingressIPs, serviceKey, type Handling } from './service-request';
+import { buildRequest, currentPoolAnnotation, handling, ingressIPs, serviceKey, type Handling, type NamespaceLabels } from './service-request';
 
 export interface DecideContext {
   /** The configuration in force; undefined before a valid one was loaded. */
@@ -26,6 +26,8 @@ export interface DecideContext {
   readonly lbClass?: string;
   /** The ConfigMap's `ironlb.io/allow-address-changes: "true"`: addresses no pool contains may be moved. */
   readonly allowAddressChanges: boolean;
+  /** Namespace labels, for pools whose serviceAllocation selects namespaces by label. */
+  readonly namespaceLabels?: NamespaceLabels;
 }
 
 /** status.loadBalancer.ingress and the pool annotation (undefined removes it). */
@@ -126,7 +128,7 @@ function decideHeld(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service
   }
 
   const events: PlannedEvent[] = [];
-  const built = buildRequest(svc);
+  const built = buildRequest(svc, ctx.namespaceLabels);
   if (built.ok) {
     for (const k of built.deprecatedKeys) {
       events.push(warn('deprecatedAnnotation', `annotation ${k} is deprecated; use ironlb.io/${k.split('/')[1]} (or metallb.io/)`, `deprecated:${k}`));

@@ -16,7 +16,7 @@ import { ForeignWrites, StatusFights, fightWarning } from './fights';
 import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
-import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+import { ingressIPs, lastStatusWriter, serviceKey, type NamespaceLabels } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
 
@@ -35,6 +35,8 @@ export interface ReconcilerOptions {
   /** Called when a Service that blocked a refused configuration changed or went away. */
   blockerChanged?: () => void;
   fights?: StatusFights;
+  /** Namespace labels (pool tenancy by namespace selector). */
+  namespaceLabels?: NamespaceLabels;
 }
 
 export class Reconciler {
@@ -59,7 +61,7 @@ export class Reconciler {
   private blockers: ReadonlySet<string> = new Set<string>();
 
   constructor(private readonly opts: ReconcilerOptions) {
-    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
+    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
     this.queue = new WorkQueue({
@@ -220,6 +222,11 @@ export class Reconciler {
     // The leader looks again after deciding (process); a standby does not decide.
     if (!this.isLeading && this.blockers.has(key)) this.opts.blockerChanged?.();
     this.queue.add(key);
+  }
+
+  /** A namespace's labels changed: its Services may now be served by other pools. */
+  onNamespace(namespace: string): void {
+    this.enqueueAll(this.opts.services.list().filter((s) => s.metadata?.namespace === namespace));
   }
 
   private enqueueAll(services: readonly k8s.V1Service[]): void {

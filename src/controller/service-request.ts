@@ -3,6 +3,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { ANNOTATION, POOL_ANNOTATION, readAnnotation } from '../k8s/annotations';
 import { canonicalIP, familyOf, type Family } from '../ipam/address';
+import type { ServiceFacts } from '../config/service-allocation';
 import type { FamilyPolicy, ServiceRequest } from '../ipam/types';
 
 export function serviceKey(svc: k8s.V1Service): string {
@@ -110,7 +111,16 @@ export function holdingRequest(svc: k8s.V1Service, ips: readonly string[]): Serv
   };
 }
 
-export function buildRequest(svc: k8s.V1Service): { ok: true; request: ServiceRequest; deprecatedKeys: string[] } | { ok: false; problem: RequestProblem } {
+/** What pool tenancy decides on: the Service's namespace with its labels (when known), the Service's labels. */
+export function tenantOf(svc: k8s.V1Service, namespaceLabels?: NamespaceLabels): ServiceFacts {
+  const namespace = svc.metadata?.namespace ?? 'default';
+  return { namespace, namespaceLabels: namespaceLabels?.(namespace) ?? {}, serviceLabels: svc.metadata?.labels ?? {} };
+}
+
+/** The labels of a namespace, from the controller's cache; undefined when unknown. */
+export type NamespaceLabels = (namespace: string) => Readonly<Record<string, string>> | undefined;
+
+export function buildRequest(svc: k8s.V1Service, namespaceLabels?: NamespaceLabels): { ok: true; request: ServiceRequest; deprecatedKeys: string[] } | { ok: false; problem: RequestProblem } {
   const annotations = svc.metadata?.annotations;
   const deprecatedKeys: string[] = [];
   const read = (name: (typeof ANNOTATION)[keyof typeof ANNOTATION]): string | undefined => {
@@ -153,6 +163,7 @@ export function buildRequest(svc: k8s.V1Service): { ok: true; request: ServiceRe
       sharingKey: read(ANNOTATION.allowSharedIP) ?? '',
       backendKey: backendKey(svc),
       ports: portsOf(svc),
+      tenant: tenantOf(svc, namespaceLabels),
     },
   };
 }

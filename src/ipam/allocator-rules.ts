@@ -1,4 +1,5 @@
 // Pure helpers of the allocator: request checks, address parsing, messages. No state.
+import { describeRestriction, poolAllows, type ServiceFacts } from '../config/service-allocation';
 import type { AddressPool } from '../config/types';
 import { formatIP, tryParseIP, type Family, type IP } from './address';
 import type { Address } from './address-holders';
@@ -12,6 +13,17 @@ export function fail(reason: FailureReason, message: string): Failure {
 export function byPriorityThenName(a: AddressPool, b: AddressPool): number {
   if (a.priority !== b.priority) return a.priority - b.priority;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** The tenancy facts of a request (ServiceRequest.tenant), defaulted from its key. */
+export function tenantOf(req: ServiceRequest): ServiceFacts {
+  return req.tenant ?? { namespace: req.key.split('/', 1)[0], namespaceLabels: {}, serviceLabels: {} };
+}
+
+/** Why the pool does not serve the request's Service (its restriction in words), or undefined when it does. */
+export function restrictionProblem(pool: AddressPool, req: ServiceRequest): string | undefined {
+  if (poolAllows(pool, tenantOf(req))) return undefined;
+  return describeRestriction(pool) ?? `pool "${pool.name}" does not serve this Service`;
 }
 
 export function familyName(f: Family): string {

@@ -203,7 +203,7 @@ export class Allocator {
     if (invalid) return invalid;
     const addresses = parseAddresses(req, ips);
     if (!Array.isArray(addresses)) return addresses;
-    const pool = this.pools.holdingAll(addresses, req);
+    const pool = this.pools.holdingAll(addresses, req, keeping);
     if (!(pool instanceof PoolState)) return pool;
     const conflict = this.conflictOnAny(addresses, req, keeping);
     if (conflict) return fail('SharingConflict', conflict);

@@ -6,7 +6,8 @@
 import type { AddressPool } from '../config/types';
 import type { IP } from './address';
 import type { Address } from './address-holders';
-import { byPriorityThenName, fail, poolNameOf } from './allocator-rules';
+import { compareAllocationOrder } from '../config/service-allocation';
+import { byPriorityThenName, fail, poolNameOf, restrictionProblem, tenantOf } from './allocator-rules';
 import { PoolState } from './pool';
 import { PoolIndex } from './pool-index';
 import type { SharingRules } from './sharing';
@@ -59,21 +60,42 @@ export class PoolSet {
     return recorded && holding.addresses.every((a) => recorded.contains(a)) ? recorded : this.index.firstHoldingAll(holding.addresses);
   }
 
-  /** The pools a new allocation may come from: the named pool, else the auto-assign pools in order. */
+  /**
+   * The pools a new allocation may come from: the named pool, else the auto-assign pools in
+   * allocation order (service-allocation.ts). Only pools whose serviceAllocation serves the
+   * Service: a restricted pool refuses it even when named.
+   */
   candidates(req: ServiceRequest): PoolState[] | Failure {
     const named = poolNameOf(req);
     if (named !== undefined) {
       const pool = this.byName.get(named);
-      return pool ? [pool] : fail('UnknownPool', `pool "${named}" does not exist`);
+      if (!pool) return fail('UnknownPool', `pool "${named}" does not exist`);
+      const restricted = restrictionProblem(pool.config, req);
+      return restricted ? fail('PoolRestricted', `${restricted}; ${tenantText(req)}`) : [pool];
     }
     if (this.pools.length === 0) return fail('NoPools', 'no address pools are configured');
     const auto = this.pools.filter((p) => p.config.autoAssign);
-    if (auto.length > 0) return auto;
-    return fail('NoPools', 'no address pool has auto-assign enabled; name one with the address-pool annotation');
+    if (auto.length === 0) return fail('NoPools', 'no address pool has auto-assign enabled; name one with the address-pool annotation');
+    const serving = auto.filter((p) => restrictionProblem(p.config, req) === undefined).sort((a, b) => compareAllocationOrder(a.config, b.config));
+    if (serving.length > 0) return serving;
+    const why = auto.map((p) => restrictionProblem(p.config, req)).join('; ');
+    return fail('PoolRestricted', `no auto-assign pool serves this Service (${tenantText(req)}): ${why}`);
   }
 
-  /** The pool all addresses belong to: the named pool, else the first pool (in order) holding them all. */
-  holdingAll(addresses: readonly Address[], req: ServiceRequest): PoolState | Failure {
+  /**
+   * The pool all addresses belong to: the named pool, else the first pool (in order) holding them
+   * all; it must serve the Service (`keeping`: addresses it already holds, read back from its
+   * status, are kept whatever the pool's restriction says: no renumbering).
+   */
+  holdingAll(addresses: readonly Address[], req: ServiceRequest, keeping = false): PoolState | Failure {
+    const pool = this.holdingAllAnyTenant(addresses, req);
+    if (keeping || !(pool instanceof PoolState)) return pool;
+    const restricted = restrictionProblem(pool.config, req);
+    if (!restricted) return pool;
+    return fail('PoolRestricted', `${addresses.map((a) => a.text).join(',')} is in pool "${pool.name}", and ${restricted}; ${tenantText(req)}`);
+  }
+
+  private holdingAllAnyTenant(addresses: readonly Address[], req: ServiceRequest): PoolState | Failure {
     const homeOf = (a: Address): PoolState | undefined => this.index.containing(a)[0];
     const outside = addresses.filter((a) => homeOf(a) === undefined);
     if (outside.length > 0) return fail('NotInAnyPool', `"${outside.map((a) => a.text).join(',')}" is not allowed in config`);
@@ -111,4 +133,13 @@ export class PoolSet {
   stats(): PoolStats[] {
     return this.pools.map((p) => ({ pool: p.name, totalV4: p.total(4), totalV6: p.total(6), inUseV4: p.inUse(4), inUseV6: p.inUse(6) }));
   }
+}
+
+/** The Service as tenancy sees it, for messages: `it is in namespace "team-b" (labels …), labelled app=web`. */
+function tenantText(req: ServiceRequest): string {
+  const t = tenantOf(req);
+  const labels = (l: Readonly<Record<string, string>>): string => Object.entries(l).map(([k, v]) => `${k}=${v}`).sort().join(',');
+  const nsLabels = labels(t.namespaceLabels);
+  const svcLabels = labels(t.serviceLabels);
+  return `the Service is in namespace "${t.namespace}"${nsLabels ? ` (labelled ${nsLabels})` : ''}${svcLabels ? `, labelled ${svcLabels}` : ', without labels'}`;
 }

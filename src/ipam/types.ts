@@ -1,4 +1,5 @@
 // The allocator's public vocabulary: what a Service asks for and what it gets back.
+import type { ServiceFacts } from '../config/service-allocation';
 import type { Family } from './address';
 
 export type FamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -28,6 +29,11 @@ export interface ServiceRequest extends SharingProfile {
   readonly requestedIPs: readonly string[];
   /** address-pool annotation. */
   readonly poolName?: string;
+  /**
+   * What pool tenancy (IPAddressPool serviceAllocation) is decided on: namespace and its labels,
+   * the Service's labels. Absent: the namespace of `key`, no labels.
+   */
+  readonly tenant?: ServiceFacts;
 }
 
 export type FailureReason =
@@ -38,7 +44,9 @@ export type FailureReason =
   | 'SharingConflict'
   | 'FamilyUnavailable'
   | 'InvalidRequest'
-  | 'NoPools';
+  | 'NoPools'
+  /** The pool (named, or holding the requested address, or every auto-assign pool) does not serve this Service. */
+  | 'PoolRestricted';
 
 export interface Failure {
   readonly ok: false;

@@ -2,16 +2,19 @@
 // owner vet it (the controller refuses a configuration that would take live addresses away), keep
 // the last good one in force when a new one is refused, and say so (stale flag, Warning Events on
 // the ConfigMap, log). ConfigWatcher feeds it from an informer; tests feed it by hand.
+import { ALLOW_ADDRESS_CHANGES } from '../config/crd/reload';
 import { formatIssue, parseConfigText } from '../config/parse';
 import type { Config } from '../config/types';
 import type { Logger } from '../util/log';
 
 /** ConfigMap annotation that lets a new configuration move Services whose address it drops. */
-export const ALLOW_ADDRESS_CHANGES = 'ironlb.io/allow-address-changes';
+export { ALLOW_ADDRESS_CHANGES };
 
 export interface ConfigMeta {
-  /** `ironlb.io/allow-address-changes: "true"` on the ConfigMap. */
+  /** `ironlb.io/allow-address-changes: "true"` on the ConfigMap (metallb.io objects: on an IPAddressPool). */
   readonly allowAddressChanges: boolean;
+  /** Where the opt-in is set, for messages: "on the ConfigMap" when absent. */
+  readonly optInWhere?: string;
 }
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string; readonly summary: string; readonly items: readonly string[] };
@@ -21,6 +24,8 @@ export interface ConfigState {
   meta: ConfigMeta;
   loaded: boolean;
   stale: boolean;
+  /** Why the latest version was refused, while it is (ConfigurationState errorSummary). */
+  error?: string;
 }
 
 export interface ConfigGateOptions {
@@ -88,9 +93,7 @@ export class ConfigGate {
     this.candidate = undefined;
     this.opts.onMeta?.(meta);
     if (key === this.appliedKey) {
-      // The last good configuration re-applied after a refused one: nothing to reload, no longer stale.
-      this.refusedKey = undefined;
-      this.setStale(false);
+      this.restored();
       return;
     }
     if (text === undefined) {
@@ -107,12 +110,47 @@ export class ConfigGate {
     this.recheck();
   }
 
+  /**
+   * A configuration already parsed and validated by the caller (the metallb.io objects, keyed by
+   * their fingerprint): vetted and applied like a ConfigMap version.
+   */
+  offerConfig(key: string, config: Config, meta: ConfigMeta): void {
+    this.candidate = undefined;
+    this.opts.onMeta?.(meta);
+    if (key === this.appliedKey) {
+      this.restored();
+      return;
+    }
+    this.candidate = { key, config, meta };
+    this.recheck();
+  }
+
+  /** An invalid version the caller refused and reported itself: the last good one stays in force, stale. */
+  refusedElsewhere(error: string): void {
+    this.candidate = undefined;
+    this.refusedKey = undefined;
+    this.state.error = error;
+    this.setStale(true);
+  }
+
   /** The ConfigMap was deleted: far more often an accident than a wish to drop every address. */
   deleted(): void {
     this.opts.log.warn('configuration ConfigMap deleted; keeping the last good configuration', { configMap: this.opts.where });
+    this.keepLastGood();
+  }
+
+  /** The configuration is gone (ConfigMap deleted, every IPAddressPool deleted): keep the last good one, stale if there is one. */
+  keepLastGood(): void {
     this.candidate = undefined;
     this.setStale(this.state.loaded);
     this.appliedKey = undefined;
+  }
+
+  /** The last good configuration re-applied after a refused one: nothing to reload, no longer stale. */
+  private restored(): void {
+    this.refusedKey = undefined;
+    this.state.error = undefined;
+    this.setStale(false);
   }
 
   /** Offers a refused valid configuration again (what it would take away may be gone now). */
@@ -130,12 +168,14 @@ export class ConfigGate {
     this.state.config = c.config;
     this.state.meta = c.meta;
     this.state.loaded = true;
+    this.state.error = undefined;
     this.setStale(false);
-    this.opts.log.info('config reloaded', { configMap: this.opts.where, pools: c.config.pools.map((p) => p.name), peers: c.config.peers.length, allowAddressChanges: c.meta.allowAddressChanges });
+    this.opts.log.info('config reloaded', { source: this.opts.where, pools: c.config.pools.map((p) => p.name), peers: c.config.peers.length, allowAddressChanges: c.meta.allowAddressChanges });
     this.opts.onConfig(c.config, c.meta);
   }
 
   private refuse(key: string, reason: string, summary: string, items: readonly string[]): void {
+    this.state.error = [summary, ...items].join('\n');
     this.setStale(true);
     if (key === this.refusedKey) return;
     this.refusedKey = key;

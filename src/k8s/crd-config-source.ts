@@ -5,15 +5,15 @@
 // Also the `--config-source auto|configmap|crds` detector. Decisions live in src/config/crd.
 import * as k8s from '@kubernetes/client-node';
 import { chooseConfigSource, type ConfigSourceFlag, type SourceChoice } from '../config/crd/source-choice';
-import { ObjectConfigTracker, rejectionMessages, warningMessages, type ReloadDecision } from '../config/crd/reload';
+import { allowsAddressChanges, ObjectConfigTracker, rejectionMessages, warningMessages, type ReloadDecision } from '../config/crd/reload';
 import { describeRef, formatObjectIssue, type ObjectIssue } from '../config/crd/objects';
 import type { NodeFacts } from '../config/crd/translate';
 import type { Config } from '../config/types';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { apiStatus } from './client';
-import type { ConfigState } from './config-watcher';
-import type { EventRecorder } from './events';
+import { ConfigGate, type ConfigMeta, type ConfigState, type Verdict } from './config-gate';
+import { targetOf, type EventRecorder } from './events';
 import { Informer } from './informer';
 
 export const GROUP = 'metallb.io';
@@ -43,28 +43,55 @@ export interface CrdConfigSourceOptions {
   readonly namespace: string;
   readonly log: Logger;
   readonly events?: EventRecorder;
-  readonly onConfig: (config: Config, warnings: readonly ObjectIssue[]) => void;
+  readonly onConfig: (config: Config, meta: ConfigMeta) => void;
+  /** The opt-in into address changes as the objects say now, valid or not. */
+  readonly onMeta?: (meta: ConfigMeta) => void;
   readonly onStaleChange?: (state: ConfigState) => void;
+  /** May refuse a valid configuration, as for the ConfigMap (the controller: no renumbering); recheck() offers it again. */
+  readonly vet?: (config: Config, meta: ConfigMeta, state: ConfigState) => Verdict;
   /** The cluster's nodes, if the caller watches them: finer LOCAL_PREF conflict checks. */
   readonly nodes?: () => readonly NodeFacts[] | undefined;
   readonly batchMs?: number;
   readonly clock?: Clock;
+  /**
+   * BGPPeer passwordSecret: 'resolve' (default) watches the kubernetes.io/basic-auth Secrets of the
+   * namespace (RBAC: list/watch on Secrets there); 'skip' for a process that needs no passwords
+   * (the controller); 'unreadable' refuses peers that name one, saying how to allow it.
+   */
+  readonly secrets?: 'resolve' | 'skip' | 'unreadable';
 }
 
 type Obj = k8s.KubernetesObject & Record<string, unknown>;
 
+/** Where the opt-in into address changes lives for the objects, for messages. */
+export const OBJECT_OPT_IN = 'on an IPAddressPool';
+
 export class CrdConfigSource {
-  // The CRD source is not wired to the controller's gate yet (issue 15): no opt-in annotation.
-  readonly state: ConfigState = { loaded: false, stale: false, meta: { allowAddressChanges: false } };
   private readonly informers: { kind: string; apiVersion: string; informer: Informer<Obj> }[] = [];
   private readonly tracker: ObjectConfigTracker;
+  /** The same gate as the ConfigMap's: the owner's vet, last good kept, stale flag. */
+  private readonly gate: ConfigGate;
   private readonly clock: Clock;
+  /** The last set that translated without error, for a return to it after the vet refused it. */
+  private lastValid?: { key: string; config: Config };
   private timer?: TimerHandle;
   private started = false;
 
   constructor(private readonly opts: CrdConfigSourceOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.tracker = new ObjectConfigTracker(opts.namespace, opts.nodes);
+    this.tracker = new ObjectConfigTracker(opts.namespace, opts.nodes, opts.secrets ?? 'resolve');
+    this.gate = new ConfigGate({
+      where: `metallb.io objects in ${opts.namespace}`,
+      log: opts.log,
+      onConfig: opts.onConfig,
+      onMeta: opts.onMeta,
+      onStaleChange: opts.onStaleChange,
+      vet: opts.vet,
+      // A refusal by the vet concerns the set as a whole: it goes on every IPAddressPool.
+      warn: (reason, message) => {
+        for (const pool of this.objects().filter((o) => o.kind === 'IPAddressPool')) this.opts.events?.emit(targetOf(pool, 'IPAddressPool', String(pool.apiVersion)), 'Warning', reason, message);
+      },
+    });
     const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const ns = opts.namespace;
@@ -74,20 +101,36 @@ export class CrdConfigSource {
       const informer = new Informer<Obj>(opts.kc, `/apis/${GROUP}/${w.version}/namespaces/${ns}/${w.plural}`, list, { log: opts.log });
       this.informers.push({ kind: w.kind, apiVersion: `${GROUP}/${w.version}`, informer });
     }
-    // Only the Secret type that can hold a peer password: no other Secret is cached (or needs RBAC).
-    const fieldSelector = `type=${PASSWORD_SECRET_TYPE}`;
-    const secrets = new Informer<Obj>(
-      opts.kc,
-      `/api/v1/namespaces/${ns}/secrets`,
-      async () => (await core.listNamespacedSecret({ namespace: ns, fieldSelector })) as unknown as k8s.KubernetesListObject<Obj>,
-      { log: opts.log, fieldSelector },
-    );
-    this.informers.push({ kind: 'Secret', apiVersion: 'v1', informer: secrets });
+    if ((opts.secrets ?? 'resolve') === 'resolve') {
+      // Only the Secret type that can hold a peer password: no other Secret is cached.
+      const fieldSelector = `type=${PASSWORD_SECRET_TYPE}`;
+      const secrets = new Informer<Obj>(
+        opts.kc,
+        `/api/v1/namespaces/${ns}/secrets`,
+        async () => (await core.listNamespacedSecret({ namespace: ns, fieldSelector })) as unknown as k8s.KubernetesListObject<Obj>,
+        { log: opts.log, fieldSelector },
+      );
+      this.informers.push({ kind: 'Secret', apiVersion: 'v1', informer: secrets });
+    }
     for (const { informer } of this.informers) informer.on(() => this.schedule());
+  }
+
+  get state(): ConfigState {
+    return this.gate.state;
   }
 
   get synced(): boolean {
     return this.informers.every((i) => i.informer.synced);
+  }
+
+  /** True while a valid configuration waits because vet() refused it. */
+  get waiting(): boolean {
+    return this.gate.waiting;
+  }
+
+  /** Offers a configuration refused by vet() again. */
+  recheck(): void {
+    this.gate.recheck();
   }
 
   /** Resolves once every kind has been listed (it keeps retrying while the CRDs are not installed), then evaluates. */
@@ -122,21 +165,24 @@ export class CrdConfigSource {
     const decision: ReloadDecision = this.tracker.decide(objects);
     const log = this.opts.log;
     const where = { namespace: this.opts.namespace, source: 'metallb.io objects' };
+    const meta: ConfigMeta = { allowAddressChanges: allowsAddressChanges(objects), optInWhere: OBJECT_OPT_IN };
     switch (decision.action) {
       case 'unchanged':
         return;
       case 'restored':
-        log.info('the last good configuration is back; no longer stale', where);
-        this.setStale(false);
+        log.info('the last valid objects are back', where);
+        if (this.lastValid) this.gate.offerConfig(this.lastValid.key, this.lastValid.config, meta);
         return;
       case 'no-pools':
         if (this.state.loaded) log.warn('no IPAddressPool left; keeping the last good configuration', where);
         else log.warn('no IPAddressPool in the configuration namespace; waiting for one', where);
-        this.setStale(this.state.loaded);
+        this.opts.onMeta?.(meta);
+        this.gate.keepLastGood();
         return;
       case 'reject':
         this.report(objects, decision.warnings, 'warn');
-        this.setStale(true);
+        this.opts.onMeta?.(meta);
+        this.gate.refusedElsewhere(decision.errors.map(formatObjectIssue).join('\n'));
         log.error('configStale: invalid configuration refused; the last good configuration stays in force', {
           ...where,
           errors: decision.errors.map(formatObjectIssue),
@@ -146,11 +192,8 @@ export class CrdConfigSource {
         return;
       case 'load':
         this.report(objects, decision.warnings, 'warn');
-        this.state.config = decision.config;
-        this.state.loaded = true;
-        this.setStale(false);
-        log.info('config reloaded', { ...where, pools: decision.config.pools.map((p) => p.name), peers: decision.config.peers.length });
-        this.opts.onConfig(decision.config, decision.warnings);
+        this.lastValid = { key: decision.print, config: decision.config };
+        this.gate.offerConfig(decision.print, decision.config, meta);
     }
   }
 
@@ -171,11 +214,6 @@ export class CrdConfigSource {
     }
   }
 
-  private setStale(stale: boolean): void {
-    if (this.state.stale === stale) return;
-    this.state.stale = stale;
-    this.opts.onStaleChange?.(this.state);
-  }
 }
 
 /**
@@ -198,12 +236,8 @@ export async function detectConfigSource(
     if (apiStatus(e) !== 404) throw e;
     crdsInstalled = false;
   }
-  let configMapPresent = true;
-  try {
-    await core.readNamespacedConfigMap({ name: opts.configMapName, namespace: opts.namespace });
-  } catch (e) {
-    if (apiStatus(e) !== 404) throw e;
-    configMapPresent = false;
-  }
+  // A list by name, not a get: the processes' Roles allow list and watch on ConfigMaps only.
+  const maps = await core.listNamespacedConfigMap({ namespace: opts.namespace, fieldSelector: `metadata.name=${opts.configMapName}` });
+  const configMapPresent = maps.items.length > 0;
   return chooseConfigSource(opts.flag, { crdsInstalled, pools, configMapPresent });
 }

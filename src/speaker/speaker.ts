@@ -2,7 +2,11 @@
 // (and, for bgp pools, the BGP speaker).
 import * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
-import { ConfigWatcher } from '../k8s/config-watcher';
+import type { ConfigSourceFlag } from '../config/crd/source-choice';
+import { SelectedConfigSource } from '../k8s/config-source';
+import { ConfigurationStateWriter } from '../k8s/metallb-status';
+import { StatusObjects } from '../k8s/status-objects';
+import { bgpStatusWants, l2StatusWants } from './status-objects';
 import { EventRecorder } from '../k8s/events';
 import type { SpeakerMetrics } from '../metrics/speaker-metrics';
 import type { Logger } from '../util/log';
@@ -23,6 +27,12 @@ export interface SpeakerOptions {
   namespace: string;
   configNamespace: string;
   configName: string;
+  /** Where the configuration comes from (`--config-source`); default auto. */
+  configSource?: ConfigSourceFlag;
+  /** Under auto: milliseconds between looks at which source applies. */
+  configSourceRecheckMs?: number;
+  /** metallb.io BGPPeer passwordSecret: read the basic-auth Secrets of the config namespace (needs RBAC). */
+  readPeerSecrets?: boolean;
   lbClass?: string;
   excludeInterfaces: readonly RegExp[];
   includeInterfaces: readonly string[];
@@ -44,7 +54,11 @@ export class Speaker {
   readonly membership: Membership;
   readonly layer2: Layer2Speaker;
   readonly bgp: BgpSpeaker;
-  private readonly configWatcher: ConfigWatcher;
+  private readonly configWatcher: SelectedConfigSource;
+  /** MetalLB's ServiceL2Status / ServiceBGPStatus objects of this node (written while the configuration comes from the metallb.io objects). */
+  private readonly l2Status: StatusObjects;
+  private readonly bgpStatus: StatusObjects;
+  private readonly configurationState: ConfigurationStateWriter;
   private readonly events: EventRecorder;
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
@@ -107,13 +121,28 @@ export class Speaker {
       },
       this.state,
     );
-    this.configWatcher = new ConfigWatcher({
+    this.configWatcher = new SelectedConfigSource({
       kc: opts.kc,
       namespace: opts.configNamespace,
       name: opts.configName,
+      flag: opts.configSource ?? 'auto',
+      recheckMs: opts.configSourceRecheckMs,
+      secrets: opts.readPeerSecrets ? 'resolve' : 'unreadable',
       log: opts.log,
+      events: this.events,
       onConfig: (c) => this.onConfig(c),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
+    });
+    const statusObjects = { kc: opts.kc, namespace: opts.namespace, node: opts.nodeName, log: opts.log };
+    this.l2Status = new StatusObjects({ ...statusObjects, plural: 'servicel2statuses', kind: 'ServiceL2Status', generateName: 'l2-' });
+    this.bgpStatus = new StatusObjects({ ...statusObjects, plural: 'servicebgpstatuses', kind: 'ServiceBGPStatus', generateName: 'bgp-' });
+    this.configurationState = new ConfigurationStateWriter({
+      kc: opts.kc,
+      namespace: opts.namespace,
+      name: `speaker-${opts.nodeName}`,
+      labels: { 'metallb.io/component-type': 'speaker', 'metallb.io/node-name': opts.nodeName },
+      state: () => (this.configWatcher.source === 'crds' ? this.configWatcher.state : undefined),
+      log: opts.log,
     });
     this.state.onChange(() => this.schedule());
     this.membership.onChange(() => {
@@ -158,6 +187,7 @@ export class Speaker {
     // peer has renewed at least once, or each would briefly think it is alone and announce.
     await sleep(Math.max(1000, this.opts.leaseRenewMs * 1.5));
     this.running = true;
+    this.configurationState.start();
     this.membership.markReady?.();
     this.publishView(this.layer2.members());
     this.opts.metrics.membersAlive.set(this.membership.alive().size);
@@ -168,8 +198,10 @@ export class Speaker {
   /** Graceful: stop answering first, then leave the membership so that others take over at once. */
   async stop(): Promise<void> {
     this.running = false;
+    this.configurationState.stop();
     await this.layer2.stop();
     await this.bgp.stop();
+    await Promise.all([this.l2Status.stop(true), this.bgpStatus.stop(true)]);
     await this.membership.stop();
     await this.events.flush(1000);
     await Promise.all([this.configWatcher.stop(), this.state.stop()]);
@@ -182,6 +214,15 @@ export class Speaker {
     this.schedule();
   }
 
+  /** MetalLB's tooling reads these; written only while the metallb.io objects are the configuration. */
+  private writeStatusObjects(): void {
+    if (this.configWatcher.source !== 'crds') return;
+    const alive = this.membership.alive();
+    const desired = this.layer2.lastDesired;
+    if (desired) this.l2Status.sync(l2StatusWants(desired, this.opts.nodeName, this.layer2.usableInterfaceNames), alive);
+    this.bgpStatus.sync(bgpStatusWants(this.bgp.announcedTo, this.opts.nodeName), alive);
+  }
+
   /** Coalesces bursts of watch events into one pass. */
   private schedule(): void {
     if (this.scheduled || !this.running) return;
@@ -191,6 +232,7 @@ export class Speaker {
       if (this.running) {
         this.layer2.reconcile();
         this.bgp.reconcile();
+        this.writeStatusObjects();
       }
     });
   }

@@ -177,7 +177,10 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
     core = admin.makeApiClient(k8s.CoreV1Api);
 
     // The namespace and RBAC for real; the Deployment and DaemonSet are replaced by local processes.
+    // The metallb.io CRDs too (with no IPAddressPool, --config-source auto still reads the ConfigMap).
     await kubectl(cluster.kubeconfig, ['apply', '-f', path.join(MANIFESTS, 'namespace.yaml')]);
+    await kubectl(cluster.kubeconfig, ['apply', '-f', path.join(MANIFESTS, 'crds')]);
+    await kubectl(cluster.kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', '-f', path.join(MANIFESTS, 'crds')]);
     for (const f of ['controller.yaml', 'speaker.yaml']) {
       const rbacFile = path.join(dir, `rbac-${f}`);
       await fs.writeFile(rbacFile, await rbacOnly(path.join(MANIFESTS, f)));
@@ -240,6 +243,17 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'delete', 'leases.coordination.k8s.io', NS],
       [SPEAKER_SA, 'watch', 'leases.coordination.k8s.io', NS],
       [SPEAKER_SA, 'get', 'secrets/ironlb-memberlist', NS],
+      [CONTROLLER_SA, 'list', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'watch', 'namespaces'],
+      [CONTROLLER_SA, 'watch', 'bgppeers.metallb.io', NS],
+      [SPEAKER_SA, 'watch', 'l2advertisements.metallb.io', NS],
+      [SPEAKER_SA, 'list', 'communities.metallb.io', NS],
+      [SPEAKER_SA, 'create', 'servicel2statuses.metallb.io', NS],
+      [SPEAKER_SA, 'delete', 'servicebgpstatuses.metallb.io', NS],
+      [SPEAKER_SA, 'patch', 'servicel2statuses.metallb.io#status', NS],
+      [SPEAKER_SA, 'create', 'configurationstates.metallb.io', NS],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io#status', NS],
+      [CONTROLLER_SA, 'update', 'configurationstates.metallb.io#status', NS],
     ];
     const denied: Array<[string, string, string, string?]> = [
       [CONTROLLER_SA, 'update', 'services'],
@@ -265,6 +279,11 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'delete', 'secrets/ironlb-memberlist', NS],
       [SPEAKER_SA, 'watch', 'secrets', NS],
       [SPEAKER_SA, 'list', 'pods'],
+      [CONTROLLER_SA, 'update', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'patch', 'namespaces'],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io', NS],
+      [CONTROLLER_SA, 'create', 'servicel2statuses.metallb.io', NS],
+      [SPEAKER_SA, 'list', 'ipaddresspools.metallb.io', 'default'],
     ];
     const wrong: string[] = [];
     for (const [as, verb, res, ns] of allowed) if (!(await canI(k, as, verb, res, ns))) wrong.push(`${as} should ${verb} ${res} in ${ns ?? '*'}`);

@@ -70,7 +70,11 @@ export function readBfdObjects(r: YamlReader, objects: readonly ObjectAt[]): Bfd
 
 export interface PeerContext {
   readonly bfdProfiles: ReadonlySet<string>;
-  readonly secrets: ReadonlyMap<string, SecretData>;
+  /**
+   * The basic-auth Secrets; 'skip': this process needs no passwords (the controller), references
+   * are not resolved; 'unreadable': it needs them but may not read Secrets (an error names the flag).
+   */
+  readonly secrets: ReadonlyMap<string, SecretData> | 'skip' | 'unreadable';
 }
 
 function readPassword(r: YamlReader, o: ObjectAt, f: PeerFields, ctx: PeerContext): string | undefined {
@@ -85,6 +89,11 @@ function readPassword(r: YamlReader, o: ObjectAt, f: PeerFields, ctx: PeerContex
   const namespace = r.string(ref.namespace);
   if (namespace && o.namespace && namespace !== o.namespace) {
     r.report(ref.namespace ?? f.passwordSecret, `the Secret must be in ${o.namespace}, the configuration namespace`);
+    return undefined;
+  }
+  if (ctx.secrets === 'skip') return undefined;
+  if (ctx.secrets === 'unreadable') {
+    r.report(f.passwordSecret, 'this speaker does not read Secrets: run it with --read-peer-secrets and grant it list/watch on Secrets in the configuration namespace (docs/configuration.md)');
     return undefined;
   }
   const secret = ctx.secrets.get(secretName);

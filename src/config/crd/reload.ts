@@ -5,7 +5,7 @@
 import { canonical } from '../canonical';
 import type { Config } from '../types';
 import { formatObjectIssue, type ObjectIssue } from './objects';
-import { issuesByObject, translateObjects, type NodeFacts } from './translate';
+import { issuesByObject, translateObjects, type NodeFacts, type TranslateOptions } from './translate';
 
 export type ReloadDecision =
   /** Nothing that matters changed (a status update, a resync). */
@@ -13,21 +13,39 @@ export type ReloadDecision =
   /** The last good objects are back after a refused change: nothing to reload, no longer stale. */
   | { readonly action: 'restored' }
   /** A valid configuration: apply it. */
-  | { readonly action: 'load'; readonly config: Config; readonly warnings: readonly ObjectIssue[] }
+  | { readonly action: 'load'; readonly config: Config; readonly warnings: readonly ObjectIssue[]; readonly print: string }
   /** Refused: keep the last good configuration; report the errors on their objects. */
   | { readonly action: 'reject'; readonly errors: readonly ObjectIssue[]; readonly warnings: readonly ObjectIssue[] }
   /** No IPAddressPool left: keep the last good configuration (more often an accident than a wish to drop every address). */
   | { readonly action: 'no-pools' };
 
+/**
+ * Annotation that lets a new configuration move Services whose address it drops: on the ConfigMap,
+ * or (metallb.io objects) on any IPAddressPool of the configuration namespace.
+ */
+export const ALLOW_ADDRESS_CHANGES = 'ironlb.io/allow-address-changes';
+
 const kindOf = (o: unknown): unknown => (typeof o === 'object' && o !== null ? (o as { kind?: unknown }).kind : undefined);
 
-/** What decides the configuration: specs, names, labels, Secret data; not status, resourceVersion, managedFields. */
+/** Whether some IPAddressPool carries the opt-in into address changes. */
+export function allowsAddressChanges(objects: readonly unknown[]): boolean {
+  return objects.some((o) => kindOf(o) === 'IPAddressPool' && annotationsOf(o)[ALLOW_ADDRESS_CHANGES] === 'true');
+}
+
+function annotationsOf(o: unknown): Record<string, unknown> {
+  const m = typeof o === 'object' && o !== null ? (o as { metadata?: unknown }).metadata : undefined;
+  const a = typeof m === 'object' && m !== null ? (m as { annotations?: unknown }).annotations : undefined;
+  return typeof a === 'object' && a !== null ? (a as Record<string, unknown>) : {};
+}
+
+/** What decides the configuration: specs, names, labels, the opt-in annotation, Secret data; not status, resourceVersion, managedFields. */
 export function fingerprint(objects: readonly unknown[]): string {
   const parts = objects.map((o) => {
     if (typeof o !== 'object' || o === null) return canonical(o);
     const { apiVersion, kind, metadata, spec, type, data, stringData } = o as Record<string, unknown>;
     const m = (typeof metadata === 'object' && metadata !== null ? metadata : {}) as Record<string, unknown>;
-    return canonical({ apiVersion, kind, name: m.name, namespace: m.namespace, labels: m.labels, spec, type, data, stringData });
+    const allow = annotationsOf(o)[ALLOW_ADDRESS_CHANGES];
+    return canonical({ apiVersion, kind, name: m.name, namespace: m.namespace, labels: m.labels, allow, spec, type, data, stringData });
   });
   return canonical(parts.sort());
 }
@@ -39,6 +57,7 @@ export class ObjectConfigTracker {
   constructor(
     private readonly namespace: string,
     private readonly nodes?: () => readonly NodeFacts[] | undefined,
+    private readonly secrets: TranslateOptions['secrets'] = 'resolve',
   ) {}
 
   decide(objects: readonly unknown[]): ReloadDecision {
@@ -47,10 +66,10 @@ export class ObjectConfigTracker {
     this.last = print;
     if (print === this.lastGood) return { action: 'restored' };
     if (!objects.some((o) => kindOf(o) === 'IPAddressPool')) return { action: 'no-pools' };
-    const result = translateObjects(objects, { namespace: this.namespace, nodes: this.nodes?.() });
+    const result = translateObjects(objects, { namespace: this.namespace, nodes: this.nodes?.(), secrets: this.secrets });
     if (!result.ok) return { action: 'reject', errors: result.errors, warnings: result.warnings };
     this.lastGood = print;
-    return { action: 'load', config: result.config, warnings: result.warnings };
+    return { action: 'load', config: result.config, warnings: result.warnings, print };
   }
 
   /** Forget what was seen, so that the next decide() evaluates (and reports) the objects again. */

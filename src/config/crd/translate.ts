@@ -19,6 +19,8 @@ export interface TranslateOptions {
   readonly namespace?: string;
   /** The cluster's nodes, when known: LOCAL_PREF conflicts are then checked node by node. */
   readonly nodes?: readonly NodeFacts[];
+  /** BGPPeer passwordSecret: resolve (default), 'skip' (the controller needs no passwords), 'unreadable' (refuse with the reason). */
+  readonly secrets?: 'resolve' | 'skip' | 'unreadable';
 }
 
 export type ObjectsResult =
@@ -74,7 +76,7 @@ export function translateObjects(objects: readonly unknown[], opts: TranslateOpt
   const headers = items.map((at, i) => readHeader(r, at, i));
   const sorted = sortByKind(r, headers, opts.namespace);
 
-  const secrets = readSecrets(r, sorted.Secret);
+  const secrets = opts.secrets === 'skip' || opts.secrets === 'unreadable' ? opts.secrets : readSecrets(r, sorted.Secret);
   const aliases = readCommunityObjects(r, sorted.Community);
   const bfdProfiles = readBfdObjects(r, sorted.BFDProfile);
   const drafts = readPools(r, sorted.IPAddressPool);

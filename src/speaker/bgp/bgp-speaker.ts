@@ -12,6 +12,7 @@ import { CeaseSubcode, notificationName, type Prefix, formatPrefix } from '../..
 import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import { nodeEligible, type EndpointFacts, type NodeFacts } from '../election/election';
+import { bgpAdvertisementsFor, bgpAdvertisementsOf, type ResolvedBgpAdvertisement } from '../../config/announcements';
 import { poolOf } from '../../config/pool-of';
 import { BgpSession, type Route } from './session';
 import type { Dialer } from './transport';
@@ -52,6 +53,13 @@ export interface DesiredInput {
   endpoints: (serviceKey: string) => EndpointFacts;
   lbClass?: string;
   ignoreExcludeLabel?: boolean;
+  /** Only the routes for this peer (BGPAdvertisement peers); absent: the advertisements of every peer. */
+  peer?: Peer;
+}
+
+/** Whether an advertisement goes to this peer: it names none, or names this BGPPeer. */
+function toPeer(adv: ResolvedBgpAdvertisement, peer: Peer | undefined): boolean {
+  return !peer || adv.peers.length === 0 || (peer.name !== undefined && adv.peers.includes(peer.name));
 }
 
 /** The prefix an advertisement makes of an address: ip/aggregation-length (v6 length for IPv6). */
@@ -85,7 +93,8 @@ export function desiredRoutes(input: DesiredInput): { routes: Map<string, Route>
     const ips = ingressIPs(svc).map((ip) => canonicalIP(ip)).filter((ip): ip is string => ip !== undefined);
     if (ips.length === 0) continue;
     const pool = poolOf(input.config, ips[0]);
-    if (!pool || pool.protocol !== 'bgp') continue;
+    if (!pool || bgpAdvertisementsOf(pool).length === 0) continue;
+    const serviceLabels = svc.metadata?.labels ?? {};
     const key = serviceKey(svc);
     const entry: BgpServiceView = { service: key, ips, pool: pool.name, prefixes: [] };
     view.push(entry);
@@ -93,13 +102,17 @@ export function desiredRoutes(input: DesiredInput): { routes: Map<string, Route>
     const ep = input.endpoints(key);
     const local = svc.spec?.externalTrafficPolicy === 'Local';
     if (excluded) Object.assign(entry, { reason: 'nodeNotEligible', detail: excluded });
+    else if (bgpAdvertisementsFor(pool, input.node.labels, serviceLabels).length === 0) {
+      Object.assign(entry, { reason: 'nodeNotEligible', detail: `no BGPAdvertisement of pool "${pool.name}" selects this node and this Service` });
+    }
     else if (!ep.anyReady) Object.assign(entry, { reason: 'noReadyEndpoint', detail: 'the Service has no ready endpoint' });
     else if (local && !ep.readyNodes.has(input.node.name)) Object.assign(entry, { reason: 'noLocalEndpoint', detail: 'externalTrafficPolicy is Local and this node has no ready endpoint' });
     if (entry.reason) continue;
     for (const ip of ips) {
       const p = poolOf(input.config, ip);
-      if (!p || p.protocol !== 'bgp') continue;
-      for (const adv of p.bgpAdvertisements) {
+      if (!p) continue;
+      for (const adv of bgpAdvertisementsFor(p, input.node.labels, serviceLabels)) {
+        if (!toPeer(adv, input.peer)) continue;
         const prefix = advertisedPrefix(ip, adv);
         const text = formatPrefix(prefix);
         const route: Route = {
@@ -123,8 +136,10 @@ function peerKey(p: Peer, routerID: string): string {
 
 export class BgpSpeaker {
   private config?: Config;
-  private readonly sessions = new Map<string, { session: BgpSession; label: string }>();
+  private readonly sessions = new Map<string, { session: BgpSession; label: string; peer: Peer }>();
   private announced = new Map<string, BgpServiceView>();
+  /** The Services this node announces and to which peers (by BGPPeer name, else address). */
+  announcedTo: { service: string; peers: string[] }[] = [];
 
   constructor(
     private readonly opts: BgpSpeakerOptions,
@@ -141,16 +156,28 @@ export class BgpSpeaker {
     if (!config || !this.state.synced) return;
     const node = this.state.nodeMap().get(this.opts.nodeName) ?? { name: this.opts.nodeName, labels: {}, networkUnavailable: false };
     this.reconcileSessions(config, node);
-    const { routes, view } = desiredRoutes({
+    const input = {
       config,
       services: this.state.services.list(),
       node,
-      endpoints: (k) => this.state.endpointFacts(k),
+      endpoints: (k: string) => this.state.endpointFacts(k),
       lbClass: this.opts.lbClass,
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
-    });
+    };
+    const { routes, view } = desiredRoutes(input);
     this.noteServices(view);
-    for (const { session } of this.sessions.values()) session.setRoutes(routes);
+    // BGPAdvertisement peers: a session gets only the advertisements meant for its peer.
+    const scoped = config.pools.some((p) => bgpAdvertisementsOf(p).some((a) => a.peers.length > 0));
+    const sent: [Peer, ReadonlyMap<string, Route>][] = [];
+    for (const { session, peer } of this.sessions.values()) {
+      const own = scoped ? desiredRoutes({ ...input, peer }).routes : routes;
+      session.setRoutes(own);
+      sent.push([peer, own]);
+    }
+    // ServiceBGPStatus: the peers each announced Service goes to (configured, whatever the session state).
+    this.announcedTo = view
+      .filter((v) => !v.reason && v.prefixes.length > 0)
+      .map((v) => ({ service: v.service, peers: [...new Set(sent.filter(([, r]) => v.prefixes.some((p) => r.has(p))).map(([p]) => p.name ?? p.peerAddress))] }));
   }
 
   async stop(): Promise<void> {
@@ -193,9 +220,13 @@ export class BgpSpeaker {
       });
     }
     for (const [key, p] of wanted) {
-      if (this.sessions.has(key)) continue;
+      const running = this.sessions.get(key);
+      if (running) {
+        running.peer = p; // a renamed BGPPeer keeps its session; advertisements follow the new name
+        continue;
+      }
       const session = this.createSession(p, routerID(p) as string);
-      this.sessions.set(key, { session, label: `${p.peerAddress}:${p.peerPort}` });
+      this.sessions.set(key, { session, label: `${p.peerAddress}:${p.peerPort}`, peer: p });
       session.start();
     }
   }

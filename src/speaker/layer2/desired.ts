@@ -4,6 +4,7 @@
 // and `ironlb status`/`explain` run this same function on the member views the speakers publish
 // in their Leases (speaker-view.ts), so the CLI never re-derives an election.
 import type * as k8s from '@kubernetes/client-node';
+import { l2NodeSelectorsFor, l2PlanFor } from '../../config/announcements';
 import { poolOf } from '../../config/pool-of';
 import type { AddressPool, Config } from '../../config/types';
 import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
@@ -41,6 +42,8 @@ export interface ServiceElection {
   /** The Service's addresses, canonical; the first one is hashed. */
   ips: string[];
   pool: AddressPool;
+  /** The interfaces `self` would answer on (L2Advertisement interfaces; empty: every usable one). */
+  interfaces: readonly string[];
   result: ElectionResult;
   /** The announcer cannot announce on layer 2 (NO_LAYER2) and was elected only because no other
    * candidate could be: it says announceFailed rather than the Service silently having none. */
@@ -87,7 +90,10 @@ export function desiredOwnership(input: OwnershipInput): DesiredOwnership {
       .filter((ip): ip is string => ip !== undefined);
     if (ips.length === 0) continue;
     const pool = poolOf(config, ips[0]);
-    if (!pool || pool.protocol !== 'layer2') continue;
+    const serviceLabels = svc.metadata?.labels ?? {};
+    // The L2Advertisements of the pool that apply to this Service decide who may be elected.
+    const nodeSelectors = pool && l2NodeSelectorsFor(pool, serviceLabels);
+    if (!pool || !nodeSelectors) continue;
     const key = serviceKey(svc);
     const election = {
       ip: ips[0],
@@ -95,7 +101,7 @@ export function desiredOwnership(input: OwnershipInput): DesiredOwnership {
       endpoints: input.endpoints(key),
       nodes: input.nodes,
       liveSpeakers: ready,
-      poolNodeSelectors: pool.nodeSelectors,
+      poolNodeSelectors: nodeSelectors,
       ignoreExcludeLabel: input.ignoreExcludeLabel,
     };
     let result = elect(election);
@@ -105,13 +111,17 @@ export function desiredOwnership(input: OwnershipInput): DesiredOwnership {
       fallback = again.announcer !== undefined;
       if (fallback) result = again;
     }
-    services.push({ service: key, object: svc, ips, pool, result, fallback });
+    const plan = l2PlanFor(pool, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
+    services.push({ service: key, object: svc, ips, pool, interfaces: plan.interfaces === 'default' ? [] : plan.interfaces, result, fallback });
     for (const ip of ips) {
       // Pools never overlap, so every Service on an address brings the same pool.
       const p = poolOf(config, ip);
-      if (p?.protocol !== 'layer2') continue;
+      if (!p || !l2NodeSelectorsFor(p, serviceLabels)) continue;
       noteAddress(addresses, ip, p.name, key, result);
-      if (result.announcer === input.self) owned.set(ip, p.interfaces.length > 0 ? { address: ip, interfaces: [...p.interfaces] } : { address: ip });
+      if (result.announcer !== input.self) continue;
+      // The interfaces named by the advertisements that select this node (none named: the default set).
+      const plan = l2PlanFor(p, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
+      owned.set(ip, plan.interfaces !== 'default' && plan.interfaces.length > 0 ? { address: ip, interfaces: [...plan.interfaces] } : { address: ip });
     }
   }
   return { services, addresses, owned };

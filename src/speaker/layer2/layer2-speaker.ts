@@ -9,7 +9,7 @@ import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
-import { desiredOwnership, type MemberView } from './desired';
+import { desiredOwnership, type DesiredOwnership, type MemberView } from './desired';
 import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderStats } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
@@ -46,6 +46,8 @@ export class Layer2Speaker {
   private announcedLabels = new Map<string, Record<string, string>>();
   /** The interfaces the responder answers on now. */
   private usable: ResponderInterfaceConfig[] = [];
+  /** The last election pass (ServiceL2Status objects are written from it). */
+  lastDesired?: DesiredOwnership;
   /** Some usable interface can carry ARP or NDP (layer-2 readiness also needs a healthy responder). */
   private interfacesUsable = true;
   /** Services elected here that no usable interface can announce, with the reason last reported. */
@@ -114,6 +116,11 @@ export class Layer2Speaker {
     return { alive: this.membership.alive(), layer2Unready: this.membership.layer2Unready?.() ?? new Set() };
   }
 
+  /** The interfaces this node can answer on now, by name. */
+  get usableInterfaceNames(): string[] {
+    return this.usable.map((i) => i.name);
+  }
+
   /** Re-runs every election and pushes the owned set to the responder if it changed. */
   reconcile(): void {
     const config = this.config;
@@ -129,12 +136,13 @@ export class Layer2Speaker {
       lbClass: this.opts.lbClass,
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
+    this.lastDesired = desired;
     const seen = new Set<string>();
-    for (const { service: key, object: svc, ips, pool, result } of desired.services) {
+    for (const { service: key, object: svc, ips, interfaces, result } of desired.services) {
       seen.add(key);
       const mine = result.announcer === this.opts.nodeName;
       this.noteAnnouncer(svc, key, ips, result, mine);
-      this.noteUnannounceable(svc, key, mine ? ips : [], pool.interfaces);
+      this.noteUnannounceable(svc, key, mine ? ips : [], interfaces);
     }
     for (const key of this.known) {
       if (seen.has(key)) continue;

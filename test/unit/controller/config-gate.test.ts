@@ -1,6 +1,8 @@
 // The ConfigMap state machine: last good configuration, stale flag, refusals by the owner's vet
 // and their recheck, the opt-in annotation, and Event messages split under the size limit.
 import { ConfigGate, chunkMessages, type ConfigMeta, type Verdict } from '../../../src/k8s/config-gate';
+import { parseConfigText } from '../../../src/config/parse';
+import type { Config } from '../../../src/config/types';
 import { nullLogger } from '../../../src/util/log';
 
 const ONE = 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.0/30]\n';
@@ -21,7 +23,37 @@ function gate(vet?: () => Verdict) {
   return { g, applied, warnings, metas };
 }
 
+function parsed(text: string): Config {
+  const r = parseConfigText(text);
+  if (!r.ok) throw new Error('fixture does not parse');
+  return r.config;
+}
+
 describe('ConfigGate', () => {
+  it('offerConfig (metallb.io objects): the same vet, last good kept, a return to the applied key clears stale', () => {
+    let verdict: Verdict = { ok: false, reason: 'IncompatibleConfig', summary: 'refused', items: ['ns/x: lost'] };
+    const { g, applied, warnings } = gate(() => verdict);
+    const meta = { allowAddressChanges: false, optInWhere: 'on an IPAddressPool' };
+    verdict = { ok: true };
+    g.offerConfig('k1', parsed(ONE), meta);
+    verdict = { ok: false, reason: 'IncompatibleConfig', summary: 'refused', items: ['ns/x: lost'] };
+    g.offerConfig('k2', parsed(TWO), meta);
+    expect(g.state).toMatchObject({ loaded: true, stale: true });
+    expect(g.state.config?.pools.map((p) => p.name)).toEqual(['a']);
+    expect(warnings).toEqual(['IncompatibleConfig: refused; the last good configuration stays in force:\nns/x: lost']);
+    expect(g.waiting).toBe(true);
+    g.offerConfig('k1', parsed(ONE), meta);
+    expect(g.state.stale).toBe(false);
+    expect(g.waiting).toBe(false);
+    g.refusedElsewhere('IPAddressPool ns/p: spec.addresses[0]: bad');
+    expect(g.state.error).toBe('IPAddressPool ns/p: spec.addresses[0]: bad');
+    expect(g.state.stale).toBe(true);
+    g.keepLastGood();
+    expect(g.state).toMatchObject({ loaded: true, stale: true });
+    expect(applied.map((a) => a.pools)).toEqual([['a']]);
+  });
+
+
   it('applies valid versions, refuses invalid ones once, and clears stale when the good text comes back', () => {
     const { g, applied, warnings } = gate();
     g.offer(ONE, undefined);
