@@ -16,6 +16,7 @@ import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ApiStatusWriter, FIELD_MANAGER } from './api-status-writer';
+import { trimServiceForController } from '../k8s/trim';
 import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
@@ -65,7 +66,7 @@ export class Controller {
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const clock = opts.clock ?? systemClock;
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
-    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log });
+    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log, trim: trimServiceForController });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
         kc: opts.kc,
