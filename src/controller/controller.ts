@@ -19,6 +19,7 @@ import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ApiStatusWriter, FIELD_MANAGER } from './api-status-writer';
+import { trimServiceForController, trimToLabels } from '../k8s/trim';
 import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
@@ -77,8 +78,9 @@ export class Controller {
     const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const clock = opts.clock ?? systemClock;
     this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
-    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log });
-    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log });
+    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log, trim: trimServiceForController });
+    // Only the labels are read (serviceAllocation namespaceSelectors).
+    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log, trim: trimToLabels });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
         kc: opts.kc,

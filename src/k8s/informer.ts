@@ -7,9 +7,14 @@ import type { Logger } from '../util/log';
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type Handler<T> = (obj: T, event: InformerEvent) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T> {
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Cuts each listed or watched object down, in place, to the fields its readers use, before the
+   * handlers see it: the cache keeps whatever the object is after this (src/k8s/trim.ts).
+   */
+  trim?: (obj: T) => void;
   log: Logger;
 }
 
@@ -27,11 +32,11 @@ export class Informer<T extends k8s.KubernetesObject> {
     kc: k8s.KubeConfig,
     readonly path: string,
     listFn: () => Promise<k8s.KubernetesListObject<T>>,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
   ) {
     this.lw = new k8s.ListWatch<T>(path, new k8s.Watch(kc), listFn, false, opts.labelSelector, opts.fieldSelector);
-    this.lw.on('add', (o) => this.dispatch(o, 'add'));
-    this.lw.on('update', (o) => this.dispatch(o, 'update'));
+    this.lw.on('add', (o) => this.dispatch(this.trimmed(o), 'add'));
+    this.lw.on('update', (o) => this.dispatch(this.trimmed(o), 'update'));
     this.lw.on('delete', (o) => this.dispatch(o, 'delete'));
     this.lw.on('error', (err) => {
       this.errors++;
@@ -80,6 +85,17 @@ export class Informer<T extends k8s.KubernetesObject> {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.lw.stop();
+  }
+
+  private trimmed(obj: T): T {
+    if (this.opts.trim) {
+      try {
+        this.opts.trim(obj);
+      } catch (e) {
+        this.opts.log.error('informer trim failed', { path: this.path, error: e });
+      }
+    }
+    return obj;
   }
 
   private dispatch(obj: T, event: InformerEvent): void {

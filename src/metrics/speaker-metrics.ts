@@ -9,6 +9,13 @@ export class SpeakerMetrics {
     labelNames: ['service', 'protocol', 'node', 'ip'],
     registers: [this.registry],
   });
+  /** Each Worker thread is a V8 isolate of its own: its heap is not in nodejs_heap_size_total_bytes. */
+  readonly workerHeap = new Gauge({
+    name: 'ironlb_speaker_worker_heap_size_bytes',
+    help: "V8 heap size (committed) of the speaker's Worker threads, by thread: responder, heartbeat",
+    labelNames: ['thread'],
+    registers: [this.registry],
+  });
   readonly membersAlive = new Gauge({ name: 'ironlb_speaker_members_alive', help: 'Speakers this node sees alive', registers: [this.registry] });
   readonly ownershipChanges = new Counter({
     name: 'ironlb_speaker_ownership_changes_total',

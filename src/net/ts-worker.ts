@@ -18,7 +18,15 @@ export function resolveWorkerModule(baseWithoutExt: string, callerFile: string):
   throw new Error(`worker module not found: ${baseWithoutExt}.{js,ts}`);
 }
 
-export function startWorker(file: string, options: WorkerOptions = {}): Worker {
+/**
+ * Young generation of each Worker isolate, in MiB (V8: three semi-spaces' worth, so 1 MiB
+ * semi-spaces). V8 otherwise lets a Worker's young generation grow to 48 MiB like the main
+ * thread's, each one paid in RSS, while our workers allocate little (docs/footprint.md).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 3;
+
+export function startWorker(file: string, workerOptions: WorkerOptions = {}): Worker {
+  const options: WorkerOptions = { ...workerOptions, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB, ...workerOptions.resourceLimits } };
   if (!file.endsWith('.ts')) return new Worker(file, options);
   let tsNode: string;
   try {

@@ -2,6 +2,7 @@
 // newest endpoint API the server offers (discovery.k8s.io/v1, then v1beta1, then core Endpoints).
 import * as k8s from '@kubernetes/client-node';
 import { Informer } from '../k8s/informer';
+import { trimEndpointSlice, trimEndpoints, trimNode, trimServiceForSpeaker } from '../k8s/trim';
 import type { Logger } from '../util/log';
 import type { EndpointFacts, NodeFacts } from './election/election';
 import { SliceIndex, factsFromEndpoints, type SliceLike } from './endpoints';
@@ -39,8 +40,8 @@ export class ClusterState {
     private readonly log: Logger,
   ) {
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    this.services = new Informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log });
-    this.nodes = new Informer(kc, '/api/v1/nodes', () => core.listNode(), { log });
+    this.services = new Informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log, trim: trimServiceForSpeaker });
+    this.nodes = new Informer(kc, '/api/v1/nodes', () => core.listNode(), { log, trim: trimNode });
     this.services.on(() => this.changed());
     this.nodes.on(() => this.changed());
   }
@@ -62,7 +63,7 @@ export class ClusterState {
     this.log.info('watching endpoints', { api: this.source });
     if (this.source === 'v1/Endpoints') {
       const core = this.kc.makeApiClient(k8s.CoreV1Api);
-      this.endpoints = new Informer(this.kc, '/api/v1/endpoints', () => core.listEndpointsForAllNamespaces(), { log: this.log });
+      this.endpoints = new Informer(this.kc, '/api/v1/endpoints', () => core.listEndpointsForAllNamespaces(), { log: this.log, trim: trimEndpoints });
       this.endpoints.on(() => this.changed());
     } else {
       const objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
@@ -71,7 +72,7 @@ export class ClusterState {
         this.kc,
         `/apis/${apiVersion}/endpointslices`,
         async () => (await objects.list(apiVersion, 'EndpointSlice')) as k8s.KubernetesListObject<k8s.KubernetesObject & SliceLike>,
-        { log: this.log },
+        { log: this.log, trim: trimEndpointSlice },
       );
       this.slices.on((slice, event) => {
         if (event === 'delete') this.sliceIndex.remove(slice);

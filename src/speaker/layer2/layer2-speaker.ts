@@ -290,5 +290,6 @@ export class Layer2Speaker {
     for (const [reason, n] of Object.entries(s.counters.drops)) m.advance(m.drops, { reason }, n);
     m.advance(m.sendFailures, {}, s.counters.sendFailures);
     m.advance(m.socketDrops, {}, s.counters.socketDrops);
+    if (s.heapBytes !== undefined) m.workerHeap.set({ thread: 'responder' }, s.heapBytes);
   }
 }

@@ -32,6 +32,8 @@ export interface EngineHooks {
   now(): number;
   /** Wall-clock milliseconds (only for ResponderStats.at). */
   wallNow(): number;
+  /** The thread's V8 heap size (committed bytes), reported with the stats. */
+  heapBytes?(): number;
   /** Called on every pass of the poll loop. */
   beat?(): void;
   /** True once the main thread gave this worker up: nothing may be sent any more. */
@@ -340,6 +342,7 @@ export class ResponderEngine {
       ownedV6: this.addrs.size - v4,
       announcing: this.schedule.announcing(this.hooks.now()),
       ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.hooks.heapBytes ? { heapBytes: this.hooks.heapBytes() } : {}),
     };
   }
 }

@@ -65,6 +65,8 @@ export interface ResponderStats {
   /** Addresses inside a gratuitous burst window right now. */
   announcing: number;
   lastError?: string;
+  /** The worker isolate's V8 heap size (committed bytes), when the thread can tell. */
+  heapBytes?: number;
 }
 
 /** Test-only faults (Responder.injectFault): the worker throws, exits, or spins forever. */

@@ -3,6 +3,7 @@
 // the event loop between slices so that commands from the main thread are handled. The main
 // thread (responder.ts) writes the wake eventfd after each command, so a command never waits for
 // the poll timeout.
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'worker_threads';
 import { nativePacketIo } from '../../net/packet-io';
 import { ResponderEngine } from './responder-engine';
@@ -33,6 +34,7 @@ const engine = new ResponderEngine(nativePacketIo(), init.wakeFd, {
   post,
   now: () => performance.now(),
   wallNow: () => Date.now(),
+  heapBytes: () => getHeapStatistics().total_heap_size,
   beat: () => Atomics.add(live, Liveness.beats, 1),
   fenced,
   fdOpened: (fd) => replaceFd(-1, fd),

@@ -134,7 +134,10 @@ export class HeartbeatMembership implements Membership {
       onUnverified: (nodes) => {
         for (const n of nodes) this.view.vouch(n, now());
       },
-      onCounters: (c) => this.drops.fromReceiver(c),
+      onCounters: (c) => {
+        this.drops.fromReceiver(c);
+        if (c.heapBytes !== undefined) this.opts.metrics?.workerHeap.set({ thread: 'heartbeat' }, c.heapBytes);
+      },
     });
     this.receiverStart = this.transport.startReceiver();
     this.receiverStart.catch(() => undefined); // awaited in start()

@@ -7,6 +7,7 @@
 // most every `noticeMs`, and cumulative counters every `statsMs`. Then yield to the event loop
 // with setImmediate so that messages from the main thread (peers, keys, stop) are handled; the
 // main thread writes the eventfd after each message, so none waits for the poll timeout.
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'worker_threads';
 import { loadNative } from '../../net/native';
 import { formatIPv4, formatIPv6 } from '../../protocol/address';
@@ -83,7 +84,7 @@ function flush(now: number): void {
     lastNotice = now;
   }
   if (now - lastStats >= init.statsMs) {
-    post({ type: 'counters', dropped: { ...dropped }, accepted, lastFrom: { ...lastFrom } });
+    post({ type: 'counters', dropped: { ...dropped }, accepted, lastFrom: { ...lastFrom }, heapBytes: getHeapStatistics().total_heap_size });
     lastStats = now;
   }
 }

@@ -26,6 +26,8 @@ export interface ReceiverCounters {
   accepted: number;
   /** A recent source address per drop reason (for logs). */
   lastFrom: Partial<Record<AdmissionDrop, string>>;
+  /** The receiver isolate's V8 heap size (committed bytes). */
+  heapBytes?: number;
 }
 
 export type ToReceiver =
