@@ -49,6 +49,8 @@ export class Speaker {
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
   private scheduled = false;
+  /** What the next pass re-elects: the Services touched since the last one, or all of them. */
+  private dirty: Set<string> | 'all' = 'all';
   private running = false;
 
   constructor(private readonly opts: SpeakerOptions) {
@@ -115,7 +117,7 @@ export class Speaker {
       onConfig: (c) => this.onConfig(c),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
-    this.state.onChange(() => this.schedule());
+    this.state.onChange((change) => this.schedule(change.kind === 'service' ? change.key : 'all'));
     this.membership.onChange(() => {
       opts.metrics.membersAlive.set(this.membership.alive().size);
       this.schedule();
@@ -182,14 +184,21 @@ export class Speaker {
     this.schedule();
   }
 
-  /** Coalesces bursts of watch events into one pass. */
-  private schedule(): void {
+  /**
+   * Coalesces bursts of watch events into one pass. `what` is the Service (namespace/name) an
+   * event touched, or 'all' for anything that can move every Service (nodes, members, config).
+   */
+  private schedule(what: string | 'all' = 'all'): void {
+    if (what === 'all') this.dirty = 'all';
+    else if (this.dirty !== 'all') this.dirty.add(what);
     if (this.scheduled || !this.running) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.running) {
-        this.layer2.reconcile();
+        const dirty = this.dirty;
+        this.dirty = new Set();
+        this.layer2.reconcile(dirty);
         this.bgp.reconcile();
       }
     });

@@ -141,7 +141,10 @@ export class BgpSpeaker {
     if (!config || !this.state.synced) return;
     const node = this.state.nodeMap().get(this.opts.nodeName) ?? { name: this.opts.nodeName, labels: {}, networkUnavailable: false };
     this.reconcileSessions(config, node);
-    const { routes, view } = desiredRoutes({
+    // Without bgp pools desiredRoutes finds nothing; skip its walk over every Service, which every
+    // watch event would otherwise pay (issue 18). Still O(Services) per event with bgp pools.
+    const bgpPools = config.pools.some((p) => p.protocol === 'bgp');
+    const { routes, view } = !bgpPools ? { routes: new Map<string, Route>(), view: [] } : desiredRoutes({
       config,
       services: this.state.services.list(),
       node,

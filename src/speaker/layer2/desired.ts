@@ -8,7 +8,8 @@ import { poolOf } from '../../config/pool-of';
 import type { AddressPool, Config } from '../../config/types';
 import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
 import { canonicalIP } from '../../ip/address';
-import { elect, type ElectionResult, type EndpointFacts, type NodeFacts } from '../election/election';
+import { elect, nodeEligible, type ElectionResult, type ElectionShortcuts, type EndpointFacts, type NodeFacts } from '../election/election';
+import type { ElectionOrders } from '../election/order-cache';
 import type { OwnedAddress } from './responder';
 
 /** One speaker's view of its peers: the membership's answer at the moment it decides. */
@@ -69,50 +70,115 @@ export interface DesiredOwnership {
 }
 
 /**
- * The election for every layer-2 Service as `self` runs it with its member view. Nodes that cannot
- * announce on layer 2 are passed over while another candidate exists; with none, one of them is
- * still elected (see ServiceElection.fallback).
+ * What one pass of elections shares: the member view split into ready and unready speakers, and
+ * memos valid while the pass's config and nodes stay the same (the pool of each address, each
+ * node's eligibility per pool). Built per pass by beginPass.
+ */
+export interface ElectionPass {
+  readonly input: Omit<OwnershipInput, 'services'>;
+  readonly ready: ReadonlySet<string>;
+  readonly shortcuts?: ElectionShortcuts;
+  readonly pools: Map<string, AddressPool | undefined>;
+  readonly eligibility: Map<AddressPool, Map<string, string | undefined>>;
+}
+
+/** Starts a pass; `orders` (optional) caches the candidate order per address across passes. */
+export function beginPass(input: Omit<OwnershipInput, 'services'>, orders?: ElectionOrders): ElectionPass {
+  const { alive, layer2Unready: unready } = input.members;
+  const ready = unready.size > 0 ? new Set([...alive].filter((n) => !unready.has(n))) : alive;
+  const shortcuts = orders ? { order: (c: readonly string[], ip: string) => orders.order(c, ip) } : undefined;
+  return { input, ready, shortcuts, pools: new Map(), eligibility: new Map() };
+}
+
+/** The pool holding an address, looked up once per pass. */
+export function passPoolOf(pass: ElectionPass, ip: string): AddressPool | undefined {
+  if (pass.pools.has(ip)) return pass.pools.get(ip);
+  const pool = poolOf(pass.input.config, ip);
+  pass.pools.set(ip, pool);
+  return pool;
+}
+
+function whyFor(pass: ElectionPass, pool: AddressPool): (node: string) => string | undefined {
+  let memo = pass.eligibility.get(pool);
+  if (!memo) pass.eligibility.set(pool, (memo = new Map()));
+  const known = memo;
+  const { nodes, ignoreExcludeLabel } = pass.input;
+  return (n) => {
+    if (known.has(n)) return known.get(n);
+    const facts = nodes.get(n);
+    const why = facts ? nodeEligible(facts, pool.nodeSelectors, ignoreExcludeLabel) : 'no such Node';
+    known.set(n, why);
+    return why;
+  };
+}
+
+/**
+ * The election of one Service in a pass, or undefined when it is no handled layer-2 Service with
+ * an address. Nodes that cannot announce on layer 2 are passed over while another candidate
+ * exists; with none, one of them is still elected (see ServiceElection.fallback).
+ */
+export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceElection | undefined {
+  const { input, ready } = pass;
+  const { members } = input;
+  if (!handling(svc, input.lbClass).handled) return undefined;
+  const ips = ingressIPs(svc)
+    .map((ip) => canonicalIP(ip))
+    .filter((ip): ip is string => ip !== undefined);
+  if (ips.length === 0) return undefined;
+  const pool = passPoolOf(pass, ips[0]);
+  if (!pool || pool.protocol !== 'layer2') return undefined;
+  const key = serviceKey(svc);
+  const election = {
+    ip: ips[0],
+    localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
+    endpoints: input.endpoints(key),
+    nodes: input.nodes,
+    liveSpeakers: ready,
+    poolNodeSelectors: pool.nodeSelectors,
+    ignoreExcludeLabel: input.ignoreExcludeLabel,
+  };
+  const shortcuts = { ...pass.shortcuts, why: whyFor(pass, pool) };
+  let result = elect(election, shortcuts);
+  let fallback = false;
+  if (result.announcer === undefined && members.layer2Unready.size > 0) {
+    const again = elect({ ...election, liveSpeakers: members.alive }, shortcuts);
+    fallback = again.announcer !== undefined;
+    if (fallback) result = again;
+  }
+  return { service: key, object: svc, ips, pool, result, fallback };
+}
+
+/** The addresses of an election that `self` answers for, with their pools' interfaces. */
+export function ownedBy(pass: ElectionPass, e: ServiceElection): OwnedAddress[] {
+  if (e.result.announcer !== pass.input.self) return [];
+  const out: OwnedAddress[] = [];
+  for (const ip of e.ips) {
+    // Pools never overlap, so every Service on an address brings the same pool.
+    const p = passPoolOf(pass, ip);
+    if (p?.protocol !== 'layer2') continue;
+    out.push(p.interfaces.length > 0 ? { address: ip, interfaces: [...p.interfaces] } : { address: ip });
+  }
+  return out;
+}
+
+/**
+ * The election for every layer-2 Service as `self` runs it with its member view, from scratch
+ * (the CLI's path, and the reference OwnershipTracker is tested against).
  */
 export function desiredOwnership(input: OwnershipInput): DesiredOwnership {
-  const { config, members } = input;
-  const unready = members.layer2Unready;
-  const ready = unready.size > 0 ? new Set([...members.alive].filter((n) => !unready.has(n))) : members.alive;
+  const pass = beginPass(input);
   const services: ServiceElection[] = [];
   const addresses = new Map<string, AddressOwnership>();
   const owned = new Map<string, OwnedAddress>();
   for (const svc of input.services) {
-    if (!handling(svc, input.lbClass).handled) continue;
-    const ips = ingressIPs(svc)
-      .map((ip) => canonicalIP(ip))
-      .filter((ip): ip is string => ip !== undefined);
-    if (ips.length === 0) continue;
-    const pool = poolOf(config, ips[0]);
-    if (!pool || pool.protocol !== 'layer2') continue;
-    const key = serviceKey(svc);
-    const election = {
-      ip: ips[0],
-      localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
-      endpoints: input.endpoints(key),
-      nodes: input.nodes,
-      liveSpeakers: ready,
-      poolNodeSelectors: pool.nodeSelectors,
-      ignoreExcludeLabel: input.ignoreExcludeLabel,
-    };
-    let result = elect(election);
-    let fallback = false;
-    if (result.announcer === undefined && unready.size > 0) {
-      const again = elect({ ...election, liveSpeakers: members.alive });
-      fallback = again.announcer !== undefined;
-      if (fallback) result = again;
+    const e = electService(pass, svc);
+    if (!e) continue;
+    services.push(e);
+    for (const ip of e.ips) {
+      const p = passPoolOf(pass, ip);
+      if (p?.protocol === 'layer2') noteAddress(addresses, ip, p.name, e.service, e.result);
     }
-    services.push({ service: key, object: svc, ips, pool, result, fallback });
-    for (const ip of ips) {
-      // Pools never overlap, so every Service on an address brings the same pool.
-      const p = poolOf(config, ip);
-      if (p?.protocol !== 'layer2') continue;
-      noteAddress(addresses, ip, p.name, key, result);
-      if (result.announcer === input.self) owned.set(ip, p.interfaces.length > 0 ? { address: ip, interfaces: [...p.interfaces] } : { address: ip });
-    }
+    for (const o of ownedBy(pass, e)) owned.set(o.address, o);
   }
   return { services, addresses, owned };
 }
