@@ -198,10 +198,10 @@ export class Speaker {
       if (this.running) {
         const dirty = this.dirty;
         this.dirty = new Set();
-        const end = this.opts.metrics.electionPass.startTimer({ scope: dirty === 'all' ? 'all' : 'services' });
-        this.layer2.reconcile(dirty);
+        const started = process.hrtime.bigint();
+        const scope = this.layer2.reconcile(dirty);
         this.bgp.reconcile();
-        end();
+        if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope }, Number(process.hrtime.bigint() - started) / 1e9);
       }
     });
   }

@@ -120,14 +120,16 @@ export class Layer2Speaker {
   /**
    * Re-runs the elections of the Services in `touched` (namespace/name; their object or endpoints
    * changed), or of every Service for 'all' (nodes, members, config or interfaces changed), and
-   * pushes the owned set to the responder if it changed.
+   * pushes the owned set to the responder if it changed. Returns what it re-elected: 'all' also
+   * when a pass was owed from earlier, 'none' when it could not run yet.
    */
-  reconcile(touched: ReadonlySet<string> | 'all' = 'all'): void {
+  reconcile(touched: ReadonlySet<string> | 'all' = 'all'): 'all' | 'services' | 'none' {
     const config = this.config;
     if (!config || !this.state.synced || !this.membership.synced) {
       this.needsFull = true;
-      return;
+      return 'none';
     }
+    const scope = this.needsFull || touched === 'all' ? 'all' : 'services';
     const members = this.members();
     const change = this.tracker.update(
       {
@@ -141,7 +143,7 @@ export class Layer2Speaker {
         lbClass: this.opts.lbClass,
         ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
       },
-      this.needsFull ? 'all' : touched,
+      scope === 'all' ? 'all' : touched,
     );
     this.needsFull = false;
     for (const { service: key, object: svc, ips, pool, result } of change.elected) {
@@ -156,6 +158,7 @@ export class Layer2Speaker {
     }
     this.push(this.tracker.owned());
     this.opts.onReconciled?.(members);
+    return scope;
   }
 
   private noteAnnouncer(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], result: ElectionResult, mine: boolean): void {
