@@ -4,94 +4,19 @@
 import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { destroyCluster, startCluster } from '../test/harness/kube-cluster';
 import { startIronlb } from '../test/harness/processes';
 import { loadKubeConfig } from '../src/k8s/client';
 import { ServiceKit } from '../test/harness/services';
+import { countServed, cpuSeconds, peakRssMiB, pool, watchServed } from './api-bench';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
 
-async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
 function ipFor(i: number): string {
   return `198.51.${100 + (i >> 8)}.${i & 255}`;
-}
-
-/**
- * Resolves with the moment a watch has seen all N Services of the namespace with an address.
- * Both phases finish by this same observation, so the baseline pays for it too.
- */
-async function watchServed(kc: k8s.KubeConfig, core: k8s.CoreV1Api, namespace: string): Promise<{ allServed: Promise<number>; stop: () => void }> {
-  const served = new Set<string>();
-  let resolve: (t: number) => void = () => undefined;
-  const allServed = new Promise<number>((r) => (resolve = r));
-  const informer = k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/services`, () => core.listNamespacedService({ namespace }));
-  const see = (svc: k8s.V1Service): void => {
-    if ((svc.status?.loadBalancer?.ingress ?? []).length > 0) served.add(svc.metadata?.name ?? '');
-    if (served.size === N) resolve(performance.now());
-  };
-  informer.on('add', see);
-  informer.on('update', see);
-  // client-node's informer stops when its watch fails (e.g. closed by a busy API server); it then
-  // relists on restart, which emits what changed meanwhile. Without this a run waited forever.
-  let stopped = false;
-  informer.on('error', () => setTimeout(() => void (stopped ? undefined : informer.start().catch(() => undefined)), 500));
-  await informer.start();
-  return {
-    allServed,
-    stop: () => {
-      stopped = true;
-      void informer.stop();
-    },
-  };
-}
-
-async function countServed(core: k8s.CoreV1Api, ns: string): Promise<number> {
-  const list = await core.listNamespacedService({ namespace: ns });
-  return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
-}
-
-/**
- * `allServed`, unless the served count (read with a LIST every 30 s) stops rising for 120 s: then
- * the bench fails with the count instead of waiting forever (a stuck watch, a stuck controller).
- */
-async function stallGuard(allServed: Promise<number>, count: () => Promise<number>): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    let last = -1;
-    let since = performance.now();
-    timer = setInterval(() => {
-      void count().then((n) => {
-        if (n !== last) [last, since] = [n, performance.now()];
-        else if (performance.now() - since > 120_000) reject(new Error(`stalled: ${n} of ${N} Services served, no progress for 120 s`));
-      }, () => undefined);
-    }, 30_000);
-  });
-  try {
-    return await Promise.race([allServed, stalled]);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
 }
 
 async function main(): Promise<void> {
@@ -114,7 +39,7 @@ async function main(): Promise<void> {
     // Baseline: the same client patching N statuses, CONCURRENCY at a time.
     await kit.ensureNamespace('bare');
     await pool(names, 16, (name) => kit.createLB('bare', name));
-    const bareWatch = await watchServed(kc, core, 'bare');
+    const bareWatch = await watchServed(kc, core, 'bare', N);
     const t0 = performance.now();
     await pool(names.map((n, i) => [n, i] as const), CONCURRENCY, ([name, i]) =>
       core.patchNamespacedServiceStatus(
@@ -122,7 +47,7 @@ async function main(): Promise<void> {
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
       ),
     );
-    const bareMs = (await stallGuard(bareWatch.allServed, () => countServed(core, 'bare'))) - t0;
+    const bareMs = (await bareWatch.allServed) - t0;
     bareWatch.stop();
     if ((await countServed(core, 'bare')) !== N) throw new Error('bare loop did not patch every Service');
     await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
@@ -131,7 +56,7 @@ async function main(): Promise<void> {
     await kit.ensureNamespace('bench');
     await pool(names, 16, (name) => kit.createLB('bench', name));
     // Watch (not poll) for completion, so that measuring does not load the API server.
-    const ctlWatch = await watchServed(kc, core, 'bench');
+    const ctlWatch = await watchServed(kc, core, 'bench', N);
     const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
     // The clock starts when the controller has listed everything, not at process start-up.
     let syncedAt = 0;
@@ -139,7 +64,7 @@ async function main(): Promise<void> {
       if (ctl.output().includes('caches synced')) syncedAt = performance.now();
       else await new Promise((r) => setTimeout(r, 5));
     }
-    const ctlMs = (await stallGuard(ctlWatch.allServed, () => countServed(core, 'bench'))) - syncedAt;
+    const ctlMs = (await ctlWatch.allServed) - syncedAt;
     ctlWatch.stop();
     // Events are API writes too: how many the controller wrote while its status writes ran.
     const eventsDuringBurst = (await core.listNamespacedEvent({ namespace: 'bench' })).items.length;

@@ -5,7 +5,7 @@
 // peak RSS (VmHWM), the main isolate's heap and `external` (prom-client's default metrics), and the
 // Worker isolates' heap (ironlb_speaker_worker_heap_size_bytes, reported by the workers themselves).
 //
-// Creates network namespaces: `npm run bench:memory` takes /tmp/ironlb-netns.lock itself (flock).
+// Creates network namespaces; its lab takes the host-wide lab lock (scripts/lib/root-lan-lock.ts).
 // IRONLB_NODE_FLAGS="--max-semi-space-size=1" etc. adds node flags to every ironlb process.
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';

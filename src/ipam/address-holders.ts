@@ -23,10 +23,15 @@ interface Entry extends HeldAddress {
 export class AddressHolders {
   private readonly byText = new Map<string, Entry>();
   private readonly bySharingKey = new Map<string, Set<Entry>>();
+  // The last text get() found nobody on. The allocator checks an address for holders right before
+  // adding one (every restore does), so add() can skip a second lookup in a map of every address
+  // in use. Only add() can put a holder on that text, and it forgets the text first.
+  private lastMiss: string | undefined;
 
   /** Records that `service` holds the address; returns true when nobody held it before. */
   add(address: Address, service: string, sharingKey: string): boolean {
-    const existing = this.byText.get(address.text);
+    const existing = address.text === this.lastMiss ? undefined : this.byText.get(address.text);
+    this.lastMiss = undefined;
     if (existing) {
       if (!existing.services.includes(service)) existing.services.push(service);
       return false;
@@ -56,7 +61,9 @@ export class AddressHolders {
   }
 
   get(text: string): HeldAddress | undefined {
-    return this.byText.get(text);
+    const entry = this.byText.get(text);
+    this.lastMiss = entry ? undefined : text;
+    return entry;
   }
 
   /** Addresses currently shared under this allow-shared-ip key. */

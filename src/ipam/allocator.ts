@@ -297,7 +297,7 @@ export class Allocator {
     // Re-taking the same addresses (every resync, every repeated restore) only refreshes the
     // sharing profile: the addresses never become free, so the pools' free sets are left alone.
     const same = held !== undefined && held.length === ordered.length && held.every((a, i) => a.text === ordered[i].text);
-    if (!same) this.release(req.key);
+    if (!same && held !== undefined) this.release(req.key);
     const name = pool?.name ?? OUTSIDE;
     this.holdings.set(req.key, { pool: name, addresses: ordered, sharingKey: req.sharingKey, backendKey: req.backendKey, ports: copyPorts(req.ports) });
     for (const a of ordered) {

@@ -3,11 +3,13 @@
 // IPv6 /64 is as cheap as one holding four values.
 //
 // Layout: a sorted list of intervals cut into chunks of at most CHUNK_MAX (a B-tree of height two).
-// Next to every BigInt start sits Number(start): a double, which V8 stores unboxed in the array,
-// so binary searches compare plain numbers and only look at BigInts on a tie. Number() rounds
-// monotonically, so the doubles order the starts correctly wherever they differ. Compared with a
-// pointer-based balanced tree this touches a handful of cache lines per lookup instead of two per
-// level, which is what dominates once the set holds 100k fragments.
+// Next to the first start of every chunk sits Number(start): a double, which V8 stores unboxed in
+// the array, so the search for the chunk compares plain numbers and only looks at BigInts on a
+// tie. Number() rounds monotonically, so the doubles order the starts correctly wherever they
+// differ. Inside a chunk the few BigInt comparisons are cheaper than keeping doubles there too,
+// which cost a third array to splice on every update. Compared with a pointer-based balanced tree
+// this touches a handful of cache lines per lookup instead of two per level, which is what
+// dominates once the set holds 100k fragments.
 //
 // Cost, n = number of intervals: lookups O(log n); add/delete O(log n + CHUNK_MAX), plus moving
 // the chunk index (about n / CHUNK_MAX entries, one memmove) when a chunk splits, merges or
@@ -25,7 +27,6 @@ export interface Interval {
 interface Chunk {
   readonly los: bigint[];
   readonly his: bigint[];
-  readonly approx: number[]; // Number(los[i])
 }
 
 /** Where an interval sits: chunk index and index inside the chunk; chunk -1 when there is none. */
@@ -77,10 +78,10 @@ export class IntervalSet {
     const starts = Array.from({ length: Math.ceil(count / step) }, (_, c) => c * step);
     this.chunks = starts.map((i) => {
       const part = count <= step ? { los, his } : { los: los.slice(i, i + step), his: his.slice(i, i + step) };
-      return { ...part, approx: part.los.map((lo) => Number(lo)) };
+      return part;
     });
     this.chunkLos = this.chunks.map((c) => c.los[0]);
-    this.chunkApprox = this.chunks.map((c) => c.approx[0]);
+    this.chunkApprox = this.chunkLos.map((lo) => Number(lo));
     this.count = count;
     for (let i = 0; i < count; i++) this.valueCount += his[i] - los[i] + 1n;
   }
@@ -178,7 +179,7 @@ export class IntervalSet {
     }
     const c = this.chunks[chunk];
     below.chunk = chunk;
-    below.index = lastAtOrBelow(c.approx, c.los, approx, value);
+    below.index = lastExactAtOrBelow(c.los, value);
     if (below.index + 1 < c.los.length) {
       above.chunk = chunk;
       above.index = below.index + 1;
@@ -204,24 +205,22 @@ export class IntervalSet {
   private setLo(p: Position, lo: bigint): void {
     const c = this.chunks[p.chunk];
     c.los[p.index] = lo;
-    c.approx[p.index] = Number(lo);
     if (p.index === 0) this.refreshChunkStart(p.chunk);
   }
 
   private insertAt(chunk: number, index: number, lo: bigint, hi: bigint): void {
     this.count++;
     if (this.chunks.length === 0) {
-      this.insertChunk(0, { los: [lo], his: [hi], approx: [Number(lo)] });
+      this.insertChunk(0, { los: [lo], his: [hi] });
       return;
     }
     const c = this.chunks[chunk];
     c.los.splice(index, 0, lo);
     c.his.splice(index, 0, hi);
-    c.approx.splice(index, 0, Number(lo));
     if (index === 0) this.refreshChunkStart(chunk);
     if (c.los.length > CHUNK_MAX) {
       const half = c.los.length >> 1;
-      this.insertChunk(chunk + 1, { los: c.los.splice(half), his: c.his.splice(half), approx: c.approx.splice(half) });
+      this.insertChunk(chunk + 1, { los: c.los.splice(half), his: c.his.splice(half) });
     }
   }
 
@@ -230,7 +229,6 @@ export class IntervalSet {
     const c = this.chunks[chunk];
     c.los.splice(index, 1);
     c.his.splice(index, 1);
-    c.approx.splice(index, 1);
     if (c.los.length === 0) {
       this.removeChunk(chunk);
       return;
@@ -241,7 +239,6 @@ export class IntervalSet {
     if (c.los.length < CHUNK_MIN && prev && prev.los.length + c.los.length <= CHUNK_MAX) {
       prev.los.push(...c.los);
       prev.his.push(...c.his);
-      prev.approx.push(...c.approx);
       this.removeChunk(chunk);
     }
   }
@@ -249,7 +246,7 @@ export class IntervalSet {
   private insertChunk(at: number, c: Chunk): void {
     this.chunks.splice(at, 0, c);
     this.chunkLos.splice(at, 0, c.los[0]);
-    this.chunkApprox.splice(at, 0, c.approx[0]);
+    this.chunkApprox.splice(at, 0, Number(c.los[0]));
   }
 
   private removeChunk(at: number): void {
@@ -261,11 +258,11 @@ export class IntervalSet {
   private refreshChunkStart(chunk: number): void {
     const c = this.chunks[chunk];
     this.chunkLos[chunk] = c.los[0];
-    this.chunkApprox[chunk] = c.approx[0];
+    this.chunkApprox[chunk] = Number(c.los[0]);
   }
 }
 
-/** Index of the last start <= value (exact: doubles first, BigInts only on a tie); -1 when none. */
+/** Index of the last chunk start <= value (exact: doubles first, BigInts only on a tie); -1 when none. */
 function lastAtOrBelow(approx: readonly number[], exact: readonly bigint[], approxValue: number, value: bigint): number {
   let lo = 0;
   let hi = approx.length - 1;
@@ -274,6 +271,23 @@ function lastAtOrBelow(approx: readonly number[], exact: readonly bigint[], appr
     const mid = (lo + hi) >> 1;
     const a = approx[mid];
     if (a < approxValue || (a === approxValue && exact[mid] <= value)) {
+      found = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return found;
+}
+
+/** Index of the last start <= value in a chunk (at most CHUNK_MAX, so BigInts are compared directly); -1 when none. */
+function lastExactAtOrBelow(exact: readonly bigint[], value: bigint): number {
+  let lo = 0;
+  let hi = exact.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (exact[mid] <= value) {
       found = mid;
       lo = mid + 1;
     } else {

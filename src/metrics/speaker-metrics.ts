@@ -1,5 +1,5 @@
 // Speaker metrics, mirroring MetalLB's metallb_speaker_* and metallb_layer2_* under ironlb_.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 
 export class SpeakerMetrics {
   readonly registry = new Registry();
@@ -27,6 +27,16 @@ export class SpeakerMetrics {
     name: 'ironlb_speaker_heartbeat_rtt_seconds',
     help: 'Round-trip time of speaker heartbeats (our timestamp echoed back by the peer, its hold time subtracted)',
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  /** One pass of elections and route decisions after watch events: every Service, or only those touched. */
+  readonly electionPass = new Summary({
+    name: 'ironlb_speaker_election_pass_seconds',
+    help: 'Time of one election pass, by scope: all (every Service re-elected) or services (only those an event touched)',
+    labelNames: ['scope'],
+    percentiles: [0.5, 0.99, 1],
+    maxAgeSeconds: 600,
+    ageBuckets: 5,
     registers: [this.registry],
   });
   readonly failoverReaction = new Histogram({

@@ -26,13 +26,18 @@ export function nodeFacts(node: k8s.V1Node): NodeFacts {
   };
 }
 
+/** What a watch event touched: one Service (its object or its endpoints), or the Nodes. */
+export type StateChange = { kind: 'service'; key: string } | { kind: 'nodes' };
+
+const keyOf = (o: k8s.KubernetesObject): string => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
+
 export class ClusterState {
   readonly services: Informer<k8s.V1Service>;
   readonly nodes: Informer<k8s.V1Node>;
   private slices?: Informer<k8s.KubernetesObject & SliceLike>;
   private endpoints?: Informer<k8s.V1Endpoints>;
   private readonly sliceIndex = new SliceIndex();
-  private readonly listeners: Array<() => void> = [];
+  private readonly listeners: Array<(change: StateChange) => void> = [];
   private source?: EndpointSource;
 
   constructor(
@@ -42,8 +47,8 @@ export class ClusterState {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     this.services = new Informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log, trim: trimServiceForSpeaker });
     this.nodes = new Informer(kc, '/api/v1/nodes', () => core.listNode(), { log, trim: trimNode });
-    this.services.on(() => this.changed());
-    this.nodes.on(() => this.changed());
+    this.services.on((svc) => this.changed({ kind: 'service', key: keyOf(svc) }));
+    this.nodes.on(() => this.changed({ kind: 'nodes' }));
   }
 
   get endpointSource(): EndpointSource | undefined {
@@ -54,7 +59,7 @@ export class ClusterState {
     return this.services.synced && this.nodes.synced && (this.slices?.synced ?? this.endpoints?.synced ?? false);
   }
 
-  onChange(cb: () => void): void {
+  onChange(cb: (change: StateChange) => void): void {
     this.listeners.push(cb);
   }
 
@@ -64,7 +69,7 @@ export class ClusterState {
     if (this.source === 'v1/Endpoints') {
       const core = this.kc.makeApiClient(k8s.CoreV1Api);
       this.endpoints = new Informer(this.kc, '/api/v1/endpoints', () => core.listEndpointsForAllNamespaces(), { log: this.log, trim: trimEndpoints });
-      this.endpoints.on(() => this.changed());
+      this.endpoints.on((ep) => this.changed({ kind: 'service', key: keyOf(ep) }));
     } else {
       const objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
       const apiVersion = this.source;
@@ -75,9 +80,8 @@ export class ClusterState {
         { log: this.log, trim: trimEndpointSlice },
       );
       this.slices.on((slice, event) => {
-        if (event === 'delete') this.sliceIndex.remove(slice);
-        else this.sliceIndex.upsert(slice);
-        this.changed();
+        const key = event === 'delete' ? this.sliceIndex.remove(slice) : this.sliceIndex.upsert(slice);
+        if (key) this.changed({ kind: 'service', key });
       });
     }
     await Promise.all([this.services.start(), this.nodes.start(), this.slices?.start(), this.endpoints?.start()]);
@@ -101,7 +105,13 @@ export class ClusterState {
     return m;
   }
 
-  private changed(): void {
-    for (const cb of this.listeners) cb();
+  /** One Service by namespace/name. */
+  service(key: string): k8s.V1Service | undefined {
+    const slash = key.indexOf('/');
+    return this.services.get(key.slice(slash + 1), key.slice(0, slash));
+  }
+
+  private changed(change: StateChange): void {
+    for (const cb of this.listeners) cb(change);
   }
 }

@@ -63,6 +63,8 @@ export class Speaker {
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
   private scheduled = false;
+  /** What the next pass re-elects: the Services touched since the last one, or all of them. */
+  private dirty: Set<string> | 'all' = 'all';
   private running = false;
 
   constructor(private readonly opts: SpeakerOptions) {
@@ -144,7 +146,7 @@ export class Speaker {
       state: () => (this.configWatcher.source === 'crds' ? this.configWatcher.state : undefined),
       log: opts.log,
     });
-    this.state.onChange(() => this.schedule());
+    this.state.onChange((change) => this.schedule(change.kind === 'service' ? change.key : 'all'));
     this.membership.onChange(() => {
       opts.metrics.membersAlive.set(this.membership.alive().size);
       this.schedule();
@@ -218,21 +220,30 @@ export class Speaker {
   private writeStatusObjects(): void {
     if (this.configWatcher.source !== 'crds') return;
     const alive = this.membership.alive();
-    const desired = this.layer2.lastDesired;
-    if (desired) this.l2Status.sync(l2StatusWants(desired, this.opts.nodeName, this.layer2.usableInterfaceNames), alive);
+    // O(Services) per pass, but only under the CR source (issue 18's per-event bound is for the elections).
+    this.l2Status.sync(l2StatusWants({ services: this.layer2.elections() }, this.opts.nodeName, this.layer2.usableInterfaceNames), alive);
     this.bgpStatus.sync(bgpStatusWants(this.bgp.announcedTo, this.opts.nodeName), alive);
   }
 
-  /** Coalesces bursts of watch events into one pass. */
-  private schedule(): void {
+  /**
+   * Coalesces bursts of watch events into one pass. `what` is the Service (namespace/name) an
+   * event touched, or 'all' for anything that can move every Service (nodes, members, config).
+   */
+  private schedule(what: string | 'all' = 'all'): void {
+    if (what === 'all') this.dirty = 'all';
+    else if (this.dirty !== 'all') this.dirty.add(what);
     if (this.scheduled || !this.running) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       if (this.running) {
-        this.layer2.reconcile();
+        const dirty = this.dirty;
+        this.dirty = new Set();
+        const started = process.hrtime.bigint();
+        const scope = this.layer2.reconcile(dirty);
         this.bgp.reconcile();
         this.writeStatusObjects();
+        if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope }, Number(process.hrtime.bigint() - started) / 1e9);
       }
     });
   }

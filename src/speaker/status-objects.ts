@@ -44,7 +44,7 @@ function labelsFor(node: string, key: string): Record<string, string> {
  * The ServiceL2Status objects of `node`: one per Service it was elected for, naming the
  * interfaces it answers on (those of its L2Advertisements, else every usable one).
  */
-export function l2StatusWants(desired: DesiredOwnership, node: string, usableInterfaces: readonly string[]): StatusWant[] {
+export function l2StatusWants(desired: Pick<DesiredOwnership, 'services'>, node: string, usableInterfaces: readonly string[]): StatusWant[] {
   const out: StatusWant[] = [];
   for (const s of desired.services) {
     if (s.result.announcer !== node) continue;

@@ -164,7 +164,10 @@ export class BgpSpeaker {
       lbClass: this.opts.lbClass,
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     };
-    const { routes, view } = desiredRoutes(input);
+    // Without a BGP advertisement desiredRoutes finds nothing; skip its walk over every Service,
+    // which every watch event would otherwise pay (issue 18). Still O(Services) per event with one.
+    const anyBgp = config.pools.some((p) => bgpAdvertisementsOf(p).length > 0);
+    const { routes, view } = anyBgp ? desiredRoutes(input) : { routes: new Map<string, Route>(), view: [] };
     this.noteServices(view);
     // BGPAdvertisement peers: a session gets only the advertisements meant for its peer.
     const scoped = config.pools.some((p) => bgpAdvertisementsOf(p).some((a) => a.peers.length > 0));

@@ -64,16 +64,28 @@ export function hashOrder(nodes: Iterable<string>, ip: string): string[] {
   return keyed.map((k) => k.n);
 }
 
-export function elect(input: ElectionInput): ElectionResult {
+/**
+ * Shortcuts a caller may give elect() that must not change its answer: the candidate order
+ * (default hashOrder; ElectionOrders caches it per address) and each node's eligibility for the
+ * input's pool (default nodeEligible; a pass can compute it once per pool instead of per Service).
+ */
+export interface ElectionShortcuts {
+  order?: (candidates: readonly string[], ip: string) => string[];
+  why?: (node: string) => string | undefined;
+}
+
+export function elect(input: ElectionInput, shortcuts: ElectionShortcuts = {}): ElectionResult {
   if (!input.endpoints.anyReady) {
     return { reason: 'noReadyEndpoint', detail: 'the Service has no ready endpoint, so no node announces it' };
   }
   const live = [...input.liveSpeakers];
   if (live.length === 0) return { reason: 'noLiveSpeaker', detail: 'no speaker is alive' };
-  const why = (n: string): string | undefined => {
-    const facts = input.nodes.get(n);
-    return facts ? nodeEligible(facts, input.poolNodeSelectors, input.ignoreExcludeLabel) : 'no such Node';
-  };
+  const why =
+    shortcuts.why ??
+    ((n: string): string | undefined => {
+      const facts = input.nodes.get(n);
+      return facts ? nodeEligible(facts, input.poolNodeSelectors, input.ignoreExcludeLabel) : 'no such Node';
+    });
   const eligible = live.filter((n) => why(n) === undefined);
   if (eligible.length === 0) {
     return {
@@ -86,6 +98,6 @@ export function elect(input: ElectionInput): ElectionResult {
   if (candidates.length === 0) {
     return { reason: 'noLocalEndpointOnEligibleNode', detail: 'externalTrafficPolicy is Local and no eligible node with a live speaker has a ready endpoint' };
   }
-  const ordered = hashOrder(candidates, input.ip);
+  const ordered = (shortcuts.order ?? hashOrder)(candidates, input.ip);
   return { announcer: ordered[0], candidates: ordered };
 }

@@ -6,10 +6,11 @@
 import type * as k8s from '@kubernetes/client-node';
 import { l2NodeSelectorsFor, l2PlanFor } from '../../config/announcements';
 import { poolOf } from '../../config/pool-of';
-import type { AddressPool, Config } from '../../config/types';
+import type { AddressPool, Config, NodeSelector } from '../../config/types';
 import { handling, ingressIPs, serviceKey } from '../../controller/service-request';
 import { canonicalIP } from '../../ip/address';
-import { elect, type ElectionResult, type EndpointFacts, type NodeFacts } from '../election/election';
+import { elect, nodeEligible, type ElectionResult, type ElectionShortcuts, type EndpointFacts, type NodeFacts } from '../election/election';
+import type { ElectionOrders } from '../election/order-cache';
 import type { OwnedAddress } from './responder';
 
 /** One speaker's view of its peers: the membership's answer at the moment it decides. */
@@ -72,57 +73,129 @@ export interface DesiredOwnership {
 }
 
 /**
- * The election for every layer-2 Service as `self` runs it with its member view. Nodes that cannot
- * announce on layer 2 are passed over while another candidate exists; with none, one of them is
- * still elected (see ServiceElection.fallback).
+ * What one pass of elections shares: the member view split into ready and unready speakers, and
+ * memos valid while the pass's config and nodes stay the same (the pool of each address, each
+ * node's eligibility per pool). Built per pass by beginPass.
+ */
+export interface ElectionPass {
+  readonly input: Omit<OwnershipInput, 'services'>;
+  readonly ready: ReadonlySet<string>;
+  readonly shortcuts?: ElectionShortcuts;
+  readonly pools: Map<string, AddressPool | undefined>;
+  /** Per node-selector set (by its JSON): each node's reason not to be eligible, if any. */
+  readonly eligibility: Map<string, Map<string, string | undefined>>;
+}
+
+/** Starts a pass; `orders` (optional) caches the candidate order per address across passes. */
+export function beginPass(input: Omit<OwnershipInput, 'services'>, orders?: ElectionOrders): ElectionPass {
+  const { alive, layer2Unready: unready } = input.members;
+  const ready = unready.size > 0 ? new Set([...alive].filter((n) => !unready.has(n))) : alive;
+  const shortcuts = orders ? { order: (c: readonly string[], ip: string) => orders.order(c, ip) } : undefined;
+  return { input, ready, shortcuts, pools: new Map(), eligibility: new Map() };
+}
+
+/** The pool holding an address, looked up once per pass. */
+export function passPoolOf(pass: ElectionPass, ip: string): AddressPool | undefined {
+  if (pass.pools.has(ip)) return pass.pools.get(ip);
+  const pool = poolOf(pass.input.config, ip);
+  pass.pools.set(ip, pool);
+  return pool;
+}
+
+// Keyed by the selectors themselves: with L2Advertisements' serviceSelectors, Services of one
+// pool can have different candidate nodes.
+function whyFor(pass: ElectionPass, selectors: readonly NodeSelector[]): (node: string) => string | undefined {
+  const memoKey = JSON.stringify(selectors);
+  let memo = pass.eligibility.get(memoKey);
+  if (!memo) pass.eligibility.set(memoKey, (memo = new Map()));
+  const known = memo;
+  const { nodes, ignoreExcludeLabel } = pass.input;
+  return (n) => {
+    if (known.has(n)) return known.get(n);
+    const facts = nodes.get(n);
+    const why = facts ? nodeEligible(facts, selectors, ignoreExcludeLabel) : 'no such Node';
+    known.set(n, why);
+    return why;
+  };
+}
+
+/**
+ * The election of one Service in a pass, or undefined when it is no handled layer-2 Service with
+ * an address. Nodes that cannot announce on layer 2 are passed over while another candidate
+ * exists; with none, one of them is still elected (see ServiceElection.fallback).
+ */
+export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceElection | undefined {
+  const { input, ready } = pass;
+  const { members } = input;
+  if (!handling(svc, input.lbClass).handled) return undefined;
+  const ips = ingressIPs(svc)
+    .map((ip) => canonicalIP(ip))
+    .filter((ip): ip is string => ip !== undefined);
+  if (ips.length === 0) return undefined;
+  const pool = passPoolOf(pass, ips[0]);
+  const serviceLabels = svc.metadata?.labels ?? {};
+  // The L2Advertisements of the pool that apply to this Service decide who may be elected.
+  const nodeSelectors = pool && l2NodeSelectorsFor(pool, serviceLabels);
+  if (!pool || !nodeSelectors) return undefined;
+  const key = serviceKey(svc);
+  const election = {
+    ip: ips[0],
+    localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
+    endpoints: input.endpoints(key),
+    nodes: input.nodes,
+    liveSpeakers: ready,
+    poolNodeSelectors: nodeSelectors,
+    ignoreExcludeLabel: input.ignoreExcludeLabel,
+  };
+  const shortcuts = { ...pass.shortcuts, why: whyFor(pass, nodeSelectors) };
+  let result = elect(election, shortcuts);
+  let fallback = false;
+  if (result.announcer === undefined && members.layer2Unready.size > 0) {
+    const again = elect({ ...election, liveSpeakers: members.alive }, shortcuts);
+    fallback = again.announcer !== undefined;
+    if (fallback) result = again;
+  }
+  const plan = l2PlanFor(pool, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
+  return { service: key, object: svc, ips, pool, interfaces: plan.interfaces === 'default' ? [] : plan.interfaces, result, fallback };
+}
+
+/**
+ * The addresses of an election that `self` answers for, on the interfaces named by the
+ * advertisements that select this node (none named: the default set).
+ */
+export function ownedBy(pass: ElectionPass, e: ServiceElection): OwnedAddress[] {
+  if (e.result.announcer !== pass.input.self) return [];
+  const out: OwnedAddress[] = [];
+  const serviceLabels = e.object.metadata?.labels ?? {};
+  const selfLabels = pass.input.nodes.get(pass.input.self)?.labels ?? {};
+  for (const ip of e.ips) {
+    // Pools never overlap, so every Service on an address brings the same pool.
+    const p = passPoolOf(pass, ip);
+    if (!p || !l2NodeSelectorsFor(p, serviceLabels)) continue;
+    const plan = l2PlanFor(p, selfLabels, serviceLabels);
+    out.push(plan.interfaces !== 'default' && plan.interfaces.length > 0 ? { address: ip, interfaces: [...plan.interfaces] } : { address: ip });
+  }
+  return out;
+}
+
+/**
+ * The election for every layer-2 Service as `self` runs it with its member view, from scratch
+ * (the CLI's path, and the reference OwnershipTracker is tested against).
  */
 export function desiredOwnership(input: OwnershipInput): DesiredOwnership {
-  const { config, members } = input;
-  const unready = members.layer2Unready;
-  const ready = unready.size > 0 ? new Set([...members.alive].filter((n) => !unready.has(n))) : members.alive;
+  const pass = beginPass(input);
   const services: ServiceElection[] = [];
   const addresses = new Map<string, AddressOwnership>();
   const owned = new Map<string, OwnedAddress>();
   for (const svc of input.services) {
-    if (!handling(svc, input.lbClass).handled) continue;
-    const ips = ingressIPs(svc)
-      .map((ip) => canonicalIP(ip))
-      .filter((ip): ip is string => ip !== undefined);
-    if (ips.length === 0) continue;
-    const pool = poolOf(config, ips[0]);
-    const serviceLabels = svc.metadata?.labels ?? {};
-    // The L2Advertisements of the pool that apply to this Service decide who may be elected.
-    const nodeSelectors = pool && l2NodeSelectorsFor(pool, serviceLabels);
-    if (!pool || !nodeSelectors) continue;
-    const key = serviceKey(svc);
-    const election = {
-      ip: ips[0],
-      localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
-      endpoints: input.endpoints(key),
-      nodes: input.nodes,
-      liveSpeakers: ready,
-      poolNodeSelectors: nodeSelectors,
-      ignoreExcludeLabel: input.ignoreExcludeLabel,
-    };
-    let result = elect(election);
-    let fallback = false;
-    if (result.announcer === undefined && unready.size > 0) {
-      const again = elect({ ...election, liveSpeakers: members.alive });
-      fallback = again.announcer !== undefined;
-      if (fallback) result = again;
+    const e = electService(pass, svc);
+    if (!e) continue;
+    services.push(e);
+    for (const ip of e.ips) {
+      const p = passPoolOf(pass, ip);
+      if (p && l2NodeSelectorsFor(p, e.object.metadata?.labels ?? {})) noteAddress(addresses, ip, p.name, e.service, e.result);
     }
-    const plan = l2PlanFor(pool, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
-    services.push({ service: key, object: svc, ips, pool, interfaces: plan.interfaces === 'default' ? [] : plan.interfaces, result, fallback });
-    for (const ip of ips) {
-      // Pools never overlap, so every Service on an address brings the same pool.
-      const p = poolOf(config, ip);
-      if (!p || !l2NodeSelectorsFor(p, serviceLabels)) continue;
-      noteAddress(addresses, ip, p.name, key, result);
-      if (result.announcer !== input.self) continue;
-      // The interfaces named by the advertisements that select this node (none named: the default set).
-      const plan = l2PlanFor(p, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
-      owned.set(ip, plan.interfaces !== 'default' && plan.interfaces.length > 0 ? { address: ip, interfaces: [...plan.interfaces] } : { address: ip });
-    }
+    for (const o of ownedBy(pass, e)) owned.set(o.address, o);
   }
   return { services, addresses, owned };
 }

@@ -9,7 +9,8 @@ import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
-import { desiredOwnership, type DesiredOwnership, type MemberView } from './desired';
+import type { MemberView, ServiceElection } from './desired';
+import { OwnershipTracker } from './ownership-tracker';
 import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderStats } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
@@ -46,8 +47,6 @@ export class Layer2Speaker {
   private announcedLabels = new Map<string, Record<string, string>>();
   /** The interfaces the responder answers on now. */
   private usable: ResponderInterfaceConfig[] = [];
-  /** The last election pass (ServiceL2Status objects are written from it). */
-  lastDesired?: DesiredOwnership;
   /** Some usable interface can carry ARP or NDP (layer-2 readiness also needs a healthy responder). */
   private interfacesUsable = true;
   /** Services elected here that no usable interface can announce, with the reason last reported. */
@@ -59,8 +58,10 @@ export class Layer2Speaker {
   private linkRescan?: NodeJS.Timeout;
   private lastRescanAt = 0;
   private pushing = Promise.resolve();
-  /** The Services elected in the last pass, to notice the ones that went away. */
-  private known = new Set<string>();
+  /** The elections, kept between passes: a Service's event re-elects that Service only. */
+  private readonly tracker = new OwnershipTracker();
+  /** The next pass must re-elect everything: nothing was elected yet, or a pass was skipped. */
+  private needsFull = true;
 
   constructor(
     private readonly opts: Layer2Options,
@@ -121,38 +122,53 @@ export class Layer2Speaker {
     return this.usable.map((i) => i.name);
   }
 
-  /** Re-runs every election and pushes the owned set to the responder if it changed. */
-  reconcile(): void {
+  /** Every current election (ServiceL2Status objects are written from them). */
+  elections(): ServiceElection[] {
+    return [...this.tracker.elections().values()];
+  }
+
+  /**
+   * Re-runs the elections of the Services in `touched` (namespace/name; their object or endpoints
+   * changed), or of every Service for 'all' (nodes, members, config or interfaces changed), and
+   * pushes the owned set to the responder if it changed. Returns what it re-elected: 'all' also
+   * when a pass was owed from earlier, 'none' when it could not run yet.
+   */
+  reconcile(touched: ReadonlySet<string> | 'all' = 'all'): 'all' | 'services' | 'none' {
     const config = this.config;
-    if (!config || !this.state.synced || !this.membership.synced) return;
+    if (!config || !this.state.synced || !this.membership.synced) {
+      this.needsFull = true;
+      return 'none';
+    }
+    const scope = this.needsFull || touched === 'all' ? 'all' : 'services';
     const members = this.members();
-    const desired = desiredOwnership({
-      config,
-      services: this.state.services.list(),
-      endpoints: (key) => this.state.endpointFacts(key),
-      nodes: this.state.nodeMap(),
-      members,
-      self: this.opts.nodeName,
-      lbClass: this.opts.lbClass,
-      ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
-    });
-    this.lastDesired = desired;
-    const seen = new Set<string>();
-    for (const { service: key, object: svc, ips, interfaces, result } of desired.services) {
-      seen.add(key);
+    const change = this.tracker.update(
+      {
+        config,
+        services: () => this.state.services.list(),
+        service: (key) => this.state.service(key),
+        endpoints: (key) => this.state.endpointFacts(key),
+        nodes: this.state.nodeMap(),
+        members,
+        self: this.opts.nodeName,
+        lbClass: this.opts.lbClass,
+        ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+      },
+      scope === 'all' ? 'all' : touched,
+    );
+    this.needsFull = false;
+    for (const { service: key, object: svc, ips, interfaces, result } of change.elected) {
       const mine = result.announcer === this.opts.nodeName;
       this.noteAnnouncer(svc, key, ips, result, mine);
       this.noteUnannounceable(svc, key, mine ? ips : [], interfaces);
     }
-    for (const key of this.known) {
-      if (seen.has(key)) continue;
+    for (const key of change.removed) {
       this.lastAnnouncer.delete(key);
       this.failed.delete(key);
       this.clearAnnouncedMetric(key);
     }
-    this.known = seen;
-    this.push(desired.owned);
+    this.push(this.tracker.owned());
     this.opts.onReconciled?.(members);
+    return scope;
   }
 
   private noteAnnouncer(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], result: ElectionResult, mine: boolean): void {

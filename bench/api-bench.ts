@@ -1,0 +1,90 @@
+// Helpers shared by the benches that run against a real API server (bench:controller, bench:scale).
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+
+export async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/**
+ * Resolves with the moment a watch has seen all N Services of the namespace with an address.
+ * Both phases finish by this same observation, so the baseline pays for it too.
+ */
+export async function watchServed(kc: k8s.KubeConfig, core: k8s.CoreV1Api, namespace: string, N: number): Promise<{ allServed: Promise<number>; stop: () => void }> {
+  const served = new Set<string>();
+  let settle: (t: number) => void = () => undefined;
+  const allServed = new Promise<number>((r) => (settle = r));
+  let done = false;
+  const resolve = (t: number): void => {
+    if (done) return;
+    done = true;
+    settle(t);
+  };
+  const informer = k8s.makeInformer(kc, `/api/v1/namespaces/${namespace}/services`, () => core.listNamespacedService({ namespace }));
+  const see = (svc: k8s.V1Service): void => {
+    if ((svc.status?.loadBalancer?.ingress ?? []).length > 0) served.add(svc.metadata?.name ?? '');
+    if (served.size === N) resolve(performance.now());
+  };
+  informer.on('add', see);
+  informer.on('update', see);
+  // client-node's informer stops when its watch fails (e.g. closed by a busy API server); it then
+  // relists on restart, which emits what changed meanwhile. Without this a run waited forever.
+  // That relist does not always report what changed while the watch was down (bench:scale waited
+  // forever at 2,000 Services), so once the watch failed, or saw nothing new for 10 s, a list every
+  // 2 s settles it too: the time is then up to 2 s late, and the run says so on stderr.
+  let stopped = false;
+  let failed = false;
+  let lastGrowth = performance.now();
+  let lastSize = 0;
+  informer.on('error', () => {
+    failed = true;
+    setTimeout(() => void (stopped ? undefined : informer.start().catch(() => undefined)), 500);
+  });
+  const poll = setInterval(() => {
+    if (done) return;
+    if (served.size !== lastSize) [lastSize, lastGrowth] = [served.size, performance.now()];
+    if (!failed && (served.size === 0 || performance.now() - lastGrowth < 10_000)) return;
+    void countServed(core, namespace)
+      .then((n) => {
+        if (n !== N || done) return;
+        process.stderr.write(`[bench] all ${N} Services of ${namespace} served, seen by list (the watch ${failed ? 'failed' : 'went quiet'})\n`);
+        resolve(performance.now());
+      })
+      .catch(() => undefined);
+  }, 2000);
+  await informer.start();
+  return {
+    allServed,
+    stop: () => {
+      stopped = true;
+      clearInterval(poll);
+      void informer.stop();
+    },
+  };
+}
+
+export async function countServed(core: k8s.CoreV1Api, ns: string): Promise<number> {
+  const list = await core.listNamespacedService({ namespace: ns });
+  return list.items.filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0).length;
+}
+
+export function peakRssMiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
+}
+
+/** Current RSS of a process in MiB. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
