@@ -16,6 +16,7 @@ import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ApiStatusWriter, FIELD_MANAGER } from './api-status-writer';
+import { ConflictSource } from './conflict-source';
 import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
@@ -31,6 +32,10 @@ export interface ControllerOptions {
   leaseName: string;
   identity: string;
   writeConcurrency?: number;
+  /** Namespace of the speaker Leases, whose address-conflict reports quarantine addresses (default: leaseNamespace). */
+  speakerNamespace?: string;
+  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
+  conflictHoldMs?: number;
   log: Logger;
   metrics: ControllerMetrics;
   clock?: Clock;
@@ -59,6 +64,7 @@ export class Controller {
   private readonly elector?: LeaderElector;
   private readonly always?: AlwaysLeader;
   private readonly reconciler: Reconciler;
+  private readonly conflicts: ConflictSource;
   private statsTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -93,7 +99,9 @@ export class Controller {
       writeConcurrency: opts.writeConcurrency,
       fieldManager: FIELD_MANAGER,
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
+      conflictHoldMs: opts.conflictHoldMs,
     });
+    this.conflicts = new ConflictSource(opts.kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
     this.configWatcher = new ConfigWatcher({
@@ -121,7 +129,7 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.configWatcher.start()]);
+    await Promise.all([this.services.start(), this.configWatcher.start(), this.conflicts.start()]);
     this.opts.log.info('caches synced', { services: this.services.list().length, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
     if (this.elector) this.elector.start();
@@ -134,7 +142,7 @@ export class Controller {
     this.reconciler.stop();
     await this.events.flush(2000);
     await this.elector?.stop();
-    await Promise.all([this.services.stop(), this.configWatcher.stop()]);
+    await Promise.all([this.services.stop(), this.configWatcher.stop(), this.conflicts.stop()]);
   }
 
   private setLeading(leading: boolean, resumed = false): void {

@@ -16,7 +16,8 @@ import { ForeignWrites, StatusFights, fightWarning } from './fights';
 import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
-import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+import { holdQuarantined, Quarantine, releaseQuarantined } from './quarantine';
+import { buildRequest, ingressIPs, lastStatusWriter, serviceKey } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
 
@@ -35,6 +36,8 @@ export interface ReconcilerOptions {
   /** Called when a Service that blocked a refused configuration changed or went away. */
   blockerChanged?: () => void;
   fights?: StatusFights;
+  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
+  conflictHoldMs?: number;
 }
 
 export class Reconciler {
@@ -57,8 +60,11 @@ export class Reconciler {
   private readonly events: QuietEvents;
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
+  private readonly quarantine: Quarantine;
+  private conflicts: ReadonlyMap<string, string> = new Map();
 
   constructor(private readonly opts: ReconcilerOptions) {
+    this.quarantine = new Quarantine(opts.conflictHoldMs);
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
@@ -149,6 +155,7 @@ export class Reconciler {
     this.epoch++;
     if (resumed && this.resumable && this.allocatorConfig === this.ctx.config) {
       this.rebuilt = true;
+      this.holdQuarantined(this.quarantine.list().map((e) => e.address));
       this.opts.log.info('leading again with the allocator of the previous term');
       this.enqueueAll(this.opts.services.list());
       return;
@@ -198,8 +205,48 @@ export class Reconciler {
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
     this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
+    this.holdQuarantined(this.quarantine.list().map((e) => e.address));
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
+  }
+
+  // ---- address conflicts (quarantine.ts) -------------------------------------------------------
+
+  /** Addresses the speakers found in use by another host, with the MAC (ConflictSource). */
+  setConflicts(reported: ReadonlyMap<string, string>): void {
+    this.conflicts = new Map(reported);
+    this.applyQuarantine();
+  }
+
+  /** Quarantined addresses (for status and tests). */
+  quarantined(): string[] {
+    return this.quarantine.list().map((e) => e.address);
+  }
+
+  private applyQuarantine(): void {
+    const now = this.opts.clock.now();
+    const { added, released } = this.quarantine.update(this.conflicts, now);
+    for (const [address, mac] of added) this.opts.log.warn('address quarantined: another host uses it', { address, mac });
+    for (const address of released) this.opts.log.info('address out of quarantine', { address });
+    if (this.isLeading) {
+      this.holdQuarantined([...added.keys()]);
+      let freed = false;
+      for (const address of released) freed = releaseQuarantined(this.allocator, address) || freed;
+      if (freed) this.afterRelease();
+    }
+    const next = this.quarantine.nextReleaseAt();
+    if (next !== undefined) this.queue.later('quarantine', Math.max(0, next - now), () => this.applyQuarantine());
+  }
+
+  /** Holds these addresses; the Services that showed them without asking for them are decided again. */
+  private holdQuarantined(addresses: readonly string[]): void {
+    const requested = (key: string): readonly string[] | undefined => {
+      const [namespace, name] = key.split('/', 2);
+      const svc = this.opts.services.get(name, namespace);
+      const built = svc ? buildRequest(svc) : undefined;
+      return built?.ok ? built.request.requestedIPs : undefined;
+    };
+    for (const address of addresses) for (const key of holdQuarantined(this.allocator, address, requested)) this.queue.add(key);
   }
 
   // ---- Service events and the queue ------------------------------------------------------------
