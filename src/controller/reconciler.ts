@@ -17,6 +17,7 @@ import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
 import { holdQuarantined, Quarantine, releaseQuarantined } from './quarantine';
+import { StickyAddresses } from './sticky';
 import { buildRequest, ingressIPs, lastStatusWriter, serviceKey } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
@@ -61,6 +62,8 @@ export class Reconciler {
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
   private readonly quarantine: Quarantine;
+  /** Deleted Services' addresses held for their pool's release-delay (sticky.ts). */
+  private readonly sticky = new StickyAddresses();
   private conflicts: ReadonlyMap<string, string> = new Map();
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -203,11 +206,35 @@ export class Reconciler {
     if (epoch !== this.epoch || !this.leading) return;
     // Without a configuration nothing is handed out, but what status shows is held (decide() notices a Service that may no longer share its address).
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
+    this.sticky.clear(); // holds were in the old allocator; status no longer shows deleted Services
     this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
     this.holdQuarantined(this.quarantine.list().map((e) => e.address));
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
+  }
+
+  // ---- sticky addresses (sticky.ts) ---------------------------------------------------------------
+
+  /** Holds a deleted Service's addresses for its pool's release-delay; false when there is none. */
+  private holdDeleted(svc: k8s.V1Service): boolean {
+    const built = buildRequest(svc);
+    const pools = this.ctx.config?.pools ?? [];
+    const delayMs = (pool: string): number => (pools.find((p) => p.name === pool)?.releaseDelaySeconds ?? 0) * 1000;
+    if (!built.ok || !this.sticky.onDeleted(this.allocator, built.request, delayMs, this.opts.clock.now())) return false;
+    this.expireSticky();
+    return true;
+  }
+
+  private expireSticky(): void {
+    const now = this.opts.clock.now();
+    if (this.sticky.expire(this.allocator, now) && this.isLeading) this.afterRelease();
+    const next = this.sticky.nextExpiry();
+    if (next !== undefined) this.queue.later('sticky', Math.max(0, next - now), () => this.expireSticky());
+  }
+
+  private autoPools(): ReadonlySet<string> {
+    return new Set((this.ctx.config?.pools ?? []).filter((p) => p.autoAssign).map((p) => p.name));
   }
 
   // ---- address conflicts (quarantine.ts) -------------------------------------------------------
@@ -255,7 +282,7 @@ export class Reconciler {
     const key = serviceKey(svc);
     if (event === 'delete') {
       // Also between terms: the allocator may be resumed.
-      if (this.allocator.release(key) && this.isLeading) this.afterRelease();
+      if (!this.holdDeleted(svc) && this.allocator.release(key) && this.isLeading) this.afterRelease();
       this.events.forget(key);
       this.waiting.delete(key);
       this.firstSeen.delete(key);
@@ -287,7 +314,11 @@ export class Reconciler {
       if (this.allocator.release(key)) this.afterRelease();
       return undefined;
     }
+    const built = this.sticky.has(key) || this.sticky.nextExpiry() !== undefined ? buildRequest(svc) : undefined;
+    if (built?.ok && this.sticky.has(key)) this.sticky.reclaim(this.allocator, built.request);
     const d = decide(this.ctx, this.allocator, svc);
+    // Nothing else left for it: a held address of a deleted Service goes (oldest first), and it is decided again.
+    if (d.waitsForAddress && built?.ok && this.sticky.evictFor(this.allocator, built.request, this.autoPools())) return this.process(key, fresh, attempt);
     if (d.freed) this.afterRelease();
     if (d.waitsForAddress) this.waiting.add(key);
     else this.waiting.delete(key);

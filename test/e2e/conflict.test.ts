@@ -38,7 +38,9 @@ describe('address conflict detection (RFC 5227 probe before the first announceme
     await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
     const ctl = l2.startController(['--conflict-hold', '3']);
     await waitForLog(ctl, 'caches synced');
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', SPEAKERS_START_MS)));
+    // One at a time: three speakers transpiling their responder workers at once on a loaded 2-core
+    // machine overran the worker's 30 s start timeout (seen at load 15: "responder worker did not start in time").
+    for (const n of l2.nodes) await waitForLog(l2.startSpeaker(n), 'speaker started', SPEAKERS_START_MS);
     await l2.addPod(l2.node('node1'), { name: 'web-0', labels: { app: 'web' } });
   });
 

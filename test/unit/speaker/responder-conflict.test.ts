@@ -13,6 +13,8 @@ import type { FromWorker, ToWorker } from '../../../src/speaker/layer2/responder
 import { FakeClock } from '../../support/fake-clock';
 import { FakePacketIo } from '../../support/fake-packet-io';
 
+type Cmd = ToWorker extends infer T ? (T extends ToWorker ? Omit<T, 'id'> : never) : never;
+
 const VIP = '198.51.100.90';
 const HOST_MAC = '02:00:00:00:00:99';
 const PEER_MAC = '02:00:00:00:00:12';
@@ -23,8 +25,8 @@ function setup() {
   const posted: FromWorker[] = [];
   const engine = new ResponderEngine(io, io.createEventFd(), { post: (m) => posted.push(m), now: () => clock.now(), wallNow: () => clock.wallNow() });
   let id = 0;
-  const send = (m: Omit<ToWorker, 'id'>) => engine.command({ ...m, id: ++id } as ToWorker);
-  send({ type: 'configure', interfaces: [{ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:11' }], timing: { ...DEFAULT_TIMING, refreshIntervalMs: 0 }, limit: DEFAULT_REPLY_LIMIT } as Omit<ToWorker, 'id'>);
+  const send = (m: Cmd) => engine.command({ ...m, id: ++id } as ToWorker);
+  send({ type: 'configure', interfaces: [{ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:11' }], timing: { ...DEFAULT_TIMING, refreshIntervalMs: 0 }, limit: DEFAULT_REPLY_LIMIT });
   send({ type: 'knownMacs', macs: [PEER_MAC] });
   const arp = io.socketsOn(2, ETH_P_ARP)[0];
   const step = (ms: number) => {
