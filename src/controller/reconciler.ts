@@ -16,9 +16,8 @@ import { ForeignWrites, StatusFights, fightWarning } from './fights';
 import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
-import { holdQuarantined, Quarantine, releaseQuarantined } from './quarantine';
-import { StickyAddresses } from './sticky';
-import { buildRequest, ingressIPs, lastStatusWriter, serviceKey } from './service-request';
+import { AddressHolds } from './address-holds';
+import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
 
@@ -61,13 +60,22 @@ export class Reconciler {
   private readonly events: QuietEvents;
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
-  private readonly quarantine: Quarantine;
-  /** Deleted Services' addresses held for their pool's release-delay (sticky.ts). */
-  private readonly sticky = new StickyAddresses();
-  private conflicts: ReadonlyMap<string, string> = new Map();
+  /** Quarantined addresses and deleted Services' held ones. */
+  private readonly holds: AddressHolds;
 
   constructor(private readonly opts: ReconcilerOptions) {
-    this.quarantine = new Quarantine(opts.conflictHoldMs);
+    this.holds = new AddressHolds({
+      allocator: () => this.allocator,
+      services: opts.services,
+      clock: opts.clock,
+      log: opts.log,
+      config: () => this.ctx.config,
+      leading: () => this.isLeading,
+      decideAgain: (key) => this.queue.add(key),
+      later: (name, ms, fn) => this.queue.later(name, ms, fn),
+      afterRelease: () => this.afterRelease(),
+      conflictHoldMs: opts.conflictHoldMs,
+    });
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
@@ -158,7 +166,7 @@ export class Reconciler {
     this.epoch++;
     if (resumed && this.resumable && this.allocatorConfig === this.ctx.config) {
       this.rebuilt = true;
-      this.holdQuarantined(this.quarantine.list().map((e) => e.address));
+      this.holds.reapply(false);
       this.opts.log.info('leading again with the allocator of the previous term');
       this.enqueueAll(this.opts.services.list());
       return;
@@ -206,74 +214,23 @@ export class Reconciler {
     if (epoch !== this.epoch || !this.leading) return;
     // Without a configuration nothing is handed out, but what status shows is held (decide() notices a Service that may no longer share its address).
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
-    this.sticky.clear(); // holds were in the old allocator; status no longer shows deleted Services
     this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
-    this.holdQuarantined(this.quarantine.list().map((e) => e.address));
+    this.holds.reapply(true);
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
   }
 
-  // ---- sticky addresses (sticky.ts) ---------------------------------------------------------------
-
-  /** Holds a deleted Service's addresses for its pool's release-delay; false when there is none. */
-  private holdDeleted(svc: k8s.V1Service): boolean {
-    const built = buildRequest(svc);
-    const pools = this.ctx.config?.pools ?? [];
-    const delayMs = (pool: string): number => (pools.find((p) => p.name === pool)?.releaseDelaySeconds ?? 0) * 1000;
-    if (!built.ok || !this.sticky.onDeleted(this.allocator, built.request, delayMs, this.opts.clock.now())) return false;
-    this.expireSticky();
-    return true;
-  }
-
-  private expireSticky(): void {
-    const now = this.opts.clock.now();
-    if (this.sticky.expire(this.allocator, now) && this.isLeading) this.afterRelease();
-    const next = this.sticky.nextExpiry();
-    if (next !== undefined) this.queue.later('sticky', Math.max(0, next - now), () => this.expireSticky());
-  }
-
-  private autoPools(): ReadonlySet<string> {
-    return new Set((this.ctx.config?.pools ?? []).filter((p) => p.autoAssign).map((p) => p.name));
-  }
-
-  // ---- address conflicts (quarantine.ts) -------------------------------------------------------
+  // ---- address conflicts and sticky addresses (address-holds.ts) -------------------------------
 
   /** Addresses the speakers found in use by another host, with the MAC (ConflictSource). */
   setConflicts(reported: ReadonlyMap<string, string>): void {
-    this.conflicts = new Map(reported);
-    this.applyQuarantine();
+    this.holds.setConflicts(reported);
   }
 
   /** Quarantined addresses (for status and tests). */
   quarantined(): string[] {
-    return this.quarantine.list().map((e) => e.address);
-  }
-
-  private applyQuarantine(): void {
-    const now = this.opts.clock.now();
-    const { added, released } = this.quarantine.update(this.conflicts, now);
-    for (const [address, mac] of added) this.opts.log.warn('address quarantined: another host uses it', { address, mac });
-    for (const address of released) this.opts.log.info('address out of quarantine', { address });
-    if (this.isLeading) {
-      this.holdQuarantined([...added.keys()]);
-      let freed = false;
-      for (const address of released) freed = releaseQuarantined(this.allocator, address) || freed;
-      if (freed) this.afterRelease();
-    }
-    const next = this.quarantine.nextReleaseAt();
-    if (next !== undefined) this.queue.later('quarantine', Math.max(0, next - now), () => this.applyQuarantine());
-  }
-
-  /** Holds these addresses; the Services that showed them without asking for them are decided again. */
-  private holdQuarantined(addresses: readonly string[]): void {
-    const requested = (key: string): readonly string[] | undefined => {
-      const [namespace, name] = key.split('/', 2);
-      const svc = this.opts.services.get(name, namespace);
-      const built = svc ? buildRequest(svc) : undefined;
-      return built?.ok ? built.request.requestedIPs : undefined;
-    };
-    for (const address of addresses) for (const key of holdQuarantined(this.allocator, address, requested)) this.queue.add(key);
+    return this.holds.quarantined();
   }
 
   // ---- Service events and the queue ------------------------------------------------------------
@@ -282,7 +239,7 @@ export class Reconciler {
     const key = serviceKey(svc);
     if (event === 'delete') {
       // Also between terms: the allocator may be resumed.
-      if (!this.holdDeleted(svc) && this.allocator.release(key) && this.isLeading) this.afterRelease();
+      if (!this.holds.holdDeleted(svc) && this.allocator.release(key) && this.isLeading) this.afterRelease();
       this.events.forget(key);
       this.waiting.delete(key);
       this.firstSeen.delete(key);
@@ -314,11 +271,10 @@ export class Reconciler {
       if (this.allocator.release(key)) this.afterRelease();
       return undefined;
     }
-    const built = this.sticky.has(key) || this.sticky.nextExpiry() !== undefined ? buildRequest(svc) : undefined;
-    if (built?.ok && this.sticky.has(key)) this.sticky.reclaim(this.allocator, built.request);
+    this.holds.beforeDecide(svc);
     const d = decide(this.ctx, this.allocator, svc);
     // Nothing else left for it: a held address of a deleted Service goes (oldest first), and it is decided again.
-    if (d.waitsForAddress && built?.ok && this.sticky.evictFor(this.allocator, built.request, this.autoPools())) return this.process(key, fresh, attempt);
+    if (d.waitsForAddress && this.holds.evictFor(svc)) return this.process(key, fresh, attempt);
     if (d.freed) this.afterRelease();
     if (d.waitsForAddress) this.waiting.add(key);
     else this.waiting.delete(key);
