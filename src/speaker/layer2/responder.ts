@@ -151,7 +151,9 @@ export class Responder extends EventEmitter<ResponderEvents> {
       const entry = typeof a === 'string' ? { address: a } : a;
       const canonical = canonicalIP(entry.address);
       if (!canonical) throw new Error(`responder: invalid address ${JSON.stringify(entry.address)}`);
-      list.push(entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical });
+      const owned: OwnedAddress = entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical };
+      if (entry.gain) owned.gain = entry.gain; // how a newly gained address starts (conflict probe)
+      list.push(owned);
     }
     this.addresses = list;
     await this.apply({ type: 'setAddresses', addresses: list });
