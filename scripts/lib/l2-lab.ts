@@ -188,8 +188,9 @@ export class L2Lab {
     return this.controller;
   }
 
-  /** `env`: extra environment of the speaker process (e.g. libfaketime for a clock step). */
-  startSpeaker(node: NodeHost, extra: string[] = [], env?: Record<string, string>): IronlbProcess {
+  /** `env`: extra environment of the speaker process (e.g. libfaketime for a clock step);
+   * `compiled`: run dist/ (built by the caller) instead of transpiling the sources at start. */
+  startSpeaker(node: NodeHost, extra: string[] = [], env?: Record<string, string>, compiled = false): IronlbProcess {
     node.speaker = startIronlb(
       [
         'speaker',
@@ -203,7 +204,7 @@ export class L2Lab {
         '--lease-renew', '1',
         ...extra,
       ],
-      { netns: node.ns, env },
+      { netns: node.ns, env, compiled },
     );
     return node.speaker;
   }

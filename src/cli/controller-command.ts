@@ -6,7 +6,7 @@ import { ControllerMetrics } from '../metrics/controller-metrics';
 import { startMetricsServer } from '../metrics/server';
 import { createLogger, type Level } from '../util/log';
 import { stdoutLines } from '../util/line-writer';
-import { parseFlags, usage, type FlagSpec } from './flags';
+import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
 import { configSourceFlag, recheckSeconds } from './config-source-flag';
 
 export const CONTROLLER_FLAGS = {
@@ -20,10 +20,18 @@ export const CONTROLLER_FLAGS = {
   'leader-elect': { kind: 'boolean', default: true, help: 'elect one writing replica through a Lease' },
   'lease-namespace': { kind: 'string', help: 'namespace of the leader Lease (default: the config namespace)', env: 'POD_NAMESPACE' },
   'lease-name': { kind: 'string', default: 'ironlb-controller', help: 'name of the leader Lease' },
+  'speaker-namespace': { kind: 'string', help: 'namespace of the speaker Leases, read for address-conflict reports (default: the lease namespace)' },
+  'conflict-hold': { kind: 'string', default: '300', help: 'seconds an address stays quarantined after the last speaker stopped reporting a conflict on it' },
   identity: { kind: 'string', help: 'identity in the Lease (default: pod name or host-pid)', env: 'POD_NAME' },
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
 } satisfies FlagSpec;
+
+function conflictHoldSeconds(v: string | undefined): number {
+  const n = Number(v ?? '300');
+  if (!Number.isFinite(n) || n < 0) throw new FlagError(`--conflict-hold: "${v}" is not a number of seconds`);
+  return n;
+}
 
 export async function controllerCommand(argv: string[]): Promise<number> {
   const f = parseFlags(CONTROLLER_FLAGS, argv);
@@ -47,6 +55,8 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     leaseNamespace: f['lease-namespace'] ?? configNamespace,
     leaseName: f['lease-name'] ?? 'ironlb-controller',
     identity,
+    speakerNamespace: f['speaker-namespace'],
+    conflictHoldMs: conflictHoldSeconds(f['conflict-hold']) * 1000,
     log,
     metrics,
   });

@@ -83,6 +83,11 @@ export interface AddressPool {
   readonly serviceAllocation?: ServiceAllocation;
   /** ironlb addition (`cross-namespace-sharing`): false keeps a shared address inside one namespace; absent = true. */
   readonly crossNamespaceSharing?: boolean;
+  /**
+   * ironlb addition (`release-delay`): seconds a deleted Service's address stays reserved for a new
+   * Service of the same namespace/name (others get it only when the pool has nothing else). Absent = 0.
+   */
+  readonly releaseDelaySeconds?: number;
 }
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';

@@ -1,6 +1,7 @@
 // address-pools: each pool's fields, then the rules that span pools (unique names, no overlap).
 import { formatRange } from '../ipam/address';
 import { findOverlaps, parseAddressEntry } from './address-entry';
+import { parseSeconds } from './duration';
 import type { AddressPool, PoolAddressEntry, Protocol } from './types';
 import { readAdvertisements, type CommunityAliases, type EntryAt } from './validate-advertisements';
 import { readNodeSelectors } from './validate-selectors';
@@ -18,6 +19,7 @@ const POOL_KEYS = [
   'interfaces',
   'node-selectors',
   'cross-namespace-sharing',
+  'release-delay',
 ] as const;
 
 type PoolFields = Fields<(typeof POOL_KEYS)[number]>;
@@ -113,6 +115,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   const interfaces = readInterfaces(r, f.interfaces, protocol);
   const nodeSelectors = readNodeSelectors(r, f['node-selectors']);
   const crossNamespaceSharing = r.bool(f['cross-namespace-sharing']);
+  const releaseDelaySeconds = readReleaseDelay(r, f['release-delay']);
   if (!name || !protocol) return { name, nameAt, entries };
   const pool: AddressPool = {
     name,
@@ -125,8 +128,26 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
     interfaces,
     nodeSelectors,
     ...(crossNamespaceSharing === false ? { crossNamespaceSharing } : {}),
+    ...(releaseDelaySeconds ? { releaseDelaySeconds } : {}),
   };
   return { pool, name, nameAt, entries };
+}
+
+/** `release-delay`: a Go duration (`10m`) or whole seconds, at least 0, at most a day. */
+function readReleaseDelay(r: YamlReader, at: At | undefined): number | undefined {
+  if (!at) return undefined;
+  const text = r.string(at);
+  if (text === undefined) return undefined;
+  const d = parseSeconds(text);
+  if (!d.ok) {
+    r.report(at, `release-delay: ${d.error}`);
+    return undefined;
+  }
+  if (d.value < 0 || d.value > 86_400) {
+    r.report(at, `release-delay must be between 0s and 24h, got ${text}`);
+    return undefined;
+  }
+  return d.value;
 }
 
 export function reportOverlaps(r: YamlReader, placed: readonly PlacedEntry[]): void {

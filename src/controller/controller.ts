@@ -20,6 +20,7 @@ import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { ApiStatusWriter, FIELD_MANAGER } from './api-status-writer';
 import { trimServiceForController, trimToLabels } from '../k8s/trim';
+import { ConflictSource } from './conflict-source';
 import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
@@ -39,6 +40,10 @@ export interface ControllerOptions {
   leaseName: string;
   identity: string;
   writeConcurrency?: number;
+  /** Namespace of the speaker Leases, whose address-conflict reports quarantine addresses (default: leaseNamespace). */
+  speakerNamespace?: string;
+  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
+  conflictHoldMs?: number;
   log: Logger;
   metrics: ControllerMetrics;
   clock?: Clock;
@@ -69,6 +74,7 @@ export class Controller {
   private readonly elector?: LeaderElector;
   private readonly always?: AlwaysLeader;
   private readonly reconciler: Reconciler;
+  private readonly conflicts: ConflictSource;
   private statsTimer?: NodeJS.Timeout;
   /** MetalLB's status for its tooling, written while the metallb.io objects are the configuration. */
   private readonly poolStatus: PoolStatusWriter;
@@ -109,10 +115,12 @@ export class Controller {
       fieldManager: FIELD_MANAGER,
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
       namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
+      conflictHoldMs: opts.conflictHoldMs,
     });
     this.namespaces.on((n, event) => {
       if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
     });
+    this.conflicts = new ConflictSource(opts.kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
     this.configWatcher = new SelectedConfigSource({
@@ -157,7 +165,7 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.namespaces.start(), this.configWatcher.start()]);
+    await Promise.all([this.services.start(), this.namespaces.start(), this.configWatcher.start(), this.conflicts.start()]);
     this.opts.log.info('caches synced', { services: this.services.list().length, configSource: this.configWatcher.source, configLoaded: this.configWatcher.state.loaded });
     this.statsTimer = setInterval(() => this.publishStats(), 1000);
     this.configurationState.start();
@@ -172,7 +180,7 @@ export class Controller {
     this.reconciler.stop();
     await this.events.flush(2000);
     await this.elector?.stop();
-    await Promise.all([this.services.stop(), this.namespaces.stop(), this.configWatcher.stop()]);
+    await Promise.all([this.services.stop(), this.namespaces.stop(), this.configWatcher.stop(), this.conflicts.stop()]);
   }
 
   private setLeading(leading: boolean, resumed = false): void {

@@ -16,6 +16,7 @@ import { ForeignWrites, StatusFights, fightWarning } from './fights';
 import { QuietEvents } from './quiet-events';
 import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
+import { AddressHolds } from './address-holds';
 import { ingressIPs, lastStatusWriter, serviceKey, type NamespaceLabels } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
@@ -37,6 +38,8 @@ export interface ReconcilerOptions {
   fights?: StatusFights;
   /** Namespace labels (pool tenancy by namespace selector). */
   namespaceLabels?: NamespaceLabels;
+  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
+  conflictHoldMs?: number;
 }
 
 export class Reconciler {
@@ -59,8 +62,22 @@ export class Reconciler {
   private readonly events: QuietEvents;
   private readonly foreign: ForeignWrites;
   private blockers: ReadonlySet<string> = new Set<string>();
+  /** Quarantined addresses and deleted Services' held ones. */
+  private readonly holds: AddressHolds;
 
   constructor(private readonly opts: ReconcilerOptions) {
+    this.holds = new AddressHolds({
+      allocator: () => this.allocator,
+      services: opts.services,
+      clock: opts.clock,
+      log: opts.log,
+      config: () => this.ctx.config,
+      leading: () => this.isLeading,
+      decideAgain: (key) => this.queue.add(key),
+      later: (name, ms, fn) => this.queue.later(name, ms, fn),
+      afterRelease: () => this.afterRelease(),
+      conflictHoldMs: opts.conflictHoldMs,
+    });
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
@@ -151,6 +168,7 @@ export class Reconciler {
     this.epoch++;
     if (resumed && this.resumable && this.allocatorConfig === this.ctx.config) {
       this.rebuilt = true;
+      this.holds.reapply(false);
       this.opts.log.info('leading again with the allocator of the previous term');
       this.enqueueAll(this.opts.services.list());
       return;
@@ -200,8 +218,21 @@ export class Reconciler {
     this.allocator = restoredAllocator(this.ctx.config, services, this.ctx.lbClass).allocator;
     this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
+    this.holds.reapply(true);
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
+  }
+
+  // ---- address conflicts and sticky addresses (address-holds.ts) -------------------------------
+
+  /** Addresses the speakers found in use by another host, with the MAC (ConflictSource). */
+  setConflicts(reported: ReadonlyMap<string, string>): void {
+    this.holds.setConflicts(reported);
+  }
+
+  /** Quarantined addresses (for status and tests). */
+  quarantined(): string[] {
+    return this.holds.quarantined();
   }
 
   // ---- Service events and the queue ------------------------------------------------------------
@@ -210,7 +241,7 @@ export class Reconciler {
     const key = serviceKey(svc);
     if (event === 'delete') {
       // Also between terms: the allocator may be resumed.
-      if (this.allocator.release(key) && this.isLeading) this.afterRelease();
+      if (!this.holds.holdDeleted(svc) && this.allocator.release(key) && this.isLeading) this.afterRelease();
       this.events.forget(key);
       this.waiting.delete(key);
       this.firstSeen.delete(key);
@@ -247,7 +278,10 @@ export class Reconciler {
       if (this.allocator.release(key)) this.afterRelease();
       return undefined;
     }
+    this.holds.beforeDecide(svc);
     const d = decide(this.ctx, this.allocator, svc);
+    // Nothing else left for it: a held address of a deleted Service goes (oldest first), and it is decided again.
+    if (d.waitsForAddress && this.holds.evictFor(svc)) return this.process(key, fresh, attempt);
     if (d.freed) this.afterRelease();
     if (d.waitsForAddress) this.waiting.add(key);
     else this.waiting.delete(key);

@@ -23,6 +23,17 @@ export class SpeakerMetrics {
     labelNames: ['change'],
     registers: [this.registry],
   });
+  readonly addressConflicts = new Counter({
+    name: 'ironlb_layer2_address_conflicts_total',
+    help: 'Address conflicts found: another host (a MAC none of our speakers has) uses an address; phase probing = found before the first announcement (not announced), announcing = while this node announced it (defended)',
+    labelNames: ['phase'],
+    registers: [this.registry],
+  });
+  readonly addressesInConflict = new Gauge({
+    name: 'ironlb_layer2_addresses_in_conflict',
+    help: 'Addresses this node holds back because another host answers for them (re-probed until they clear)',
+    registers: [this.registry],
+  });
   readonly heartbeatRtt = new Histogram({
     name: 'ironlb_speaker_heartbeat_rtt_seconds',
     help: 'Round-trip time of speaker heartbeats (our timestamp echoed back by the peer, its hold time subtracted)',

@@ -69,6 +69,37 @@ export function arpReplyFilter(): BpfInstruction[] {
   ]);
 }
 
+/**
+ * Ethernet type ARP, operation request or reply: the responder answers requests and reads every
+ * ARP frame's sender for address conflicts (a reply to its probe, a foreign gratuitous ARP).
+ */
+export function arpFilter(): BpfInstruction[] {
+  return [
+    ins(LDH_ABS, 0, 0, 12),
+    ins(JEQ_K, 0, 4, 0x0806),
+    ins(LDH_ABS, 0, 0, 20),
+    ins(JEQ_K, 1, 0, 1),
+    ins(JEQ_K, 0, 1, 2),
+    ins(RET_K, 0, 0, ACCEPT),
+    ins(RET_K, 0, 0, 0),
+  ];
+}
+
+/** IPv6 + ICMPv6 (no extension headers), type 135 (NS) or 136 (NA: answers to DAD probes, conflicts). */
+export function neighborDiscoveryFilter(): BpfInstruction[] {
+  return [
+    ins(LDH_ABS, 0, 0, 12),
+    ins(JEQ_K, 0, 6, 0x86dd),
+    ins(LDB_ABS, 0, 0, 20),
+    ins(JEQ_K, 0, 4, 58),
+    ins(LDB_ABS, 0, 0, 54),
+    ins(JEQ_K, 1, 0, 135),
+    ins(JEQ_K, 0, 1, 136),
+    ins(RET_K, 0, 0, ACCEPT),
+    ins(RET_K, 0, 0, 0),
+  ];
+}
+
 /** IPv6, next header ICMPv6 (no extension headers), ICMPv6 type `icmpType` (135 = NS). */
 export function icmpv6TypeFilter(icmpType: number): BpfInstruction[] {
   return matchAll([

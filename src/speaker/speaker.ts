@@ -40,6 +40,8 @@ export interface SpeakerOptions {
   leaseDurationSeconds: number;
   leaseRenewMs: number;
   ignoreExcludeLabel: boolean;
+  /** Probe addresses for conflicts before their first announcement (default true). */
+  conflictDetection?: boolean;
   /** UDP heartbeats between speakers (sub-second failover), fenced by the Leases; undefined = Leases only. */
   heartbeat?: { port: number; intervalMs: number };
   /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
@@ -104,6 +106,8 @@ export class Speaker {
         log: opts.log,
         metrics: opts.metrics,
         events: this.events,
+        lease,
+        conflictDetection: opts.conflictDetection,
         onReconciled: (members) => this.publishView(members),
       },
       this.state,

@@ -182,7 +182,7 @@ function engineUnderTest() {
   ndp.sent.length = 0;
   const errors = posted.filter((m) => m.type === 'ack' && m.error);
   if (errors.length) throw new Error(`engine setup failed: ${JSON.stringify(errors)}`);
-  return { engine, arp, ndp };
+  return { engine, arp, ndp, answersSeen: 0 };
 }
 
 /** Checks one frame through the decoders and the direct answer functions; throws on a fault. */
@@ -244,7 +244,12 @@ export function fuzzFrames(count: number, seed = 0x5eed): FrameFuzzResult {
       if (batch.length === 0) fail(Buffer.alloc(0), e);
       eng = engineUnderTest();
     }
-    result.engineReplies += eng.arp.sent.length + eng.ndp.sent.length;
+    // Answers only: a frame claiming an owned address from a foreign MAC is also defended with a
+    // gratuitous announcement (address conflict detection), which is no answer.
+    const replies = eng.engine.snapshot().counters.replies;
+    const answers = replies.arp + replies.ndp;
+    result.engineReplies += answers - eng.answersSeen;
+    eng.answersSeen = answers;
     eng.arp.sent.length = 0;
     eng.ndp.sent.length = 0;
     batch = [];

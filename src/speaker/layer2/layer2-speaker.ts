@@ -9,6 +9,9 @@ import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
+import { AnnouncedAddresses } from './announced-addresses';
+import type { GainMode } from './conflict-watch';
+import { ConflictReporter, type ConflictLease } from './conflict-reporter';
 import type { MemberView, ServiceElection } from './desired';
 import { OwnershipTracker } from './ownership-tracker';
 import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderStats } from './responder';
@@ -33,6 +36,10 @@ export interface Layer2Options {
   log: Logger;
   metrics: SpeakerMetrics;
   events: EventRecorder;
+  /** Our Lease, for conflict detection (publishes our MACs and held-back addresses, reads the peers' MACs). */
+  lease?: ConflictLease;
+  /** Probe an address for a conflict before its first announcement (default true; see conflict-watch.ts). */
+  conflictDetection?: boolean;
   /** After each election pass, with the member view it used (the speaker publishes it). */
   onReconciled?: (members: MemberView) => void;
 }
@@ -62,12 +69,19 @@ export class Layer2Speaker {
   private readonly tracker = new OwnershipTracker();
   /** The next pass must re-elect everything: nothing was elected yet, or a pass was skipped. */
   private needsFull = true;
+  /** Addresses some speaker was elected to announce: probe or audit on gain (gainMode). */
+  private readonly announced = new AnnouncedAddresses();
+  private readonly conflicts: ConflictReporter;
+  private knownMacsKey = '';
 
   constructor(
     private readonly opts: Layer2Options,
     private readonly state: ClusterState,
     private readonly membership: Membership,
-  ) {}
+  ) {
+    // The Services showing an address (for the conflict's Events): rare, so a scan.
+    this.conflicts = new ConflictReporter(opts, (ip) => this.elections().filter((e) => e.ips.includes(ip)).map((e) => e.object));
+  }
 
   async start(): Promise<void> {
     this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs } });
@@ -76,6 +90,10 @@ export class Layer2Speaker {
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));
     this.responder.on('health', (h) => this.onResponderHealth(h));
     this.responder.on('restart', (cause) => this.opts.metrics.responderRestarts.inc({ cause }));
+    this.responder.on('conflict', (c) => this.conflicts.conflict(c.address, c.mac, c.phase));
+    this.responder.on('conflictCleared', (c) => this.conflicts.cleared(c.address));
+    this.opts.lease?.onMacsChange(() => this.pushKnownMacs());
+    this.pushKnownMacs();
     this.opts.metrics.responderHealthy.set(1);
     // Link and address changes arrive from the route monitor; coalesce a burst of them (a pod
     // start adds a veth and several addresses) into one rescan. The periodic scan stays as a
@@ -156,6 +174,7 @@ export class Layer2Speaker {
       scope === 'all' ? 'all' : touched,
     );
     this.needsFull = false;
+    this.announced.update(change.elected, change.removed);
     for (const { service: key, object: svc, ips, interfaces, result } of change.elected) {
       const mine = result.announcer === this.opts.nodeName;
       this.noteAnnouncer(svc, key, ips, result, mine);
@@ -242,11 +261,11 @@ export class Layer2Speaker {
     if (gained.length) this.opts.metrics.ownershipChanges.inc({ change: 'gained' }, gained.length);
     if (lost.length) this.opts.metrics.ownershipChanges.inc({ change: 'lost' }, lost.length);
     this.opts.log.info('layer2 addresses changed', { owned: [...owned.keys()], gained, lost });
-    const list = [...owned.values()];
     // A takeover: the worker sends the first gratuitous frames before it acknowledges the new set.
     const lossAt = this.membership.lastLossAt;
     const takeover = gained.length > 0 && lossAt !== undefined && lossAt !== this.observedLossAt && Date.now() - lossAt < TAKEOVER_WINDOW_MS;
     if (takeover) this.observedLossAt = lossAt;
+    const list = [...owned.values()].map((o) => ({ ...o, gain: this.gainMode(o.address, takeover) }));
     // Serialized so that an older set never lands after a newer one.
     this.pushing = this.pushing.then(() =>
       this.responder
@@ -256,6 +275,26 @@ export class Layer2Speaker {
         })
         .catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message })),
     );
+  }
+
+  /**
+   * How a newly owned address starts (conflict-watch.ts). Probed before it is announced only on
+   * its first announcement: no speaker was elected for it in an earlier pass of ours, and this is
+   * no takeover. An address that moves between our speakers, or that we find at start-up, was
+   * announced before: it is announced at once and probed along (an audit), so failover and
+   * rebalancing never wait for a probe round.
+   */
+  private gainMode(address: string, takeover: boolean): GainMode {
+    if (this.opts.conflictDetection === false) return 'none';
+    return takeover || this.announced.announcedBefore(address) ? 'audit' : 'probe';
+  }
+
+  private pushKnownMacs(): void {
+    const macs = [...new Set(this.opts.lease?.speakerMacs() ?? [])].sort();
+    const key = macs.join(',');
+    if (key === this.knownMacsKey || !this.responder) return;
+    this.knownMacsKey = key;
+    void this.responder.setKnownMacs(macs).catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message }));
   }
 
   private async refreshInterfaces(): Promise<void> {
@@ -269,6 +308,7 @@ export class Layer2Speaker {
     if (key === this.interfacesKey) return;
     this.interfacesKey = key;
     this.usable = configs;
+    this.conflicts.publishOwnMacs(configs.map((c) => c.mac));
     this.interfacesUsable = configs.some((c) => c.arp !== false || c.ndp !== false);
     this.updateLayer2Ready();
     this.opts.log.info('layer2 interfaces', { interfaces: configs.map((c) => `${c.name}(${c.mac}${c.arp ? ',arp' : ''}${c.ndp ? ',ndp' : ''})`) });

@@ -13,6 +13,7 @@ export function zeroCounters(): ResponderCounters {
     recvErrors: 0,
     socketDrops: 0,
     linkEvents: 0,
+    probes: 0,
   };
 }
 
@@ -32,5 +33,6 @@ export function addCounters(a: ResponderCounters, b: ResponderCounters): Respond
     recvErrors: a.recvErrors + b.recvErrors,
     socketDrops: a.socketDrops + b.socketDrops,
     linkEvents: a.linkEvents + b.linkEvents,
+    probes: (a.probes ?? 0) + (b.probes ?? 0),
   };
 }

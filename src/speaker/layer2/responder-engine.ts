@@ -11,10 +11,12 @@ import { PacketType } from '../../net/native';
 import type { PacketIo } from '../../net/packet-io';
 import { tryParseIP } from '../../protocol/address';
 import { buildGratuitousArp } from '../../protocol/arp';
+import { buildArpProbe, buildDadProbe } from '../../protocol/conflict-frames';
 import { BufferWriter } from '../../protocol/buffer-writer';
 import { answerArp, answerNdp, OwnedAddresses } from '../../protocol/l2-responder';
 import type { L2DropReason } from '../../protocol/l2-responder';
 import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
+import { ConflictGuard } from './conflict-guard';
 import { DEFAULT_TIMING, GratuitousSchedule, type ResponderTiming } from './gratuitous-schedule';
 import { DEFAULT_REPLY_LIMIT, ReplyLimiter } from './reply-limiter';
 import { zeroCounters } from './responder-counters';
@@ -58,6 +60,11 @@ export class ResponderEngine {
   private readonly sockets: PacketSocketSet;
   private readonly owned = new OwnedAddresses();
   private addrs = new Map<string, AddrState>();
+  /** Addresses no longer wanted but still in conflict: probed until the conflict clears. */
+  private watchOnly = new Map<string, AddrState>();
+  /** Addresses the conflict guard let us answer since the last flushOwned(). */
+  private newlyOwned: string[] = [];
+  private readonly guard: ConflictGuard;
   private timing: ResponderTiming = { ...DEFAULT_TIMING };
   /** Gratuitous frames due per owned address (keyed by its canonical text). */
   private readonly schedule = new GratuitousSchedule<string>(this.timing);
@@ -89,6 +96,16 @@ export class ResponderEngine {
     });
     this.nextStats = hooks.now() + this.timing.statsIntervalMs;
     this.nextDue = this.nextStats;
+    this.guard = new ConflictGuard({
+      probe: (text) => this.sendProbe(text),
+      own: (text) => this.newlyOwned.push(text),
+      defend: (text) => {
+        const a = this.addrs.get(text);
+        if (a) this.sendGratuitous(a);
+      },
+      forget: (text) => this.watchOnly.delete(text),
+      post: (m) => hooks.post(m),
+    });
   }
 
   get isStopped(): boolean {
@@ -102,6 +119,7 @@ export class ResponderEngine {
       if (m.type === 'configure') this.configure(m.interfaces, m.timing, m.limit);
       else if (m.type === 'setAddresses') this.setAddresses(m.addresses);
       else if (m.type === 'announce') this.announce(m.addresses, this.hooks.now());
+      else if (m.type === 'knownMacs') this.guard.setKnownMacs(m.macs);
       else if (m.type === 'stop') this.close();
       else if (m.type === 'fault') throw new Error('faults are handled by the worker entry point');
       if (m.type === 'getStats' || m.type === 'stop') stats = this.snapshot();
@@ -156,6 +174,7 @@ export class ResponderEngine {
     this.schedule.setTiming(this.timing);
     this.limiter.setLimit(limit);
     const opened = this.sockets.configure(list);
+    this.guard.setLocalMacs(list.map((i) => i.mac));
     this.rebuildOwned();
     this.syncMemberships();
     // An interface that is new to us (added, back up, or with a new MAC) may face neighbours that
@@ -169,31 +188,61 @@ export class ResponderEngine {
 
   private setAddresses(list: OwnedAddress[]): void {
     const next = new Map<string, AddrState>();
-    const gained: string[] = [];
+    const gained: OwnedAddress[] = [];
     for (const o of list) {
       const ip = tryParseIP(o.address);
       if (!ip) throw new Error(`invalid address ${o.address}`);
       const interfaces = o.interfaces && o.interfaces.length > 0 ? [...o.interfaces] : null;
-      const prev = this.addrs.get(o.address);
+      const prev = this.addrs.get(o.address) ?? this.watchOnly.get(o.address);
       if (prev) {
         prev.interfaces = interfaces;
         next.set(o.address, prev);
       } else {
         next.set(o.address, { text: o.address, family: ip.family, bytes: ip.bytes, interfaces });
-        gained.push(o.address);
       }
+      if (!this.addrs.has(o.address)) gained.push(o);
     }
+    for (const [text, a] of this.addrs) {
+      if (next.has(text)) continue;
+      this.guard.unwant(text);
+      if (this.guard.watched(text)) this.watchOnly.set(text, a); // in conflict: probed until it clears
+    }
+    for (const o of gained) this.watchOnly.delete(o.address);
     this.addrs = next; // lost addresses are gone from here on, with their schedules
     this.schedule.retain((text) => this.addrs.has(text));
+    const now = this.hooks.now();
+    for (const o of gained) this.guard.want(o.address, o.gain ?? 'none', now);
     this.rebuildOwned();
     this.syncMemberships();
-    this.announce(gained, this.hooks.now());
+    this.flushOwned(now);
+    this.recomputeDue(); // probe rounds may have started
+  }
+
+  /** Answers and announces the addresses the conflict guard released since the last call. */
+  private flushOwned(now: number): void {
+    if (this.newlyOwned.length === 0) return;
+    const list = this.newlyOwned;
+    this.newlyOwned = [];
+    this.rebuildOwned();
+    this.announce(list, now);
+  }
+
+  private sendProbe(text: string): void {
+    const a = this.addrs.get(text) ?? this.watchOnly.get(text);
+    if (!a) return;
+    for (const s of this.sockets.interfaces()) {
+      if (!this.allowedOn(a, s)) continue;
+      const fd = a.family === 4 ? s.arpFd : s.ndpFd;
+      if (fd < 0) continue;
+      const f = a.family === 4 ? buildArpProbe(s.view.mac, a.bytes) : buildDadProbe(s.view.mac, a.bytes);
+      if (this.send(fd, f, f.length)) this.counters.probes++;
+    }
   }
 
   /** Starts a burst for each listed owned address (default: all): the first frame goes out now,
    * before the command that asked for it is acknowledged. */
   private announce(list: string[] | undefined, now: number): void {
-    for (const text of list ?? this.addrs.keys()) if (this.addrs.has(text)) this.schedule.burst(text, now);
+    for (const text of list ?? this.addrs.keys()) if (this.addrs.has(text) && this.guard.isOwned(text)) this.schedule.burst(text, now);
     this.runDue(now);
   }
 
@@ -202,6 +251,7 @@ export class ResponderEngine {
     this.stopped = true;
     this.sockets.closeAll();
     this.addrs.clear();
+    this.watchOnly.clear();
     this.schedule.clear();
     this.owned.clear();
   }
@@ -215,6 +265,7 @@ export class ResponderEngine {
   private rebuildOwned(): void {
     this.owned.clear();
     for (const a of this.addrs.values()) {
+      if (!this.guard.isOwned(a.text)) continue; // probing, or in conflict: not answered
       let allowed: Set<number> | null = null;
       if (a.interfaces) {
         allowed = new Set();
@@ -265,10 +316,12 @@ export class ResponderEngine {
   }
 
   private recomputeDue(): void {
-    this.nextDue = Math.min(this.nextStats, this.schedule.nextDueAt());
+    this.nextDue = Math.min(this.nextStats, this.schedule.nextDueAt(), this.guard.nextDueAt());
   }
 
   private runDue(now: number): void {
+    this.guard.due(now);
+    this.flushOwned(now);
     for (const text of this.schedule.takeDue(now)) {
       const a = this.addrs.get(text);
       if (a) this.sendGratuitous(a);
@@ -311,9 +364,11 @@ export class ResponderEngine {
       let out: Buffer;
       let r: number | L2DropReason;
       if (kind === 'arp') {
+        this.guard.inspectArp(rx, n, now);
         out = this.arpOut;
         r = answerArp(rx, n, s.view, this.owned, out);
       } else {
+        this.guard.inspectNdp(rx, n, now);
         out = this.ndpBuf;
         try {
           r = answerNdp(rx, n, s.view, this.owned, this.ndpOut);

@@ -1,6 +1,7 @@
 // What the responder's main-thread handle (responder.ts) and its worker thread
 // (responder-worker.ts → responder-engine.ts) say to each other: plain data, structured-cloned.
 import type { L2DropReason } from '../../protocol/l2-responder';
+import type { GainMode } from './conflict-watch';
 import type { ResponderTiming } from './gratuitous-schedule';
 import type { ReplyLimit } from './reply-limiter';
 
@@ -20,6 +21,9 @@ export interface OwnedAddress {
   address: string;
   /** Interface names; absent or empty: every interface the responder listens on. */
   interfaces?: string[];
+  /** When newly gained: probe for a conflict before announcing ('probe'), announce and probe
+   * ('audit', a takeover), or just announce ('none', the default). See conflict-watch.ts. */
+  gain?: GainMode;
 }
 
 export interface ProtocolCounters {
@@ -43,6 +47,8 @@ export interface ResponderCounters {
   socketDrops: number;
   /** Link/address change notifications read from the route monitor (an overrun counts as one). */
   linkEvents: number;
+  /** Conflict probes sent (ARP probes, DAD solicitations). */
+  probes: number;
 }
 
 export interface ResponderInterfaceStatus {
@@ -76,6 +82,8 @@ export type ToWorker =
   | { type: 'configure'; id: number; interfaces: ResponderInterfaceConfig[]; timing: ResponderTiming; limit: ReplyLimit }
   | { type: 'setAddresses'; id: number; addresses: OwnedAddress[] }
   | { type: 'announce'; id: number; addresses?: string[] }
+  /** Our speakers' interface MACs: claims from them are no address conflict. */
+  | { type: 'knownMacs'; id: number; macs: string[] }
   | { type: 'getStats'; id: number }
   | { type: 'stop'; id: number }
   | { type: 'fault'; id: number; fault: ResponderFault };
@@ -86,7 +94,11 @@ export type FromWorker =
   | { type: 'stats'; stats: ResponderStats }
   | { type: 'interfaceError'; interface: string; message: string; code?: string }
   /** Interfaces or their addresses changed (route monitor): the owner should rescan them now. */
-  | { type: 'linksChanged' };
+  | { type: 'linksChanged' }
+  /** A host that is none of our speakers (its MAC, lower-case hex) uses `address`. */
+  | { type: 'conflict'; address: string; mac: string; phase: 'probing' | 'announcing' }
+  /** A probe round for an address in conflict went unanswered. */
+  | { type: 'conflictCleared'; address: string };
 
 /** Longest single poll in the worker: its loop beats at least this often, idle or not. */
 export const MAX_POLL_WAIT_MS = 100;

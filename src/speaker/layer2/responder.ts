@@ -56,6 +56,9 @@ export interface ResponderEvents {
   health: [ResponderHealth];
   /** A worker was given up. */
   restart: [RestartCause];
+  /** A host none of our speakers uses an owned or probed address (see conflict-watch.ts). */
+  conflict: [{ address: string; mac: string; phase: 'probing' | 'announcing' }];
+  conflictCleared: [{ address: string }];
 }
 
 /** How often the main thread samples the worker's beats. */
@@ -75,6 +78,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
   private limit: ReplyLimit;
   private interfaces: ResponderInterfaceConfig[] = [];
   private addresses: OwnedAddress[] = [];
+  private knownMacs: string[] = [];
   private readonly liveness: WorkerLiveness;
   private readonly watchdog: NodeJS.Timeout;
   private restartTimer?: NodeJS.Timeout;
@@ -147,10 +151,18 @@ export class Responder extends EventEmitter<ResponderEvents> {
       const entry = typeof a === 'string' ? { address: a } : a;
       const canonical = canonicalIP(entry.address);
       if (!canonical) throw new Error(`responder: invalid address ${JSON.stringify(entry.address)}`);
-      list.push(entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical });
+      const owned: OwnedAddress = entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical };
+      if (entry.gain) owned.gain = entry.gain; // how a newly gained address starts (conflict probe)
+      list.push(owned);
     }
     this.addresses = list;
     await this.apply({ type: 'setAddresses', addresses: list });
+  }
+
+  /** Our speakers' MACs: a claim from one of them is no address conflict. */
+  async setKnownMacs(macs: readonly string[]): Promise<void> {
+    this.knownMacs = [...macs];
+    await this.apply({ type: 'knownMacs', macs: this.knownMacs });
   }
 
   /** (Re)starts the gratuitous window for these owned addresses (default: all). */
@@ -273,6 +285,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
       if (this.stopping) return void (await t.abandon());
       this.thread = t;
       await t.request(this.configureCommand());
+      await t.request({ type: 'knownMacs', macs: this.knownMacs });
       await t.request({ type: 'setAddresses', addresses: this.addresses });
       if (this.thread === t) this.setHealth({ healthy: true, restarts: this.state.restarts });
     } catch (e) {
@@ -304,6 +317,12 @@ export class Responder extends EventEmitter<ResponderEvents> {
         return;
       case 'linksChanged':
         this.emit('linksChanged');
+        return;
+      case 'conflict':
+        this.emit('conflict', { address: m.address, mac: m.mac, phase: m.phase });
+        return;
+      case 'conflictCleared':
+        this.emit('conflictCleared', { address: m.address });
         return;
       case 'ready':
       case 'ack':

@@ -1,7 +1,7 @@
 // The responder's packet sockets: per interface one ARP and one NDP socket (BPF-filtered), the
 // solicited-node multicast groups joined on the NDP one, and the route monitor. All system calls
 // go through PacketIo, so unit tests run this with test/support/fake-packet-io.ts.
-import { arpRequestFilter, neighborSolicitationFilter } from '../../net/bpf';
+import { arpFilter, neighborDiscoveryFilter } from '../../net/bpf';
 import { ETH_P_ARP, ETH_P_IPV6, isNativeError } from '../../net/native';
 import type { PacketIo } from '../../net/packet-io';
 import { formatMac, parseMac } from '../../protocol/address';
@@ -207,8 +207,8 @@ export class PacketSocketSet {
       try {
         const fd =
           kind === 'arp'
-            ? this.io.openPacketSocket(cfg.ifindex, ETH_P_ARP, arpRequestFilter())
-            : this.io.openPacketSocket(cfg.ifindex, ETH_P_IPV6, neighborSolicitationFilter());
+            ? this.io.openPacketSocket(cfg.ifindex, ETH_P_ARP, arpFilter())
+            : this.io.openPacketSocket(cfg.ifindex, ETH_P_IPV6, neighborDiscoveryFilter());
         this.on.fdOpened(fd);
         this.byFd.set(fd, { iface: s, kind });
         try {

@@ -16,6 +16,8 @@ import type { Membership } from './membership';
 export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
 export const SPEAKER_LABELS = { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' };
 export const NODE_ADDRESS_ANNOTATION = 'ironlb.io/node-address';
+/** The MACs of the speaker's layer-2 interfaces, comma-separated: claims from them are no address conflict. */
+export const NODE_MACS_ANNOTATION = 'ironlb.io/node-macs';
 
 export interface LeaseMembershipOptions {
   kc: k8s.KubeConfig;
@@ -34,6 +36,7 @@ interface Seen {
   observedAt: number;
   durationMs: number;
   address?: string;
+  macs?: string;
 }
 
 export class LeaseMembership implements Membership {
@@ -41,6 +44,7 @@ export class LeaseMembership implements Membership {
   private readonly informer: Informer<k8s.V1Lease>;
   private readonly seen = new Map<string, Seen>();
   private readonly listeners: Array<() => void> = [];
+  private readonly macListeners: Array<() => void> = [];
   lastLossAt?: number;
   private current = new Set<string>();
   private lastOwnRenew = 0;
@@ -102,6 +106,18 @@ export class LeaseMembership implements Membership {
     this.listeners.push(cb);
   }
 
+  /** Every speaker's published interface MACs (ours included once written), dead-looking ones too. */
+  speakerMacs(): string[] {
+    const out: string[] = [];
+    for (const s of this.seen.values()) if (s.macs) out.push(...s.macs.split(',').filter(Boolean));
+    return out;
+  }
+
+  /** Called when some speaker's published MACs changed. */
+  onMacsChange(cb: () => void): void {
+    this.macListeners.push(cb);
+  }
+
   /**
    * Annotations to carry on our Lease besides the node address (the speaker's view for `ironlb
    * status`/`explain`): written at once when they change, not at the next renewal.
@@ -116,6 +132,15 @@ export class LeaseMembership implements Membership {
   /** An annotation of our Lease, written from the next renewal on (the heartbeat incarnation). */
   setAnnotation(key: string, value: string): void {
     this.extraAnnotations.set(key, value);
+  }
+
+  /** Sets (or, with undefined, removes) an annotation of our Lease and writes it at once. */
+  setAnnotationNow(key: string, value: string | undefined): void {
+    if (this.extraAnnotations.get(key) === value) return;
+    if (value === undefined) this.extraAnnotations.delete(key);
+    else this.extraAnnotations.set(key, value);
+    this.republish = true;
+    if (this.started) void this.renew();
   }
 
   async start(): Promise<void> {
@@ -201,7 +226,9 @@ export class LeaseMembership implements Membership {
     if (!name.startsWith(SPEAKER_LEASE_PREFIX)) return;
     const node = lease.spec?.holderIdentity || name.slice(SPEAKER_LEASE_PREFIX.length);
     if (event === 'delete') {
+      const gone = this.seen.get(name);
       this.seen.delete(name);
+      if (gone?.macs) for (const cb of this.macListeners) cb();
       this.evaluate();
       return;
     }
@@ -215,7 +242,9 @@ export class LeaseMembership implements Membership {
       const renewed = leaseTimeMs(lease.spec?.renewTime);
       if (renewed !== undefined) observedAt = Math.min(observedAt, Math.max(renewed, observedAt - durationMs - 1));
     }
-    this.seen.set(name, { node, resourceVersion: rv, observedAt, durationMs, address: lease.metadata?.annotations?.[NODE_ADDRESS_ANNOTATION] });
+    const macs = lease.metadata?.annotations?.[NODE_MACS_ANNOTATION];
+    this.seen.set(name, { node, resourceVersion: rv, observedAt, durationMs, address: lease.metadata?.annotations?.[NODE_ADDRESS_ANNOTATION], macs });
+    if (macs !== prev?.macs) for (const cb of this.macListeners) cb();
     this.evaluate();
   }
 

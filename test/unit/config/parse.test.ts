@@ -265,7 +265,7 @@ describe('reporting', () => {
       'line 12: address-pools[0].addresses[0]: range start 192.168.10.100 is after end 192.168.10.90',
       'line 13: address-pools[1].protocol: missing the protocol field; set it to layer2 or bgp',
       'line 13: address-pools[1].name: duplicate pool name "default" (already used by address-pools[0])',
-      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing',
+      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay',
       'line 21: peers[0].hold-time: invalid hold time "2s": must be 0 or at least 3s',
       'line 22: peers[0].ebgp-multihop: ebgp-multihop cannot be set on an iBGP peer (my-asn and peer-asn are both 64500)',
     ]);
@@ -297,5 +297,16 @@ describe('reporting', () => {
     expect(formatIssue({ path: 'peers[0]', message: 'bad', line: 7 })).toBe('line 7: peers[0]: bad');
     expect(formatIssue({ path: '', message: 'bad', line: 1 })).toBe('line 1: bad');
     expect(formatIssue({ path: 'peers', message: 'bad' })).toBe('peers: bad');
+  });
+});
+
+describe('release-delay (ironlb: sticky addresses)', () => {
+  const pools = (extra: string[]) => parseConfigText(['address-pools:', '- name: p', '  protocol: layer2', '  addresses: [10.0.0.1/32]', ...extra.map((l) => `  ${l}`)].join('\n') + '\n');
+  test('absent: 0 (MetalLB behaviour); a Go duration or whole seconds; bounded', () => {
+    expect(config(pools([])).pools[0].releaseDelaySeconds).toBeUndefined();
+    expect(config(pools(['release-delay: 10m'])).pools[0].releaseDelaySeconds).toBe(600);
+    expect(config(pools(['release-delay: 90'])).pools[0].releaseDelaySeconds).toBe(90);
+    expect(pools(['release-delay: 25h']).ok).toBe(false);
+    expect(pools(['release-delay: soon']).ok).toBe(false);
   });
 });

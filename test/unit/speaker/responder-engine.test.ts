@@ -1,7 +1,7 @@
 // The responder worker's logic without a thread, root or sockets: a ResponderEngine over the
 // in-memory FakePacketIo, driven by a hand-stepped clock. Frames in are built by the protocol
 // builders; what comes out is read at hand-written byte offsets (RFC 826 / RFC 4861 layouts).
-import { arpRequestFilter, neighborSolicitationFilter, runFilter } from '../../../src/net/bpf';
+import { arpFilter, neighborDiscoveryFilter, runFilter } from '../../../src/net/bpf';
 import { ETH_P_ARP, ETH_P_IPV6, PacketType } from '../../../src/net/native';
 import { parseIPv4, parseIPv6, parseMac } from '../../../src/protocol/address';
 import { buildArpRequest } from '../../../src/protocol/arp';
@@ -80,8 +80,9 @@ describe('ResponderEngine', () => {
     configure([ETH0, { ...ETH1, arp: false }]);
     const arp = arpSocket(io);
     expect(runFilter(arp.filter!, request(VIP4))).toBeGreaterThan(0);
-    expect(arp.filter).toEqual(arpRequestFilter());
-    expect(ndpSocket(io).filter).toEqual(neighborSolicitationFilter());
+    // Requests and replies / NS and NA: answers, and the conflict detection's view of other hosts.
+    expect(arp.filter).toEqual(arpFilter());
+    expect(ndpSocket(io).filter).toEqual(neighborDiscoveryFilter());
     expect(arp.rcvbuf).toBe(8 << 20);
     expect(io.socketsOn(3, ETH_P_ARP)).toEqual([]); // arp: false
     expect(io.socketsOn(3, ETH_P_IPV6)).toHaveLength(1);
