@@ -9,6 +9,9 @@ import * as https from 'node:https';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
+/** The test API server's node port range (wider than the default 30000-32767: see below). */
+export const NODE_PORT_RANGE = [20000, 32767] as const;
+
 const run = promisify(execFile);
 
 export const KUBE_VERSION = 'v1.20.2';
@@ -251,7 +254,7 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterInfo> {
     '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112',
     // Every LoadBalancer Service takes a node port: the default range (30000-32767) holds 2,768,
     // too few for the 10,000-Service benches.
-    '--service-node-port-range=20000-32767',
+    `--service-node-port-range=${NODE_PORT_RANGE.join('-')}`,
     '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount',
     '--allow-privileged=true',
     '--profiling=false',

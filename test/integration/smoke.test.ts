@@ -2,6 +2,7 @@
 // and the change is seen through an informer, as the controller will see it.
 import * as k8s from '@kubernetes/client-node';
 import { createNamespace, eventually, testKubeConfig } from '../harness/kube';
+import { NODE_PORT_RANGE } from '../harness/kube-cluster';
 
 describe('kube-apiserver harness', () => {
   const kc = testKubeConfig();
@@ -26,7 +27,8 @@ describe('kube-apiserver harness', () => {
         body: { metadata: { name: 'nginx-metallb' }, spec: { type: 'LoadBalancer', selector: { app: 'nginx' }, ports: [{ port: 8090, targetPort: 80, protocol: 'TCP' }] } },
       });
       expect(svc.spec?.clusterIP).toMatch(/^10\.96\./);
-      expect(svc.spec?.ports?.[0].nodePort).toBeGreaterThanOrEqual(30000);
+      expect(svc.spec?.ports?.[0].nodePort).toBeGreaterThanOrEqual(NODE_PORT_RANGE[0]);
+      expect(svc.spec?.ports?.[0].nodePort).toBeLessThanOrEqual(NODE_PORT_RANGE[1]);
       await core.patchNamespacedServiceStatus(
         { name: 'nginx-metallb', namespace: ns, body: [{ op: 'add', path: '/status/loadBalancer/ingress', value: [{ ip: '198.51.100.90' }] }] },
         k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
