@@ -116,6 +116,7 @@ export class Controller {
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
       namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
       conflictHoldMs: opts.conflictHoldMs,
+      soleWriter: !opts.leaderElection,
     });
     this.namespaces.on((n, event) => {
       if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');

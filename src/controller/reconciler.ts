@@ -35,6 +35,12 @@ export interface ReconcilerOptions {
   fieldManager?: string;
   /** Called when a Service that blocked a refused configuration changed or went away. */
   blockerChanged?: () => void;
+  /**
+   * Without leader election (--leader-elect=false) there is no earlier leader whose writes the
+   * watch may not have delivered yet: the synced cache, listed after this process started, is
+   * what a fresh list would return, so the rebuild skips that second list of every Service.
+   */
+  soleWriter?: boolean;
   fights?: StatusFights;
   /** Namespace labels (pool tenancy by namespace selector). */
   namespaceLabels?: NamespaceLabels;
@@ -205,7 +211,7 @@ export class Reconciler {
     this.opts.log.debug('listing every Service to rebuild the allocator', { why });
     let services: k8s.V1Service[];
     try {
-      services = await this.opts.writer.list(term);
+      services = this.opts.soleWriter ? [...this.opts.services.list()] : await this.opts.writer.list(term);
     } catch (e) {
       this.rebuilding = false;
       this.opts.log.warn('could not list Services to rebuild the allocator; retrying', { error: e instanceof Error ? e.message : String(e) });

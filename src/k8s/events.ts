@@ -44,6 +44,12 @@ const MAX_BACKLOG = 10_000;
 
 /** An Event waits at most this long behind status writes before one is let through anyway. */
 const MAX_WAIT_MS = 2000;
+/**
+ * While held back, starved Events trickle at most one per this interval: during a long burst the
+ * oldest one is always starved, and letting them through back to back (one in flight, always)
+ * made Event writes compete with the status writes they are meant to trail.
+ */
+const HELD_BACK_GAP_MS = 250;
 
 interface Pending {
   at: number;
@@ -58,6 +64,7 @@ export class EventRecorder {
   private readonly recent = new Map<string, Recent>();
   private readonly backlog: Pending[] = [];
   private inFlight = 0;
+  private lastHeldBackAt = -Infinity;
   private retry?: NodeJS.Timeout;
   dropped = 0;
 
@@ -117,7 +124,10 @@ export class EventRecorder {
   private limit(): number {
     const wanted = this.concurrency();
     if (wanted > 0) return wanted;
-    return this.backlog.length > 0 && Date.now() - this.backlog[0].at > MAX_WAIT_MS ? 1 : 0;
+    const now = Date.now();
+    if (this.backlog.length === 0 || now - this.backlog[0].at <= MAX_WAIT_MS || now - this.lastHeldBackAt < HELD_BACK_GAP_MS) return 0;
+    this.lastHeldBackAt = now;
+    return 1;
   }
 
   private async write(target: EventTarget, type: EventType, reason: string, message: string): Promise<void> {

@@ -114,7 +114,11 @@ export class FakeServices implements StatusWriter {
     return s && structuredClone(s);
   }
 
+  /** Full lists served (rebuilds). */
+  lists = 0;
+
   async list(): Promise<k8s.V1Service[]> {
+    this.lists++;
     await new Promise((r) => setImmediate(r));
     return [...this.store.values()].map((s) => structuredClone(s));
   }

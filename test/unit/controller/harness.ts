@@ -25,7 +25,7 @@ export class Replica {
   constructor(
     readonly api: FakeServices,
     readonly clock: FakeClock,
-    opts: { writeConcurrency?: number; fights?: StatusFights } = {},
+    opts: { writeConcurrency?: number; fights?: StatusFights; soleWriter?: boolean } = {},
   ) {
     const cache = api.cache();
     this.reconciler = new Reconciler({
@@ -39,6 +39,7 @@ export class Replica {
       fieldManager: 'ironlb-controller',
       writeConcurrency: opts.writeConcurrency ?? 4,
       fights: opts.fights,
+      soleWriter: opts.soleWriter,
       blockerChanged: () => setImmediate(() => !this.stopped && this.config.recheck()),
     });
     cache.on((svc, event) => !this.stopped && this.reconciler.onService(svc, event));

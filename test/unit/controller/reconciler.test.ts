@@ -52,6 +52,25 @@ describe('reconciler on fakes', () => {
     expect(second.events.of('a/svc', 'LoadBalancerFailed')).toHaveLength(1);
   });
 
+  it('without leader election (sole writer) rebuilds from the synced cache: no second list, the same reservations', async () => {
+    const first = await leader();
+    api.put(lbService('a', 'svc'));
+    await settle(api, clock, [first]);
+    api.put(lbService('a', 'svc', { annotations: { 'ironlb.io/loadBalancerIPs': 'not-an-ip' } }));
+    await settle(api, clock, [first]);
+    first.kill();
+    const lists = api.lists;
+    const second = new Replica(api, clock, { soleWriter: true });
+    second.offer({ text: CONFIG });
+    second.lead();
+    await settle(api, clock, [second]);
+    api.put(lbService('b', 'svc'));
+    await settle(api, clock, [second]);
+    expect(api.lists).toBe(lists);
+    expect(ips('b/svc')).toEqual(['198.51.100.91']);
+    expect(ips('a/svc')).toEqual(['198.51.100.90']);
+  });
+
   it('retries a conflict three times with backoff, then requeues with a growing delay', async () => {
     const r = await leader();
     api.failNext = { status: 409, count: 1000 };
