@@ -28,6 +28,8 @@ export interface DecideContext {
   readonly allowAddressChanges: boolean;
   /** Namespace labels, for pools whose serviceAllocation selects namespaces by label. */
   readonly namespaceLabels?: NamespaceLabels;
+  /** Where the opt-in is set, for Warnings: 'on the ConfigMap' (default) or 'on an IPAddressPool'. */
+  readonly optInWhere?: string;
 }
 
 /** status.loadBalancer.ingress and the pool annotation (undefined removes it). */
@@ -66,7 +68,7 @@ export interface Decision {
   readonly freed: boolean;
 }
 
-const OPT_IN = 'set ironlb.io/allow-address-changes: "true" on the ConfigMap to let the controller give it a new address';
+const optIn = (ctx: DecideContext): string => `set ironlb.io/allow-address-changes: "true" ${ctx.optInWhere ?? 'on the ConfigMap'} to let the controller give it a new address`;
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
@@ -152,7 +154,7 @@ function decideHeld(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service
   // another one (other requested IPs, or a pool other than the one it was given its address from).
   const keepOutside = outside && !ctx.allowAddressChanges;
   if (keepOutside && !asksForAnother(svc, built.request.requestedIPs, built.request.poolName)) {
-    events.push(warn('AddressOutsideConfig', `${current.join(', ')} is in no address pool of the configuration in force; the Service keeps it (add it to a pool, or ${OPT_IN})`));
+    events.push(warn('AddressOutsideConfig', `${current.join(', ')} is in no address pool of the configuration in force; the Service keeps it (add it to a pool, or ${optIn(ctx)})`));
     return { ...base, events, outcome: { kind: 'outsideConfig', kept: current } };
   }
 
@@ -162,7 +164,7 @@ function decideHeld(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service
   const named = built.request.poolName;
   const pooledOnly = built.request.requestedIPs.length === 0;
   if (held && !outside && named && pooledOnly && held.pool !== named && currentPoolAnnotation(svc) === named && !ctx.allowAddressChanges && ctx.config.pools.some((p) => p.name === named)) {
-    events.push(warn('AddressOutsideConfig', `${held.ips.join(', ')} is no longer in pool "${named}" (the configuration puts it in pool "${held.pool}"); the Service keeps it (${OPT_IN})`));
+    events.push(warn('AddressOutsideConfig', `${held.ips.join(', ')} is no longer in pool "${named}" (the configuration puts it in pool "${held.pool}"); the Service keeps it (${optIn(ctx)})`));
     return { ...base, events, outcome: { kind: 'outsideConfig', kept: held.ips } };
   }
   // Outside every pool, only a new allocation counts (with the opt-in, or for the Service's new request).

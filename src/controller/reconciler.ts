@@ -139,14 +139,14 @@ export class Reconciler {
    * changes is the operator's current word, also while an older configuration stays in force.
    */
   setMeta(meta: ConfigMeta): void {
-    if (meta.allowAddressChanges === this.ctx.allowAddressChanges) return;
-    this.ctx = { ...this.ctx, allowAddressChanges: meta.allowAddressChanges };
+    if (meta.allowAddressChanges === this.ctx.allowAddressChanges && meta.optInWhere === this.ctx.optInWhere) return;
+    this.ctx = { ...this.ctx, allowAddressChanges: meta.allowAddressChanges, optInWhere: meta.optInWhere };
     this.enqueueAll(this.opts.services.list());
   }
 
   /** A configuration was accepted. */
   setConfig(config: Config, meta: ConfigMeta): void {
-    this.ctx = { ...this.ctx, config, allowAddressChanges: meta.allowAddressChanges };
+    this.ctx = { ...this.ctx, config, allowAddressChanges: meta.allowAddressChanges, optInWhere: meta.optInWhere };
     this.blockers = new Set();
     if (!this.leading) return;
     if (!this.rebuilt) {

@@ -186,6 +186,9 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       await fs.writeFile(rbacFile, await rbacOnly(path.join(MANIFESTS, f)));
       await kubectl(cluster.kubeconfig, ['apply', '-f', rbacFile]);
     }
+    // MetalLB's namespace, and the compatibility RBAC for a configuration read from it.
+    await kubectl(cluster.kubeconfig, ['create', 'namespace', 'metallb-system']);
+    await kubectl(cluster.kubeconfig, ['apply', '-f', path.join(MANIFESTS, 'metallb-compat', 'rbac.yaml')]);
 
     // Tokens for both ServiceAccounts, as the kubelet would project them.
     const caPem = await fs.readFile(cluster.caFile, 'utf8');
@@ -254,6 +257,11 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'create', 'configurationstates.metallb.io', NS],
       [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io#status', NS],
       [CONTROLLER_SA, 'update', 'configurationstates.metallb.io#status', NS],
+      // manifests/metallb-compat: the configuration in metallb-system.
+      [CONTROLLER_SA, 'list', 'configmaps', 'metallb-system'],
+      [SPEAKER_SA, 'watch', 'ipaddresspools.metallb.io', 'metallb-system'],
+      [CONTROLLER_SA, 'watch', 'l2advertisements.metallb.io', 'metallb-system'],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io#status', 'metallb-system'],
     ];
     const denied: Array<[string, string, string, string?]> = [
       [CONTROLLER_SA, 'update', 'services'],
@@ -284,6 +292,9 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io', NS],
       [CONTROLLER_SA, 'create', 'servicel2statuses.metallb.io', NS],
       [SPEAKER_SA, 'list', 'ipaddresspools.metallb.io', 'default'],
+      [SPEAKER_SA, 'patch', 'ipaddresspools.metallb.io#status', 'metallb-system'],
+      [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io', 'metallb-system'],
+      [CONTROLLER_SA, 'get', 'configmaps', 'metallb-system'],
     ];
     const wrong: string[] = [];
     for (const [as, verb, res, ns] of allowed) if (!(await canI(k, as, verb, res, ns))) wrong.push(`${as} should ${verb} ${res} in ${ns ?? '*'}`);

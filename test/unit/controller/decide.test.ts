@@ -31,6 +31,18 @@ describe('decide', () => {
     expect(d.events).toEqual([{ type: 'Normal', reason: 'IPAllocated', message: 'Assigned IP ["198.51.100.10"] from pool "a"', slot: 'state', afterWrite: true }]);
   });
 
+  it('a live address outside every pool is kept, and the Warning says where the opt-in goes (ConfigMap or IPAddressPool)', () => {
+    const svc = withPool(lbService('ns', 'old', { ips: ['203.0.113.5'] }), 'gone');
+    const { allocator } = restoredAllocator(POOLS, [svc], undefined);
+    const cm = decide({ config: POOLS, allowAddressChanges: false }, allocator, svc);
+    const cr = decide({ config: POOLS, allowAddressChanges: false, optInWhere: 'on an IPAddressPool' }, allocator, svc);
+    const text = (where: string): string =>
+      `203.0.113.5 is in no address pool of the configuration in force; the Service keeps it (add it to a pool, or set ironlb.io/allow-address-changes: "true" ${where} to let the controller give it a new address)`;
+    expect(cm.events.filter((e) => e.reason === 'AddressOutsideConfig').map((e) => e.message)).toEqual([text('on the ConfigMap')]);
+    expect(cr.events.filter((e) => e.reason === 'AddressOutsideConfig').map((e) => e.message)).toEqual([text('on an IPAddressPool')]);
+    expect(cm.write).toBeUndefined();
+  });
+
   it('writes nothing for a Service that shows what it holds', () => {
     const svc = withPool(lbService('ns', 'web', { ips: ['198.51.100.11'] }), 'a');
     const d = run([svc], svc);
