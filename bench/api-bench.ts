@@ -1,6 +1,7 @@
 // Helpers shared by the benches that run against a real API server (bench:controller, bench:scale).
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
+import type { ServiceKit } from '../test/harness/services';
 
 export async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -87,4 +88,29 @@ export function cpuSeconds(pid: number): number {
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * The baseline both benches compare the controller with: N pending LoadBalancer Services in the
+ * namespace `bare`, whose status the same client patches `concurrency` at a time (address
+ * `ipFor(i)` for the i-th), until a watch has seen them all. Returns the time that took, in ms;
+ * the Services are deleted afterwards.
+ */
+export async function bareStatusLoop(kit: ServiceKit, kc: k8s.KubeConfig, names: string[], ipFor: (i: number) => string, concurrency: number): Promise<number> {
+  const core = kit.core;
+  await kit.ensureNamespace('bare');
+  await pool(names, 16, (name) => kit.createLB('bare', name));
+  const watch = await watchServed(kc, core, 'bare', names.length);
+  const t0 = performance.now();
+  await pool(names.map((n, i) => [n, i] as const), concurrency, ([name, i]) =>
+    core.patchNamespacedServiceStatus(
+      { name, namespace: 'bare', body: { metadata: { annotations: { 'ironlb.io/ip-allocated-from-pool': 'bench' } }, status: { loadBalancer: { ingress: [{ ip: ipFor(i) }] } } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    ),
+  );
+  const ms = (await watch.allServed) - t0;
+  watch.stop();
+  if ((await countServed(core, 'bare')) !== names.length) throw new Error('bare loop did not patch every Service');
+  await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
+  return ms;
 }

@@ -5,12 +5,11 @@ import * as os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
-import * as k8s from '@kubernetes/client-node';
 import { destroyCluster, startCluster } from '../test/harness/kube-cluster';
 import { startIronlb } from '../test/harness/processes';
 import { loadKubeConfig } from '../src/k8s/client';
 import { ServiceKit } from '../test/harness/services';
-import { countServed, cpuSeconds, peakRssMiB, pool, watchServed } from './api-bench';
+import { bareStatusLoop, cpuSeconds, peakRssMiB, pool, watchServed } from './api-bench';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
@@ -37,20 +36,7 @@ async function main(): Promise<void> {
     await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - 198.51.100.0-198.51.${100 + octets - 1}.255\n`);
 
     // Baseline: the same client patching N statuses, CONCURRENCY at a time.
-    await kit.ensureNamespace('bare');
-    await pool(names, 16, (name) => kit.createLB('bare', name));
-    const bareWatch = await watchServed(kc, core, 'bare', N);
-    const t0 = performance.now();
-    await pool(names.map((n, i) => [n, i] as const), CONCURRENCY, ([name, i]) =>
-      core.patchNamespacedServiceStatus(
-        { name, namespace: 'bare', body: { metadata: { annotations: { 'ironlb.io/ip-allocated-from-pool': 'bench' } }, status: { loadBalancer: { ingress: [{ ip: ipFor(i) }] } } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      ),
-    );
-    const bareMs = (await bareWatch.allServed) - t0;
-    bareWatch.stop();
-    if ((await countServed(core, 'bare')) !== N) throw new Error('bare loop did not patch every Service');
-    await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
+    const bareMs = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY);
 
     // The controller, started on N pending Services.
     await kit.ensureNamespace('bench');

@@ -9,17 +9,14 @@
 // Under `auto` the choice is looked at again every `recheckMs`: an IPAddressPool created (or the
 // last one deleted) later switches every process within that period, so that a controller and
 // speakers started at different times do not stay on different sources.
-import type * as k8s from '@kubernetes/client-node';
 import type { ConfigSourceFlag, SourceChoice } from '../config/crd/source-choice';
 import type { Config } from '../config/types';
 import { Backoff } from '../util/backoff';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
-import type { Logger } from '../util/log';
 import { errorText } from './client';
-import type { ConfigMeta, ConfigState, Verdict } from './config-gate';
+import type { ConfigMeta, ConfigState } from './config-gate';
 import { ConfigWatcher } from './config-watcher';
-import { CrdConfigSource, detectConfigSource } from './crd-config-source';
-import type { EventRecorder } from './events';
+import { CrdConfigSource, detectConfigSource, type CrdConfigSourceOptions } from './crd-config-source';
 
 export const DEFAULT_SOURCE_RECHECK_MS = 30_000;
 
@@ -32,20 +29,12 @@ export interface ConfigSource {
   recheck(): void;
 }
 
-export interface SelectedConfigSourceOptions {
-  readonly kc: k8s.KubeConfig;
-  readonly namespace: string;
+/** The ConfigMap's name and the flag, plus what both sources take (CrdConfigSourceOptions). */
+export interface SelectedConfigSourceOptions
+  extends Pick<CrdConfigSourceOptions, 'kc' | 'namespace' | 'log' | 'events' | 'onConfig' | 'onMeta' | 'onStaleChange' | 'vet' | 'secrets'> {
   /** Name of the ConfigMap. */
   readonly name: string;
   readonly flag: ConfigSourceFlag;
-  readonly log: Logger;
-  readonly events?: EventRecorder;
-  readonly onConfig: (config: Config, meta: ConfigMeta) => void;
-  readonly onMeta?: (meta: ConfigMeta) => void;
-  readonly onStaleChange?: (state: ConfigState) => void;
-  readonly vet?: (config: Config, meta: ConfigMeta, state: ConfigState) => Verdict;
-  /** metallb.io objects: how BGPPeer passwordSecret references are read (CrdConfigSourceOptions.secrets). */
-  readonly secrets?: 'resolve' | 'skip' | 'unreadable';
   /** Under auto: how often the choice is looked at again. */
   readonly recheckMs?: number;
   /** Tests: a detector other than the API server's. */
