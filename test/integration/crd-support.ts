@@ -13,9 +13,8 @@ export interface KubectlResult {
   readonly stderr: string;
 }
 
-/** Runs kubectl with the test kubeconfig; `input` goes to stdin. Never throws on a non-zero exit. */
-export function kubectl(args: readonly string[], input?: string): Promise<KubectlResult> {
-  const kubeconfig = process.env.IRONLB_TEST_KUBECONFIG ?? '';
+/** Runs kubectl with the test kubeconfig (or `kubeconfig`); `input` goes to stdin. Never throws on a non-zero exit. */
+export function kubectl(args: readonly string[], input?: string, kubeconfig = process.env.IRONLB_TEST_KUBECONFIG ?? ''): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -28,14 +27,14 @@ export function kubectl(args: readonly string[], input?: string): Promise<Kubect
   });
 }
 
-export async function kubectlOk(args: readonly string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input);
+export async function kubectlOk(args: readonly string[], input?: string, kubeconfig?: string): Promise<string> {
+  const r = await kubectl(args, input, kubeconfig);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
 /** Applies manifests/crds (idempotent: other suites may have done it) and waits until they are served. */
-export async function installCrds(): Promise<void> {
-  await kubectlOk(['apply', '-f', CRD_DIR]);
-  await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', '-f', CRD_DIR]);
+export async function installCrds(kubeconfig?: string): Promise<void> {
+  await kubectlOk(['apply', '-f', CRD_DIR], undefined, kubeconfig);
+  await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', '-f', CRD_DIR], undefined, kubeconfig);
 }
