@@ -7,10 +7,13 @@
 // answered by a pod: client → ironlb's ARP answer → node → kube-proxy's rules → pod.
 //
 //   npm run lab              run, print, tear everything down
+//   npm run lab -- --crds    the same from MetalLB v0.13+ objects (IPAddressPool, L2Advertisement,
+//                            converted from the example config by `ironlb migrate`'s function)
+//                            instead of the ConfigMap; shows ServiceL2Status and the pool's status
 //   npm run lab -- --keep    leave it running (state in .lab/state.json, logs in .lab/)
 //   npm run lab -- --down    remove what a --keep run (or a crashed run) left behind
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -18,14 +21,15 @@ import * as k8s from '@kubernetes/client-node';
 import { ensureHeartbeatSecret } from '../src/speaker/membership/heartbeat-store';
 import { loadLiveState } from '../src/cli/live-state';
 import { buildStatus, formatStatus } from '../src/cli/status-command';
-import { kubeBinDir, pidAlive } from './lib/kube-cluster';
+import { kubeBinDir } from './lib/kube-cluster';
 import { kubeProxyBinary, natRules, podCidr } from './lib/kube-proxy';
 import { L2Lab, LAN_V4_PREFIX, ROOT_V4, type NodeHost } from './lib/l2-lab';
 import { LAB_RANGE, REPO, labConfig, manifestSettings, withFlag } from './lib/lab-config';
-import { LAB_DIR, STATE_FILE, StepError, detachedLauncher, down, killSync, startDetached, tail, teardown, writeState, type LabProcess, type LabState, type Out } from './lib/lab-state';
+import { LAB_DIR, STATE_FILE, StepError, detachedLauncher, down, killSync, startDetached, tail, teardown, writeState, type LabState, type Out } from './lib/lab-state';
 import { haveProgram, labUnavailableReason } from './lib/netns';
+import { applyLabObjects, crStatusViews, describeRules, indent, labObjects, waitForLogLine } from './lib/lab-output';
 import type { LabPod } from './lib/pods';
-import { eventually, sleep } from './lib/wait';
+import { eventually } from './lib/wait';
 
 const run = promisify(execFile);
 
@@ -40,61 +44,19 @@ function ironlbArgv(args: string[]): string[] {
   return [process.execPath, '-r', require.resolve('ts-node/register/transpile-only'), MAIN, ...args];
 }
 
-/** Waits for a JSON log record whose msg starts with `msg`; fails at once if the process died. */
-async function waitForLogLine(proc: LabProcess, msg: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let text = '';
-    try {
-      text = readFileSync(proc.log, 'utf8');
-    } catch {
-      /* not yet */
-    }
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const rec = JSON.parse(line) as { msg?: unknown };
-        if (typeof rec.msg === 'string' && rec.msg.startsWith(msg)) return;
-      } catch {
-        /* partial line */
-      }
-    }
-    if (!pidAlive(proc.pid)) throw new StepError('', `${proc.name} (pid ${proc.pid}) exited before logging "${msg}"`, [proc.log]);
-    if (Date.now() > deadline) throw new StepError('', `${proc.name} did not log "${msg}" within ${timeoutMs / 1000} s`, [proc.log]);
-    await sleep(100);
-  }
-}
-
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => (l.trim() === '' ? '' : `    ${l}`))
-    .join('\n') + '\n';
-}
-
-/** kube-proxy's NAT rules for the Service address on one node: the match, and the pods it DNATs to. */
-function describeRules(nat: string, ip: string, port: number): { entry: string; targets: string[] } {
-  const lines = nat.split('\n');
-  const entry = lines.find((l) => l.startsWith('-A KUBE-SERVICES') && l.includes(`-d ${ip}/32`) && l.includes(`--dport ${port}`)) ?? '';
-  // Each endpoint chain (KUBE-SEP-…) carries the Service's "namespace/name" comment.
-  const mine = lines.filter((l) => l.includes(`"${SERVICE.namespace}/${SERVICE.name}"`) || l.includes(`${SERVICE.namespace}/${SERVICE.name} `));
-  const targets = mine.flatMap((l) => [...l.matchAll(/-j DNAT --to-destination (\S+)/g)].map((m) => m[1]));
-  return { entry, targets: [...new Set(targets)].sort() };
-}
-
 export async function lab(argv: string[], out: Out = (s) => process.stdout.write(s)): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    out('usage: npm run lab [-- --keep | --down]\n  (no flag)  run the seed flow and tear down\n  --keep     leave the lab running (state in .lab/state.json)\n  --down     remove what --keep left\n');
+    out('usage: npm run lab [-- --crds] [-- --keep | --down]\n  (no flag)  run the seed flow and tear down\n  --crds     configure with metallb.io objects (IPAddressPool, L2Advertisement) instead of the ConfigMap\n  --keep     leave the lab running (state in .lab/state.json)\n  --down     remove what --keep left\n');
     return 0;
   }
-  const unknown = argv.filter((a) => a !== '--keep' && a !== '--down');
+  const unknown = argv.filter((a) => a !== '--keep' && a !== '--down' && a !== '--crds');
   if (unknown.length > 0) {
-    out(`lab: unknown argument ${unknown[0]} (use --keep or --down)\n`);
+    out(`lab: unknown argument ${unknown[0]} (use --crds, --keep or --down)\n`);
     return 2;
   }
   if (argv.includes('--down')) return down(out);
   const keep = argv.includes('--keep');
+  const crds = argv.includes('--crds');
   const t0 = Date.now();
   const state: LabState = { createdAt: new Date().toISOString(), kept: false, namespaces: [], nodes: [], processes: [] };
   let l2: L2Lab | undefined;
@@ -176,9 +138,17 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
     out(`    client: ${lan.client.ipv4} (netns ${lan.client.ns})\n`);
 
     const cfg = labConfig(await fs.readFile(EXAMPLE_CONFIG, 'utf8'));
-    await step(`applying config/example-config.yaml as ConfigMap ${cfg.namespace}/${cfg.name}`, async () => {
-      await lan.kit.applyConfig(cfg.namespace, cfg.name, cfg.text);
-    });
+    if (crds) {
+      const objects = labObjects(cfg.text, cfg.namespace);
+      const shown = await step(`installing manifests/crds and applying config/example-config.yaml as metallb.io objects in ${cfg.namespace} (ironlb migrate)`, () =>
+        applyLabObjects(kubectl, lan.cluster.kubeconfig, objects, cfg.namespace),
+      );
+      out(`    $ ironlb migrate config/example-config.yaml | kubectl apply -f -\n${indent(objects)}    $ kubectl get ipaddresspools,l2advertisements -n ${cfg.namespace}\n${indent(shown)}`);
+    } else {
+      await step(`applying config/example-config.yaml as ConfigMap ${cfg.namespace}/${cfg.name}`, async () => {
+        await lan.kit.applyConfig(cfg.namespace, cfg.name, cfg.text);
+      });
+    }
     out(`    pool "${cfg.pool}" ${cfg.originalRanges.join(', ')} is mapped into ${LAB_RANGE} inside the lab (${cfg.size} addresses on the LAN ${LAN_V4_PREFIX}.0/24)\n`);
 
     const ctl = manifestSettings('controller');
@@ -249,7 +219,7 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
         const want = pods.map((p) => `${p.ip}:${p.port}`).sort();
         // kube-proxy applies a change within --iptables-min-sync-period (1 s) of seeing it.
         return Promise.all(lan.nodes.map((node) => eventually(`kube-proxy's rules for ${ip} on ${node.nodeName}`, async () => {
-          const r = describeRules(await natRules(node.ns), ip, SERVICE.port);
+          const r = describeRules(await natRules(node.ns), ip, SERVICE.port, SERVICE);
           return r.entry && want.every((t) => r.targets.includes(t)) ? r : undefined;
         }, 30_000, 250)));
       },
@@ -282,6 +252,10 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
     out(`    arping ${ip}: answered by ${who.mac} = ${who.node?.nodeName ?? 'an unknown MAC'} (${who.node?.ipv4 ?? '?'})\n`);
     out(`    nodeAssigned Event: ${who.event.message} (source ${who.event.source?.component}/${who.event.source?.host})\n`);
     out(`    $ ironlb status\n${indent(who.status)}`);
+    if (crds) {
+      const views = await crStatusViews(kubectl, lan.cluster.kubeconfig, cfg.namespace, who.node?.nodeName ?? '');
+      out(`    $ kubectl get servicel2status -A -o wide\n${indent(views.l2Status)}    $ kubectl get ipaddresspool -n ${cfg.namespace} -o yaml\n${indent(views.pools)}`);
+    }
     out(`    ping -c 1 ${ip}: ${who.pingSummary} (kube-proxy's iptables mode forwards only the Service's ports, as with MetalLB: check with arping and curl)\n`);
 
     const curl = await step(

@@ -1,15 +1,13 @@
-// One read-only snapshot of what the controller and the speakers decide from: the ConfigMap,
-// Services, Nodes, endpoints, speaker Leases (with the view each speaker publishes there) and
+// One read-only snapshot of what the controller and the speakers decide from: the configuration
+// (the ConfigMap or the metallb.io objects, src/cli/live-config.ts), Services, Namespaces' labels, Nodes, endpoints, speaker Leases (with the view each speaker publishes there) and
 // nodeAssigned Events. Shared by `ironlb status`, `ironlb explain` and `ironlb dry-run`. The
 // decisions are replayed with the same pure code the controller (restoreFromStatus, then decide)
 // and the speakers (judgeSpeakers, clusterOwnership → desiredOwnership) run.
 import * as k8s from '@kubernetes/client-node';
-import { parseConfigText, formatIssue } from '../config/parse';
+import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import type { Config } from '../config/types';
 import { canonicalIP } from '../ip/address';
-import { apiStatus, errorText, loadKubeConfig } from '../k8s/client';
-import { CONFIG_KEY } from '../k8s/config-watcher';
-import { metaOf } from '../k8s/config-gate';
+import { loadKubeConfig } from '../k8s/client';
 import { decide } from '../controller/decide';
 import { restoredAllocator } from '../controller/restore';
 import { buildRequest, ingressIPs, serviceKey } from '../controller/service-request';
@@ -17,15 +15,18 @@ import { detectEndpointSource, nodeFacts, type EndpointSource } from '../speaker
 import type { EndpointFacts, NodeFacts } from '../speaker/election/election';
 import { SliceIndex, factsFromEndpoints, type SliceLike } from '../speaker/endpoints';
 import { SPEAKER_LABELS } from '../speaker/membership/lease-membership';
+import { configSourceFlag } from './config-source-flag';
 import { FlagError, parseFlags, type FlagSpec } from './flags';
+import { loadLiveConfig } from './live-config';
 import { speakersFromLeases, type SpeakerLease } from './speakers';
 
 export type { SpeakerLease } from './speakers';
 
 export const COMMON_FLAGS = {
   kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
-  'config-namespace': { kind: 'string', default: 'ironlb-system', help: 'namespace of the configuration ConfigMap' },
+  'config-namespace': { kind: 'string', default: 'ironlb-system', help: 'namespace of the configuration (ConfigMap or metallb.io objects)' },
   'config-name': { kind: 'string', default: 'config', help: 'name of the configuration ConfigMap' },
+  'config-source': { kind: 'string', default: 'auto', help: 'auto|configmap|crds, as given to the controller' },
   namespace: { kind: 'string', default: 'ironlb-system', help: 'namespace of the speaker Leases' },
   'lb-class': { kind: 'string', help: 'the spec.loadBalancerClass the controller serves (default: class-less Services)' },
   output: { kind: 'string', default: 'text', help: 'output format: text or json (short: -o)' },
@@ -47,6 +48,7 @@ export function expandShortFlags(args: readonly string[]): string[] {
 export function parseCommonFlags(argv: string[]) {
   const f = parseFlags(COMMON_FLAGS, expandShortFlags(argv));
   if (f.output !== 'text' && f.output !== 'json') throw new FlagError(`--output must be text or json, not "${f.output}"`);
+  configSourceFlag(f['config-source']);
   return f;
 }
 
@@ -65,13 +67,18 @@ export interface NodeAssignedEvent {
 }
 
 export interface LiveState {
-  configMap: string;
-  /** Whether the ConfigMap exists; config is set only when it also parses. */
+  /** Where the configuration is read from, as the controller would choose it. */
+  configSource: 'configmap' | 'crds';
+  /** `ConfigMap ironlb-system/config` or `metallb.io objects in ironlb-system`. */
+  configWhere: string;
+  /** Whether the ConfigMap (or an IPAddressPool) exists; config is set only when it is also valid. */
   configFound: boolean;
   config?: Config;
-  /** The ConfigMap's ironlb.io/allow-address-changes: "true". */
+  /** ironlb.io/allow-address-changes: "true" on the ConfigMap (or an IPAddressPool). */
   allowAddressChanges?: boolean;
   configErrors: string[];
+  /** Each namespace's labels (IPAddressPool serviceAllocation.namespaceSelectors). */
+  namespaceLabels?: ReadonlyMap<string, Readonly<Record<string, string>>>;
   lbClass?: string;
   services: k8s.V1Service[];
   nodes: Map<string, NodeFacts>;
@@ -87,6 +94,7 @@ export interface LoadOptions {
   kc: k8s.KubeConfig;
   configNamespace: string;
   configName: string;
+  configSource?: ConfigSourceFlag;
   namespace: string;
   lbClass?: string;
   now?: number;
@@ -110,28 +118,14 @@ export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   const endpointSource = await detectEndpointSource(kc);
-  const [cm, services, nodes, leases, events] = await Promise.all([
-    core.readNamespacedConfigMap({ name: opts.configName, namespace: opts.configNamespace }).catch((e) => {
-      if (apiStatus(e) === 404) return undefined;
-      throw new Error(`reading ConfigMap ${opts.configNamespace}/${opts.configName}: ${errorText(e)}`);
-    }),
+  const [live, services, namespaces, nodes, leases, events] = await Promise.all([
+    loadLiveConfig(kc, { configNamespace: opts.configNamespace, configName: opts.configName, flag: opts.configSource }),
     core.listServiceForAllNamespaces(),
+    core.listNamespace(),
     core.listNode(),
     coord.listNamespacedLease({ namespace: opts.namespace, labelSelector }),
     core.listEventForAllNamespaces({ fieldSelector: 'reason=nodeAssigned' }),
   ]);
-
-  let config: Config | undefined;
-  const configErrors: string[] = [];
-  if (cm) {
-    const text = cm.data?.[CONFIG_KEY];
-    if (text === undefined) configErrors.push(`the ConfigMap has no "${CONFIG_KEY}" key`);
-    else {
-      const parsed = parseConfigText(text);
-      if (parsed.ok) config = parsed.config;
-      else configErrors.push(...parsed.errors.map(formatIssue));
-    }
-  }
 
   const nodeMap = new Map<string, NodeFacts>();
   for (const n of nodes.items) nodeMap.set(n.metadata?.name ?? '', nodeFacts(n));
@@ -167,11 +161,13 @@ export async function loadLiveState(opts: LoadOptions): Promise<LiveState> {
   }
 
   return {
-    configMap: `${opts.configNamespace}/${opts.configName}`,
-    configFound: cm !== undefined,
-    config,
-    allowAddressChanges: metaOf(cm?.metadata?.annotations).allowAddressChanges,
-    configErrors,
+    configSource: live.source,
+    configWhere: live.where,
+    configFound: live.found,
+    config: live.config,
+    allowAddressChanges: live.allowAddressChanges,
+    configErrors: live.errors,
+    namespaceLabels: new Map(namespaces.items.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}])),
     lbClass: opts.lbClass,
     services: services.items,
     nodes: nodeMap,
@@ -188,6 +184,7 @@ export async function loadFromFlags(f: CommonFlags, now?: number): Promise<LiveS
     kc: kubeConfigFrom(f),
     configNamespace: f['config-namespace'] ?? 'ironlb-system',
     configName: f['config-name'] ?? 'config',
+    configSource: configSourceFlag(f['config-source']),
     namespace: f.namespace ?? 'ironlb-system',
     lbClass: f['lb-class'],
     now,
@@ -233,6 +230,7 @@ export type AddressReason =
   | 'requestedIPNotInPool'
   | 'poolMismatch'
   | 'poolExhausted'
+  | 'poolRestricted'
   | 'sharingConflict'
   | 'familyUnavailable';
 
@@ -248,6 +246,7 @@ export interface AddressDecision {
 
 const FAILURE_REASON: Record<string, AddressReason> = {
   PoolExhausted: 'poolExhausted',
+  PoolRestricted: 'poolRestricted',
   NotInAnyPool: 'requestedIPNotInPool',
   UnknownPool: 'noPool',
   NoPools: 'noPool',
@@ -277,17 +276,18 @@ export function decideAddress(state: LiveState, svc: k8s.V1Service): AddressDeci
   const current = ingressIPs(svc);
   const none = (reason: AddressReason, message: string): AddressDecision => ({ current, wouldGet: [], reason, message });
   const { allocator } = restoredAllocator(state.config, state.services, state.lbClass);
-  const o = decide({ config: state.config, lbClass: state.lbClass, allowAddressChanges: state.allowAddressChanges ?? false }, allocator, svc).outcome;
+  const namespaceLabels = (ns: string): Readonly<Record<string, string>> | undefined => state.namespaceLabels?.get(ns);
+  const o = decide({ config: state.config, lbClass: state.lbClass, allowAddressChanges: state.allowAddressChanges ?? false, namespaceLabels }, allocator, svc).outcome;
   switch (o.kind) {
     case 'notHandled':
       return none(NOT_HANDLED[o.why], notHandledMessage(state, svc, o.why));
     case 'noConfig':
-      if (state.configFound) return none('invalidConfig', `ConfigMap ${state.configMap} is invalid (the controller keeps its last good configuration): ${state.configErrors.join('; ')}`);
-      return none('noConfig', `ConfigMap ${state.configMap} does not exist: there are no pools to allocate from`);
+      if (state.configFound) return none('invalidConfig', `${state.configWhere}: invalid (the controller keeps its last good configuration): ${state.configErrors.join('; ')}`);
+      return none('noConfig', `${state.configWhere}: ${state.configSource === 'crds' ? 'no IPAddressPool' : 'the ConfigMap does not exist'}: there are no pools to allocate from`);
     case 'invalidRequest':
       return { current, wouldGet: [...o.kept], reason: 'invalidRequest', message: `${o.reason}: ${o.message}${o.kept.length > 0 ? `; the Service keeps ${o.kept.join(', ')}` : ''}` };
     case 'outsideConfig':
-      return { current, wouldGet: [...o.kept], reason: 'outsideConfig', message: `${o.kept.join(', ')} is in no configured pool; the controller lets the Service keep it (ironlb.io/allow-address-changes on the ConfigMap lets it move)` };
+      return { current, wouldGet: [...o.kept], reason: 'outsideConfig', message: `${o.kept.join(', ')} is in no configured pool; the controller lets the Service keep it (ironlb.io/allow-address-changes ${state.configSource === 'crds' ? 'on an IPAddressPool' : 'on the ConfigMap'} lets it move)` };
     case 'failed': {
       const tail = o.kept.length > 0 ? `; the Service keeps ${o.kept.join(', ')}` : current.length > 0 ? ` (it still shows ${current.join(', ')}, which the controller clears)` : '';
       return { current, wouldGet: [...o.kept], reason: FAILURE_REASON[o.reason] ?? 'invalidRequest', message: `${o.message}${tail}` };

@@ -22,10 +22,10 @@ import {
 
 const USAGE = `usage: ironlb status [flags]
 
-Pools with size/used/free per family (from the live ConfigMap and every Service's status), the
-speakers (Leases, and the view each publishes there), and per address: its Services, the
-announcing node (each speaker's own election with its own member view, over Nodes and endpoints)
-and the latest nodeAssigned Event.
+Pools with size/used/free per family (from the live configuration, the ConfigMap or the
+metallb.io objects, and every Service's status), the speakers (Leases, and the view each
+publishes there), and per address: its Services, the announcing node (each speaker's own
+election with its own member view, over Nodes and endpoints) and the latest nodeAssigned Event.
 
 flags:
 ${usage(COMMON_FLAGS)}
@@ -61,7 +61,8 @@ export interface AddressStatus {
 }
 
 export interface StatusReport {
-  configMap: string;
+  /** `ConfigMap ironlb-system/config` or `metallb.io objects in ironlb-system`. */
+  configSource: string;
   configFound: boolean;
   configErrors: string[];
   pools: PoolStatus[];
@@ -109,7 +110,7 @@ export function buildStatus(state: LiveState): StatusReport {
     addresses.push({ ip, pool: state.config ? (poolOf(state.config, ip)?.name ?? null) : null, services: svcs.map(serviceKey), ...ann, lastNodeAssigned: last });
   }
   addresses.sort((a, b) => compareIPs(a.ip, b.ip));
-  return { configMap: state.configMap, configFound: state.configFound, configErrors: state.configErrors, pools, speakers: state.speakers, addresses };
+  return { configSource: state.configWhere, configFound: state.configFound, configErrors: state.configErrors, pools, speakers: state.speakers, addresses };
 }
 
 /** IPv4 before IPv6, numerically inside a family; unparsable text last. */
@@ -135,9 +136,10 @@ function speakerState(s: SpeakerLease, now: number): string {
 
 export function formatStatus(r: StatusReport, now: number): string {
   const out: string[] = [];
-  if (!r.configFound) out.push(`configuration: ConfigMap ${r.configMap} not found\n`);
-  else if (r.configErrors.length > 0) out.push(`configuration: ConfigMap ${r.configMap} is INVALID (the controller keeps its last good one):\n${r.configErrors.map((e) => `  ${e}\n`).join('')}`);
-  else out.push(`configuration: ConfigMap ${r.configMap}, ${r.pools.length} pool(s)\n`);
+  const configMap = r.configSource.startsWith('ConfigMap');
+  if (!r.configFound) out.push(`configuration: ${r.configSource}: ${configMap ? 'not found' : 'no IPAddressPool'}\n`);
+  else if (r.configErrors.length > 0) out.push(`configuration: ${r.configSource} ${configMap ? 'is' : 'are'} INVALID (the controller keeps its last good one):\n${r.configErrors.map((e) => `  ${e}\n`).join('')}`);
+  else out.push(`configuration: ${r.configSource}, ${r.pools.length} pool(s)\n`);
   if (r.pools.length > 0) {
     out.push('\n');
     const fam = (u: FamilyUsage): string => (u.size === 0n ? '-' : `${u.size}/${u.used}/${u.free}`);

@@ -11,7 +11,8 @@ function state(services: k8s.V1Service[], lbClass?: string): LiveState {
   const parsed = parseConfigText('address-pools:\n- name: default\n  protocol: layer2\n  addresses:\n  - 192.0.2.10-192.0.2.11\n');
   if (!parsed.ok) throw new Error('bad test config');
   return {
-    configMap: 'ironlb-system/config',
+    configSource: 'configmap',
+    configWhere: 'ConfigMap ironlb-system/config',
     configFound: true,
     config: parsed.config,
     configErrors: [],
