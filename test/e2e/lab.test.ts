@@ -67,6 +67,21 @@ describe('npm run lab', () => {
     expect(existsSync(path.join(REPO, '.lab'))).toBe(false);
   });
 
+  it('--crds: the same flow from an IPAddressPool and an L2Advertisement; ServiceL2Status names the node arping sees, the pool status counts the address', async () => {
+    const r = await npmLab(['--crds']);
+    if (r.code !== 0) throw new Error(`npm run lab -- --crds failed:\n${r.out}`);
+    const ip = /arping (198\.51\.100\.\d+): answered by [0-9a-f:]{17} = (node[123]) /.exec(r.out);
+    expect(ip).not.toBeNull();
+    const [, address, node] = ip ?? [];
+    expect(address).toBe('198.51.100.90');
+    expect(r.out).toMatch(/ipaddresspool\.metallb\.io\/default\s+true\s+false\s+\["198\.51\.100\.90-198\.51\.100\.100"\]/);
+    expect(r.out).toContain('configuration: metallb.io objects in ironlb-system, 1 pool(s)');
+    expect(r.out).toMatch(new RegExp(`ironlb-system\\s+l2-\\w+\\s+${node}\\s+nginx-metallb\\s+default\\n`));
+    expect(r.out).toMatch(/status:\n\s+assignedIPv4: 1\n\s+assignedIPv6: 0\n\s+availableIPv4: 10\n/);
+    expect(r.out).toMatch(/<- pod nginx-[012] \(198\.18\.[123]\.10 on node[123]\), reached through kube-proxy on node[123]\n/);
+    expect(existsSync(path.join(REPO, '.lab'))).toBe(false);
+  });
+
   it('--keep leaves a working lab whose processes outlive the script; --down removes every namespace and process', async () => {
     const kept = await npmLab(['--keep']);
     if (kept.code !== 0) throw new Error(`npm run lab -- --keep failed:\n${kept.out}`);
