@@ -32,6 +32,9 @@ export const SPEAKER_FLAGS = {
   'node-address-v6': { kind: 'string', help: "BGP: this node's IPv6 address, the next hop of IPv6 prefixes sent over IPv4 sessions (default: first global IPv6)", env: 'NODE_IPV6' },
   'bgp-graceful-restart-time': { kind: 'string', default: '120', help: 'BGP: restart time (seconds) in the graceful restart capability; 0 = do not advertise graceful restart' },
   'conflict-detection': { kind: 'boolean', default: true, help: 'probe an address (ARP probe / DAD) before its first announcement and watch for other hosts using announced ones (--conflict-detection=false: off)' },
+  'datapath-check': { kind: 'string', default: 'off', help: "off, or kube-proxy: withdraw this node from layer-2 elections (as NO_LAYER2) while kube-proxy's /healthz does not answer 200 (docs/failover.md)" },
+  'datapath-check-url': { kind: 'string', default: 'http://127.0.0.1:10256/healthz', help: 'with --datapath-check=kube-proxy: the health URL asked (kube-proxy --healthz-bind-address)' },
+  'datapath-check-interval-ms': { kind: 'string', default: '250', help: 'with --datapath-check: milliseconds between checks; 2 failed checks in a row withdraw the node' },
   'ignore-exclude-lb': { kind: 'boolean', help: 'announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers too' },
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
@@ -41,6 +44,15 @@ function seconds(name: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new FlagError(`--${name}: "${v}" is not a number of seconds`);
   return n;
+}
+
+/** --datapath-check off|kube-proxy, with its URL and interval. */
+function dataPathFlags(mode: string | undefined, url: string | undefined, intervalMs: string | undefined): { url: string; intervalMs: number } | undefined {
+  if (mode === undefined || mode === 'off') return undefined;
+  if (mode !== 'kube-proxy') throw new FlagError(`--datapath-check: "${mode}" is not off or kube-proxy`);
+  const target = url ?? 'http://127.0.0.1:10256/healthz';
+  if (!/^http:\/\/[^/\s]+(\/\S*)?$/.test(target)) throw new FlagError(`--datapath-check-url: "${target}" is not an http:// URL`);
+  return { url: target, intervalMs: integer('datapath-check-interval-ms', intervalMs, 20, 10_000) };
 }
 
 function integer(name: string, v: string | undefined, min: number, max: number): number {
@@ -98,6 +110,7 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     conflictDetection: f['conflict-detection'],
     nodeAddressV6: f['node-address-v6'] ?? defaultNodeAddressV6(),
     bgpGracefulRestartSeconds: integer('bgp-graceful-restart-time', f['bgp-graceful-restart-time'], 0, 4095),
+    dataPath: dataPathFlags(f['datapath-check'], f['datapath-check-url'], f['datapath-check-interval-ms']),
     heartbeat: f.heartbeat ? { port: integer('heartbeat-port', f['heartbeat-port'], 1, 65535), intervalMs: integer('heartbeat-interval-ms', f['heartbeat-interval-ms'], 10, 10_000) } : undefined,
     log,
     metrics,

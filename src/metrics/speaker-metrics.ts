@@ -69,6 +69,17 @@ export class SpeakerMetrics {
   readonly drops = this.counter('ironlb_layer2_dropped_total', 'Packets examined and not answered, by reason', ['reason']);
   readonly sendFailures = this.counter('ironlb_layer2_send_failures_total', 'Packets that could not be sent', []);
   readonly socketDrops = this.counter('ironlb_layer2_socket_queue_drops_total', 'Frames the kernel dropped because the responder socket queue was full', []);
+  readonly dataPathHealthy = new Gauge({
+    name: 'ironlb_speaker_datapath_healthy',
+    help: "With --datapath-check: 1 while this node's data path (kube-proxy /healthz) counts healthy, 0 while the node is withdrawn from layer-2 elections (as NO_LAYER2)",
+    registers: [this.registry],
+  });
+  readonly dataPathChecks = new Counter({
+    name: 'ironlb_speaker_datapath_checks_total',
+    help: 'Data-path health checks made (--datapath-check), by result (ok, failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
   readonly responderHealthy = new Gauge({
     name: 'ironlb_layer2_responder_healthy',
     help: '1 while the responder worker thread runs and makes progress; 0 while it is being replaced (the node is withdrawn as NO_LAYER2 meanwhile)',

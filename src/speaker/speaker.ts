@@ -19,6 +19,7 @@ import { LeaseMembership } from './membership/lease-membership';
 import type { Membership } from './membership/membership';
 import { encodeSpeakerView, SPEAKER_VIEW_ANNOTATION } from './membership/speaker-view';
 import type { MemberView } from './layer2/desired';
+import { HealthProbe } from './datapath/health-probe';
 
 export interface SpeakerOptions {
   kc: k8s.KubeConfig;
@@ -47,6 +48,8 @@ export interface SpeakerOptions {
   /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
   nodeAddressV6?: string;
   bgpGracefulRestartSeconds?: number;
+  /** --datapath-check: withdraw from layer-2 elections (as NO_LAYER2) while this URL does not answer 200. */
+  dataPath?: { url: string; intervalMs: number };
   log: Logger;
   metrics: SpeakerMetrics;
 }
@@ -68,6 +71,7 @@ export class Speaker {
   /** What the next pass re-elects: the Services touched since the last one, or all of them. */
   private dirty: Set<string> | 'all' = 'all';
   private running = false;
+  private readonly dataPath?: HealthProbe;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.events = new EventRecorder(opts.kc, 'ironlb-speaker', opts.nodeName, opts.log);
@@ -109,10 +113,27 @@ export class Speaker {
         lease,
         conflictDetection: opts.conflictDetection,
         onReconciled: (members) => this.publishView(members),
+        dataPathHealthy: opts.dataPath && (() => this.dataPath?.healthy ?? true),
       },
       this.state,
       this.membership,
     );
+    if (opts.dataPath) {
+      const m = opts.metrics;
+      this.dataPath = new HealthProbe({
+        url: opts.dataPath.url,
+        intervalMs: opts.dataPath.intervalMs,
+        // Most of the interval: a check never overlaps the next one.
+        timeoutMs: Math.max(1, Math.floor(opts.dataPath.intervalMs * 0.8)),
+        log: opts.log,
+        onCheck: (ok) => m.dataPathChecks.inc({ result: ok ? 'ok' : 'failed' }),
+        onChange: (healthy) => {
+          m.dataPathHealthy.set(healthy ? 1 : 0);
+          this.layer2.dataPathChanged();
+        },
+      });
+      m.dataPathHealthy.set(1);
+    }
     this.bgp = new BgpSpeaker(
       {
         nodeName: opts.nodeName,
@@ -187,6 +208,7 @@ export class Speaker {
 
   async start(): Promise<void> {
     this.membership.prepare?.();
+    this.dataPath?.start();
     await this.layer2.start();
     await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);
     // Speakers that start together list each other's Leases before those exist; wait until every
@@ -204,6 +226,7 @@ export class Speaker {
   /** Graceful: stop answering first, then leave the membership so that others take over at once. */
   async stop(): Promise<void> {
     this.running = false;
+    this.dataPath?.stop();
     this.configurationState.stop();
     await this.layer2.stop();
     await this.bgp.stop();

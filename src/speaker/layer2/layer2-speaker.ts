@@ -42,6 +42,8 @@ export interface Layer2Options {
   conflictDetection?: boolean;
   /** After each election pass, with the member view it used (the speaker publishes it). */
   onReconciled?: (members: MemberView) => void;
+  /** --datapath-check: this node's data path (kube-proxy) answers its health check. */
+  dataPathHealthy?: () => boolean;
 }
 
 export class Layer2Speaker {
@@ -125,9 +127,15 @@ export class Layer2Speaker {
     void this.refreshInterfaces();
   }
 
-  /** Some interface here can answer ARP or NDP and the responder worker is healthy (otherwise: NO_LAYER2). */
+  /** Some interface here can answer ARP or NDP, the responder worker is healthy and (with
+   * --datapath-check) the data path answers its health check; otherwise NO_LAYER2. */
   get hasUsableInterface(): boolean {
-    return this.interfacesUsable && (this.responder?.health.healthy ?? true);
+    return this.interfacesUsable && (this.responder?.health.healthy ?? true) && (this.opts.dataPathHealthy?.() ?? true);
+  }
+
+  /** The data-path check changed its verdict: tell the peers (NO_LAYER2 or not) and re-elect. */
+  dataPathChanged(): void {
+    this.updateLayer2Ready();
   }
 
   /** The member view the elections use now. */
