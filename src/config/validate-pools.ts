@@ -134,7 +134,7 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
 }
 
 /** `release-delay`: a Go duration (`10m`) or whole seconds, at least 0, at most a day. */
-function readReleaseDelay(r: YamlReader, at: At | undefined): number | undefined {
+export function readReleaseDelay(r: YamlReader, at: At | undefined): number | undefined {
   if (!at) return undefined;
   const text = r.string(at);
   if (text === undefined) return undefined;

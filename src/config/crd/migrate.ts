@@ -8,6 +8,7 @@ import { formatIssue, parseConfigText } from '../parse';
 import { formatGoDuration } from '../duration';
 import type { AddressPool, BfdProfile, Config, NodeSelector, Peer } from '../types';
 import { formatObjectIssue } from './objects';
+import { CROSS_NAMESPACE_SHARING_ANNOTATION, RELEASE_DELAY_ANNOTATION } from './pools';
 import { translateObjects } from './translate';
 
 type Obj = Record<string, unknown>;
@@ -43,8 +44,16 @@ function selectorObject(s: NodeSelector): Obj {
 
 const selectors = (list: readonly NodeSelector[]): Obj => (list.length > 0 ? { nodeSelectors: list.map(selectorObject) } : {});
 
-function meta(apiVersion: string, kind: string, name: string, namespace: string, spec: Obj): Obj {
-  return { apiVersion: `metallb.io/${apiVersion}`, kind, metadata: { name, namespace }, spec };
+function meta(apiVersion: string, kind: string, name: string, namespace: string, spec: Obj, annotations?: Record<string, string>): Obj {
+  return { apiVersion: `metallb.io/${apiVersion}`, kind, metadata: { name, namespace, ...(annotations && { annotations }) }, spec };
+}
+
+/** ironlb's pool keys that metallb.io has no field for, as the IPAddressPool annotations ironlb reads. */
+function poolAnnotations(p: AddressPool): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  if (p.releaseDelaySeconds) out[RELEASE_DELAY_ANNOTATION] = formatGoDuration(p.releaseDelaySeconds);
+  if (p.crossNamespaceSharing === false) out[CROSS_NAMESPACE_SHARING_ANNOTATION] = 'false';
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /** Names for every pool and BFD profile, or the errors that stop the conversion. */
@@ -161,7 +170,7 @@ export function configMapToObjects(configText: string, namespace: string): Migra
         autoAssign: p.autoAssign,
         avoidBuggyIPs: p.avoidBuggyIPs,
         ...(rank !== undefined && { serviceAllocation: { priority: rank } }),
-      }),
+      }, poolAnnotations(p)),
     );
   }
   let bgpIndex = 0;

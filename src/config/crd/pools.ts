@@ -4,7 +4,7 @@ import { canonical } from '../canonical';
 import { parseCommunity } from '../community';
 import type { Community, LabelSelector, PoolAddressEntry, ServiceAllocation } from '../types';
 import type { EntryAt } from '../validate-advertisements';
-import { readAddressEntries, reportOverlaps, type PlacedEntry } from '../validate-pools';
+import { readAddressEntries, readReleaseDelay, reportOverlaps, type PlacedEntry } from '../validate-pools';
 import { readNodeSelectors } from '../validate-selectors';
 import type { At, YamlReader } from '../yaml-walk';
 import { describeRef, where, type ObjectAt } from './objects';
@@ -14,6 +14,10 @@ const POOL_KEYS = ['addresses', 'autoAssign', 'avoidBuggyIPs', 'serviceAllocatio
 const ALLOCATION_KEYS = ['priority', 'namespaces', 'namespaceSelectors', 'serviceSelectors'] as const;
 const INT32 = { min: -0x80000000, max: 0x7fffffff };
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** ironlb's sticky addresses for an IPAddressPool (the ConfigMap's pool key `release-delay`). */
+export const RELEASE_DELAY_ANNOTATION = 'ironlb.io/release-delay';
+/** ironlb's `"false"`: no sharing across namespaces in this pool (the ConfigMap's `cross-namespace-sharing`). */
+export const CROSS_NAMESPACE_SHARING_ANNOTATION = 'ironlb.io/cross-namespace-sharing';
 
 /** An IPAddressPool as read: everything but how it is announced. */
 export interface PoolDraft {
@@ -25,6 +29,10 @@ export interface PoolDraft {
   readonly autoAssign: boolean;
   readonly avoidBuggyIPs: boolean;
   readonly serviceAllocation?: ServiceAllocation;
+  /** The annotation ironlb.io/release-delay, in seconds (absent or 0: none). */
+  readonly releaseDelaySeconds?: number;
+  /** The annotation ironlb.io/cross-namespace-sharing: "false". */
+  readonly crossNamespaceSharing?: false;
   /** False when a field is in error (the pool still takes part in the overlap and reference checks). */
   readonly complete: boolean;
 }
@@ -74,6 +82,13 @@ function readServiceAllocation(r: YamlReader, at: At | undefined): ServiceAlloca
   };
 }
 
+/** Where metadata.annotations[key] of the object is, if set. */
+function annotation(r: YamlReader, o: ObjectAt, key: string): At | undefined {
+  const metadata = r.entries(o.at)?.find((e) => e.key === 'metadata')?.value;
+  const annotations = metadata && r.entries(metadata)?.find((e) => e.key === 'annotations')?.value;
+  return annotations && r.entries(annotations)?.find((e) => e.key === key)?.value;
+}
+
 function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
   const before = r.issues.length;
   const spec = specOf(r, o);
@@ -81,6 +96,10 @@ function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
   const f = r.fields(spec, POOL_KEYS, { unknown: 'warn' }) ?? {};
   const entries = spec ? readAddressEntries(r, f.addresses, spec) : [];
   const serviceAllocation = readServiceAllocation(r, f.serviceAllocation);
+  const releaseDelaySeconds = readReleaseDelay(r, annotation(r, o, RELEASE_DELAY_ANNOTATION));
+  const sharingAt = annotation(r, o, CROSS_NAMESPACE_SHARING_ANNOTATION);
+  const sharing = sharingAt && r.string(sharingAt);
+  if (sharingAt && sharing !== undefined && sharing !== 'true' && sharing !== 'false') r.report(sharingAt, `${CROSS_NAMESPACE_SHARING_ANNOTATION} must be "true" or "false", got "${sharing}"`);
   return {
     object: o,
     name: o.name,
@@ -90,6 +109,8 @@ function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
     autoAssign: r.bool(f.autoAssign) ?? true,
     avoidBuggyIPs: r.bool(f.avoidBuggyIPs) ?? false,
     ...(serviceAllocation && { serviceAllocation }),
+    ...(releaseDelaySeconds ? { releaseDelaySeconds } : {}),
+    ...(sharing === 'false' && { crossNamespaceSharing: false as const }),
     complete: r.issues.length === before,
   };
 }

@@ -67,6 +67,8 @@ function buildPool(draft: PoolDraft, l2Advertisements: readonly L2Advertisement[
     nodeSelectors: [],
     l2Advertisements,
     ...(draft.serviceAllocation && { serviceAllocation: draft.serviceAllocation }),
+    ...(draft.releaseDelaySeconds ? { releaseDelaySeconds: draft.releaseDelaySeconds } : {}),
+    ...(draft.crossNamespaceSharing === false && { crossNamespaceSharing: false }),
   };
 }
 

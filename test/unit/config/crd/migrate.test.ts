@@ -2,6 +2,7 @@
 // golden files (configmaptocrs/testdata/configmap-yaml/config-yaml-convert-names.golden and
 // config-yaml-peers.golden), copied by hand.
 import { configMapToObjects, objectName } from '../../../../src/config/crd/migrate';
+import { translateObjects } from '../../../../src/config/crd/translate';
 
 function converted(lines: readonly string[], namespace = 'metallb-system'): Record<string, unknown>[] {
   const result = configMapToObjects(`${lines.join('\n')}\n`, namespace);
@@ -152,6 +153,27 @@ describe('ironlb additions and v0.12 details', () => {
     expect(specOf(objects, 'IPAddressPool/bulk')).toEqual({ addresses: ['192.0.2.0/26'], autoAssign: true, avoidBuggyIPs: false, serviceAllocation: { priority: 2 } });
     expect(specOf(objects, 'L2Advertisement/l2advertisement1')).toEqual({ ipAddressPools: ['edge'], interfaces: ['bond0'], nodeSelectors: [{ matchLabels: { edge: 'true' } }] });
     expect(specOf(objects, 'L2Advertisement/l2advertisement2')).toEqual({ ipAddressPools: ['bulk'] });
+  });
+
+  it("ironlb's pool keys without a metallb.io field become the IPAddressPool annotations ironlb reads, and read back the same", () => {
+    const objects = converted([
+      'address-pools:',
+      '- name: sticky',
+      '  protocol: layer2',
+      '  release-delay: 10m',
+      '  cross-namespace-sharing: false',
+      '  addresses: [192.0.2.0/28]',
+      '- name: plain',
+      '  protocol: layer2',
+      '  addresses: [192.0.2.16/28]',
+    ]);
+    const meta = (key: string): unknown => (objects.find((o) => id(o) === key)?.metadata as { annotations?: unknown }).annotations;
+    expect(meta('IPAddressPool/sticky')).toEqual({ 'ironlb.io/release-delay': '10m0s', 'ironlb.io/cross-namespace-sharing': 'false' });
+    expect(meta('IPAddressPool/plain')).toBeUndefined();
+    const back = translateObjects(objects, { namespace: 'metallb-system' });
+    if (!back.ok) throw new Error(back.errors.map((e) => e.message).join('\n'));
+    const sticky = back.config.pools.find((p) => p.name === 'sticky');
+    expect([sticky?.releaseDelaySeconds, sticky?.crossNamespaceSharing]).toEqual([600, false]);
   });
 
   it('a bare `-` advertisement is one default advertisement; aliases stay aliases in one Community', () => {

@@ -240,3 +240,25 @@ describe('selection and references', () => {
     expect(config.pools.map((p) => p.name)).toEqual(['one', 'ten', 'zero', 'open-a']);
   });
 });
+
+describe('ironlb annotations on an IPAddressPool', () => {
+  const annotated = (value: string): Record<string, unknown> => {
+    const pool = ipPool('sticky', { addresses: ['192.0.2.0/28'] });
+    return { ...pool, metadata: { ...(pool.metadata as Record<string, unknown>), annotations: { 'ironlb.io/release-delay': value } } };
+  };
+
+  it('ironlb.io/release-delay sets the sticky hold as the ConfigMap key release-delay does', () => {
+    expect(accepted([annotated('10m'), l2Adv('l2')]).config.pools[0].releaseDelaySeconds).toBe(600);
+    expect(accepted([annotated('90'), l2Adv('l2')]).config.pools[0].releaseDelaySeconds).toBe(90);
+    expect(accepted([annotated('0s'), l2Adv('l2')]).config.pools[0].releaseDelaySeconds).toBeUndefined();
+    expect(accepted([ipPool('plain', { addresses: ['192.0.2.0/28'] }), l2Adv('l2')]).config.pools[0].releaseDelaySeconds).toBeUndefined();
+  });
+
+  it('an invalid release-delay refuses the pool with the annotation named', () => {
+    const result = translateObjects([annotated('25h'), l2Adv('l2')], { namespace: NS });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map(formatObjectIssue).join('\n')).toContain('release-delay must be between 0s and 24h, got 25h');
+    const soon = translateObjects([annotated('soon'), l2Adv('l2')], { namespace: NS });
+    expect(soon.ok).toBe(false);
+  });
+});
