@@ -13,8 +13,8 @@ import { COMMON_FLAGS, decideAddress, loadFromFlags, parseCommonFlags, processIO
 const USAGE = `usage: ironlb dry-run SERVICE.yaml [flags]
 
 Which pool and address the Service in SERVICE.yaml would get now (an update when a Service of that
-name exists). Reads the live configuration (the ConfigMap or the metallb.io objects, chosen as the controller
-chooses) and every Service's status; changes nothing.
+name exists). Reads the live configuration (the ConfigMap or the metallb.io objects, chosen as
+the controller chooses) and every Service's status; changes nothing.
 Exit status: 0 an address, 1 no address, 2 bad usage or file.
 
 flags:

@@ -1,5 +1,6 @@
 // One read-only snapshot of what the controller and the speakers decide from: the configuration
-// (the ConfigMap or the metallb.io objects, src/cli/live-config.ts), Services, Namespaces' labels, Nodes, endpoints, speaker Leases (with the view each speaker publishes there) and
+// (the ConfigMap or the metallb.io objects, src/cli/live-config.ts), Services, Namespaces' labels,
+// Nodes, endpoints, speaker Leases (with the view each speaker publishes there) and
 // nodeAssigned Events. Shared by `ironlb status`, `ironlb explain` and `ironlb dry-run`. The
 // decisions are replayed with the same pure code the controller (restoreFromStatus, then decide)
 // and the speakers (judgeSpeakers, clusterOwnership → desiredOwnership) run.
