@@ -11,6 +11,7 @@ import type { ServiceSource } from './ports';
 import { holdQuarantined, Quarantine, releaseQuarantined } from './quarantine';
 import { buildRequest, serviceKey } from './service-request';
 import { StickyAddresses } from './sticky';
+import { decodeHolds, encodeHolds } from './sticky-persist';
 
 export interface AddressHoldsDeps {
   allocator(): Allocator;
@@ -25,6 +26,8 @@ export interface AddressHoldsDeps {
   /** An address was freed: Services waiting for one are decided again. */
   afterRelease(): void;
   conflictHoldMs?: number;
+  /** The sticky holds changed: their encoded form (undefined: none), for the leader Lease (sticky-persist.ts). */
+  persist?(encoded: string | undefined): void;
 }
 
 export class AddressHolds {
@@ -51,6 +54,24 @@ export class AddressHolds {
   reapply(fresh: boolean): void {
     if (fresh) this.sticky.clear();
     this.holdQuarantined(this.quarantined());
+  }
+
+  /** On a rebuilt allocator: the previous leader's holds (its Lease annotation), where still valid. */
+  restoreSticky(encoded: string | undefined): void {
+    const holds = decodeHolds(encoded);
+    if (holds.length === 0) return;
+    const live = (key: string): boolean => {
+      const [namespace, name] = key.split('/', 2);
+      return this.d.services.get(name, namespace) !== undefined;
+    };
+    const restored = this.sticky.restore(this.d.allocator(), holds, live, this.d.clock.now(), this.d.clock.wallNow());
+    this.d.log.info('sticky holds taken over from the previous leader', { persisted: holds.length, restored });
+    this.expireSticky();
+  }
+
+  private persistSticky(): void {
+    const holds = this.sticky.snapshot(this.d.clock.now(), this.d.clock.wallNow());
+    this.d.persist?.(holds.length > 0 ? encodeHolds(holds) : undefined);
   }
 
   private applyQuarantine(): void {
@@ -88,6 +109,7 @@ export class AddressHolds {
     const delayMs = (pool: string): number => (pools.find((p) => p.name === pool)?.releaseDelaySeconds ?? 0) * 1000;
     if (!built.ok || !this.sticky.onDeleted(this.d.allocator(), built.request, delayMs, this.d.clock.now())) return false;
     this.expireSticky();
+    this.persistSticky();
     return true;
   }
 
@@ -96,6 +118,7 @@ export class AddressHolds {
     if (!this.sticky.has(serviceKey(svc))) return;
     const built = buildRequest(svc);
     if (built.ok) this.sticky.reclaim(this.d.allocator(), built.request);
+    this.persistSticky();
   }
 
   /** The Service found no address: frees the oldest hold it could use; true if one was freed. */
@@ -104,12 +127,17 @@ export class AddressHolds {
     const built = buildRequest(svc);
     if (!built.ok) return false;
     const autoPools = new Set((this.d.config()?.pools ?? []).filter((p) => p.autoAssign).map((p) => p.name));
-    return this.sticky.evictFor(this.d.allocator(), built.request, autoPools);
+    const evicted = this.sticky.evictFor(this.d.allocator(), built.request, autoPools);
+    if (evicted) this.persistSticky();
+    return evicted;
   }
 
   private expireSticky(): void {
     const now = this.d.clock.now();
-    if (this.sticky.expire(this.d.allocator(), now) && this.d.leading()) this.d.afterRelease();
+    if (this.sticky.expire(this.d.allocator(), now)) {
+      this.persistSticky();
+      if (this.d.leading()) this.d.afterRelease();
+    }
     const next = this.sticky.nextExpiry();
     if (next !== undefined) this.d.later('sticky', Math.max(0, next - now), () => this.expireSticky());
   }

@@ -15,6 +15,7 @@ import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-statu
 import { EventRecorder, targetOf } from '../k8s/events';
 import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
+import { HOLDS_ANNOTATION } from './sticky-persist';
 import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
@@ -117,6 +118,7 @@ export class Controller {
       namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
       conflictHoldMs: opts.conflictHoldMs,
       soleWriter: !opts.leaderElection,
+      stickyStore: this.elector && stickyStoreOf(this.elector),
     });
     this.namespaces.on((n, event) => {
       if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
@@ -211,4 +213,9 @@ export class Controller {
       m.addressesInUse.set({ pool }, Number(s.inUseV4 + s.inUseV6));
     }
   }
+}
+
+/** The sticky holds ride on the leader Lease, so that the next leader takes them over. */
+function stickyStoreOf(elector: LeaderElector): { read(): string | undefined; write(encoded: string | undefined): void } {
+  return { read: () => elector.annotation(HOLDS_ANNOTATION), write: (encoded) => elector.setAnnotation(HOLDS_ANNOTATION, encoded) };
 }

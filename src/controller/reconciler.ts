@@ -46,6 +46,8 @@ export interface ReconcilerOptions {
   namespaceLabels?: NamespaceLabels;
   /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
   conflictHoldMs?: number;
+  /** Where the sticky holds outlive this term (the leader Lease's annotation); none: memory only. */
+  stickyStore?: { read(): string | undefined; write(encoded: string | undefined): void };
 }
 
 export class Reconciler {
@@ -83,6 +85,7 @@ export class Reconciler {
       later: (name, ms, fn) => this.queue.later(name, ms, fn),
       afterRelease: () => this.afterRelease(),
       conflictHoldMs: opts.conflictHoldMs,
+      persist: opts.stickyStore && ((encoded) => opts.stickyStore?.write(encoded)),
     });
     this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
@@ -225,6 +228,7 @@ export class Reconciler {
     this.allocatorConfig = this.ctx.config;
     this.rebuilt = true;
     this.holds.reapply(true);
+    this.holds.restoreSticky(this.opts.stickyStore?.read());
     this.opts.log.info('allocator rebuilt from Service status', { why, services: services.length, pools: this.ctx.config?.pools.length ?? 0 });
     this.enqueueAll([...services, ...this.opts.services.list()]);
   }

@@ -4,14 +4,16 @@
 // of the same namespace/name created within it gets them back; any other Service gets them only
 // when its pools have nothing else (the oldest hold goes first). Nothing here touches another
 // Service's holding: deleting one Service never changes another's address (MetalLB #2723).
-// Pure: the allocator is passed in, time too. Holds live in the leader's memory: a new leader
-// rebuilds from Service status, which no longer shows a deleted Service, so they end with the term.
+// Pure: the allocator is passed in, time too. Holds live in the leader's memory and, through
+// snapshot()/restore() (sticky-persist.ts), in its leader Lease: a new leader takes them over.
 import { OUTSIDE, type Allocator } from '../ipam/allocator';
 import type { ServiceRequest } from '../ipam/types';
+import type { PersistedHold } from './sticky-persist';
 
 export const STICKY_KEY_PREFIX = 'ironlb.io/released:';
 
 interface Hold {
+  readonly request: ServiceRequest;
   readonly ips: readonly string[];
   readonly pool: string;
   readonly since: number;
@@ -33,7 +35,7 @@ export class StickyAddresses {
     allocator.release(request.key);
     const r = allocator.reserve({ ...request, key: STICKY_KEY_PREFIX + request.key, requestedIPs: held.ips }, held.ips);
     if (!r.ok) return false; // cannot happen for what the Service held; freed then
-    this.holds.set(request.key, { ips: [...held.ips], pool: held.pool, since: now, until: now + delay });
+    this.holds.set(request.key, { request, ips: [...held.ips], pool: held.pool, since: now, until: now + delay });
     return true;
   }
 
@@ -89,5 +91,33 @@ export class StickyAddresses {
 
   clear(): void {
     this.holds.clear();
+  }
+
+  /** The holds in wall-clock time (`now` monotonic and `wallNow` taken together). */
+  snapshot(now: number, wallNow: number): PersistedHold[] {
+    return [...this.holds.values()].map((h) => ({ request: h.request, ips: h.ips, pool: h.pool, sinceWall: wallNow - (now - h.since), untilWall: wallNow + (h.until - now) }));
+  }
+
+  /**
+   * Takes over a previous leader's holds, on an allocator just rebuilt from Service status: a hold
+   * whose end passed, whose Service exists again (`live`) or whose addresses a live Service holds
+   * now (what status shows wins) is dropped. Returns how many were restored.
+   */
+  restore(allocator: Allocator, holds: readonly PersistedHold[], live: (key: string) => boolean, now: number, wallNow: number): number {
+    let restored = 0;
+    for (const h of holds) {
+      const key = h.request.key;
+      const left = h.untilWall - wallNow;
+      if (left <= 0 || live(key) || this.holds.has(key)) continue;
+      const r = allocator.reserve({ ...h.request, key: STICKY_KEY_PREFIX + key, requestedIPs: h.ips }, h.ips);
+      if (!r.ok) continue;
+      if (allocator.assignmentOf(STICKY_KEY_PREFIX + key)?.pool === OUTSIDE) {
+        allocator.release(STICKY_KEY_PREFIX + key); // no pool holds it any more: nothing to keep
+        continue;
+      }
+      this.holds.set(key, { request: h.request, ips: [...h.ips], pool: h.pool, since: now - Math.max(0, wallNow - h.sinceWall), until: now + left });
+      restored++;
+    }
+    return restored;
   }
 }

@@ -81,6 +81,11 @@ export class LeaderElector {
   private observedHolder = '';
   /** The Lease as this replica last wrote it (while it holds it). */
   private ownLease?: k8s.V1Lease;
+  /**
+   * Annotations this replica's renewals carry (the leader's state for its successor, e.g. the
+   * sticky holds); taken over from the Lease when this replica acquires it from another.
+   */
+  private readonly annotations = new Map<string, string>();
 
   constructor(private readonly opts: LeaderElectorOptions) {
     if (!opts.api && !opts.kc) throw new Error('LeaderElector needs kc or api');
@@ -95,6 +100,17 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Sets (or, with undefined, removes) an annotation written with the next renewal. */
+  setAnnotation(key: string, value: string | undefined): void {
+    if (value === undefined) this.annotations.delete(key);
+    else this.annotations.set(key, value);
+  }
+
+  /** The annotation as this replica will write it: its own, or the previous holder's if it took the Lease over. */
+  annotation(key: string): string | undefined {
+    return this.annotations.get(key);
   }
 
   /**
@@ -184,6 +200,12 @@ export class LeaderElector {
       if (this.leading) this.setLeading(false);
       return undefined;
     }
+    if (holder !== identity) {
+      // Taking over: carry the previous holder's annotations, so that what it left for its
+      // successor survives even if this replica fails before using it.
+      this.annotations.clear();
+      for (const [k, v] of Object.entries(lease.metadata?.annotations ?? {})) this.annotations.set(k, v);
+    }
     this.ownLease = await this.call((s) => this.api.replace(namespace, name, this.renewal(lease, now), s));
     return { resumed: holder === identity };
   }
@@ -194,7 +216,7 @@ export class LeaderElector {
     const spec = current.spec ?? {};
     const ours = spec.holderIdentity === identity;
     return {
-      metadata: { name, namespace, resourceVersion: current.metadata?.resourceVersion },
+      metadata: { name, namespace, resourceVersion: current.metadata?.resourceVersion, ...(this.annotations.size > 0 && { annotations: Object.fromEntries(this.annotations) }) },
       spec: {
         holderIdentity: identity,
         leaseDurationSeconds: this.leaseSeconds,

@@ -3,6 +3,7 @@
 // the pool has nothing else; without the key (default 0) the address is free at once, as in
 // MetalLB; deleting one Service never changes another's address (MetalLB #2723). The expected
 // addresses are written by hand from the ranges below (the allocator hands out the lowest free).
+import * as k8s from '@kubernetes/client-node';
 import { testKubeConfig, uniqueName, eventually } from '../harness/kube';
 import { ServiceKit } from '../harness/services';
 import { stopAll, waitForLog, type IronlbProcess } from '../harness/processes';
@@ -29,6 +30,12 @@ const CONFIG = `address-pools:
   release-delay: ${BRIEF_DELAY_S}s
   addresses:
   - 192.168.32.90-192.168.32.91
+- name: handover
+  protocol: layer2
+  auto-assign: false
+  release-delay: 10m
+  addresses:
+  - 192.168.33.90-192.168.33.91
 `;
 
 describe('sticky addresses (release-delay)', () => {
@@ -111,5 +118,32 @@ describe('sticky addresses (release-delay)', () => {
     await pause(BRIEF_DELAY_S * 1000 + 500); // the delay, plus a margin for the controller's timer
     await kit.createLB(ns, 'q3', {}, pool('brief'));
     expect(await ip('q3')).toBe('192.168.32.90');
+  });
+
+  // Last: it replaces the single controller with two replicas under leader election.
+  it('holds survive a change of leader: they ride on the leader Lease and the next leader takes them over', async () => {
+    await controller.kill('SIGTERM');
+    const coord = testKubeConfig().makeApiClient(k8s.CoordinationV1Api);
+    const leaseName = uniqueName('ironlb-controller');
+    const lease = () => coord.readNamespacedLease({ name: leaseName, namespace: cfgNs });
+    const replica = (id: string) => startController(cfgNs, ['--lease-name', leaseName, '--identity', id]);
+    const a = replica('replica-a');
+    await eventually('replica-a to lead', async () => ((await lease().catch(() => undefined))?.spec?.holderIdentity === 'replica-a' ? true : undefined), 30_000);
+    const b = replica('replica-b');
+    await waitForLog(b, 'caches synced');
+    await kit.createLB(ns, 'h1', {}, pool('handover'));
+    expect(await ip('h1')).toBe('192.168.33.90');
+    await del('h1');
+    // The next renewal (every 500 ms, LeaderElector's retry period) carries the hold.
+    const held = await eventually('the hold in the leader Lease', async () => (await lease()).metadata?.annotations?.['ironlb.io/sticky-holds'], 10_000, 100);
+    expect(held).toContain(`"key":"${ns}/h1"`);
+    expect(held).toContain('"192.168.33.90"');
+    await a.kill('SIGKILL');
+    await eventually('replica-b to lead', async () => ((await lease()).spec?.holderIdentity === 'replica-b' ? true : undefined), 30_000, 100);
+    await waitForLog(b, 'sticky holds taken over from the previous leader');
+    await kit.createLB(ns, 'h2', {}, pool('handover'));
+    expect(await ip('h2')).toBe('192.168.33.91'); // .90 is still held for h1
+    await kit.createLB(ns, 'h1', {}, pool('handover'));
+    expect(await ip('h1')).toBe('192.168.33.90'); // back to its owner under the new leader
   });
 });

@@ -3,6 +3,7 @@
 import { Allocator } from '../../../src/ipam/allocator';
 import type { ServiceRequest } from '../../../src/ipam/types';
 import { StickyAddresses } from '../../../src/controller/sticky';
+import { decodeHolds, encodeHolds } from '../../../src/controller/sticky-persist';
 import { pool } from '../../helpers/pools';
 
 const req = (key: string, requestedIPs: string[] = []): ServiceRequest => ({ key, families: [4], familyPolicy: 'SingleStack', requestedIPs, sharingKey: '', backendKey: '', ports: [{ protocol: 'TCP', port: 80 }] });
@@ -56,5 +57,47 @@ describe('StickyAddresses', () => {
     expect(s.evictFor(a, req('ns/z', ['10.0.0.2']), new Set(['p']))).toBe(true);
     expect(s.has('ns/x')).toBe(true);
     expect(a.assign(req('ns/z', ['10.0.0.2']), ['10.0.0.2']).ok).toBe(true);
+  });
+});
+
+describe('sticky holds across a change of leader (snapshot → Lease annotation → restore)', () => {
+  it('a restored hold keeps its address for the same key until its wall-clock end', () => {
+    const old = setup();
+    old.a.allocate(req('ns/x'));
+    old.s.onDeleted(old.a, req('ns/x'), delay(60_000), 1_000); // monotonic 1 s, ends at 61 s
+    const wire = encodeHolds(old.s.snapshot(11_000, 1_700_000_010_000)); // 10 s later; wall clock
+    const fresh = setup();
+    // The new leader's clocks: monotonic 500 (another process), wall 5 s after the snapshot.
+    expect(fresh.s.restore(fresh.a, decodeHolds(wire), () => false, 500, 1_700_000_015_000)).toBe(1);
+    expect(fresh.a.allocate(req('ns/y'))).toMatchObject({ ok: true, ips: ['10.0.0.2'] });
+    expect(fresh.s.nextExpiry()).toBe(500 + 45_000); // 60 s hold − 10 s − 5 s
+    fresh.s.reclaim(fresh.a, req('ns/x'));
+    expect(fresh.a.assignmentOf('ns/x')?.ips).toEqual(['10.0.0.1']);
+  });
+
+  it('drops a hold that ended, whose Service exists again, or whose address a live Service shows', () => {
+    const old = setup();
+    old.a.allocate(req('ns/x'));
+    old.a.allocate(req('ns/y'));
+    old.s.onDeleted(old.a, req('ns/x'), delay(1_000), 0);
+    old.s.onDeleted(old.a, req('ns/y'), delay(60_000), 0);
+    const holds = decodeHolds(encodeHolds(old.s.snapshot(0, 1_000_000)));
+    const ended = setup();
+    expect(ended.s.restore(ended.a, holds, () => false, 0, 1_002_000)).toBe(1); // x ended 1 s ago
+    expect(ended.s.has('ns/x')).toBe(false);
+    const back = setup();
+    expect(back.s.restore(back.a, holds, (key) => key === 'ns/y', 0, 1_000_500)).toBe(1); // y exists again
+    expect(back.s.has('ns/y')).toBe(false);
+    const taken = setup();
+    taken.a.assign(req('ns/z'), ['10.0.0.1']); // status shows .1 on a live Service
+    expect(taken.s.restore(taken.a, holds, () => false, 0, 1_000_500)).toBe(1);
+    expect(taken.a.assignmentOf('ns/z')?.ips).toEqual(['10.0.0.1']);
+    expect(taken.s.has('ns/x')).toBe(false);
+  });
+
+  it('anything but what encodeHolds wrote decodes to no holds, never an exception', () => {
+    for (const text of [undefined, '', '{', 'null', '[]', '{"v":2,"holds":[]}', '{"v":1,"holds":[{"request":{"key":"x"}}]}', '{"v":1,"holds":[{"ips":[],"pool":"p"}]}']) {
+      expect(decodeHolds(text)).toEqual([]);
+    }
   });
 });
