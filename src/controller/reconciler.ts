@@ -46,6 +46,8 @@ export interface ReconcilerOptions {
   namespaceLabels?: NamespaceLabels;
   /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
   conflictHoldMs?: number;
+  /** Keep the ironlb.io/AddressAllocated condition (allocated-condition.ts; --service-conditions). */
+  conditions?: boolean;
 }
 
 export class Reconciler {
@@ -84,7 +86,7 @@ export class Reconciler {
       afterRelease: () => this.afterRelease(),
       conflictHoldMs: opts.conflictHoldMs,
     });
-    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels };
+    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels, conditions: opts.conditions };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
     this.queue = new WorkQueue({
