@@ -1,6 +1,7 @@
-// The StatusWriter on the real API: one merge patch on services/status carries the ingress and
-// the pool annotation, guarded by the resourceVersion the decision was made on, under our own
-// field manager; every call ends when its deadline passes or the leadership term ends.
+// The StatusWriter on the real API: one patch on services/status carries the ingress, the pool
+// annotation and the AddressAllocated condition (a strategic merge patch when it carries one),
+// guarded by the resourceVersion the decision was made on, under our own field manager; every
+// call ends when its deadline passes or the leadership term ends.
 import * as k8s from '@kubernetes/client-node';
 import { POOL_ANNOTATION } from '../k8s/annotations';
 import { DEFAULT_API_TIMEOUT_MS, apiStatus, callOptions, errorText, withDeadline } from '../k8s/client';
