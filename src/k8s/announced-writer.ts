@@ -6,6 +6,7 @@
 // condition: the API server merges status.conditions by type, so the controller's
 // AddressAllocated and anybody else's conditions stay, whatever this node's cache shows.
 import * as k8s from '@kubernetes/client-node';
+import { SPEAKER_FIELD_MANAGER } from '../controller/service-request';
 import { announcedHolds, announcedKey } from '../speaker/announced-condition';
 import type { Logger } from '../util/log';
 import { errorText, isNotFound } from './client';
@@ -20,7 +21,6 @@ const RETRY_MS = 5000;
  * takes, short enough that a condition someone else changes meanwhile is written again.
  */
 const WRITTEN_TRUST_MS = 10_000;
-const FIELD_MANAGER = 'ironlb-speaker';
 const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 
 export interface AnnouncedWriterOptions {
@@ -113,7 +113,7 @@ export class AnnouncedWriter {
     const [namespace, name] = key.split('/', 2);
     const condition = stampCondition(svc, want, new Date());
     try {
-      await this.core.patchNamespacedServiceStatus({ name, namespace, body: { status: { conditions: conditionsPatch([condition]) } }, fieldManager: FIELD_MANAGER }, strategic);
+      await this.core.patchNamespacedServiceStatus({ name, namespace, body: { status: { conditions: conditionsPatch([condition]) } }, fieldManager: SPEAKER_FIELD_MANAGER }, strategic);
       this.writes++;
       this.written.set(key, { key: announcedKey(want), at: Date.now() });
       this.opts.log.debug('Announced condition written', { service: key, status: want.status, reason: want.reason });
