@@ -6,6 +6,7 @@ import { parseConfigText } from '../../../src/config/parse';
 import type { Config } from '../../../src/config/types';
 import { decide } from '../../../src/controller/decide';
 import { restoredAllocator } from '../../../src/controller/restore';
+import { lastStatusWriter } from '../../../src/controller/service-request';
 import { stamped } from '../../../src/controller/status-write';
 import { trimServiceForController, trimServiceForSpeaker } from '../../../src/k8s/trim';
 import { lbService } from './fakes';
@@ -128,5 +129,14 @@ describe('conditions survive the informer caches\' trimming', () => {
     trimServiceForSpeaker(b);
     expect(a.status?.conditions).toEqual([c]);
     expect(b.status?.conditions).toEqual([c]);
+  });
+});
+
+describe('the other status writer named in a StatusFight', () => {
+  it('is never the speakers, whose only status field is their condition', () => {
+    const svc = lbService('ns', 'web');
+    const entry = (manager: string, time: string): k8s.V1ManagedFieldsEntry => ({ manager, operation: 'Update', time: new Date(time), fieldsV1: { 'f:status': {} } });
+    svc.metadata = { ...svc.metadata, managedFields: [entry('metallb-controller', '2026-01-01T00:00:00Z'), entry('ironlb-speaker', '2026-01-02T00:00:00Z'), entry('ironlb-controller', '2026-01-03T00:00:00Z')] };
+    expect(lastStatusWriter(svc, 'ironlb-controller')).toBe('metallb-controller');
   });
 });
