@@ -69,8 +69,12 @@ describe('Service condition ironlb.io/AddressAllocated', () => {
     await start();
     const watch = await countWrites(kit.kc, ns);
     try {
+      const writes0 = await metric(controller, 'ironlb_k8s_client_updates_total');
       await kit.createLB(ns, 'a');
       const a = await waitCond('a', 'True', 'Allocated');
+      await pause(QUIET_MS);
+      // The controller's own count: one status write for the new Service, no second one after it.
+      expect(await metric(controller, 'ironlb_k8s_client_updates_total')).toBe((writes0 ?? 0) + 1);
       expect(a.message).toBe('192.168.40.90 from pool "cond"');
       expect(a.observedGeneration).toBe((await kit.get(ns, 'a')).metadata?.generation);
       await kit.createLB(ns, 'b');
