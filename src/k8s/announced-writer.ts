@@ -32,10 +32,12 @@ export interface AnnouncedWriterOptions {
   readonly recheck: (key: string) => void;
   readonly writesPerSecond?: number;
   readonly burst?: number;
+  /** The write itself (tests); default: the strategic merge patch of services/status. */
+  readonly patch?: (namespace: string, name: string, condition: k8s.V1Condition) => Promise<void>;
 }
 
 export class AnnouncedWriter {
-  private readonly core: k8s.CoreV1Api;
+  private readonly patch: NonNullable<AnnouncedWriterOptions['patch']>;
   /** Wanted conditions not written yet, by Service key (the latest one wins). */
   private readonly pending = new Map<string, ConditionWant>();
   /** What this process wrote and when, until the cache shows it. */
@@ -49,7 +51,7 @@ export class AnnouncedWriter {
   writes = 0;
 
   constructor(private readonly opts: AnnouncedWriterOptions) {
-    this.core = opts.kc.makeApiClient(k8s.CoreV1Api);
+    this.patch = opts.patch ?? apiPatch(opts.kc);
     this.tokens = opts.burst ?? WRITE_BURST;
   }
 
@@ -113,7 +115,7 @@ export class AnnouncedWriter {
     const [namespace, name] = key.split('/', 2);
     const condition = stampCondition(svc, want, new Date());
     try {
-      await this.core.patchNamespacedServiceStatus({ name, namespace, body: { status: { conditions: conditionsPatch([condition]) } }, fieldManager: SPEAKER_FIELD_MANAGER }, strategic);
+      await this.patch(namespace, name, condition);
       this.writes++;
       this.written.set(key, { key: announcedKey(want), at: Date.now() });
       this.opts.log.debug('Announced condition written', { service: key, status: want.status, reason: want.reason });
@@ -124,4 +126,11 @@ export class AnnouncedWriter {
       retry.unref?.();
     }
   }
+}
+
+function apiPatch(kc: k8s.KubeConfig): NonNullable<AnnouncedWriterOptions['patch']> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  return async (namespace, name, condition) => {
+    await core.patchNamespacedServiceStatus({ name, namespace, body: { status: { conditions: conditionsPatch([condition]) } }, fieldManager: SPEAKER_FIELD_MANAGER }, strategic);
+  };
 }
