@@ -242,7 +242,10 @@ export class Speaker {
     this.bgpStatus.sync(bgpStatusWants(this.bgp.announcedTo, this.opts.nodeName), alive);
   }
 
-  /** ironlb.io/Announced for the Services `dirty` names (all of them for 'all'): announced-condition.ts decides, the writer writes on change. */
+  /**
+   * ironlb.io/Announced for the Services `dirty` names (every Service for 'all'):
+   * announced-condition.ts decides, the writer writes on change, rate-limited.
+   */
   private writeConditions(dirty: ReadonlySet<string> | 'all'): void {
     const writer = this.announcedWriter;
     if (!writer) return;
@@ -279,8 +282,8 @@ export class Speaker {
         const scope = this.layer2.reconcile(dirty);
         this.bgp.reconcile();
         this.writeStatusObjects();
-        if (scope !== 'none') this.writeConditions(scope === 'all' ? 'all' : dirty);
         if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (scope !== 'none') this.writeConditions(scope === 'all' ? 'all' : dirty);
       }
     });
   }
