@@ -5,6 +5,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { parseConfigText } from '../../../src/config/parse';
 import type { Config } from '../../../src/config/types';
 import { decide } from '../../../src/controller/decide';
+import { holdQuarantined } from '../../../src/controller/quarantine';
 import { restoredAllocator } from '../../../src/controller/restore';
 import { lastStatusWriter } from '../../../src/controller/service-request';
 import { stamped } from '../../../src/controller/status-write';
@@ -54,6 +55,13 @@ describe('AddressAllocated, decided', () => {
   it.each(table)('%s', (_name, others, svc, want) => {
     const d = run([...others, svc].filter((s) => s.status), svc);
     expect(d.write?.condition).toEqual({ type: T, ...want, observedGeneration: undefined });
+  });
+
+  it('a requested address in quarantine (another host uses it): AddressQuarantined', () => {
+    const { allocator } = restoredAllocator(POOLS, [], undefined);
+    holdQuarantined(allocator, '198.51.100.11', () => undefined);
+    const d = decide({ config: POOLS, allowAddressChanges: false, conditions: true }, allocator, lbIP(lbService('ns', 'web'), '198.51.100.11'));
+    expect(d.write?.condition).toMatchObject({ status: 'False', reason: 'AddressQuarantined' });
   });
 
   it('a Service the pool is full for keeps waiting without a write once its condition says so', () => {
