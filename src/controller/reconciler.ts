@@ -323,7 +323,7 @@ export class Reconciler {
       this.foreign.wrote(key, desired.ips, step.resourceVersion);
       this.queue.forget(key);
       const t0 = this.firstSeen.get(key);
-      if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
+      if (t0 !== undefined && !desired.conditionOnly) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
       this.firstSeen.delete(key);
       this.events.emit(svc, d, true);
     }
