@@ -10,7 +10,9 @@ import { restoredAllocator } from '../../../src/controller/restore';
 import { lastStatusWriter } from '../../../src/controller/service-request';
 import { stamped } from '../../../src/controller/status-write';
 import { trimServiceForController, trimServiceForSpeaker } from '../../../src/k8s/trim';
-import { lbService } from './fakes';
+import { FakeClock } from '../../support/fake-clock';
+import { FakeServices, lbService } from './fakes';
+import { Replica, settle } from './harness';
 
 function config(text: string): Config {
   const r = parseConfigText(text);
@@ -146,5 +148,28 @@ describe('the other status writer named in a StatusFight', () => {
     const entry = (manager: string, time: string): k8s.V1ManagedFieldsEntry => ({ manager, operation: 'Update', time: new Date(time), fieldsV1: { 'f:status': {} } });
     svc.metadata = { ...svc.metadata, managedFields: [entry('metallb-controller', '2026-01-01T00:00:00Z'), entry('ironlb-speaker', '2026-01-02T00:00:00Z'), entry('ironlb-controller', '2026-01-03T00:00:00Z')] };
     expect(lastStatusWriter(svc, 'ironlb-controller')).toBe('metallb-controller');
+  });
+});
+
+describe('AddressAllocated through the reconciler, on the fake API', () => {
+  it('one write per Service, a condition-only write for one showing its address already, none after', async () => {
+    const api = new FakeServices();
+    const clock = new FakeClock();
+    api.put(withPool(lbService('ns', 'old', { ips: ['198.51.100.11'] }), 'a'));
+    const r = new Replica(api, clock, { conditions: true });
+    r.offer({ text: 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.10-198.51.100.11]\n' });
+    r.lead();
+    await settle(api, clock, [r]);
+    expect(api.writes).toBe(1); // "old": its condition only
+    api.put(lbService('ns', 'web'));
+    api.put(lbService('ns', 'full'));
+    await settle(api, clock, [r]);
+    expect(api.writes).toBe(3); // "web": address and condition; "full": the condition (PoolExhausted)
+    expect(api.store.get('ns/old')?.status?.conditions?.map((c) => [c.reason, c.message])).toEqual([['Allocated', '198.51.100.11 from pool "a"']]);
+    expect(api.store.get('ns/web')?.status?.conditions?.map((c) => [c.reason, c.message])).toEqual([['Allocated', '198.51.100.10 from pool "a"']]);
+    expect(api.store.get('ns/full')?.status?.conditions?.map((c) => [c.status, c.reason])).toEqual([['False', 'PoolExhausted']]);
+    clock.advance(60_000);
+    await settle(api, clock, [r]);
+    expect(api.writes).toBe(3);
   });
 });
