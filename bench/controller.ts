@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     await pool(names, 16, (name) => kit.createLB('bench', name));
     // Watch (not poll) for completion, so that measuring does not load the API server.
     const ctlWatch = await watchServed(kc, core, 'bench', N);
-    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
+    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...(process.env.BENCH_CONTROLLER_ARGS ?? '').split(' ').filter((a) => a !== '')], { compiled: true });
     // The clock starts when the controller has listed everything, not at process start-up.
     let syncedAt = 0;
     while (!syncedAt) {

@@ -22,6 +22,7 @@ export const CONTROLLER_FLAGS = {
   'lease-name': { kind: 'string', default: 'ironlb-controller', help: 'name of the leader Lease' },
   'speaker-namespace': { kind: 'string', help: 'namespace of the speaker Leases, read for address-conflict reports (default: the lease namespace)' },
   'conflict-hold': { kind: 'string', default: '300', help: 'seconds an address stays quarantined after the last speaker stopped reporting a conflict on it' },
+  'service-conditions': { kind: 'boolean', default: true, help: 'keep the ironlb.io/AddressAllocated condition in each Service\'s status.conditions (--service-conditions=false: never written)' },
   identity: { kind: 'string', help: 'identity in the Lease (default: pod name or host-pid)', env: 'POD_NAME' },
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
@@ -57,6 +58,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
     identity,
     speakerNamespace: f['speaker-namespace'],
     conflictHoldMs: conflictHoldSeconds(f['conflict-hold']) * 1000,
+    serviceConditions: f['service-conditions'],
     log,
     metrics,
   });

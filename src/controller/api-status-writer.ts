@@ -1,11 +1,12 @@
-// The StatusWriter on the real API: one merge patch on services/status carries the ingress and
-// the pool annotation, guarded by the resourceVersion the decision was made on, under our own
-// field manager; every call ends when its deadline passes or the leadership term ends.
+// The StatusWriter on the real API: one patch on services/status carries the ingress, the pool
+// annotation and the AddressAllocated condition (a strategic merge patch when it carries one),
+// guarded by the resourceVersion the decision was made on, under our own field manager; every
+// call ends when its deadline passes or the leadership term ends.
 import * as k8s from '@kubernetes/client-node';
 import { POOL_ANNOTATION } from '../k8s/annotations';
 import { DEFAULT_API_TIMEOUT_MS, apiStatus, callOptions, errorText, withDeadline } from '../k8s/client';
-import type { DesiredStatus } from './decide';
-import type { StatusWriter, WriteOutcome } from './ports';
+import { conditionsPatch } from '../k8s/service-conditions';
+import type { StatusWrite, StatusWriter, WriteOutcome } from './ports';
 
 export const FIELD_MANAGER = 'ironlb-controller';
 
@@ -16,18 +17,24 @@ export class ApiStatusWriter implements StatusWriter {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
-  async write(svc: k8s.V1Service, desired: DesiredStatus, signal: AbortSignal): Promise<WriteOutcome> {
+  async write(svc: k8s.V1Service, desired: StatusWrite, signal: AbortSignal): Promise<WriteOutcome> {
     const namespace = svc.metadata?.namespace ?? 'default';
     const name = svc.metadata?.name ?? '';
-    const body = {
-      metadata: { resourceVersion: svc.metadata?.resourceVersion, annotations: { [POOL_ANNOTATION]: desired.pool ?? null } },
-      status: { loadBalancer: { ingress: desired.ips.map((ip) => ({ ip })) } },
-    };
+    const c = desired.condition;
+    const conditions = c === undefined ? undefined : 'remove' in c ? conditionsPatch([], [c.remove]) : conditionsPatch([c]);
+    // A strategic merge patch: the same as a merge patch for the ingress list and the annotation,
+    // and it merges status.conditions by type, so other writers' conditions stay.
+    const body = desired.conditionOnly
+      ? { metadata: { resourceVersion: svc.metadata?.resourceVersion }, status: { conditions } }
+      : {
+          metadata: { resourceVersion: svc.metadata?.resourceVersion, annotations: { [POOL_ANNOTATION]: desired.pool ?? null } },
+          status: { loadBalancer: { ingress: desired.ips.map((ip) => ({ ip })) }, ...(conditions ? { conditions } : {}) },
+        };
     try {
       let updated = await withDeadline(this.timeoutMs, signal, (s) =>
-        this.core.patchNamespacedServiceStatus({ name, namespace, body, fieldManager: FIELD_MANAGER }, callOptions(s, true)),
+        this.core.patchNamespacedServiceStatus({ name, namespace, body, fieldManager: FIELD_MANAGER }, callOptions(s, conditions !== undefined ? 'strategic' : true)),
       );
-      if ((updated.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== (desired.pool ?? undefined)) {
+      if (!desired.conditionOnly && (updated.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== (desired.pool ?? undefined)) {
         // Servers that drop metadata changes made through /status need a second write.
         const annotations = { metadata: { annotations: { [POOL_ANNOTATION]: desired.pool ?? null } } };
         updated = await withDeadline(this.timeoutMs, signal, (s) =>

@@ -45,6 +45,8 @@ export interface ControllerOptions {
   speakerNamespace?: string;
   /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
   conflictHoldMs?: number;
+  /** Keep the ironlb.io/AddressAllocated Service condition (default true; --service-conditions). */
+  serviceConditions?: boolean;
   log: Logger;
   metrics: ControllerMetrics;
   clock?: Clock;
@@ -117,6 +119,7 @@ export class Controller {
       blockerChanged: () => setImmediate(() => this.configWatcher.recheck()),
       namespaceLabels: (ns) => this.namespaces.get(ns)?.metadata?.labels,
       conflictHoldMs: opts.conflictHoldMs,
+      conditions: opts.serviceConditions ?? true,
       soleWriter: !opts.leaderElection,
       stickyStore: this.elector && stickyStoreOf(this.elector),
     });

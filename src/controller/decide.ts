@@ -16,6 +16,8 @@ import type { Config } from '../config/types';
 import { canonicalIP } from '../ipam/address';
 import { OUTSIDE, type Allocator } from '../ipam/allocator';
 import type { FailureReason } from '../ipam/types';
+import type { ConditionWant } from '../k8s/service-conditions';
+import { withAllocatedCondition } from './allocated-condition';
 import { reserveStatus, type Unreserved } from './restore';
 import { buildRequest, currentPoolAnnotation, handling, ingressIPs, serviceKey, type Handling, type NamespaceLabels } from './service-request';
 
@@ -30,12 +32,18 @@ export interface DecideContext {
   readonly namespaceLabels?: NamespaceLabels;
   /** Where the opt-in is set, for Warnings: 'on the ConfigMap' (default) or 'on an IPAddressPool'. */
   readonly optInWhere?: string;
+  /** Keep the ironlb.io/AddressAllocated condition (allocated-condition.ts); off unless set. */
+  readonly conditions?: boolean;
 }
 
 /** status.loadBalancer.ingress and the pool annotation (undefined removes it). */
 export interface DesiredStatus {
   readonly ips: readonly string[];
   readonly pool?: string;
+  /** The AddressAllocated condition to set, or remove; absent: leave it as it is. */
+  readonly condition?: ConditionWant | 'remove';
+  /** Only the condition changes: `ips` and `pool` are what the Service shows, not to be written. */
+  readonly conditionOnly?: boolean;
 }
 
 export interface PlannedEvent {
@@ -95,7 +103,8 @@ export function decide(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Serv
   const d = decideHeld(ctx, allocator, svc);
   // Whatever it held and holds no more (a release, a move, a clear) may serve a waiting Service.
   const after = new Set(allocator.assignmentOf(d.key)?.ips ?? []);
-  return before.some((ip) => !after.has(ip)) ? { ...d, freed: true } : d;
+  const decided = before.some((ip) => !after.has(ip)) ? { ...d, freed: true } : d;
+  return ctx.conditions ? withAllocatedCondition(decided, svc) : decided;
 }
 
 function decideHeld(ctx: DecideContext, allocator: Allocator, svc: k8s.V1Service): Decision {

@@ -11,12 +11,19 @@ export interface ServiceSource {
 
 export type WriteOutcome = { readonly ok: true; readonly resourceVersion?: string } | { readonly ok: false; readonly status?: number; readonly message: string };
 
+/** What one write carries: the desired status with its condition stamped (status-write.ts). */
+export interface StatusWrite extends Omit<DesiredStatus, 'condition'> {
+  /** Set (merged into status.conditions by type) or removed; absent: left alone. */
+  readonly condition?: k8s.V1Condition | { readonly remove: string };
+}
+
 export interface StatusWriter {
   /**
-   * Writes status.loadBalancer.ingress and the pool annotation, guarded by the resourceVersion of
-   * `svc` (a 409 when the Service changed since). `signal` aborts the call.
+   * Writes status.loadBalancer.ingress and the pool annotation (not when `conditionOnly`) and the
+   * condition, guarded by the resourceVersion of `svc` (a 409 when the Service changed since).
+   * `signal` aborts the call.
    */
-  write(svc: k8s.V1Service, desired: DesiredStatus, signal: AbortSignal): Promise<WriteOutcome>;
+  write(svc: k8s.V1Service, desired: StatusWrite, signal: AbortSignal): Promise<WriteOutcome>;
   /** A fresh read; undefined when the Service is gone. Throws on other failures. */
   read(namespace: string, name: string, signal: AbortSignal): Promise<k8s.V1Service | undefined>;
   /** Every Service, read from the API now (not from a cache). Throws on failure. */

@@ -48,6 +48,8 @@ export interface ReconcilerOptions {
   conflictHoldMs?: number;
   /** Where the sticky holds outlive this term (the leader Lease's annotation); none: memory only. */
   stickyStore?: { read(): string | undefined; write(encoded: string | undefined): void };
+  /** Keep the ironlb.io/AddressAllocated condition (allocated-condition.ts; --service-conditions). */
+  conditions?: boolean;
 }
 
 export class Reconciler {
@@ -87,7 +89,7 @@ export class Reconciler {
       conflictHoldMs: opts.conflictHoldMs,
       persist: opts.stickyStore && ((encoded) => opts.stickyStore?.write(encoded)),
     });
-    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels };
+    this.ctx = { lbClass: opts.lbClass, allowAddressChanges: false, namespaceLabels: opts.namespaceLabels, conditions: opts.conditions };
     this.foreign = new ForeignWrites(opts.fights ?? new StatusFights());
     this.events = new QuietEvents(opts.events, opts.log);
     this.queue = new WorkQueue({
@@ -325,7 +327,7 @@ export class Reconciler {
       this.foreign.wrote(key, desired.ips, step.resourceVersion);
       this.queue.forget(key);
       const t0 = this.firstSeen.get(key);
-      if (t0 !== undefined) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
+      if (t0 !== undefined && !desired.conditionOnly) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);
       this.firstSeen.delete(key);
       this.events.emit(svc, d, true);
     }

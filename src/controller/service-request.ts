@@ -31,14 +31,19 @@ export function ingressIPs(svc: k8s.V1Service): string[] {
   return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
 }
 
+/** The field manager of the speakers' condition writes (src/k8s/announced-writer.ts). */
+export const SPEAKER_FIELD_MANAGER = 'ironlb-speaker';
+
 /**
  * The field manager that last wrote the Service's status according to metadata.managedFields,
- * leaving out `self`; undefined when the server keeps no such record.
+ * leaving out `self` and the speakers (they write only their condition); undefined when the
+ * server keeps no such record.
  */
 export function lastStatusWriter(svc: k8s.V1Service, self?: string): string | undefined {
   let best: { manager: string; at: number } | undefined;
   for (const mf of svc.metadata?.managedFields ?? []) {
-    if (!mf.manager || mf.manager === self) continue;
+    // The speakers write only their ironlb.io/Announced condition there, never the addresses.
+    if (!mf.manager || mf.manager === self || mf.manager === SPEAKER_FIELD_MANAGER) continue;
     const fields = mf.fieldsV1 as Record<string, unknown> | undefined;
     if (!fields || !('f:status' in fields)) continue;
     const at = mf.time ? new Date(mf.time).getTime() : 0;

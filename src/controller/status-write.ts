@@ -7,7 +7,8 @@ import type * as k8s from '@kubernetes/client-node';
 import type { Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import type { DesiredStatus } from './decide';
-import type { ReconcilerMetrics, StatusWriter, WriteGate } from './ports';
+import { ADDRESS_ALLOCATED, stampCondition } from '../k8s/service-conditions';
+import type { ReconcilerMetrics, StatusWrite, StatusWriter, WriteGate } from './ports';
 
 /** 409s on one Service are retried this many times (re-read, decide again) before backing off. */
 export const CONFLICT_RETRIES = 3;
@@ -30,7 +31,7 @@ export interface StatusWriteDeps {
 /** Writes `desired` for the Service `key` in `term`; `attempt` counts the conflicts in a row so far. */
 export async function writeStatus(deps: StatusWriteDeps, key: string, svc: k8s.V1Service, desired: DesiredStatus, term: AbortSignal, attempt: number): Promise<WriteStep> {
   deps.metrics.statusWrite();
-  const r = await deps.writer.write(svc, desired, term);
+  const r = await deps.writer.write(svc, stamped(svc, desired, new Date(deps.clock.now())), term);
   if (r.ok) return { kind: 'written', resourceVersion: r.resourceVersion };
   deps.metrics.statusWriteFailed();
   if (r.status === 404 || term.aborted) {
@@ -48,4 +49,11 @@ export async function writeStatus(deps: StatusWriteDeps, key: string, svc: k8s.V
     return { kind: 'retry', error: 'reading the Service after a conflict failed' };
   }
   return fresh ? { kind: 'decide-again', fresh } : { kind: 'dropped' };
+}
+
+/** The write for `desired`: its condition's lastTransitionTime kept while its status stays, else `now`. */
+export function stamped(svc: k8s.V1Service, desired: DesiredStatus, now: Date): StatusWrite {
+  const { condition, ...rest } = desired;
+  if (condition === undefined) return rest;
+  return { ...rest, condition: condition === 'remove' ? { remove: ADDRESS_ALLOCATED } : stampCondition(svc, condition, now) };
 }

@@ -63,10 +63,14 @@ export function withApiTimeouts(kc: k8s.KubeConfig, timeoutMs = DEFAULT_API_TIME
   return kc;
 }
 
-/** Per-call options: the call is aborted when `signal` aborts; with `mergePatch`, the merge-patch content type. */
-export function callOptions(signal: AbortSignal, mergePatch = false): k8s.ConfigurationOptions<k8s.ObservableMiddleware> {
+/**
+ * Per-call options: the call is aborted when `signal` aborts; with `patch`, the merge-patch
+ * content type, or with 'strategic' the strategic-merge-patch one (lists merged by their key).
+ */
+export function callOptions(signal: AbortSignal, patch: boolean | 'strategic' = false): k8s.ConfigurationOptions<k8s.ObservableMiddleware> {
   const opts: k8s.ConfigurationOptions<k8s.ObservableMiddleware> = { middleware: [signalMiddleware(() => signal, false)], middlewareMergeStrategy: 'append' };
-  return mergePatch ? k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch, opts) : opts;
+  if (!patch) return opts;
+  return k8s.setHeaderOptions('Content-Type', patch === 'strategic' ? k8s.PatchStrategy.StrategicMergePatch : k8s.PatchStrategy.MergePatch, opts);
 }
 
 /**

@@ -7,6 +7,9 @@ import { SelectedConfigSource } from '../k8s/config-source';
 import { ConfigurationStateWriter } from '../k8s/metallb-status';
 import { StatusObjects } from '../k8s/status-objects';
 import { bgpStatusWants, l2StatusWants } from './status-objects';
+import { AnnouncedWriter } from '../k8s/announced-writer';
+import { announcedCondition } from './announced-condition';
+import { serviceKey } from '../controller/service-request';
 import { EventRecorder } from '../k8s/events';
 import type { SpeakerMetrics } from '../metrics/speaker-metrics';
 import type { Logger } from '../util/log';
@@ -50,6 +53,8 @@ export interface SpeakerOptions {
   bgpGracefulRestartSeconds?: number;
   /** --datapath-check: withdraw from layer-2 elections (as NO_LAYER2) while this URL does not answer 200. */
   dataPath?: { url: string; intervalMs: number };
+  /** Keep the ironlb.io/Announced Service condition (default true; --service-conditions). */
+  serviceConditions?: boolean;
   log: Logger;
   metrics: SpeakerMetrics;
 }
@@ -64,6 +69,10 @@ export class Speaker {
   private readonly l2Status: StatusObjects;
   private readonly bgpStatus: StatusObjects;
   private readonly configurationState: ConfigurationStateWriter;
+  /** The ironlb.io/Announced conditions this node writes (undefined: --service-conditions=false). */
+  private readonly announcedWriter?: AnnouncedWriter;
+  /** When this node became the announcer of each Service it announces (ISO 8601). */
+  private readonly announcingSince = new Map<string, string>();
   private readonly events: EventRecorder;
   /** Our Lease: liveness for the peers, and our view for `ironlb status`/`explain`. */
   private readonly lease: LeaseMembership;
@@ -171,6 +180,9 @@ export class Speaker {
       state: () => (this.configWatcher.source === 'crds' ? this.configWatcher.state : undefined),
       log: opts.log,
     });
+    if (opts.serviceConditions !== false) {
+      this.announcedWriter = new AnnouncedWriter({ kc: opts.kc, log: opts.log, service: (key) => this.state.service(key), recheck: (key) => this.schedule(key) });
+    }
     this.state.onChange((change) => this.schedule(change.kind === 'service' ? change.key : 'all'));
     this.membership.onChange(() => {
       opts.metrics.membersAlive.set(this.membership.alive().size);
@@ -227,6 +239,7 @@ export class Speaker {
   async stop(): Promise<void> {
     this.running = false;
     this.dataPath?.stop();
+    this.announcedWriter?.stop();
     this.configurationState.stop();
     await this.layer2.stop();
     await this.bgp.stop();
@@ -253,6 +266,28 @@ export class Speaker {
   }
 
   /**
+   * ironlb.io/Announced for the Services `dirty` names (every Service for 'all'):
+   * announced-condition.ts decides, the writer writes on change, rate-limited.
+   */
+  private writeConditions(dirty: ReadonlySet<string> | 'all'): void {
+    const writer = this.announcedWriter;
+    if (!writer) return;
+    const keys = dirty === 'all' ? this.state.services.list().map(serviceKey) : [...dirty];
+    if (dirty === 'all') for (const key of this.announcingSince.keys()) if (!this.state.service(key)) this.announcingSince.delete(key);
+    const members = this.layer2.members();
+    const usableInterfaces = this.layer2.usableInterfaceNames;
+    for (const key of keys) {
+      const svc = this.state.service(key);
+      const election = this.layer2.election(key);
+      if (!svc || election?.result.announcer !== this.opts.nodeName) this.announcingSince.delete(key);
+      else if (!this.announcingSince.has(key)) this.announcingSince.set(key, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      if (!svc) continue;
+      const since = this.announcingSince.get(key) ?? '';
+      writer.want(key, announcedCondition({ svc, election, self: this.opts.nodeName, members, usableInterfaces, since }));
+    }
+  }
+
+  /**
    * Coalesces bursts of watch events into one pass. `what` is the Service (namespace/name) an
    * event touched, or 'all' for anything that can move every Service (nodes, members, config).
    */
@@ -271,6 +306,7 @@ export class Speaker {
         this.bgp.reconcile();
         this.writeStatusObjects();
         if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (scope !== 'none') this.writeConditions(scope === 'all' ? 'all' : dirty);
       }
     });
   }

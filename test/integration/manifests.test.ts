@@ -254,6 +254,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [SPEAKER_SA, 'create', 'servicel2statuses.metallb.io', NS],
       [SPEAKER_SA, 'delete', 'servicebgpstatuses.metallb.io', NS],
       [SPEAKER_SA, 'patch', 'servicel2statuses.metallb.io#status', NS],
+      // The ironlb.io/Announced Service condition.
+      [SPEAKER_SA, 'patch', 'services#status'],
       [SPEAKER_SA, 'create', 'configurationstates.metallb.io', NS],
       [CONTROLLER_SA, 'patch', 'ipaddresspools.metallb.io#status', NS],
       [CONTROLLER_SA, 'update', 'configurationstates.metallb.io#status', NS],
@@ -274,7 +276,7 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
       [CONTROLLER_SA, 'get', 'leases.coordination.k8s.io', 'default'],
       [CONTROLLER_SA, 'list', 'secrets', NS],
       [CONTROLLER_SA, 'list', 'nodes'],
-      [SPEAKER_SA, 'patch', 'services#status'],
+      [SPEAKER_SA, 'update', 'services#status'],
       [CONTROLLER_SA, 'update', 'services#status'],
       [SPEAKER_SA, 'patch', 'services'],
       [SPEAKER_SA, 'patch', 'nodes'],

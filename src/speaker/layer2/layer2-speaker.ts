@@ -153,6 +153,11 @@ export class Layer2Speaker {
     return [...this.tracker.elections().values()];
   }
 
+  /** The current election of the Service `key` (namespace/name), if it has one. */
+  election(key: string): ServiceElection | undefined {
+    return this.tracker.elections().get(key);
+  }
+
   /**
    * Re-runs the elections of the Services in `touched` (namespace/name; their object or endpoints
    * changed), or of every Service for 'all' (nodes, members, config or interfaces changed), and

@@ -2,8 +2,7 @@
 // in-memory API server for Services (resourceVersions, conflicts, a watch that delivers later),
 // an event sink, a write gate and metrics. Written without the controller's code.
 import type * as k8s from '@kubernetes/client-node';
-import type { DesiredStatus } from '../../../src/controller/decide';
-import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate, WriteOutcome } from '../../../src/controller/ports';
+import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWrite, StatusWriter, WriteGate, WriteOutcome } from '../../../src/controller/ports';
 
 export type WatchEvent = 'add' | 'update' | 'delete';
 
@@ -84,7 +83,7 @@ export class FakeServices implements StatusWriter {
     this.notify(next, 'update');
   }
 
-  async write(svc: k8s.V1Service, desired: DesiredStatus, signal: AbortSignal): Promise<WriteOutcome> {
+  async write(svc: k8s.V1Service, desired: StatusWrite, signal: AbortSignal): Promise<WriteOutcome> {
     this.writes++;
     await new Promise((r) => setImmediate(r));
     if (this.hang) await this.hang;
@@ -98,10 +97,17 @@ export class FakeServices implements StatusWriter {
     if (!stored) return { ok: false, status: 404, message: 'not found' };
     if (stored.metadata?.resourceVersion !== svc.metadata?.resourceVersion) return { ok: false, status: 409, message: 'the object has been modified' };
     const next: k8s.V1Service = structuredClone(stored);
-    next.status = { loadBalancer: { ingress: desired.ips.map((ip) => ({ ip })) } };
+    // Conditions merge by type (the API server's strategic merge patch); the rest is replaced.
+    const c = desired.condition;
+    let conditions = next.status?.conditions ?? [];
+    if (c) conditions = [...conditions.filter((x) => x.type !== ('remove' in c ? c.remove : c.type)), ...('remove' in c ? [] : [c])];
+    const ingress = desired.conditionOnly ? (next.status?.loadBalancer?.ingress ?? []) : desired.ips.map((ip) => ({ ip }));
+    next.status = { loadBalancer: { ingress }, ...(conditions.length > 0 ? { conditions } : {}) };
     const annotations = { ...(next.metadata?.annotations ?? {}) };
-    if (desired.pool === undefined) delete annotations[POOL_ANNOTATION];
-    else annotations[POOL_ANNOTATION] = desired.pool;
+    if (!desired.conditionOnly) {
+      if (desired.pool === undefined) delete annotations[POOL_ANNOTATION];
+      else annotations[POOL_ANNOTATION] = desired.pool;
+    }
     next.metadata = { ...next.metadata, annotations, resourceVersion: String(++this.rv), managedFields: [{ manager: 'ironlb-controller', operation: 'Update', fieldsV1: { 'f:status': {} } }] };
     this.store.set(key, next);
     this.notify(next, 'update');

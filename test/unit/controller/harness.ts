@@ -25,7 +25,7 @@ export class Replica {
   constructor(
     readonly api: FakeServices,
     readonly clock: FakeClock,
-    opts: { writeConcurrency?: number; fights?: StatusFights; soleWriter?: boolean } = {},
+    opts: { writeConcurrency?: number; fights?: StatusFights; soleWriter?: boolean; conditions?: boolean } = {},
   ) {
     const cache = api.cache();
     this.reconciler = new Reconciler({
@@ -40,6 +40,7 @@ export class Replica {
       writeConcurrency: opts.writeConcurrency ?? 4,
       fights: opts.fights,
       soleWriter: opts.soleWriter,
+      conditions: opts.conditions,
       blockerChanged: () => setImmediate(() => !this.stopped && this.config.recheck()),
     });
     cache.on((svc, event) => !this.stopped && this.reconciler.onService(svc, event));
