@@ -11,7 +11,7 @@ import type { NodeFacts } from '../config/crd/translate';
 import type { Config } from '../config/types';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
-import { apiStatus } from './client';
+import { apiStatus } from './api-call';
 import { ConfigGate, type ConfigMeta, type ConfigState, type Verdict } from './config-gate';
 import { targetOf, type EventRecorder } from './events';
 import { Informer } from './informer';

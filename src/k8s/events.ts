@@ -2,7 +2,7 @@
 // cheap for repeats by bumping the count of an identical recent Event instead of adding one.
 import * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { errorText } from './client';
+import { errorText } from './api-call';
 import type { Logger } from '../util/log';
 
 export type EventType = 'Normal' | 'Warning';

@@ -16,7 +16,7 @@
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
 // which also tells whether the API server is reachable.
 import * as k8s from '@kubernetes/client-node';
-import { errorText } from '../../k8s/client';
+import { errorText } from '../../k8s/api-call';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
 import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING } from './heartbeat-codec';

@@ -8,7 +8,7 @@
 //   stop) the peers' echo of our last incarnation tells us to move past it (staleIncarnation).
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
-import { apiStatus, errorText } from '../../k8s/client';
+import { apiStatus, errorText } from '../../k8s/api-call';
 import type { Logger } from '../../util/log';
 
 export const MEMBERLIST_SECRET = 'ironlb-memberlist';

@@ -6,7 +6,7 @@
 // its last view instead of declaring everybody dead — absence of news is not news of death,
 // and an announced address must not be withdrawn because the API server is down.
 import * as k8s from '@kubernetes/client-node';
-import { apiStatus, errorText } from '../../k8s/client';
+import { apiStatus, errorText } from '../../k8s/api-call';
 import { Informer } from '../../k8s/informer';
 import { leaseTimeMs, microTime } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
