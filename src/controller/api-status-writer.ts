@@ -1,38 +1,42 @@
 // The StatusWriter on the real API: one merge patch on services/status carries the ingress and
 // the pool annotation, guarded by the resourceVersion the decision was made on, under our own
-// field manager; every call ends when its deadline passes or the leadership term ends.
-import * as k8s from '@kubernetes/client-node';
+// field manager; every call ends when its deadline passes or the leadership term ends. It uses
+// the raw client (k8s/rest.ts): this is the controller's hottest API path.
+import type * as k8s from '@kubernetes/client-node';
 import { POOL_ANNOTATION } from '../k8s/annotations';
-import { DEFAULT_API_TIMEOUT_MS, apiStatus, callOptions, errorText, withDeadline } from '../k8s/client';
+import { DEFAULT_API_TIMEOUT_MS, apiStatus, errorText, withDeadline } from '../k8s/api-call';
+import { rest, type KubeLike } from '../k8s/kube';
+import type { RestClient } from '../k8s/rest';
 import type { DesiredStatus } from './decide';
 import type { StatusWriter, WriteOutcome } from './ports';
 
 export const FIELD_MANAGER = 'ironlb-controller';
 
-export class ApiStatusWriter implements StatusWriter {
-  private readonly core: k8s.CoreV1Api;
+const servicePath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`;
 
-  constructor(kc: k8s.KubeConfig, private readonly timeoutMs = DEFAULT_API_TIMEOUT_MS) {
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+/** What the writer reads back from a patch: only the metadata is looked at. */
+type Written = Pick<k8s.V1Service, 'metadata'>;
+
+export class ApiStatusWriter implements StatusWriter {
+  private readonly client: RestClient;
+
+  constructor(kc: KubeLike, private readonly timeoutMs = DEFAULT_API_TIMEOUT_MS) {
+    this.client = rest(kc);
   }
 
   async write(svc: k8s.V1Service, desired: DesiredStatus, signal: AbortSignal): Promise<WriteOutcome> {
-    const namespace = svc.metadata?.namespace ?? 'default';
-    const name = svc.metadata?.name ?? '';
+    const path = servicePath(svc.metadata?.namespace ?? 'default', svc.metadata?.name ?? '');
+    const query = { fieldManager: FIELD_MANAGER };
     const body = {
       metadata: { resourceVersion: svc.metadata?.resourceVersion, annotations: { [POOL_ANNOTATION]: desired.pool ?? null } },
       status: { loadBalancer: { ingress: desired.ips.map((ip) => ({ ip })) } },
     };
     try {
-      let updated = await withDeadline(this.timeoutMs, signal, (s) =>
-        this.core.patchNamespacedServiceStatus({ name, namespace, body, fieldManager: FIELD_MANAGER }, callOptions(s, true)),
-      );
+      let updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(`${path}/status`, body, { query, signal: s }));
       if ((updated.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== (desired.pool ?? undefined)) {
         // Servers that drop metadata changes made through /status need a second write.
         const annotations = { metadata: { annotations: { [POOL_ANNOTATION]: desired.pool ?? null } } };
-        updated = await withDeadline(this.timeoutMs, signal, (s) =>
-          this.core.patchNamespacedService({ name, namespace, body: annotations, fieldManager: FIELD_MANAGER }, callOptions(s, true)),
-        );
+        updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(path, annotations, { query, signal: s }));
       }
       return { ok: true, resourceVersion: updated.metadata?.resourceVersion };
     } catch (e) {
@@ -41,16 +45,11 @@ export class ApiStatusWriter implements StatusWriter {
   }
 
   async read(namespace: string, name: string, signal: AbortSignal): Promise<k8s.V1Service | undefined> {
-    try {
-      return await withDeadline(this.timeoutMs, signal, (s) => this.core.readNamespacedService({ name, namespace }, callOptions(s)));
-    } catch (e) {
-      if (apiStatus(e) === 404) return undefined;
-      throw e;
-    }
+    return withDeadline(this.timeoutMs, signal, (s) => this.client.find<k8s.V1Service>(servicePath(namespace, name), { signal: s }));
   }
 
   async list(signal: AbortSignal): Promise<k8s.V1Service[]> {
-    const list = await withDeadline(this.timeoutMs * 3, signal, (s) => this.core.listServiceForAllNamespaces({}, callOptions(s)));
+    const list = await withDeadline(this.timeoutMs * 3, signal, (s) => this.client.get<k8s.V1ServiceList>('/api/v1/services', { signal: s }));
     return list.items;
   }
 }

@@ -6,14 +6,15 @@
 // its renew deadline; it rebuilds the allocator from every Service's status, read fresh, before
 // it hands anything out, so a restart or a failover never moves an assigned address.
 import { setMaxListeners } from 'node:events';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import type { ConfigMeta } from '../k8s/config-gate';
 import { SelectedConfigSource } from '../k8s/config-source';
 import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-status';
 import { EventRecorder, targetOf } from '../k8s/events';
-import { Informer } from '../k8s/informer';
+import { clientNode, type KubeLike } from '../k8s/kube';
+import { RawInformer } from '../k8s/raw-informer';
 import { LeaderElector } from '../k8s/lease';
 import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
@@ -25,7 +26,7 @@ import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
 export interface ControllerOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   configNamespace: string;
   configName: string;
   /** Where the configuration comes from (`--config-source`); default auto. */
@@ -66,9 +67,9 @@ class AlwaysLeader implements WriteGate {
 }
 
 export class Controller {
-  private readonly services: Informer<k8s.V1Service>;
+  private readonly services: RawInformer<k8s.V1Service>;
   /** Namespace labels, for IPAddressPool serviceAllocation.namespaceSelectors. */
-  private readonly namespaces: Informer<k8s.V1Namespace>;
+  private readonly namespaces: RawInformer<k8s.V1Namespace>;
   private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   private readonly elector?: LeaderElector;
@@ -81,15 +82,16 @@ export class Controller {
   private readonly configurationState: ConfigurationStateWriter;
 
   constructor(private readonly opts: ControllerOptions) {
-    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const clock = opts.clock ?? systemClock;
-    this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
-    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log, trim: trimServiceForController });
+    // The paths not yet on the raw client (k8s/rest.ts) get a client-node KubeConfig.
+    const kc = clientNode(opts.kc);
+    this.events = new EventRecorder(kc, COMPONENT, opts.identity, opts.log);
+    this.services = new RawInformer<k8s.V1Service>(opts.kc, '/api/v1/services', { log: opts.log, trim: trimServiceForController });
     // Only the labels are read (serviceAllocation namespaceSelectors).
-    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log, trim: trimToLabels });
+    this.namespaces = new RawInformer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', { log: opts.log, trim: trimToLabels });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
-        kc: opts.kc,
+        kc,
         namespace: opts.leaseNamespace,
         name: opts.leaseName,
         identity: opts.identity,
@@ -121,11 +123,11 @@ export class Controller {
     this.namespaces.on((n, event) => {
       if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
     });
-    this.conflicts = new ConflictSource(opts.kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
+    this.conflicts = new ConflictSource(kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
     this.configWatcher = new SelectedConfigSource({
-      kc: opts.kc,
+      kc,
       namespace: opts.configNamespace,
       name: opts.configName,
       flag: opts.configSource ?? 'auto',
@@ -138,9 +140,9 @@ export class Controller {
       onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
-    this.poolStatus = new PoolStatusWriter(opts.kc, opts.configNamespace, opts.log);
+    this.poolStatus = new PoolStatusWriter(kc, opts.configNamespace, opts.log);
     this.configurationState = new ConfigurationStateWriter({
-      kc: opts.kc,
+      kc,
       namespace: opts.leaseNamespace,
       name: 'controller',
       labels: { 'metallb.io/component-type': 'controller' },
