@@ -13,8 +13,8 @@ import type { ConfigMeta } from '../k8s/config-gate';
 import { SelectedConfigSource } from '../k8s/config-source';
 import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-status';
 import { EventRecorder, targetOf } from '../k8s/events';
-import { clientNode, type KubeLike } from '../k8s/kube';
-import { RawInformer } from '../k8s/raw-informer';
+import type { KubeLike } from '../k8s/kube';
+import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
 import type { ControllerMetrics } from '../metrics/controller-metrics';
 import { systemClock, type Clock } from '../util/clock';
@@ -67,9 +67,9 @@ class AlwaysLeader implements WriteGate {
 }
 
 export class Controller {
-  private readonly services: RawInformer<k8s.V1Service>;
+  private readonly services: Informer<k8s.V1Service>;
   /** Namespace labels, for IPAddressPool serviceAllocation.namespaceSelectors. */
-  private readonly namespaces: RawInformer<k8s.V1Namespace>;
+  private readonly namespaces: Informer<k8s.V1Namespace>;
   private readonly configWatcher: SelectedConfigSource;
   private readonly events: EventRecorder;
   private readonly elector?: LeaderElector;
@@ -83,12 +83,11 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     const clock = opts.clock ?? systemClock;
-    // The paths not yet on the raw client (k8s/rest.ts) get a client-node KubeConfig.
-    const kc = clientNode(opts.kc);
+    const kc = opts.kc;
     this.events = new EventRecorder(kc, COMPONENT, opts.identity, opts.log);
-    this.services = new RawInformer<k8s.V1Service>(opts.kc, '/api/v1/services', { log: opts.log, trim: trimServiceForController });
+    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', { log: opts.log, trim: trimServiceForController });
     // Only the labels are read (serviceAllocation namespaceSelectors).
-    this.namespaces = new RawInformer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', { log: opts.log, trim: trimToLabels });
+    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', { log: opts.log, trim: trimToLabels });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
         kc,

@@ -8,10 +8,22 @@ import { DEFAULT_API_TIMEOUT_MS, apiStatus, withDeadline } from './api-call';
 import { ApiError } from './rest';
 import { rest, type KubeLike } from './kube';
 import type { RestClient } from './rest';
-import type { Handler, InformerEvent, InformerOptions } from './informer';
 import { Backoff, sleep } from '../util/backoff';
+import type { Logger } from '../util/log';
 
-export type { Handler, InformerEvent, InformerOptions } from './informer';
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (obj: T, event: InformerEvent) => void;
+
+export interface InformerOptions<T> {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /**
+   * Cuts each listed or watched object down, in place, to the fields its readers use, before the
+   * handlers see it: the cache keeps whatever the object is after this (src/k8s/trim.ts).
+   */
+  trim?: (obj: T) => void;
+  log: Logger;
+}
 
 export interface ObjectMeta {
   name?: string;
@@ -100,9 +112,9 @@ export class RawInformer<T extends KubeObject> {
 
   /** Resolves once the first list succeeded (retrying with backoff until then or until stop()). */
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.running) return; // already started, not stopped since
     this.running = true;
-    this.stopper = new AbortController();
+    this.stopper = new AbortController(); // a loop of an earlier start() ends on its own signal
     const stop = this.stopper.signal;
     while (!stop.aborted) {
       try {
@@ -115,15 +127,12 @@ export class RawInformer<T extends KubeObject> {
         await sleep(this.backoff.next(), stop);
       }
     }
-    if (stop.aborted) {
-      this.running = false;
-      return;
-    }
-    void this.run(stop).finally(() => (this.running = false));
+    if (!stop.aborted) void this.run(stop);
   }
 
   async stop(): Promise<void> {
     this.stopper.abort(new Error('informer stopped'));
+    this.running = false;
     this.healthyFlag = false;
     return Promise.resolve();
   }
@@ -207,7 +216,9 @@ export class RawInformer<T extends KubeObject> {
           settled = true;
         });
         res.on('error', (e) => fail(signal.aborted ? signal.reason : e));
-        res.on('aborted', () => fail(signal.aborted ? signal.reason : new Error('watch connection closed')));
+        res.on('aborted', () => fail(signal.aborted ? signal.reason : new Error('watch connection reset')));
+        // A connection reset may show only as 'close': a watch that ends without 'end' failed.
+        res.on('close', () => fail(signal.aborted ? signal.reason : new Error('watch connection closed')));
       });
     });
   }

@@ -121,5 +121,9 @@ describe('RawInformer against a fake API server', () => {
     await informer.stop();
     await closed;
     expect(informer.healthy).toBe(false);
+    // started again at once: lists and watches again (the stopped loop does not hold it back)
+    await informer.start();
+    await until('a new watch', () => watches.length === 2);
+    expect(informer.healthy).toBe(true);
   });
 });
