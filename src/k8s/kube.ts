@@ -1,27 +1,14 @@
 // The handle every ironlb component gets to reach the API server: either our RestClient (what
-// the CLI loads) or a client-node KubeConfig (what tests and embedders hand in). `rest()` gives the
-// raw client for either; `clientNode()` gives a client-node KubeConfig for the few paths not yet
-// moved to the raw client, loading client-node only when one of them runs.
+// the CLI loads) or a client-node KubeConfig (what tests and embedders hand in); `rest()` gives the
+// raw client for either. client-node is loaded only for kubeconfigs our loader does not cover.
 import type * as k8s from '@kubernetes/client-node';
 import { DEFAULT_API_TIMEOUT_MS } from './api-call';
 import { RestClient } from './rest';
 import { defaultKubeconfigFile, inClusterEndpoint, kubeconfigEndpoint, type ApiEndpoint, type TlsMaterial } from './kubeconfig';
 
 export type KubeLike = RestClient | k8s.KubeConfig;
-type ClientNode = typeof import('@kubernetes/client-node');
-
-/** How to build a client-node KubeConfig for a RestClient we loaded ourselves. */
-const fallbacks = new WeakMap<RestClient, () => k8s.KubeConfig>();
+/** One raw client per KubeConfig handed in, so that they share one keep-alive agent. */
 const fromKubeConfig = new WeakMap<k8s.KubeConfig, RestClient>();
-const toKubeConfig = new WeakMap<RestClient, k8s.KubeConfig>();
-
-/** client-node, loaded on first use: its models and auth libraries cost the process ~60 MiB. */
-export function loadClientNode(): ClientNode {
-  // A synchronous require keeps the callers' constructors synchronous; Node >= 20.19 can
-  // require() client-node's ES modules, and jest transpiles them (jest.config.js).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@kubernetes/client-node') as ClientNode;
-}
 
 /** How long credentials computed by client-node are reused (it re-reads files on every call). */
 const CLIENT_NODE_CREDENTIALS_MS = 10_000;
@@ -55,22 +42,8 @@ export function rest(kc: KubeLike): RestClient {
   if (!client) {
     client = new RestClient(clientNodeEndpoint(kc));
     fromKubeConfig.set(kc, client);
-    toKubeConfig.set(client, kc);
   }
   return client;
-}
-
-/** A client-node KubeConfig for a handle, for the paths that still use client-node's API classes. */
-export function clientNode(kc: KubeLike): k8s.KubeConfig {
-  if (!(kc instanceof RestClient)) return kc;
-  let out = toKubeConfig.get(kc);
-  if (!out) {
-    const make = fallbacks.get(kc);
-    if (!make) throw new Error('this API client has no client-node configuration');
-    out = make();
-    toKubeConfig.set(kc, out);
-  }
-  return out;
 }
 
 /**
@@ -85,15 +58,7 @@ export function loadKube(file: string | undefined, makeClientNode: () => k8s.Kub
   let ep: ApiEndpoint | undefined;
   if (inCluster) ep = inClusterEndpoint();
   else if (chosen && !merged) ep = kubeconfigEndpoint(chosen);
-  let client: RestClient;
-  if (ep) client = new RestClient(ep, timeoutMs);
-  else {
-    const kc = makeClientNode();
-    client = new RestClient(clientNodeEndpoint(kc), timeoutMs);
-    toKubeConfig.set(client, kc);
-  }
-  fallbacks.set(client, makeClientNode);
-  return client;
+  return new RestClient(ep ?? clientNodeEndpoint(makeClientNode()), timeoutMs);
 }
 
 /** loadKube with client-node's loader (client.ts, which loads client-node) as the fallback. */

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { apiStatus, errorText, isConflict, withDeadline } from '../../../src/k8s/api-call';
 import { inClusterEndpoint, kubeconfigEndpoint, tokenFileReader } from '../../../src/k8s/kubeconfig';
+import { loadKube } from '../../../src/k8s/kube';
 import { JSON_PATCH, RestClient } from '../../../src/k8s/rest';
+import type * as k8s from '@kubernetes/client-node';
 import { FakeApi, json } from './fake-api';
 
 let api: FakeApi;
@@ -114,4 +116,30 @@ describe('credentials', () => {
     expect(b).toEqual({ tls: { ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: false }, headers: { Authorization: 'Bearer abc' } });
     expect(kubeconfigEndpoint(kc('exec: {command: aws}'))).toBeUndefined();
   });
+
+  test('loadKube: an exec-plugin kubeconfig gets its credentials from client-node, asked on each call (cached 10 s)', async () => {
+    const file = path.join(dir, 'config');
+    fs.writeFileSync(file, 'current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "https://h:1"}}]\nusers: [{name: u, user: {exec: {command: x}}}]\n');
+    let calls = 0;
+    const fake = {
+      getCurrentCluster: () => ({ server: 'https://h:1' }),
+      applyToHTTPSOptions: (o: { headers?: Record<string, string> }) => {
+        calls++;
+        o.headers = { Authorization: 'Bearer from-exec' };
+        return Promise.resolve();
+      },
+    } as unknown as k8s.KubeConfig;
+    const client = loadKube(file, () => fake);
+    expect(client.server).toBe('https://h:1');
+    expect((await client.endpoint.credentials()).headers).toEqual({ Authorization: 'Bearer from-exec' });
+    await client.endpoint.credentials();
+    expect(calls).toBe(1);
+    expect(loadKube(kubeconfigFileWithToken(dir), () => fake).server).toBe('https://10.0.0.2:6443');
+  });
 });
+
+function kubeconfigFileWithToken(dir: string): string {
+  const file = path.join(dir, 'plain');
+  fs.writeFileSync(file, 'current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "https://10.0.0.2:6443"}}]\nusers: [{name: u, user: {token: t}}]\n');
+  return file;
+}
