@@ -1,7 +1,7 @@
 // `ironlb controller`: the allocation side, normally 2 replicas with one Lease holder writing.
 import * as os from 'node:os';
 import { Controller } from '../controller/controller';
-import { loadKubeConfig } from '../k8s/client';
+import { loadKubeFromFlags } from '../k8s/kube';
 import { ControllerMetrics } from '../metrics/controller-metrics';
 import { startMetricsServer } from '../metrics/server';
 import { createLogger, type Level } from '../util/log';
@@ -42,7 +42,7 @@ export async function controllerCommand(argv: string[]): Promise<number> {
   }
   const identity = f.identity ?? `${os.hostname()}-${process.pid}`;
   const log = createLogger({ level: (f['log-level'] ?? 'info') as Level, base: { component: 'controller' }, write: stdoutLines() });
-  const kc = loadKubeConfig(f.kubeconfig);
+  const kc = loadKubeFromFlags(f.kubeconfig);
   const metrics = new ControllerMetrics();
   const configNamespace = f['config-namespace'] ?? 'ironlb-system';
   const controller = new Controller({

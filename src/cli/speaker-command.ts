@@ -1,5 +1,5 @@
 // `ironlb speaker`: one per node (DaemonSet, host network, CAP_NET_RAW).
-import { loadKubeConfig } from '../k8s/client';
+import { loadKubeFromFlags } from '../k8s/kube';
 import { SpeakerMetrics } from '../metrics/speaker-metrics';
 import { startMetricsServer } from '../metrics/server';
 import { DEFAULT_EXCLUDE, listInterfaces, parseExcludePatterns } from '../net/interfaces';
@@ -92,7 +92,7 @@ export async function speakerCommand(argv: string[]): Promise<number> {
   const exclude = f['exclude-interfaces'] !== undefined ? parseExcludePatterns(f['exclude-interfaces'].split(',').filter((s) => s !== '')) : [...DEFAULT_EXCLUDE];
   const metrics = new SpeakerMetrics();
   const speaker = new Speaker({
-    kc: loadKubeConfig(f.kubeconfig),
+    kc: loadKubeFromFlags(f.kubeconfig),
     nodeName,
     nodeAddress: f['node-address'] ?? defaultNodeAddress(),
     namespace,

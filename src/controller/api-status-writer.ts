@@ -1,25 +1,33 @@
 // The StatusWriter on the real API: one patch on services/status carries the ingress, the pool
 // annotation and the AddressAllocated condition (a strategic merge patch when it carries one),
 // guarded by the resourceVersion the decision was made on, under our own field manager; every
-// call ends when its deadline passes or the leadership term ends.
-import * as k8s from '@kubernetes/client-node';
+// call ends when its deadline passes or the leadership term ends. It uses the raw client
+// (k8s/rest.ts): this is the controller's hottest API path.
+import type * as k8s from '@kubernetes/client-node';
 import { POOL_ANNOTATION } from '../k8s/annotations';
-import { DEFAULT_API_TIMEOUT_MS, apiStatus, callOptions, errorText, withDeadline } from '../k8s/client';
+import { DEFAULT_API_TIMEOUT_MS, apiStatus, errorText, withDeadline } from '../k8s/api-call';
+import { rest, type KubeLike } from '../k8s/kube';
+import { STRATEGIC_PATCH, type RestClient } from '../k8s/rest';
 import { conditionsPatch } from '../k8s/service-conditions';
 import type { StatusWrite, StatusWriter, WriteOutcome } from './ports';
 
 export const FIELD_MANAGER = 'ironlb-controller';
 
-export class ApiStatusWriter implements StatusWriter {
-  private readonly core: k8s.CoreV1Api;
+const servicePath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`;
 
-  constructor(kc: k8s.KubeConfig, private readonly timeoutMs = DEFAULT_API_TIMEOUT_MS) {
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+/** What the writer reads back from a patch: only the metadata is looked at. */
+type Written = Pick<k8s.V1Service, 'metadata'>;
+
+export class ApiStatusWriter implements StatusWriter {
+  private readonly client: RestClient;
+
+  constructor(kc: KubeLike, private readonly timeoutMs = DEFAULT_API_TIMEOUT_MS) {
+    this.client = rest(kc);
   }
 
   async write(svc: k8s.V1Service, desired: StatusWrite, signal: AbortSignal): Promise<WriteOutcome> {
-    const namespace = svc.metadata?.namespace ?? 'default';
-    const name = svc.metadata?.name ?? '';
+    const path = servicePath(svc.metadata?.namespace ?? 'default', svc.metadata?.name ?? '');
+    const query = { fieldManager: FIELD_MANAGER };
     const c = desired.condition;
     const conditions = c === undefined ? undefined : 'remove' in c ? conditionsPatch([], [c.remove]) : conditionsPatch([c]);
     // A strategic merge patch: the same as a merge patch for the ingress list and the annotation,
@@ -30,16 +38,13 @@ export class ApiStatusWriter implements StatusWriter {
           metadata: { resourceVersion: svc.metadata?.resourceVersion, annotations: { [POOL_ANNOTATION]: desired.pool ?? null } },
           status: { loadBalancer: { ingress: desired.ips.map((ip) => ({ ip })) }, ...(conditions ? { conditions } : {}) },
         };
+    const contentType = conditions !== undefined ? STRATEGIC_PATCH : undefined;
     try {
-      let updated = await withDeadline(this.timeoutMs, signal, (s) =>
-        this.core.patchNamespacedServiceStatus({ name, namespace, body, fieldManager: FIELD_MANAGER }, callOptions(s, conditions !== undefined ? 'strategic' : true)),
-      );
+      let updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(`${path}/status`, body, { query, signal: s, ...(contentType && { contentType }) }));
       if (!desired.conditionOnly && (updated.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== (desired.pool ?? undefined)) {
         // Servers that drop metadata changes made through /status need a second write.
         const annotations = { metadata: { annotations: { [POOL_ANNOTATION]: desired.pool ?? null } } };
-        updated = await withDeadline(this.timeoutMs, signal, (s) =>
-          this.core.patchNamespacedService({ name, namespace, body: annotations, fieldManager: FIELD_MANAGER }, callOptions(s, true)),
-        );
+        updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(path, annotations, { query, signal: s }));
       }
       return { ok: true, resourceVersion: updated.metadata?.resourceVersion };
     } catch (e) {
@@ -48,16 +53,11 @@ export class ApiStatusWriter implements StatusWriter {
   }
 
   async read(namespace: string, name: string, signal: AbortSignal): Promise<k8s.V1Service | undefined> {
-    try {
-      return await withDeadline(this.timeoutMs, signal, (s) => this.core.readNamespacedService({ name, namespace }, callOptions(s)));
-    } catch (e) {
-      if (apiStatus(e) === 404) return undefined;
-      throw e;
-    }
+    return withDeadline(this.timeoutMs, signal, (s) => this.client.find<k8s.V1Service>(servicePath(namespace, name), { signal: s }));
   }
 
   async list(signal: AbortSignal): Promise<k8s.V1Service[]> {
-    const list = await withDeadline(this.timeoutMs * 3, signal, (s) => this.core.listServiceForAllNamespaces({}, callOptions(s)));
+    const list = await withDeadline(this.timeoutMs * 3, signal, (s) => this.client.get<k8s.V1ServiceList>('/api/v1/services', { signal: s }));
     return list.items;
   }
 }

@@ -2,8 +2,9 @@
 // ironlb.io/address-conflicts (see src/speaker/layer2/conflict-annotation.ts), merged. A speaker
 // that is gone takes its reports with it (its Lease is deleted or stops being listed), which the
 // quarantine treats as the conflict having cleared.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { Informer } from '../k8s/informer';
+import type { KubeLike } from '../k8s/kube';
 import { SPEAKER_LABELS } from '../speaker/membership/lease-membership';
 import { ADDRESS_CONFLICTS_ANNOTATION, decodeConflicts } from '../speaker/layer2/conflict-annotation';
 import type { Logger } from '../util/log';
@@ -12,12 +13,11 @@ export class ConflictSource {
   private readonly informer: Informer<k8s.V1Lease>;
   private last = '';
 
-  constructor(kc: k8s.KubeConfig, namespace: string, log: Logger, onChange: (reported: Map<string, string>) => void) {
-    const api = kc.makeApiClient(k8s.CoordinationV1Api);
+  constructor(kc: KubeLike, namespace: string, log: Logger, onChange: (reported: Map<string, string>) => void) {
     const labelSelector = Object.entries(SPEAKER_LABELS)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    this.informer = new Informer<k8s.V1Lease>(kc, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, () => api.listNamespacedLease({ namespace, labelSelector }), {
+    this.informer = new Informer<k8s.V1Lease>(kc, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {
       labelSelector,
       log,
     });

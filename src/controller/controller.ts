@@ -6,13 +6,14 @@
 // its renew deadline; it rebuilds the allocator from every Service's status, read fresh, before
 // it hands anything out, so a restart or a failover never moves an assigned address.
 import { setMaxListeners } from 'node:events';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import type { ConfigMeta } from '../k8s/config-gate';
 import { SelectedConfigSource } from '../k8s/config-source';
 import { ConfigurationStateWriter, PoolStatusWriter } from '../k8s/metallb-status';
 import { EventRecorder, targetOf } from '../k8s/events';
+import type { KubeLike } from '../k8s/kube';
 import { Informer } from '../k8s/informer';
 import { LeaderElector } from '../k8s/lease';
 import { HOLDS_ANNOTATION } from './sticky-persist';
@@ -26,7 +27,7 @@ import type { WriteGate } from './ports';
 import { Reconciler } from './reconciler';
 
 export interface ControllerOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   configNamespace: string;
   configName: string;
   /** Where the configuration comes from (`--config-source`); default auto. */
@@ -84,15 +85,15 @@ export class Controller {
   private readonly configurationState: ConfigurationStateWriter;
 
   constructor(private readonly opts: ControllerOptions) {
-    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const clock = opts.clock ?? systemClock;
-    this.events = new EventRecorder(opts.kc, COMPONENT, opts.identity, opts.log);
-    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log: opts.log, trim: trimServiceForController });
+    const kc = opts.kc;
+    this.events = new EventRecorder(kc, COMPONENT, opts.identity, opts.log);
+    this.services = new Informer<k8s.V1Service>(opts.kc, '/api/v1/services', { log: opts.log, trim: trimServiceForController });
     // Only the labels are read (serviceAllocation namespaceSelectors).
-    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', () => core.listNamespace(), { log: opts.log, trim: trimToLabels });
+    this.namespaces = new Informer<k8s.V1Namespace>(opts.kc, '/api/v1/namespaces', { log: opts.log, trim: trimToLabels });
     if (opts.leaderElection) {
       this.elector = new LeaderElector({
-        kc: opts.kc,
+        kc,
         namespace: opts.leaseNamespace,
         name: opts.leaseName,
         identity: opts.identity,
@@ -126,11 +127,11 @@ export class Controller {
     this.namespaces.on((n, event) => {
       if (event !== 'delete') this.reconciler.onNamespace(n.metadata?.name ?? '');
     });
-    this.conflicts = new ConflictSource(opts.kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
+    this.conflicts = new ConflictSource(kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
     this.configWatcher = new SelectedConfigSource({
-      kc: opts.kc,
+      kc,
       namespace: opts.configNamespace,
       name: opts.configName,
       flag: opts.configSource ?? 'auto',
@@ -143,9 +144,9 @@ export class Controller {
       onMeta: (meta) => this.reconciler.setMeta(meta),
       onStaleChange: (s) => opts.metrics.configStale.set(s.stale ? 1 : 0),
     });
-    this.poolStatus = new PoolStatusWriter(opts.kc, opts.configNamespace, opts.log);
+    this.poolStatus = new PoolStatusWriter(kc, opts.configNamespace, opts.log);
     this.configurationState = new ConfigurationStateWriter({
-      kc: opts.kc,
+      kc,
       namespace: opts.leaseNamespace,
       name: 'controller',
       labels: { 'metallb.io/component-type': 'controller' },

@@ -5,11 +5,13 @@
 // one written. Each write is a strategic merge patch of services/status that carries only this
 // condition: the API server merges status.conditions by type, so the controller's
 // AddressAllocated and anybody else's conditions stay, whatever this node's cache shows.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { SPEAKER_FIELD_MANAGER } from '../controller/service-request';
 import { announcedHolds, announcedKey } from '../speaker/announced-condition';
 import type { Logger } from '../util/log';
-import { errorText, isNotFound } from './client';
+import { errorText, isNotFound } from './api-call';
+import { rest, type KubeLike } from './kube';
+import { STRATEGIC_PATCH } from './rest';
 import { conditionsPatch, stampCondition, type ConditionWant } from './service-conditions';
 
 export const WRITES_PER_SECOND = 20;
@@ -21,10 +23,9 @@ const RETRY_MS = 5000;
  * takes, short enough that a condition someone else changes meanwhile is written again.
  */
 const WRITTEN_TRUST_MS = 10_000;
-const strategic = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch);
 
 export interface AnnouncedWriterOptions {
-  readonly kc: k8s.KubeConfig;
+  readonly kc: KubeLike;
   readonly log: Logger;
   /** The Service as this node's cache shows it now. */
   readonly service: (key: string) => k8s.V1Service | undefined;
@@ -128,9 +129,10 @@ export class AnnouncedWriter {
   }
 }
 
-function apiPatch(kc: k8s.KubeConfig): NonNullable<AnnouncedWriterOptions['patch']> {
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+function apiPatch(kc: KubeLike): NonNullable<AnnouncedWriterOptions['patch']> {
+  const client = rest(kc);
   return async (namespace, name, condition) => {
-    await core.patchNamespacedServiceStatus({ name, namespace, body: { status: { conditions: conditionsPatch([condition]) } }, fieldManager: SPEAKER_FIELD_MANAGER }, strategic);
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}/status`;
+    await client.patch(path, { status: { conditions: conditionsPatch([condition]) } }, { query: { fieldManager: SPEAKER_FIELD_MANAGER }, contentType: STRATEGIC_PATCH });
   };
 }

@@ -1,8 +1,11 @@
-// Loads credentials: a kubeconfig file when given, otherwise the in-cluster ServiceAccount.
+// client-node's KubeConfig as ironlb uses it (keep-alive agents, a timeout on every call), for the
+// paths not moved to the raw client (rest.ts); loading this module loads client-node.
 import * as k8s from '@kubernetes/client-node';
 import type * as http from 'node:http';
 import type * as https from 'node:https';
-import { systemClock, type Clock } from '../util/clock';
+import { DEFAULT_API_TIMEOUT_MS } from './api-call';
+
+export { DEFAULT_API_TIMEOUT_MS, apiStatus, errorText, isConflict, isNotFound, withDeadline } from './api-call';
 
 type AgentFactory = (cluster: k8s.Cluster | null, options: https.AgentOptions) => http.Agent;
 
@@ -27,9 +30,6 @@ export function reuseConnections(kc: k8s.KubeConfig): k8s.KubeConfig {
   };
   return kc;
 }
-
-/** Every API call made through makeApiClient gives up after this long unless it says otherwise. */
-export const DEFAULT_API_TIMEOUT_MS = 10_000;
 
 /** A client-node middleware that sets the request's AbortSignal (the last one set wins). */
 function signalMiddleware(signal: () => AbortSignal, onlyIfUnset: boolean): k8s.ObservableMiddleware {
@@ -73,24 +73,6 @@ export function callOptions(signal: AbortSignal, patch: boolean | 'strategic' = 
   return k8s.setHeaderOptions('Content-Type', patch === 'strategic' ? k8s.PatchStrategy.StrategicMergePatch : k8s.PatchStrategy.MergePatch, opts);
 }
 
-/**
- * Runs `call` with a signal that aborts after `timeoutMs` or when `parent` aborts, whichever comes
- * first; the timer and the listener on `parent` are removed when the call settles.
- */
-export async function withDeadline<T>(timeoutMs: number, parent: AbortSignal | undefined, call: (signal: AbortSignal) => Promise<T>, clock: Clock = systemClock): Promise<T> {
-  const ac = new AbortController();
-  const onAbort = (): void => ac.abort(parent?.reason);
-  if (parent?.aborted) ac.abort(parent.reason);
-  parent?.addEventListener('abort', onAbort, { once: true });
-  const timer = clock.setTimeout(() => ac.abort(new Error(`API call timed out after ${timeoutMs} ms`)), Math.max(0, timeoutMs));
-  try {
-    return await call(ac.signal);
-  } finally {
-    clock.clearTimeout(timer);
-    parent?.removeEventListener('abort', onAbort);
-  }
-}
-
 export function loadKubeConfig(file?: string): k8s.KubeConfig {
   const kc = withApiTimeouts(reuseConnections(new k8s.KubeConfig()));
   if (file) kc.loadFromFile(file);
@@ -98,44 +80,6 @@ export function loadKubeConfig(file?: string): k8s.KubeConfig {
   else kc.loadFromDefault();
   if (!kc.getCurrentCluster()) throw new Error(file ? `kubeconfig ${file} has no current cluster` : 'no Kubernetes configuration found (use --kubeconfig)');
   return kc;
-}
-
-/** HTTP status of a failed API call, or undefined for network-level failures. */
-export function apiStatus(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null) {
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'number') return code;
-    const statusCode = (err as { statusCode?: unknown }).statusCode;
-    if (typeof statusCode === 'number') return statusCode;
-  }
-  return undefined;
-}
-
-export function isNotFound(err: unknown): boolean {
-  return apiStatus(err) === 404;
-}
-
-export function isConflict(err: unknown): boolean {
-  return apiStatus(err) === 409;
-}
-
-export function errorText(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const body = (err as { body?: unknown }).body;
-    if (typeof body === 'string') {
-      try {
-        const parsed = JSON.parse(body) as { message?: string };
-        if (parsed.message) return parsed.message;
-      } catch {
-        /* not JSON */
-      }
-      return body.slice(0, 300);
-    }
-    if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
-      return (body as { message: string }).message;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
 }
 
 export const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);

@@ -13,7 +13,7 @@ import type { ConfigSourceFlag, SourceChoice } from '../config/crd/source-choice
 import type { Config } from '../config/types';
 import { Backoff } from '../util/backoff';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
-import { errorText } from './client';
+import { errorText } from './api-call';
 import type { ConfigMeta, ConfigState } from './config-gate';
 import { ConfigWatcher } from './config-watcher';
 import { CrdConfigSource, detectConfigSource, type CrdConfigSourceOptions } from './crd-config-source';

@@ -2,17 +2,18 @@
 // is handed on at once; an invalid one (or one the owner's vet refuses) is refused loudly (Warning
 // Events on the ConfigMap, stale metric, log line) and the last good configuration stays in force.
 // Shared by the controller and the speaker.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { Config } from '../config/types';
 import { ConfigGate, type ConfigMeta, type ConfigState, type Verdict } from './config-gate';
 import { EventRecorder } from './events';
 import { Informer } from './informer';
+import type { KubeLike } from './kube';
 import type { Logger } from '../util/log';
 
 export type { ConfigMeta, ConfigState, Verdict } from './config-gate';
 
 export interface ConfigWatcherOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   namespace: string;
   name: string;
   log: Logger;
@@ -32,14 +33,8 @@ export class ConfigWatcher {
   private lastSeen?: k8s.V1ConfigMap;
 
   constructor(private readonly opts: ConfigWatcherOptions) {
-    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const fieldSelector = `metadata.name=${opts.name}`;
-    this.informer = new Informer<k8s.V1ConfigMap>(
-      opts.kc,
-      `/api/v1/namespaces/${opts.namespace}/configmaps`,
-      () => core.listNamespacedConfigMap({ namespace: opts.namespace, fieldSelector }),
-      { fieldSelector, log: opts.log },
-    );
+    this.informer = new Informer<k8s.V1ConfigMap>(opts.kc, `/api/v1/namespaces/${opts.namespace}/configmaps`, { fieldSelector, log: opts.log });
     this.gate = new ConfigGate({
       where: `${opts.namespace}/${opts.name}`,
       log: opts.log,

@@ -3,7 +3,7 @@
 // a refused set never replaces the last good configuration, each offending object gets a Warning
 // Event naming its fields, `state.stale` says so, and every object gone keeps the last good one.
 // Also the `--config-source auto|configmap|crds` detector. Decisions live in src/config/crd.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { chooseConfigSource, type ConfigSourceFlag, type SourceChoice } from '../config/crd/source-choice';
 import { allowsAddressChanges, ObjectConfigTracker, rejectionMessages, warningMessages, type ReloadDecision } from '../config/crd/reload';
 import { describeRef, formatObjectIssue, type ObjectIssue } from '../config/crd/objects';
@@ -11,10 +11,11 @@ import type { NodeFacts } from '../config/crd/translate';
 import type { Config } from '../config/types';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
-import { apiStatus } from './client';
+import { apiStatus } from './api-call';
 import { ConfigGate, type ConfigMeta, type ConfigState, type Verdict } from './config-gate';
 import { targetOf, type EventRecorder } from './events';
 import { Informer } from './informer';
+import { rest, type KubeLike } from './kube';
 
 export const GROUP = 'metallb.io';
 export const PASSWORD_SECRET_TYPE = 'kubernetes.io/basic-auth';
@@ -38,7 +39,7 @@ export const WATCHED = [
 export const DEFAULT_BATCH_MS = 250;
 
 export interface CrdConfigSourceOptions {
-  readonly kc: k8s.KubeConfig;
+  readonly kc: KubeLike;
   /** The configuration namespace: objects are read (and must be) here. */
   readonly namespace: string;
   readonly log: Logger;
@@ -92,24 +93,15 @@ export class CrdConfigSource {
         for (const pool of this.objects().filter((o) => o.kind === 'IPAddressPool')) this.opts.events?.emit(targetOf(pool, 'IPAddressPool', String(pool.apiVersion)), 'Warning', reason, message);
       },
     });
-    const custom = opts.kc.makeApiClient(k8s.CustomObjectsApi);
-    const core = opts.kc.makeApiClient(k8s.CoreV1Api);
     const ns = opts.namespace;
     for (const w of WATCHED) {
-      const list = async (): Promise<k8s.KubernetesListObject<Obj>> =>
-        (await custom.listNamespacedCustomObject({ group: GROUP, version: w.version, namespace: ns, plural: w.plural })) as k8s.KubernetesListObject<Obj>;
-      const informer = new Informer<Obj>(opts.kc, `/apis/${GROUP}/${w.version}/namespaces/${ns}/${w.plural}`, list, { log: opts.log });
+      const informer = new Informer<Obj>(opts.kc, `/apis/${GROUP}/${w.version}/namespaces/${ns}/${w.plural}`, { log: opts.log });
       this.informers.push({ kind: w.kind, apiVersion: `${GROUP}/${w.version}`, informer });
     }
     if ((opts.secrets ?? 'resolve') === 'resolve') {
       // Only the Secret type that can hold a peer password: no other Secret is cached.
       const fieldSelector = `type=${PASSWORD_SECRET_TYPE}`;
-      const secrets = new Informer<Obj>(
-        opts.kc,
-        `/api/v1/namespaces/${ns}/secrets`,
-        async () => (await core.listNamespacedSecret({ namespace: ns, fieldSelector })) as unknown as k8s.KubernetesListObject<Obj>,
-        { log: opts.log, fieldSelector },
-      );
+      const secrets = new Informer<Obj>(opts.kc, `/api/v1/namespaces/${ns}/secrets`, { log: opts.log, fieldSelector });
       this.informers.push({ kind: 'Secret', apiVersion: 'v1', informer: secrets });
     }
     for (const { informer } of this.informers) informer.on(() => this.schedule());
@@ -222,22 +214,22 @@ export class CrdConfigSource {
  * (the caller retries: guessing the source on a flaky API could switch a cluster's configuration).
  */
 export async function detectConfigSource(
-  kc: k8s.KubeConfig,
+  kc: KubeLike,
   opts: { readonly namespace: string; readonly configMapName: string; readonly flag: ConfigSourceFlag },
 ): Promise<SourceChoice> {
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const api = rest(kc);
+  const ns = encodeURIComponent(opts.namespace);
   let crdsInstalled = true;
   let pools = 0;
   try {
-    const list = (await custom.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: opts.namespace, plural: 'ipaddresspools', limit: 1 })) as { items?: unknown[] };
+    const list = await api.get<{ items?: unknown[] }>(`/apis/${GROUP}/v1beta1/namespaces/${ns}/ipaddresspools`, { query: { limit: 1 } });
     pools = list.items?.length ?? 0;
   } catch (e) {
     if (apiStatus(e) !== 404) throw e;
     crdsInstalled = false;
   }
   // A list by name, not a get: the processes' Roles allow list and watch on ConfigMaps only.
-  const maps = await core.listNamespacedConfigMap({ namespace: opts.namespace, fieldSelector: `metadata.name=${opts.configMapName}` });
-  const configMapPresent = maps.items.length > 0;
+  const maps = await api.get<{ items?: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps`, { query: { fieldSelector: `metadata.name=${opts.configMapName}` } });
+  const configMapPresent = (maps.items?.length ?? 0) > 0;
   return chooseConfigSource(opts.flag, { crdsInstalled, pools, configMapPresent });
 }

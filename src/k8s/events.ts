@@ -1,8 +1,10 @@
 // Writes core/v1 Events. Callers decide *when* (on change only); this only makes the write
 // cheap for repeats by bumping the count of an identical recent Event instead of adding one.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
-import { errorText } from './client';
+import { errorText } from './api-call';
+import { rest, type KubeLike } from './kube';
+import type { RestClient } from './rest';
 import type { Logger } from '../util/log';
 
 export type EventType = 'Normal' | 'Warning';
@@ -59,8 +61,10 @@ interface Pending {
   message: string;
 }
 
+const eventsPath = (namespace: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`;
+
 export class EventRecorder {
-  private readonly api: k8s.CoreV1Api;
+  private readonly api: RestClient;
   private readonly recent = new Map<string, Recent>();
   private readonly backlog: Pending[] = [];
   private inFlight = 0;
@@ -75,12 +79,12 @@ export class EventRecorder {
   concurrency: () => number = () => MAX_IN_FLIGHT;
 
   constructor(
-    kc: k8s.KubeConfig,
+    kc: KubeLike,
     private readonly component: string,
     private readonly host: string | undefined,
     private readonly log: Logger,
   ) {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.api = rest(kc);
   }
 
   /** Fire and forget: an Event that cannot be written is logged, never fatal. */
@@ -139,39 +143,34 @@ export class EventRecorder {
       prev.count++;
       prev.at = Date.now();
       try {
-        await this.api.patchNamespacedEvent(
-          { name: prev.name, namespace: prev.namespace, body: { count: prev.count, lastTimestamp: now } },
-          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-        );
+        await this.api.patch(`${eventsPath(prev.namespace)}/${encodeURIComponent(prev.name)}`, { count: prev.count, lastTimestamp: now });
         return;
       } catch {
         this.recent.delete(key); // expired or deleted: write a fresh one
       }
     }
     const name = `${target.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`;
-    await this.api.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { name, namespace },
-        involvedObject: {
-          kind: target.kind,
-          apiVersion: target.apiVersion,
-          namespace: target.namespace,
-          name: target.name,
-          uid: target.uid,
-          resourceVersion: target.resourceVersion,
-        },
-        type,
-        reason,
-        message,
-        count: 1,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        source: { component: this.component, host: this.host },
-        reportingComponent: this.component,
-        reportingInstance: this.host ?? '',
+    const body: k8s.CoreV1Event = {
+      metadata: { name, namespace },
+      involvedObject: {
+        kind: target.kind,
+        apiVersion: target.apiVersion,
+        namespace: target.namespace,
+        name: target.name,
+        uid: target.uid,
+        resourceVersion: target.resourceVersion,
       },
-    });
+      type,
+      reason,
+      message,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: this.component, host: this.host },
+      reportingComponent: this.component,
+      reportingInstance: this.host ?? '',
+    };
+    await this.api.create(eventsPath(namespace), body);
     this.recent.set(key, { name, namespace, count: 1, at: Date.now() });
     if (this.recent.size > 5000) this.recent.clear();
   }

@@ -9,8 +9,9 @@
 // renewDeadline < duration, the old leader has stopped (and aborted its in-flight writes) before
 // any standby can start. Every call here has a deadline too.
 import { setMaxListeners } from 'node:events';
-import * as k8s from '@kubernetes/client-node';
-import { apiStatus, callOptions, errorText, withDeadline } from './client';
+import type * as k8s from '@kubernetes/client-node';
+import { apiStatus, errorText, withDeadline } from './api-call';
+import { rest, type KubeLike } from './kube';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 
@@ -32,17 +33,18 @@ export interface LeaseApi {
   replace(namespace: string, name: string, body: k8s.V1Lease, signal: AbortSignal): Promise<k8s.V1Lease>;
 }
 
-export function leaseApiFor(kc: k8s.KubeConfig): LeaseApi {
-  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+export function leaseApiFor(kc: KubeLike): LeaseApi {
+  const api = rest(kc);
+  const leases = (namespace: string): string => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   return {
-    read: (namespace, name, signal) => api.readNamespacedLease({ name, namespace }, callOptions(signal)),
-    create: (namespace, body, signal) => api.createNamespacedLease({ namespace, body }, callOptions(signal)),
-    replace: (namespace, name, body, signal) => api.replaceNamespacedLease({ name, namespace, body }, callOptions(signal)),
+    read: (namespace, name, signal) => api.get<k8s.V1Lease>(`${leases(namespace)}/${encodeURIComponent(name)}`, { signal }),
+    create: (namespace, body, signal) => api.create<k8s.V1Lease>(leases(namespace), body, { signal }),
+    replace: (namespace, name, body, signal) => api.replace<k8s.V1Lease>(`${leases(namespace)}/${encodeURIComponent(name)}`, body, { signal }),
   };
 }
 
 export interface LeaderElectorOptions {
-  kc?: k8s.KubeConfig;
+  kc?: KubeLike;
   /** Instead of kc (tests). */
   api?: LeaseApi;
   namespace: string;

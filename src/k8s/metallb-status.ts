@@ -2,18 +2,20 @@
 // (status-objects.ts): ConfigurationState (`controller`, `speaker-<node>`) and IPAddressPool
 // status counts. What to write is decided in src/config/crd/status.ts; each write is skipped
 // when it would change nothing, and a failed one is tried again at the next tick.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { canonical } from '../config/canonical';
 import { configurationStateStatus, poolStatus, type ConfigurationStateStatus, type SourceState } from '../config/crd/status';
 import type { PoolStats } from '../ipam/types';
 import type { Logger } from '../util/log';
-import { errorText, isNotFound, mergePatch } from './client';
+import { errorText, isNotFound } from './api-call';
+import { rest, type KubeLike } from './kube';
+import type { RestClient } from './rest';
 import { GROUP } from './crd-config-source';
 
 const VERSION = 'v1beta1';
 
 export interface ConfigurationStateOptions {
-  readonly kc: k8s.KubeConfig;
+  readonly kc: KubeLike;
   readonly namespace: string;
   /** `controller` or `speaker-<node>`, as MetalLB names them. */
   readonly name: string;
@@ -27,14 +29,14 @@ export interface ConfigurationStateOptions {
 }
 
 export class ConfigurationStateWriter {
-  private readonly api: k8s.CustomObjectsApi;
+  private readonly api: RestClient;
   private timer?: NodeJS.Timeout;
   private last?: ConfigurationStateStatus;
   private busy = false;
   private warned = false;
 
   constructor(private readonly opts: ConfigurationStateOptions) {
-    this.api = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.api = rest(opts.kc);
   }
 
   start(): void {
@@ -53,19 +55,20 @@ export class ConfigurationStateWriter {
     if (this.last && canonical(this.last) === canonical(status)) return;
     this.busy = true;
     const { namespace, name } = this.opts;
-    const where = { group: GROUP, version: VERSION, namespace, plural: 'configurationstates', name };
+    const states = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/configurationstates`;
+    const where = `${states}/${encodeURIComponent(name)}`;
     // The whole status is replaced (an empty errorSummary is left out rather than sent empty).
     const written = status.errorSummary === '' ? { result: status.result, conditions: status.conditions } : status;
     try {
       let current: k8s.KubernetesObject;
       try {
-        current = (await this.api.getNamespacedCustomObject(where)) as k8s.KubernetesObject;
+        current = await this.api.get<k8s.KubernetesObject>(where);
       } catch (e) {
         if (!isNotFound(e)) throw e;
         const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigurationState', metadata: { name, namespace, labels: { ...this.opts.labels } }, spec: {} };
-        current = (await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'configurationstates', body })) as k8s.KubernetesObject;
+        current = await this.api.create<k8s.KubernetesObject>(states, body);
       }
-      await this.api.replaceNamespacedCustomObjectStatus({ ...where, body: { ...current, status: written } });
+      await this.api.replace(`${where}/status`, { ...current, status: written });
       this.last = status;
       this.warned = false;
     } catch (e) {
@@ -79,16 +82,16 @@ export class ConfigurationStateWriter {
 
 /** IPAddressPool status (assigned/available per family), written by the leading controller. */
 export class PoolStatusWriter {
-  private readonly api: k8s.CustomObjectsApi;
+  private readonly api: RestClient;
   private readonly written = new Map<string, string>();
   private busy = false;
 
   constructor(
-    kc: k8s.KubeConfig,
+    kc: KubeLike,
     private readonly namespace: string,
     private readonly log: Logger,
   ) {
-    this.api = kc.makeApiClient(k8s.CustomObjectsApi);
+    this.api = rest(kc);
   }
 
   /** Pools of a ConfigMap have no object: only the names of existing IPAddressPools are written. */
@@ -101,10 +104,7 @@ export class PoolStatusWriter {
         const text = canonical(status);
         if (this.written.get(s.pool) === text) continue;
         try {
-          await this.api.patchNamespacedCustomObjectStatus(
-            { group: GROUP, version: VERSION, namespace: this.namespace, plural: 'ipaddresspools', name: s.pool, body: { status } },
-            mergePatch,
-          );
+          await this.api.patch(`/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(this.namespace)}/ipaddresspools/${encodeURIComponent(s.pool)}/status`, { status });
           this.written.set(s.pool, text);
         } catch (e) {
           if (isNotFound(e)) this.written.set(s.pool, text);

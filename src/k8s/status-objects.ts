@@ -4,11 +4,13 @@
 // pure (src/speaker/status-objects.ts); this applies it, one pass at a time, retrying after errors.
 // It starts watching on the first sync(), so a cluster without the CRDs (ConfigMap source) never
 // sees a request for them.
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { planStatusObjects, type StatusHave, type StatusWant } from '../speaker/status-objects';
 import { canonical } from '../config/canonical';
 import type { Logger } from '../util/log';
-import { errorText, isNotFound, mergePatch } from './client';
+import { errorText, isNotFound } from './api-call';
+import { rest, type KubeLike } from './kube';
+import type { RestClient } from './rest';
 import { GROUP } from './crd-config-source';
 import { Informer } from './informer';
 
@@ -27,7 +29,7 @@ type Obj = k8s.KubernetesObject & { status?: unknown };
 const DELETED = Symbol('deleted');
 
 export interface StatusObjectsOptions {
-  readonly kc: k8s.KubeConfig;
+  readonly kc: KubeLike;
   readonly namespace: string;
   /** e.g. servicel2statuses */
   readonly plural: string;
@@ -39,7 +41,8 @@ export interface StatusObjectsOptions {
 }
 
 export class StatusObjects {
-  private readonly api: k8s.CustomObjectsApi;
+  private readonly api: RestClient;
+  private readonly path: string;
   private informer?: Informer<Obj>;
   private want?: { objects: readonly StatusWant[]; alive: ReadonlySet<string> };
   private running = false;
@@ -50,7 +53,8 @@ export class StatusObjects {
   private readonly written = new Map<string, StatusHave & { readonly at: number }>();
 
   constructor(private readonly opts: StatusObjectsOptions) {
-    this.api = opts.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.api = rest(opts.kc);
+    this.path = `/apis/${GROUP}/${VERSION}/namespaces/${opts.namespace}/${opts.plural}`;
   }
 
   /** What this node should have now; `alive`: the speakers counted alive (another node's leftovers are removed only when it is not). */
@@ -73,10 +77,7 @@ export class StatusObjects {
   }
 
   private watch(): void {
-    const { namespace, plural } = this.opts;
-    const list = async (): Promise<k8s.KubernetesListObject<Obj>> =>
-      (await this.api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })) as k8s.KubernetesListObject<Obj>;
-    this.informer = new Informer<Obj>(this.opts.kc, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`, list, { log: this.opts.log });
+    this.informer = new Informer<Obj>(this.opts.kc, this.path, { log: this.opts.log });
     this.informer.on(() => undefined);
     void this.informer.start().then(() => this.pass());
   }
@@ -125,9 +126,9 @@ export class StatusObjects {
   }
 
   private async create(w: StatusWant): Promise<void> {
-    const { namespace, plural, kind, generateName } = this.opts;
+    const { namespace, kind, generateName } = this.opts;
     const body = { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { generateName, namespace, labels: { ...w.labels } }, spec: {} };
-    const created = (await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, body })) as Obj;
+    const created = await this.api.create<Obj>(this.path, body);
     const name = created.metadata?.name ?? '';
     this.written.set(name, { name, labels: w.labels, status: {}, at: Date.now() });
     // With the status subresource, create ignores .status: it is written separately.
@@ -135,15 +136,13 @@ export class StatusObjects {
   }
 
   private async writeStatus(name: string, status: Readonly<Record<string, unknown>>, labels?: Readonly<Record<string, string>>): Promise<void> {
-    const { namespace, plural } = this.opts;
-    const result = (await this.api.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural, name, body: { status } }, mergePatch)) as Obj;
+    const result = await this.api.patch<Obj>(`${this.path}/${encodeURIComponent(name)}/status`, { status });
     this.written.set(name, { name, labels: labels ?? result.metadata?.labels ?? {}, status: result.status ?? status, at: Date.now() });
   }
 
   private async remove(name: string): Promise<void> {
-    const { namespace, plural } = this.opts;
     try {
-      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural, name });
+      await this.api.delete(`${this.path}/${encodeURIComponent(name)}`);
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }

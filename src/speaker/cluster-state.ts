@@ -1,7 +1,8 @@
 // What a speaker watches besides its config: Services, ready endpoints and Nodes. Picks the
 // newest endpoint API the server offers (discovery.k8s.io/v1, then v1beta1, then core Endpoints).
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { Informer } from '../k8s/informer';
+import { rest, type KubeLike } from '../k8s/kube';
 import { trimEndpointSlice, trimEndpoints, trimNode, trimServiceForSpeaker } from '../k8s/trim';
 import type { Logger } from '../util/log';
 import type { EndpointFacts, NodeFacts } from './election/election';
@@ -9,8 +10,8 @@ import { SliceIndex, factsFromEndpoints, type SliceLike } from './endpoints';
 
 export type EndpointSource = 'discovery.k8s.io/v1' | 'discovery.k8s.io/v1beta1' | 'v1/Endpoints';
 
-export async function detectEndpointSource(kc: k8s.KubeConfig): Promise<EndpointSource> {
-  const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
+export async function detectEndpointSource(kc: KubeLike): Promise<EndpointSource> {
+  const groups = await rest(kc).get<k8s.V1APIGroupList>('/apis');
   const discovery = groups.groups.find((g) => g.name === 'discovery.k8s.io');
   const versions = new Set((discovery?.versions ?? []).map((v) => v.version));
   if (versions.has('v1')) return 'discovery.k8s.io/v1';
@@ -41,12 +42,11 @@ export class ClusterState {
   private source?: EndpointSource;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: KubeLike,
     private readonly log: Logger,
   ) {
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    this.services = new Informer(kc, '/api/v1/services', () => core.listServiceForAllNamespaces(), { log, trim: trimServiceForSpeaker });
-    this.nodes = new Informer(kc, '/api/v1/nodes', () => core.listNode(), { log, trim: trimNode });
+    this.services = new Informer(kc, '/api/v1/services', { log, trim: trimServiceForSpeaker });
+    this.nodes = new Informer(kc, '/api/v1/nodes', { log, trim: trimNode });
     this.services.on((svc) => this.changed({ kind: 'service', key: keyOf(svc) }));
     this.nodes.on(() => this.changed({ kind: 'nodes' }));
   }
@@ -67,18 +67,10 @@ export class ClusterState {
     this.source = await detectEndpointSource(this.kc);
     this.log.info('watching endpoints', { api: this.source });
     if (this.source === 'v1/Endpoints') {
-      const core = this.kc.makeApiClient(k8s.CoreV1Api);
-      this.endpoints = new Informer(this.kc, '/api/v1/endpoints', () => core.listEndpointsForAllNamespaces(), { log: this.log, trim: trimEndpoints });
+      this.endpoints = new Informer(this.kc, '/api/v1/endpoints', { log: this.log, trim: trimEndpoints });
       this.endpoints.on((ep) => this.changed({ kind: 'service', key: keyOf(ep) }));
     } else {
-      const objects = k8s.KubernetesObjectApi.makeApiClient(this.kc);
-      const apiVersion = this.source;
-      this.slices = new Informer(
-        this.kc,
-        `/apis/${apiVersion}/endpointslices`,
-        async () => (await objects.list(apiVersion, 'EndpointSlice')) as k8s.KubernetesListObject<k8s.KubernetesObject & SliceLike>,
-        { log: this.log, trim: trimEndpointSlice },
-      );
+      this.slices = new Informer<k8s.KubernetesObject & SliceLike>(this.kc, `/apis/${this.source}/endpointslices`, { log: this.log, trim: trimEndpointSlice });
       this.slices.on((slice, event) => {
         const key = event === 'delete' ? this.sliceIndex.remove(slice) : this.sliceIndex.upsert(slice);
         if (key) this.changed({ kind: 'service', key });

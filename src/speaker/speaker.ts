@@ -1,6 +1,6 @@
 // The speaker on one node: config + cluster state + membership → the layer-2 announcer
 // (and, for bgp pools, the BGP speaker).
-import * as k8s from '@kubernetes/client-node';
+import type { KubeLike } from '../k8s/kube';
 import type { Config } from '../config/types';
 import type { ConfigSourceFlag } from '../config/crd/source-choice';
 import { SelectedConfigSource } from '../k8s/config-source';
@@ -25,7 +25,7 @@ import type { MemberView } from './layer2/desired';
 import { HealthProbe } from './datapath/health-probe';
 
 export interface SpeakerOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   nodeName: string;
   nodeAddress?: string;
   namespace: string;

@@ -15,8 +15,9 @@
 // without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-store.ts).
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
 // which also tells whether the API server is reachable.
-import * as k8s from '@kubernetes/client-node';
-import { errorText } from '../../k8s/client';
+import { rest, type KubeLike } from '../../k8s/kube';
+import type { RestClient } from '../../k8s/rest';
+import { errorText } from '../../k8s/api-call';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
 import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING } from './heartbeat-codec';
@@ -33,7 +34,7 @@ export { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from './heartbeat-store';
 export const DEFAULT_HEARTBEAT_PORT = 7946;
 
 export interface HeartbeatMembershipOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   namespace: string;
   nodeName: string;
   /** The Lease layer: publishes node addresses and fences the heartbeat view. */
@@ -56,7 +57,7 @@ const now = (): number => performance.now();
 export class HeartbeatMembership implements Membership {
   private readonly view: HeartbeatView;
   private readonly listeners: Array<() => void> = [];
-  private readonly core: k8s.CoreV1Api;
+  private readonly core: RestClient;
   private readonly port: number;
   private readonly intervalMs: number;
   private readonly keyRefreshMs: number;
@@ -88,7 +89,7 @@ export class HeartbeatMembership implements Membership {
   private readonly leaseSince = new Map<string, number>();
 
   constructor(private readonly opts: HeartbeatMembershipOptions) {
-    this.core = opts.kc.makeApiClient(k8s.CoreV1Api);
+    this.core = rest(opts.kc);
     this.port = opts.port ?? DEFAULT_HEARTBEAT_PORT;
     this.intervalMs = opts.intervalMs ?? 100;
     this.keyRefreshMs = opts.keyRefreshMs ?? 2000;
@@ -147,8 +148,7 @@ export class HeartbeatMembership implements Membership {
     this.startStamp = stamp();
     this.prepare(); // the receiver thread starts while we talk to the API server
     await this.loadKey(true);
-    const coordination = this.opts.kc.makeApiClient(k8s.CoordinationV1Api);
-    this.incarnation = (await untilApiAnswers(this.opts.log, 'reading our stored incarnation', () => readStoredIncarnation(coordination, this.opts.namespace, this.opts.lease.leaseName))) + 1;
+    this.incarnation = (await untilApiAnswers(this.opts.log, 'reading our stored incarnation', () => readStoredIncarnation(this.core, this.opts.namespace, this.opts.lease.leaseName))) + 1;
     this.sentSeq.clear();
     // Stored before the first heartbeat leaves: lease.start() writes our Lease.
     this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));

@@ -7,8 +7,9 @@
 //   the wall clock does (issue 14.4). If that value was lost (the Lease is deleted on a graceful
 //   stop) the peers' echo of our last incarnation tells us to move past it (staleIncarnation).
 import { randomBytes } from 'node:crypto';
-import * as k8s from '@kubernetes/client-node';
-import { apiStatus, errorText } from '../../k8s/client';
+import type * as k8s from '@kubernetes/client-node';
+import { apiStatus, errorText } from '../../k8s/api-call';
+import type { RestClient } from '../../k8s/rest';
 import type { Logger } from '../../util/log';
 
 export const MEMBERLIST_SECRET = 'ironlb-memberlist';
@@ -20,14 +21,9 @@ export const MIN_KEY_BYTES = 16;
 export class HeartbeatSecretError extends Error {}
 
 /** The key bytes; undefined when the Secret does not exist; HeartbeatSecretError when it is unusable. */
-export async function readHeartbeatSecret(core: k8s.CoreV1Api, namespace: string): Promise<Buffer | undefined> {
-  let secret: k8s.V1Secret;
-  try {
-    secret = await core.readNamespacedSecret({ name: MEMBERLIST_SECRET, namespace });
-  } catch (e) {
-    if (apiStatus(e) === 404) return undefined;
-    throw e;
-  }
+export async function readHeartbeatSecret(api: RestClient, namespace: string): Promise<Buffer | undefined> {
+  const secret = await api.find<k8s.V1Secret>(`/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${MEMBERLIST_SECRET}`);
+  if (!secret) return undefined;
   const b64 = secret.data?.[MEMBERLIST_SECRET_KEY];
   if (!b64) throw new HeartbeatSecretError(`secret ${namespace}/${MEMBERLIST_SECRET} has no key "${MEMBERLIST_SECRET_KEY}"`);
   const key = Buffer.from(b64, 'base64');
@@ -51,14 +47,9 @@ export async function ensureHeartbeatSecret(core: k8s.CoreV1Api, namespace: stri
 }
 
 /** The incarnation stored in our Lease by our previous life (0: no Lease or no annotation). */
-export async function readStoredIncarnation(coordination: k8s.CoordinationV1Api, namespace: string, leaseName: string): Promise<number> {
-  let lease: k8s.V1Lease;
-  try {
-    lease = await coordination.readNamespacedLease({ name: leaseName, namespace });
-  } catch (e) {
-    if (apiStatus(e) === 404) return 0;
-    throw e;
-  }
+export async function readStoredIncarnation(api: RestClient, namespace: string, leaseName: string): Promise<number> {
+  const lease = await api.find<k8s.V1Lease>(`/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(leaseName)}`);
+  if (!lease) return 0;
   const text = lease.metadata?.annotations?.[INCARNATION_ANNOTATION] ?? '';
   const n = /^\d{1,15}$/.test(text) ? Number(text) : 0;
   return n;

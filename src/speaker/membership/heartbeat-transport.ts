@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { maxFilteredSources, udpHeartbeatFilter } from '../../net/bpf';
-import { errorText } from '../../k8s/client';
+import { errorText } from '../../k8s/api-call';
 import { loadNative, type IronlbNative } from '../../net/native';
 import { resolveWorkerModule, startWorker } from '../../net/ts-worker';
 import { tryParseIP } from '../../protocol/address';

@@ -5,9 +5,11 @@
 // Fail-static: while this speaker cannot renew its own Lease (API server unreachable) it keeps
 // its last view instead of declaring everybody dead — absence of news is not news of death,
 // and an announced address must not be withdrawn because the API server is down.
-import * as k8s from '@kubernetes/client-node';
-import { apiStatus, errorText } from '../../k8s/client';
+import type * as k8s from '@kubernetes/client-node';
+import { apiStatus, errorText } from '../../k8s/api-call';
 import { Informer } from '../../k8s/informer';
+import { rest, type KubeLike } from '../../k8s/kube';
+import type { RestClient } from '../../k8s/rest';
 import { leaseTimeMs, microTime } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
 import { sleep } from '../../util/backoff';
@@ -20,7 +22,7 @@ export const NODE_ADDRESS_ANNOTATION = 'ironlb.io/node-address';
 export const NODE_MACS_ANNOTATION = 'ironlb.io/node-macs';
 
 export interface LeaseMembershipOptions {
-  kc: k8s.KubeConfig;
+  kc: KubeLike;
   namespace: string;
   nodeName: string;
   /** This node's address, published for the heartbeat layer. */
@@ -40,7 +42,7 @@ interface Seen {
 }
 
 export class LeaseMembership implements Membership {
-  private readonly api: k8s.CoordinationV1Api;
+  private readonly api: RestClient;
   private readonly informer: Informer<k8s.V1Lease>;
   private readonly seen = new Map<string, Seen>();
   private readonly listeners: Array<() => void> = [];
@@ -66,19 +68,22 @@ export class LeaseMembership implements Membership {
   private readonly extraAnnotations = new Map<string, string>();
 
   constructor(private readonly opts: LeaseMembershipOptions) {
-    this.api = opts.kc.makeApiClient(k8s.CoordinationV1Api);
+    this.api = rest(opts.kc);
     this.renewMs = opts.renewIntervalMs ?? 2000;
     this.durationS = opts.leaseDurationSeconds ?? 6;
     const labelSelector = Object.entries(SPEAKER_LABELS)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    this.informer = new Informer<k8s.V1Lease>(
-      opts.kc,
-      `/apis/coordination.k8s.io/v1/namespaces/${opts.namespace}/leases`,
-      () => this.api.listNamespacedLease({ namespace: opts.namespace, labelSelector }),
-      { labelSelector, log: opts.log },
-    );
+    this.informer = new Informer<k8s.V1Lease>(opts.kc, this.leasesPath, { labelSelector, log: opts.log });
     this.informer.on((lease, event) => this.observe(lease, event));
+  }
+
+  private get leasesPath(): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.opts.namespace)}/leases`;
+  }
+
+  private get leasePath(): string {
+    return `${this.leasesPath}/${encodeURIComponent(this.leaseName)}`;
   }
 
   get leaseName(): string {
@@ -159,7 +164,7 @@ export class LeaseMembership implements Membership {
     if (this.checkTimer) clearInterval(this.checkTimer);
     await this.informer.stop();
     // Leaving: delete our Lease so that the others drop us at once instead of after expiry.
-    await this.api.deleteNamespacedLease({ name: this.leaseName, namespace: this.opts.namespace }).catch((e) => {
+    await this.api.delete(this.leasePath).catch((e) => {
       if (apiStatus(e) !== 404) this.opts.log.warn('could not delete speaker lease', { error: errorText(e) });
     });
   }
@@ -199,20 +204,19 @@ export class LeaseMembership implements Membership {
   }
 
   private async renewOnce(): Promise<void> {
-    const { namespace } = this.opts;
     let written: k8s.V1Lease;
     try {
       written = this.ownResourceVersion
-        ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(this.ownResourceVersion) })
-        : await this.api.createNamespacedLease({ namespace, body: this.body() });
+        ? await this.api.replace<k8s.V1Lease>(this.leasePath, this.body(this.ownResourceVersion))
+        : await this.api.create<k8s.V1Lease>(this.leasesPath, this.body());
     } catch (e) {
       const status = apiStatus(e);
       if (status !== 409 && status !== 404) throw e;
       // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the server.
-      const existing = await this.api.readNamespacedLease({ name: this.leaseName, namespace }).catch(() => undefined);
+      const existing = await this.api.get<k8s.V1Lease>(this.leasePath).catch(() => undefined);
       written = existing
-        ? await this.api.replaceNamespacedLease({ name: this.leaseName, namespace, body: this.body(existing.metadata?.resourceVersion) })
-        : await this.api.createNamespacedLease({ namespace, body: this.body() });
+        ? await this.api.replace<k8s.V1Lease>(this.leasePath, this.body(existing.metadata?.resourceVersion))
+        : await this.api.create<k8s.V1Lease>(this.leasesPath, this.body());
     }
     const now = Date.now();
     // A gap in our own renewals means the API server was away: peers' silence during it proves nothing.

@@ -1,0 +1,271 @@
+// A list+watch cache on the raw client (rest.ts), with the public surface of informer.ts: it
+// lists, then streams the watch line by line, re-watches from the last resourceVersion when the
+// server ends a watch, relists on 410 Gone, and retries every other failure with backoff (a
+// failed informer must not stay dead: the speaker and controller have no other view of the
+// cluster). Objects are the server's JSON, trimmed before they are cached.
+import { StringDecoder } from 'node:string_decoder';
+import { DEFAULT_API_TIMEOUT_MS, apiStatus, withDeadline } from './api-call';
+import { ApiError } from './rest';
+import { rest, type KubeLike } from './kube';
+import type { RestClient } from './rest';
+import { Backoff, sleep } from '../util/backoff';
+import type { Logger } from '../util/log';
+
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Handler<T> = (obj: T, event: InformerEvent) => void;
+
+export interface InformerOptions<T> {
+  labelSelector?: string;
+  fieldSelector?: string;
+  /**
+   * Cuts each listed or watched object down, in place, to the fields its readers use, before the
+   * handlers see it: the cache keeps whatever the object is after this (src/k8s/trim.ts).
+   */
+  trim?: (obj: T) => void;
+  log: Logger;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  resourceVersion?: string;
+}
+export interface KubeObject {
+  metadata?: ObjectMeta;
+}
+
+export interface RawInformerOptions<T> extends InformerOptions<T> {
+  /** Server-side watch timeout; client-go picks 5-10 minutes at random so watches do not renew in step. */
+  watchTimeoutSeconds?: number;
+}
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T & { code?: number; message?: string };
+}
+
+/** Splits a byte stream into lines; a line (or a UTF-8 character) may span chunks. */
+export class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private rest = '';
+
+  push(chunk: Buffer, line: (text: string) => void): void {
+    const text = this.rest + this.decoder.write(chunk);
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      const l = text.slice(start, nl).trim();
+      start = nl + 1;
+      if (l) line(l);
+    }
+    this.rest = text.slice(start);
+  }
+
+  end(line: (text: string) => void): void {
+    const l = (this.rest + this.decoder.end()).trim();
+    this.rest = '';
+    if (l) line(l);
+  }
+}
+
+export class RawInformer<T extends KubeObject> {
+  private readonly client: RestClient;
+  private readonly handlers: Handler<T>[] = [];
+  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+  private objects = new Map<string, Map<string, T>>();
+  private resourceVersion = '';
+  private stopper = new AbortController();
+  private running = false;
+  private syncedFlag = false;
+  private healthyFlag = false;
+
+  constructor(
+    kc: KubeLike,
+    readonly path: string,
+    private readonly opts: RawInformerOptions<T>,
+  ) {
+    this.client = rest(kc);
+  }
+
+  get synced(): boolean {
+    return this.syncedFlag;
+  }
+
+  /** Synced and the watch running: false from a list/watch error until a retry gets through. */
+  get healthy(): boolean {
+    return this.healthyFlag;
+  }
+
+  on(handler: Handler<T>): void {
+    this.handlers.push(handler);
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.objects.get(namespace ?? '')?.get(name);
+  }
+
+  list(namespace?: string): readonly T[] {
+    if (namespace) return [...(this.objects.get(namespace)?.values() ?? [])];
+    const out: T[] = [];
+    for (const ns of this.objects.values()) out.push(...ns.values());
+    return out;
+  }
+
+  /** Resolves once the first list succeeded (retrying with backoff until then or until stop()). */
+  async start(): Promise<void> {
+    if (this.running) return; // already started, not stopped since
+    this.running = true;
+    this.stopper = new AbortController(); // a loop of an earlier start() ends on its own signal
+    const stop = this.stopper.signal;
+    while (!stop.aborted) {
+      try {
+        await this.relist(stop);
+        this.syncedFlag = true;
+        break;
+      } catch (e) {
+        if (stop.aborted) break;
+        this.failed(e);
+        await sleep(this.backoff.next(), stop);
+      }
+    }
+    if (!stop.aborted) void this.run(stop);
+  }
+
+  async stop(): Promise<void> {
+    this.stopper.abort(new Error('informer stopped'));
+    this.running = false;
+    this.healthyFlag = false;
+    return Promise.resolve();
+  }
+
+  private async run(stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      try {
+        if (!this.resourceVersion) await this.relist(stop);
+        await this.watch(stop);
+      } catch (e) {
+        if (stop.aborted) return;
+        if (apiStatus(e) === 410) {
+          this.resourceVersion = ''; // too old: relist at once, as client-go does
+          continue;
+        }
+        this.failed(e);
+        await sleep(this.backoff.next(), stop);
+      }
+    }
+  }
+
+  private failed(e: unknown): void {
+    this.healthyFlag = false;
+    this.opts.log.warn('list/watch failed, retrying', { path: this.path, error: e instanceof Error ? e.message : String(e) });
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector };
+  }
+
+  private async relist(stop: AbortSignal): Promise<void> {
+    // A full list of 10,000 Services takes longer than one ordinary call.
+    const list = await withDeadline(DEFAULT_API_TIMEOUT_MS * 3, stop, (signal) =>
+      this.client.get<{ metadata?: { resourceVersion?: string }; items?: T[] }>(this.path, { query: this.query(), signal }),
+    );
+    const items = list.items ?? [];
+    const fresh = new Set<string>();
+    for (const o of items) fresh.add(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
+    for (const [ns, byName] of this.objects) {
+      for (const [name, old] of byName) {
+        if (fresh.has(`${ns}/${name}`)) continue;
+        byName.delete(name);
+        this.dispatch(old, 'delete');
+      }
+      if (byName.size === 0) this.objects.delete(ns);
+    }
+    for (const o of items) this.upsert(o);
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.healthyFlag = true;
+    this.backoff.reset();
+  }
+
+  private async watch(stop: AbortSignal): Promise<void> {
+    const seconds = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+    // A black-holed connection sends nothing and never ends: give up a little after the server would have.
+    await withDeadline(seconds * 1000 + DEFAULT_API_TIMEOUT_MS, stop, async (signal) => {
+      const query = { ...this.query(), watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(seconds), resourceVersion: this.resourceVersion };
+      const res = await this.client.stream(this.path, query, signal);
+      this.healthyFlag = true;
+      this.backoff.reset();
+      const lines = new LineSplitter();
+      await new Promise<void>((resolve, reject) => {
+        let settled = false;
+        const fail = (e: unknown): void => {
+          if (settled) return;
+          settled = true; // before destroy(), whose own 'error'/'aborted' must not replace this reason
+          reject(e instanceof Error ? e : new Error(String(e)));
+          res.destroy();
+        };
+        const onLine = (line: string): void => {
+          try {
+            this.event(JSON.parse(line) as WatchEvent<T>);
+          } catch (e) {
+            fail(e);
+          }
+        };
+        res.on('data', (chunk: Buffer) => lines.push(chunk, onLine));
+        res.on('end', () => {
+          lines.end(onLine);
+          if (!settled) resolve();
+          settled = true;
+        });
+        res.on('error', (e) => fail(signal.aborted ? signal.reason : e));
+        res.on('aborted', () => fail(signal.aborted ? signal.reason : new Error('watch connection reset')));
+        // A connection reset may show only as 'close': a watch that ends without 'end' failed.
+        res.on('close', () => fail(signal.aborted ? signal.reason : new Error('watch connection closed')));
+      });
+    });
+  }
+
+  private event(ev: WatchEvent<T>): void {
+    const obj = ev.object;
+    if (ev.type === 'ERROR') throw new ApiError(obj.code ?? 500, JSON.stringify(obj), 'WATCH', this.path);
+    if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.upsert(obj);
+    else if (ev.type === 'DELETED') {
+      const byName = this.objects.get(obj.metadata?.namespace ?? '');
+      if (byName?.delete(obj.metadata?.name ?? '')) {
+        if (byName.size === 0) this.objects.delete(obj.metadata?.namespace ?? '');
+        this.dispatch(obj, 'delete');
+      }
+    }
+    const rv = obj.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+  }
+
+  private upsert(obj: T): void {
+    const ns = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    let byName = this.objects.get(ns);
+    if (!byName) this.objects.set(ns, (byName = new Map()));
+    const found = byName.get(name);
+    if (found && found.metadata?.resourceVersion !== undefined && found.metadata.resourceVersion === obj.metadata?.resourceVersion) return;
+    this.trim(obj);
+    byName.set(name, obj);
+    this.dispatch(obj, found ? 'update' : 'add');
+  }
+
+  private trim(obj: T): void {
+    if (!this.opts.trim) return;
+    try {
+      this.opts.trim(obj);
+    } catch (e) {
+      this.opts.log.error('informer trim failed', { path: this.path, error: e });
+    }
+  }
+
+  private dispatch(obj: T, event: InformerEvent): void {
+    for (const h of this.handlers) {
+      try {
+        h(obj, event);
+      } catch (e) {
+        this.opts.log.error('informer handler failed', { path: this.path, error: e });
+      }
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import type * as http from 'node:http';
+import { LineSplitter, RawInformer, type KubeObject } from '../../../src/k8s/raw-informer';
+import { RestClient } from '../../../src/k8s/rest';
+import type { Logger } from '../../../src/util/log';
+import { FakeApi, json } from './fake-api';
+
+const log: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject & Record<string, unknown> => ({ metadata: { name, namespace: 'ns', resourceVersion: rv }, ...extra });
+const line = (type: string, object: unknown): string => `${JSON.stringify({ type, object })}\n`;
+
+async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('LineSplitter: lines and multi-byte characters split across chunks', () => {
+  const out: string[] = [];
+  const s = new LineSplitter();
+  const text = Buffer.from('{"a":"é"}\n{"b":\n1}\n\n{"c":"€"}');
+  // one byte at a time: every boundary, including inside 'é' and '€'
+  for (let i = 0; i < text.length; i++) s.push(text.subarray(i, i + 1), (l) => out.push(l));
+  s.end((l) => out.push(l));
+  expect(out).toEqual(['{"a":"é"}', '{"b":', '1}', '{"c":"€"}']);
+});
+
+describe('RawInformer against a fake API server', () => {
+  let api: FakeApi;
+  let client: RestClient;
+  let informer: RawInformer<KubeObject & Record<string, unknown>>;
+  let watches: http.ServerResponse[];
+  let listed: Array<KubeObject & Record<string, unknown>>;
+  let listRv: string;
+  const events: string[] = [];
+
+  beforeEach(async () => {
+    api = await FakeApi.start();
+    client = new RestClient({ server: `http://127.0.0.1:${api.port}`, credentials: () => Promise.resolve({ tls: {}, headers: {} }) }, 1000);
+    watches = [];
+    events.length = 0;
+    listed = [obj('a', '1'), obj('b', '2')];
+    listRv = '10';
+    api.route = (req, res) => {
+      const url = new URL(req.url ?? '', 'http://x');
+      if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.flushHeaders();
+        watches.push(res);
+      } else json(res, 200, { metadata: { resourceVersion: listRv }, items: listed });
+    };
+    informer = new RawInformer(client, '/api/v1/things', { log, trim: (o) => delete o.big, watchTimeoutSeconds: 30 });
+    informer.on((o, ev) => events.push(`${ev} ${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`));
+  });
+  afterEach(async () => {
+    await informer.stop();
+    client.close();
+    await api.close();
+  });
+
+  test('lists, then applies watch events streamed in pieces; trims before caching', async () => {
+    await informer.start();
+    expect(informer.synced && informer.healthy).toBe(true);
+    expect(events).toEqual(['add a@1', 'add b@2']);
+    await until('the watch', () => watches.length === 1);
+    expect(api.requests.at(-1)?.url).toContain('resourceVersion=10');
+    const stream = line('MODIFIED', obj('a', '11', { big: 'x'.repeat(100) })) + line('ADDED', obj('c', '12')) + line('DELETED', obj('b', '13'));
+    // written in 7-byte pieces so JSON lines cross chunk boundaries
+    for (let i = 0; i < stream.length; i += 7) {
+      watches[0].write(stream.slice(i, i + 7));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('three events', () => events.length === 5);
+    expect(events.slice(2)).toEqual(['update a@11', 'add c@12', 'delete b@13']);
+    expect(informer.get('a', 'ns')).toEqual(obj('a', '11'));
+    expect(informer.list().map((o) => o.metadata?.name).sort()).toEqual(['a', 'c']);
+    expect(informer.list('ns')).toHaveLength(2);
+    // bookmarks move the resourceVersion only; the next watch starts from it
+    watches[0].write(line('BOOKMARK', { metadata: { resourceVersion: '20' } }));
+    await new Promise((r) => setTimeout(r, 20));
+    watches[0].end();
+    await until('a second watch', () => watches.length === 2);
+    expect(api.requests.at(-1)?.url).toContain('resourceVersion=20');
+    expect(events).toHaveLength(5);
+  });
+
+  test('410 Gone relists at once: vanished objects are deleted, changed ones updated, unchanged ones quiet', async () => {
+    await informer.start();
+    await until('the watch', () => watches.length === 1);
+    listed = [obj('a', '1'), obj('c', '30')];
+    listRv = '31';
+    watches[0].write(line('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' }));
+    await until('the relist and a new watch', () => watches.length === 2);
+    expect(events.slice(2)).toEqual(['delete b@2', 'add c@30']);
+    expect(api.requests.at(-1)?.url).toContain('resourceVersion=31');
+    expect(informer.healthy).toBe(true);
+  });
+
+  test('a failed watch marks it unhealthy and retries with backoff, without relisting', async () => {
+    await informer.start();
+    await until('the watch', () => watches.length === 1);
+    let fail = true;
+    const route = api.route;
+    api.route = (req, res, body) => (fail && req.url?.includes('watch=true') ? json(res, 500, { message: 'boom' }) : route(req, res, body));
+    watches[0].end();
+    await until('unhealthy', () => !informer.healthy);
+    fail = false;
+    await until('healthy again', () => informer.healthy && watches.length === 2);
+    expect(api.requests.filter((r) => !r.url.includes('watch=true'))).toHaveLength(1);
+  });
+
+  test('start retries a failing first list until it succeeds; stop ends the watch', async () => {
+    let failures = 2;
+    const route = api.route;
+    api.route = (req, res, body) => (failures-- > 0 ? json(res, 503, {}) : route(req, res, body));
+    await informer.start();
+    expect(informer.synced).toBe(true);
+    await until('the watch', () => watches.length === 1);
+    const closed = new Promise((r) => watches[0].on('close', r));
+    await informer.stop();
+    await closed;
+    expect(informer.healthy).toBe(false);
+    // started again at once: lists and watches again (the stopped loop does not hold it back)
+    await informer.start();
+    await until('a new watch', () => watches.length === 2);
+    expect(informer.healthy).toBe(true);
+  });
+});
