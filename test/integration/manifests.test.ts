@@ -388,6 +388,8 @@ describe('manifests: controller and speaker under the manifests\' RBAC', () => {
     expect(forbiddenLines(controller)).toEqual([]);
     expect(forbiddenLines(speaker)).toEqual([]);
     const warnings = [...controller.logs(), ...speaker.logs()].filter((l) => l.level === 'warn' || l.level === 'error').map((l) => String(l.msg));
+    // On a failure, the whole warning records (their error fields say why) go to stderr.
+    if (warnings.some((m) => /could not|failed/.test(m))) process.stderr.write(`${JSON.stringify([...controller.logs(), ...speaker.logs()].filter((l) => l.level === 'warn' || l.level === 'error'))}\n`);
     expect(warnings.filter((m) => /could not|failed/.test(m))).toEqual([]);
     const all = await core.listEventForAllNamespaces();
     expect(all.items.filter((e) => /forbidden/i.test(`${e.reason ?? ''} ${e.message ?? ''}`))).toEqual([]);
