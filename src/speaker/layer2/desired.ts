@@ -52,8 +52,10 @@ export interface ServiceElection {
   fallback: boolean;
   /** Every eligible candidate is labelled ironlb.io/drain: one of them was elected anyway (drain.ts). */
   drainFallback?: boolean;
-  /** `self` leaves by a planned exit (drain or exclude label) and would be elected without it: the
-   * node now elected, to which `self` hands the address over make-before-break (handover.ts). */
+  /** Another node is elected although `self` could still announce: `self` is a live candidate that
+   * lost only by the hash order (a rebalance: a node came back or stopped draining), or leaves by a
+   * planned exit (drain or exclude label) and would be elected without it. The node elected, to
+   * which `self`, if it announced the address, hands it over make-before-break (handover.ts). */
   handoverTo?: string;
 }
 
@@ -171,7 +173,11 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
   }
   let handoverTo: string | undefined;
   const selfFacts = input.nodes.get(input.self);
-  if (selfFacts && result.announcer !== undefined && result.announcer !== input.self && plannedExit(selfFacts, input.ignoreExcludeLabel).leaving) {
+  if (result.announcer === undefined || result.announcer === input.self || !selfFacts) {
+    // nothing to hand over
+  } else if (result.candidates.includes(input.self)) {
+    handoverTo = result.announcer;
+  } else if (plannedExit(selfFacts, input.ignoreExcludeLabel).leaving) {
     // Would `self` be elected were it not leaving? Then the address is ours to hand over.
     const others = drainFallback ? base : drainWhy(input.nodes, base);
     const staying = (n: string): string | undefined => (n === input.self ? nodeEligible(selfFacts, nodeSelectors, true) : others(n));

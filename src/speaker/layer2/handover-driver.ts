@@ -50,7 +50,9 @@ export class HandoverDriver {
   /** After an election pass: what the responder must answer for, handovers included. */
   apply(change: TrackerChange, elected: Map<string, OwnedAddress>, previous: ReadonlyMap<string, OwnedAddress>): Map<string, OwnedAddress> {
     for (const e of change.elected) {
-      if (e.handoverTo) this.handing.set(e.service, { election: e, to: e.handoverTo });
+      // Only what we answer for (loud or quiet) can be handed over: most Services elect some other
+      // node while we are a candidate, and are not kept here.
+      if (e.handoverTo && e.ips.some((ip) => previous.has(ip))) this.handing.set(e.service, { election: e, to: e.handoverTo });
       else this.handing.delete(e.service);
       this.noteBlocked(e);
     }

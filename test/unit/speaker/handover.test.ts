@@ -42,12 +42,14 @@ describe('the drain label in the election', () => {
     expect: Record<string, [string | undefined, boolean, string | undefined]>;
   }
   const cases: Case[] = [
-    { rule: 'no label: the hash decides, nobody hands over', labels: {}, self: 'node3', expect: { a: ['node3', false, undefined], b: ['node4', false, undefined] } },
+    { rule: 'no label: the hash decides; a candidate that is not first would hand over (a rebalance)', labels: {}, self: 'node3', expect: { a: ['node3', false, undefined], b: ['node4', false, 'node4'] } },
+    { rule: 'a node that is no candidate (its speaker is dead) hands nothing over', labels: {}, alive: ['node2', 'node4'], self: 'node3', expect: { a: ['node4', false, undefined], b: ['node4', false, undefined] } },
     { rule: 'the draining owner hands its address to the next in order; others are untouched', labels: { node3: DRAIN }, self: 'node3', expect: { a: ['node4', false, 'node4'], b: ['node4', false, undefined] } },
-    { rule: 'a non-owner sees the same owners, and hands nothing over', labels: { node3: DRAIN }, self: 'node4', expect: { a: ['node4', false, undefined], b: ['node4', false, undefined] } },
+    { rule: 'the heir sees the same owners, and hands nothing over', labels: { node3: DRAIN }, self: 'node4', expect: { a: ['node4', false, undefined], b: ['node4', false, undefined] } },
+    { rule: 'a candidate behind the heir would hand over to it', labels: { node3: DRAIN }, self: 'node2', expect: { a: ['node4', false, 'node4'], b: ['node4', false, 'node4'] } },
     { rule: 'two draining nodes: the third in order', labels: { node3: DRAIN, node4: DRAIN }, self: 'node3', expect: { a: ['node2', false, 'node2'], b: ['node2', false, undefined] } },
-    { rule: 'the label value must be "true"', labels: { node3: { [DRAIN_LABEL]: 'false' } }, self: 'node3', expect: { a: ['node3', false, undefined], b: ['node4', false, undefined] } },
-    { rule: 'every node draining: the hash owner still announces, flagged', labels: Object.fromEntries(ALL.map((n) => [n, DRAIN])), self: 'node3', expect: { a: ['node3', true, undefined], b: ['node4', true, undefined] } },
+    { rule: 'the label value must be "true"', labels: { node3: { [DRAIN_LABEL]: 'false' } }, self: 'node3', expect: { a: ['node3', false, undefined], b: ['node4', false, 'node4'] } },
+    { rule: 'every node draining: the hash owner still announces, flagged', labels: Object.fromEntries(ALL.map((n) => [n, DRAIN])), self: 'node3', expect: { a: ['node3', true, undefined], b: ['node4', true, 'node4'] } },
     { rule: 'Local policy, endpoints only on the draining node: it keeps announcing', labels: { node3: DRAIN }, self: 'node3', localOn: ['node3'], expect: { a: ['node3', true, undefined], b: ['node3', true, undefined] } },
     { rule: 'the exclude label hands over too, and is never a fallback', labels: { node3: { [EXCLUDE_LABEL]: '' } }, self: 'node3', expect: { a: ['node4', false, 'node4'], b: ['node4', false, undefined] } },
     { rule: 'a dead heir is skipped: the handover goes to the next live node', labels: { node3: DRAIN }, alive: ['node1', 'node2', 'node3'], self: 'node3', expect: { a: ['node2', false, 'node2'], b: ['node2', false, undefined] } },
