@@ -201,4 +201,44 @@ describe('planned moves: a drained node hands its address over make-before-break
       if (old) await drain(old, false);
     }
   });
+
+  it('ARP answers never stop, even when the heir reacts late: every request of a client re-resolving every 50 ms is answered', async () => {
+    const ip = await service('pm-arp');
+    const p = probe(ip);
+    const old = await owner(p);
+    p.stop();
+    const others = l2.nodes.filter((n) => n !== old);
+    // arping (Habets) -D: one character per request, '!' answered, '.' not answered within the
+    // 50 ms until the next request.
+    const seconds = Math.ceil((REACT_MS / 10 + DEFAULT_HANDOVER_GRACE_MS + 2000) / 1000);
+    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', '0.05', '-w', String(seconds), '-i', 'eth0', ip]);
+    let out = '';
+    arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<void>((resolve) => arping.on('exit', () => resolve()));
+    const since = new Date().toISOString();
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = out.length;
+      // The other speakers see the label LAG_MS late: stopped for less than the 300 ms after which
+      // a silent peer is suspect (3 heartbeat intervals), so nobody's membership changes.
+      const LAG_MS = 250;
+      for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
+      try {
+        await drain(old, true);
+        await new Promise((r) => setTimeout(r, LAG_MS));
+      } finally {
+        for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
+      }
+      const ended = await handoverEnded(old, since);
+      expect(ended.outcome).toBe('completed');
+      await done;
+      const during = out.slice(before).replace(/[^!.]/g, '');
+      process.stderr.write(`planned move with the heir ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered (${during})\n`);
+      expect(during.length).toBeGreaterThan(20);
+      expect(during).not.toContain('.');
+    } finally {
+      arping.kill('SIGKILL');
+      await drain(old, false);
+    }
+  });
 });

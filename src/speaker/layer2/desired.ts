@@ -167,7 +167,8 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
   // Draining nodes are passed over while another candidate exists; with none, one still announces.
   let { result, fallback } = run(drainWhy(input.nodes, base));
   let drainFallback = false;
-  if (result.announcer === undefined && [...input.nodes.values()].some((n) => plannedExit(n).draining)) {
+  const drainMayMatter = result.announcer === undefined && (result.reason === 'noEligibleNode' || result.reason === 'noLocalEndpointOnEligibleNode');
+  if (drainMayMatter && [...input.nodes.values()].some((n) => plannedExit(n).draining)) {
     const again = run(base);
     if (again.result.announcer !== undefined) ({ result, fallback, drainFallback } = { ...again, drainFallback: true });
   }

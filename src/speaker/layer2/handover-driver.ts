@@ -98,7 +98,7 @@ export class HandoverDriver {
       log.info('handover started', { address: ip, to: h.to, graceMs: this.graceMs });
       for (const { election } of this.handing.values()) {
         if (!election.ips.includes(ip)) continue;
-        const msg = `node "${nodeName}" is leaving (${DRAIN_LABEL} or exclude label): handing ${ip} over to node "${h.to}", answering for ${(this.graceMs / 1000).toFixed(1)} s more without gratuitous frames`;
+        const msg = `node "${nodeName}" hands ${ip} over to node "${h.to}" make-before-break: it answers for ${(this.graceMs / 1000).toFixed(1)} s more, without gratuitous frames`;
         events.emit(targetOf(election.object, 'Service'), 'Normal', 'handover', msg);
       }
     }
