@@ -37,6 +37,9 @@ const AFTER_MS = DEFAULT_TIMING.burstDurationMs;
 const CLIENT_NEIGH = { baseReachableMs: 2000, delayFirstProbeS: 1, retransMs: 200, ucastSolicit: 3 };
 const NEIGH_WORST_MS = 1.5 * CLIENT_NEIGH.baseReachableMs + CLIENT_NEIGH.delayFirstProbeS * 1000 + CLIENT_NEIGH.ucastSolicit * CLIENT_NEIGH.retransMs;
 
+/** The ARP-level test's request interval (arping -W). */
+const ARPING_INTERVAL_MS = 50;
+
 const NS = 'default';
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -211,7 +214,7 @@ describe('planned moves: a drained node hands its address over make-before-break
     // arping (Habets) -D: one character per request, '!' answered, '.' not answered within the
     // 50 ms until the next request.
     const seconds = Math.ceil((REACT_MS / 10 + DEFAULT_HANDOVER_GRACE_MS + 2000) / 1000);
-    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', '0.05', '-w', String(seconds), '-i', 'eth0', ip]);
+    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', String(ARPING_INTERVAL_MS / 1000), '-w', String(seconds), '-i', 'eth0', ip]);
     let out = '';
     arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     const done = new Promise<void>((resolve) => arping.on('exit', () => resolve()));
@@ -233,9 +236,13 @@ describe('planned moves: a drained node hands its address over make-before-break
       expect(ended.outcome).toBe('completed');
       await done;
       const during = out.slice(before).replace(/[^!.]/g, '');
-      process.stderr.write(`planned move with the heir ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered (${during})\n`);
+      const longest = Math.max(0, ...(during.match(/\.+/g) ?? []).map((r) => r.length));
+      process.stderr.write(`planned move with the heir ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
       expect(during.length).toBeGreaterThan(20);
-      expect(during).not.toContain('.');
+      // Break-before-make would leave LAG_MS and more without any answer: LAG_MS / 50 ms = 5
+      // requests in a row at least. A loaded machine may delay one answer past the next request
+      // (run 2 of 3 at load ~12: two isolated late answers, 5 s after the move), never 5 in a row.
+      expect(longest).toBeLessThan(LAG_MS / ARPING_INTERVAL_MS);
     } finally {
       arping.kill('SIGKILL');
       await drain(old, false);
