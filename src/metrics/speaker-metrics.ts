@@ -50,6 +50,17 @@ export class SpeakerMetrics {
     ageBuckets: 5,
     registers: [this.registry],
   });
+  readonly handovers = new Counter({
+    name: 'ironlb_speaker_handovers_total',
+    help: 'Make-before-break handovers of addresses this node announced and left by a planned exit (docs/maintenance.md), by how they ended',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  readonly handoversUnderway = new Gauge({
+    name: 'ironlb_speaker_handovers_underway',
+    help: 'Addresses this node still answers for (quietly) while handing them over',
+    registers: [this.registry],
+  });
   readonly failoverReaction = new Histogram({
     name: 'ironlb_speaker_failover_reaction_seconds',
     help: 'Time from detecting a lost speaker to the first gratuitous ARP/NA this node sent for an address it took over',

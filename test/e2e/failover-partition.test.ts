@@ -9,6 +9,7 @@ import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
 import { waitForLog } from '../harness/processes';
 import { Probe, startEcho } from '../harness/udp-probe';
 import type { ChildProcess } from 'node:child_process';
+import { DEFAULT_HANDOVER_GRACE_MS } from '../../src/speaker/layer2/handover-driver';
 
 jest.setTimeout(420_000); // room for STARTUP_MS below on a loaded machine
 
@@ -110,8 +111,9 @@ describe('layer 2 failover: API server outage and speaker partition', () => {
     } finally {
       await cut('del');
     }
-    // Healed: still exactly one announcer.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Healed: still exactly one announcer, once the interim owner's make-before-break handover of
+    // the address back to the rejoined owner is over (DEFAULT_HANDOVER_GRACE_MS, docs/maintenance.md).
+    await new Promise((r) => setTimeout(r, 3000 + DEFAULT_HANDOVER_GRACE_MS));
     expect(await arpMacs(ip)).toHaveLength(1);
   });
 });

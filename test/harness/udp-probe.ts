@@ -9,11 +9,13 @@ export const ECHO_PORT = 9999;
 export interface Reply {
   t: number;
   node: string;
+  /** The probe's sequence number, echoed back. */
+  seq: number;
 }
 
-/** A UDP echo on `port` answering every datagram with the node's name. */
+/** A UDP echo on `port` answering every datagram with the node's name and the datagram. */
 export function startEcho(l2: L2Lab, node: NodeHost, port = ECHO_PORT): ChildProcess {
-  const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(${JSON.stringify(node.nodeName)},r.port,r.address));s.bind(${port})`;
+  const echo = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(${JSON.stringify(node.nodeName)}+' '+m.toString(),r.port,r.address));s.bind(${port})`;
   return l2.lab.spawn(node, [process.execPath, '-e', echo]);
 }
 
@@ -31,8 +33,8 @@ export class Probe {
       const lines = this.buf.split('\n');
       this.buf = lines.pop() ?? '';
       for (const l of lines) {
-        const [t, node] = l.trim().split(' ');
-        if (node) this.replies.push({ t: Number(t), node });
+        const [t, node, seq] = l.trim().split(' ');
+        if (node) this.replies.push({ t: Number(t), node, seq: Number(seq) });
       }
     });
   }
@@ -45,6 +47,21 @@ export class Probe {
   /** First reply after `since` from `node`. */
   firstFrom(since: number, node: string): Reply | undefined {
     return this.replies.find((r) => r.t >= since && r.node === node);
+  }
+
+  /**
+   * The probes sent between the first and the last one answered within [from, to] (by their
+   * sequence numbers), and those of them never answered: a lost probe is a missing number.
+   */
+  losses(from: number, to: number): { sent: number; lost: number[] } {
+    const seqs = new Set(this.replies.filter((r) => r.t >= from && r.t <= to && Number.isFinite(r.seq)).map((r) => r.seq));
+    if (seqs.size === 0) return { sent: 0, lost: [] };
+    const lo = Math.min(...seqs);
+    const hi = Math.max(...seqs);
+    const answered = new Set(this.replies.map((r) => r.seq)); // an answer may come in just outside the window
+    const lost: number[] = [];
+    for (let n = lo; n <= hi; n++) if (!answered.has(n)) lost.push(n);
+    return { sent: hi - lo + 1, lost };
   }
 
   /** Longest silence between consecutive replies within [from, to]. */

@@ -11,6 +11,7 @@ import { handling, ingressIPs, serviceKey } from '../../controller/service-reque
 import { canonicalIP } from '../../ip/address';
 import { elect, nodeEligible, type ElectionResult, type ElectionShortcuts, type EndpointFacts, type NodeFacts } from '../election/election';
 import type { ElectionOrders } from '../election/order-cache';
+import { drainWhy, plannedExit } from './drain';
 import type { OwnedAddress } from './responder';
 
 /** One speaker's view of its peers: the membership's answer at the moment it decides. */
@@ -49,6 +50,13 @@ export interface ServiceElection {
   /** The announcer cannot announce on layer 2 (NO_LAYER2) and was elected only because no other
    * candidate could be: it says announceFailed rather than the Service silently having none. */
   fallback: boolean;
+  /** Every eligible candidate is labelled ironlb.io/drain: one of them was elected anyway (drain.ts). */
+  drainFallback?: boolean;
+  /** Another node is elected although `self` could still announce: `self` is a live candidate that
+   * lost only by the hash order (a rebalance: a node came back or stopped draining), or leaves by a
+   * planned exit (drain or exclude label) and would be elected without it. The node elected, to
+   * which `self`, if it announced the address, hands it over make-before-break (handover.ts). */
+  handoverTo?: string;
 }
 
 export interface AddressOwnership {
@@ -147,16 +155,38 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
     poolNodeSelectors: nodeSelectors,
     ignoreExcludeLabel: input.ignoreExcludeLabel,
   };
-  const shortcuts = { ...pass.shortcuts, why: whyFor(pass, nodeSelectors) };
-  let result = elect(election, shortcuts);
-  let fallback = false;
-  if (result.announcer === undefined && members.layer2Unready.size > 0) {
+  const base = whyFor(pass, nodeSelectors);
+  // Elect without NO_LAYER2 speakers while another candidate exists (see ServiceElection.fallback).
+  const run = (why: (n: string) => string | undefined): { result: ElectionResult; fallback: boolean } => {
+    const shortcuts = { ...pass.shortcuts, why };
+    const first = elect(election, shortcuts);
+    if (first.announcer !== undefined || members.layer2Unready.size === 0) return { result: first, fallback: false };
     const again = elect({ ...election, liveSpeakers: members.alive }, shortcuts);
-    fallback = again.announcer !== undefined;
-    if (fallback) result = again;
+    return again.announcer !== undefined ? { result: again, fallback: true } : { result: first, fallback: false };
+  };
+  // Draining nodes are passed over while another candidate exists; with none, one still announces.
+  let { result, fallback } = run(drainWhy(input.nodes, base));
+  let drainFallback = false;
+  const drainMayMatter = result.announcer === undefined && (result.reason === 'noEligibleNode' || result.reason === 'noLocalEndpointOnEligibleNode');
+  if (drainMayMatter && [...input.nodes.values()].some((n) => plannedExit(n).draining)) {
+    const again = run(base);
+    if (again.result.announcer !== undefined) ({ result, fallback, drainFallback } = { ...again, drainFallback: true });
+  }
+  let handoverTo: string | undefined;
+  const selfFacts = input.nodes.get(input.self);
+  if (result.announcer === undefined || result.announcer === input.self || !selfFacts) {
+    // nothing to hand over
+  } else if (result.candidates.includes(input.self)) {
+    handoverTo = result.announcer;
+  } else if (plannedExit(selfFacts, input.ignoreExcludeLabel).leaving) {
+    // Would `self` be elected were it not leaving? Then the address is ours to hand over.
+    const others = drainFallback ? base : drainWhy(input.nodes, base);
+    const staying = (n: string): string | undefined => (n === input.self ? nodeEligible(selfFacts, nodeSelectors, true) : others(n));
+    if (run(staying).result.announcer === input.self) handoverTo = result.announcer;
   }
   const plan = l2PlanFor(pool, input.nodes.get(input.self)?.labels ?? {}, serviceLabels);
-  return { service: key, object: svc, ips, pool, interfaces: plan.interfaces === 'default' ? [] : plan.interfaces, result, fallback };
+  const interfaces = plan.interfaces === 'default' ? [] : plan.interfaces;
+  return { service: key, object: svc, ips, pool, interfaces, result, fallback, ...(drainFallback ? { drainFallback } : {}), ...(handoverTo ? { handoverTo } : {}) };
 }
 
 /**

@@ -38,6 +38,8 @@ interface Slot {
 
 export class GratuitousSchedule<K> {
   private readonly slots = new Map<K, Slot>();
+  /** Keys answered quietly (a handover, handover.ts): never a frame, not even a burst. */
+  private readonly muted = new Set<K>();
   private timing: GratuitousTiming;
 
   constructor(timing: GratuitousTiming) {
@@ -51,6 +53,7 @@ export class GratuitousSchedule<K> {
 
   /** (Re)starts the burst of `key`: a frame is due at `now`. */
   burst(key: K, now: number): void {
+    if (this.muted.has(key)) return;
     const t = this.timing;
     this.slots.set(key, {
       burstUntil: now + Math.max(0, t.burstDurationMs),
@@ -61,15 +64,31 @@ export class GratuitousSchedule<K> {
 
   forget(key: K): void {
     this.slots.delete(key);
+    this.muted.delete(key);
+  }
+
+  /**
+   * Mutes `key` (drops its schedule: no frame until unmuted) or unmutes it. True when a muted key
+   * was unmuted: the caller bursts it, as the address is being announced again.
+   */
+  mute(key: K, quiet: boolean): boolean {
+    if (quiet) {
+      this.muted.add(key);
+      this.slots.delete(key);
+      return false;
+    }
+    return this.muted.delete(key);
   }
 
   /** Drops every key not in `keep`. */
   retain(keep: (key: K) => boolean): void {
     for (const key of [...this.slots.keys()]) if (!keep(key)) this.slots.delete(key);
+    for (const key of [...this.muted]) if (!keep(key)) this.muted.delete(key);
   }
 
   clear(): void {
     this.slots.clear();
+    this.muted.clear();
   }
 
   /**

@@ -14,7 +14,9 @@ import type { GainMode } from './conflict-watch';
 import { ConflictReporter, type ConflictLease } from './conflict-reporter';
 import type { MemberView, ServiceElection } from './desired';
 import { OwnershipTracker } from './ownership-tracker';
-import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderStats } from './responder';
+import { HandoverDriver } from './handover-driver';
+import { publishResponderStats } from './layer2-stats';
+import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
 const LINK_RESCAN_DELAY_MS = 50;
@@ -40,6 +42,8 @@ export interface Layer2Options {
   lease?: ConflictLease;
   /** Probe an address for a conflict before its first announcement (default true; see conflict-watch.ts). */
   conflictDetection?: boolean;
+  /** How long a leaving node answers after handing an address over (DEFAULT_HANDOVER_GRACE_MS). */
+  handoverGraceMs?: number;
   /** After each election pass, with the member view it used (the speaker publishes it). */
   onReconciled?: (members: MemberView) => void;
   /** --datapath-check: this node's data path (kube-proxy) answers its health check. */
@@ -75,6 +79,8 @@ export class Layer2Speaker {
   private readonly announced = new AnnouncedAddresses();
   private readonly conflicts: ConflictReporter;
   private knownMacsKey = '';
+  /** Make-before-break handovers when this node leaves by a planned exit (docs/maintenance.md). */
+  private readonly handover: HandoverDriver;
 
   constructor(
     private readonly opts: Layer2Options,
@@ -83,11 +89,12 @@ export class Layer2Speaker {
   ) {
     // The Services showing an address (for the conflict's Events): rare, so a scan.
     this.conflicts = new ConflictReporter(opts, (ip) => this.elections().filter((e) => e.ips.includes(ip)).map((e) => e.object));
+    this.handover = new HandoverDriver({ ...opts, graceMs: opts.handoverGraceMs, onDue: () => this.push(this.handover.due(this.owned)) });
   }
 
   async start(): Promise<void> {
     this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs } });
-    this.responder.on('stats', (s) => this.publishStats(s));
+    this.responder.on('stats', (s) => publishResponderStats(this.opts.metrics, s));
     this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));
     this.responder.on('health', (h) => this.onResponderHealth(h));
@@ -119,6 +126,7 @@ export class Layer2Speaker {
     if (this.interfaceTimer) clearInterval(this.interfaceTimer);
     if (this.linkRescan) clearTimeout(this.linkRescan);
     if (this.recheck) clearTimeout(this.recheck);
+    this.handover.stop();
     await this.responder?.stop();
   }
 
@@ -198,7 +206,7 @@ export class Layer2Speaker {
       this.failed.delete(key);
       this.clearAnnouncedMetric(key);
     }
-    this.push(this.tracker.owned());
+    this.push(this.handover.apply(change, this.tracker.owned(), this.owned));
     this.opts.onReconciled?.(members);
     return scope;
   }
@@ -347,18 +355,5 @@ export class Layer2Speaker {
   health(): { ok: boolean; reason?: string } {
     const h = this.responder?.health;
     return !h || h.healthy ? { ok: true } : { ok: false, reason: h.reason };
-  }
-
-  private publishStats(s: ResponderStats): void {
-    const m = this.opts.metrics;
-    for (const proto of ['arp', 'ndp'] as const) {
-      m.advance(m.requests, { protocol: proto }, s.counters.requests[proto]);
-      m.advance(m.responses, { protocol: proto }, s.counters.replies[proto]);
-      m.advance(m.gratuitous, { protocol: proto }, s.counters.gratuitous[proto]);
-    }
-    for (const [reason, n] of Object.entries(s.counters.drops)) m.advance(m.drops, { reason }, n);
-    m.advance(m.sendFailures, {}, s.counters.sendFailures);
-    m.advance(m.socketDrops, {}, s.counters.socketDrops);
-    if (s.heapBytes !== undefined) m.workerHeap.set({ thread: 'responder' }, s.heapBytes);
   }
 }

@@ -13,8 +13,7 @@ import { tryParseIP } from '../../protocol/address';
 import { buildGratuitousArp } from '../../protocol/arp';
 import { buildArpProbe, buildDadProbe } from '../../protocol/conflict-frames';
 import { BufferWriter } from '../../protocol/buffer-writer';
-import { answerArp, answerNdp, OwnedAddresses } from '../../protocol/l2-responder';
-import type { L2DropReason } from '../../protocol/l2-responder';
+import { answerArp, answerNdp, OwnedAddresses, type L2DropReason } from '../../protocol/l2-responder';
 import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
 import { ConflictGuard } from './conflict-guard';
 import { DEFAULT_TIMING, GratuitousSchedule, type ResponderTiming } from './gratuitous-schedule';
@@ -52,9 +51,7 @@ interface AddrState {
   interfaces: string[] | null;
 }
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class ResponderEngine {
   private readonly sockets: PacketSocketSet;
@@ -189,7 +186,9 @@ export class ResponderEngine {
   private setAddresses(list: OwnedAddress[]): void {
     const next = new Map<string, AddrState>();
     const gained: OwnedAddress[] = [];
+    const unmuted: string[] = []; // quiet (handover.ts) before, announced again now: a burst
     for (const o of list) {
+      if (this.schedule.mute(o.address, o.quiet === true) && this.addrs.has(o.address)) unmuted.push(o.address);
       const ip = tryParseIP(o.address);
       if (!ip) throw new Error(`invalid address ${o.address}`);
       const interfaces = o.interfaces && o.interfaces.length > 0 ? [...o.interfaces] : null;
@@ -215,6 +214,7 @@ export class ResponderEngine {
     this.rebuildOwned();
     this.syncMemberships();
     this.flushOwned(now);
+    if (unmuted.length > 0) this.announce(unmuted, now);
     this.recomputeDue(); // probe rounds may have started
   }
 

@@ -24,6 +24,9 @@ export interface OwnedAddress {
   /** When newly gained: probe for a conflict before announcing ('probe'), announce and probe
    * ('audit', a takeover), or just announce ('none', the default). See conflict-watch.ts. */
   gain?: GainMode;
+  /** Answer requests but send no gratuitous frame (a make-before-break handover, handover.ts);
+   * turning it off starts a burst. */
+  quiet?: boolean;
 }
 
 export interface ProtocolCounters {

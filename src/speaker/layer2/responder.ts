@@ -153,6 +153,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
       if (!canonical) throw new Error(`responder: invalid address ${JSON.stringify(entry.address)}`);
       const owned: OwnedAddress = entry.interfaces && entry.interfaces.length > 0 ? { address: canonical, interfaces: [...entry.interfaces] } : { address: canonical };
       if (entry.gain) owned.gain = entry.gain; // how a newly gained address starts (conflict probe)
+      if (entry.quiet) owned.quiet = true; // answered without gratuitous frames (a handover)
       list.push(owned);
     }
     this.addresses = list;
