@@ -28,7 +28,9 @@ async function main(): Promise<void> {
     process.once(sig, () => void destroyCluster(dir).finally(() => process.exit(130)));
   }
   try {
-    const kc = loadKubeConfig(cluster.kubeconfig); // the same client construction as the controller
+    // The test side (creating Services, the watch) uses client-node; the bare loop patches with the
+    // controller's own raw client (api-bench.ts), the controller loads its kubeconfig as in production.
+    const kc = loadKubeConfig(cluster.kubeconfig);
     const kit = new ServiceKit(kc);
     const core = kit.core;
     const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
