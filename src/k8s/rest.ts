@@ -10,6 +10,8 @@ import type { ApiEndpoint, TlsMaterial } from './kubeconfig';
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
 export const STRATEGIC_PATCH = 'application/strategic-merge-patch+json';
+/** Sent with every request (kubectl's form: name/version (os/arch)). */
+export const USER_AGENT = `ironlb/${process.env.npm_package_version ?? 'dev'} (${process.platform}/${process.arch})`;
 
 
 import { DEFAULT_API_TIMEOUT_MS } from './api-call';
@@ -135,7 +137,9 @@ export class RestClient {
     const signal = opts.signal;
     if (signal.aborted) throw abortError(signal);
     const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    const reqHeaders: http.OutgoingHttpHeaders = { Accept: 'application/json', ...headers };
+    // The API server names a writer without an explicit fieldManager after its User-Agent (up to
+    // the first '/'): managedFields then say ironlb, not node-fetch or nothing.
+    const reqHeaders: http.OutgoingHttpHeaders = { Accept: 'application/json', 'User-Agent': USER_AGENT, ...headers };
     if (payload) {
       reqHeaders['Content-Type'] = opts.contentType ?? 'application/json';
       reqHeaders['Content-Length'] = payload.length;
