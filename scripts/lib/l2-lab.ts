@@ -189,8 +189,8 @@ export class L2Lab {
   }
 
   /** `env`: extra environment of the speaker process (e.g. libfaketime for a clock step);
-   * `compiled`: run dist/ (built by the caller) instead of transpiling the sources at start. */
-  startSpeaker(node: NodeHost, extra: string[] = [], env?: Record<string, string>, compiled = false): IronlbProcess {
+   * `compiled`: run dist/ or the sources (default: dist/ whenever it is fresh, processes.ts). */
+  startSpeaker(node: NodeHost, extra: string[] = [], env?: Record<string, string>, compiled?: boolean): IronlbProcess {
     node.speaker = startIronlb(
       [
         'speaker',

@@ -1,6 +1,7 @@
 // Runs `ironlb` commands as real child processes (so they can be SIGKILLed, restarted, or run
 // inside a network namespace), tracks them by pid and stops exactly those.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '..', '..');
@@ -36,14 +37,30 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Print the process output as it comes (debugging). */
   echo?: boolean;
-  /** Run dist/ (as shipped) instead of the TypeScript sources; the caller builds first. */
+  /** Run dist/ (as shipped) instead of the TypeScript sources; default: whenever dist/ is fresh. */
   compiled?: boolean;
+}
+
+/**
+ * Whether dist/ was built after the last change to src/ (then processes run it, as shipped:
+ * `.ci/run` builds before the tests). Under ts-node every process and worker thread transpiles
+ * its sources at start: at load 14-19 on this 2-core machine that overran the responder worker's
+ * 30 s start timeout ("responder worker did not start in time"), where compiled code starts in well
+ * under a second. Without a fresh build the sources run, so an edit is never tested stale.
+ */
+export function distIsFresh(): boolean {
+  if (!fs.existsSync(COMPILED_MAIN)) return false;
+  const built = fs.statSync(COMPILED_MAIN).mtimeMs;
+  const newest = (dir: string): number =>
+    Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
+  return newest(path.join(REPO, 'src')) < built;
 }
 
 export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProcess {
   // IRONLB_NODE_FLAGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeFlags = (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const nodeArgs = [...nodeFlags, ...(opts.compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
+  const compiled = opts.compiled ?? distIsFresh();
+  const nodeArgs = [...nodeFlags, ...(compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, {
     cwd: REPO,

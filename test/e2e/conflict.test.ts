@@ -12,8 +12,6 @@
 // (DEFAULT_CONFLICT_TIMING); an address in conflict is probed again every 5 s (recheckMs) and
 // leaves quarantine --conflict-hold (3 s here) after the last report went away; Lease and Service
 // watches add their latency. MOVE_MS / CLEAR_MS leave a loaded 2-core machine several times that.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { eventually } from '../harness/kube';
 import { L2Lab, LAB_POOL_CONFIG, LAN_V4_PREFIX } from '../harness/l2-lab';
 import { waitForLog } from '../harness/processes';
@@ -31,22 +29,6 @@ const CLEAR_MS = 40_000;
 /** See datapath.test.ts: three speakers transpiling at once on a loaded machine. */
 const SPEAKERS_START_MS = 180_000;
 
-/**
- * Whether dist/ was built after the last change to src/ (then the speakers run it, as shipped).
- * Two runs at load 14-17 lost a speaker to its responder worker's 30 s start timeout while
- * ts-node transpiled the worker ("responder worker did not start in time"); compiled code starts
- * in well under a second. Without a fresh build the sources run, as in the other e2e files.
- */
-function distIsFresh(): boolean {
-  const root = path.join(__dirname, '..', '..');
-  const main = path.join(root, 'dist', 'src', 'cli', 'main.js');
-  if (!fs.existsSync(main)) return false;
-  const built = fs.statSync(main).mtimeMs;
-  const newest = (dir: string): number =>
-    Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  return newest(path.join(root, 'src')) < built;
-}
-
 describe('address conflict detection (RFC 5227 probe before the first announcement)', () => {
   let l2: L2Lab;
   const t: Record<string, number> = {};
@@ -57,9 +39,9 @@ describe('address conflict detection (RFC 5227 probe before the first announceme
     const ctl = l2.startController(['--conflict-hold', '3']);
     await waitForLog(ctl, 'caches synced');
     // One at a time: three speakers transpiling their responder workers at once on a loaded 2-core
-    // machine overran the worker's 30 s start timeout (seen at load 15: "responder worker did not start in time").
-    const compiled = distIsFresh();
-    for (const n of l2.nodes) await waitForLog(l2.startSpeaker(n, [], undefined, compiled), 'speaker started', SPEAKERS_START_MS);
+    // machine overran the worker's 30 s start timeout (seen at load 15: "responder worker did not
+    // start in time"; compiled code runs whenever dist/ is fresh, processes.ts distIsFresh).
+    for (const n of l2.nodes) await waitForLog(l2.startSpeaker(n), 'speaker started', SPEAKERS_START_MS);
     await l2.addPod(l2.node('node1'), { name: 'web-0', labels: { app: 'web' } });
   });
 

@@ -23,6 +23,13 @@ export interface ThreadEvents {
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type Command = DistributiveOmit<ToWorker, 'id'>;
 
+/** The worker did not say it was ready in time (a starved CPU, not a broken install). */
+export class WorkerStartTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`responder worker did not start in time (${timeoutMs} ms)`);
+  }
+}
+
 export class ResponderThread extends EventEmitter<ThreadEvents> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -77,7 +84,7 @@ export class ResponderThread extends EventEmitter<ThreadEvents> {
       };
       const timer = setTimeout(() => {
         void worker.terminate();
-        done(new Error('responder worker did not start in time'));
+        done(new WorkerStartTimeout(opts.startTimeoutMs));
       }, opts.startTimeoutMs);
       const onMsg = (m: FromWorker) => m.type === 'ready' && done();
       const onExit = (code: number) => done(new Error(`responder worker exited during start (code ${code})`));

@@ -14,7 +14,7 @@ import { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
 import { DEFAULT_REPLY_LIMIT, type ReplyLimit } from './reply-limiter';
 import { addCounters } from './responder-counters';
 import type { FromWorker, OwnedAddress, ResponderCounters, ResponderFault, ResponderInterfaceConfig, ResponderStats } from './responder-messages';
-import { ResponderThread, type Command } from './responder-thread';
+import { ResponderThread, WorkerStartTimeout, type Command } from './responder-thread';
 import { WorkerLiveness } from './worker-liveness';
 
 export { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
@@ -98,11 +98,21 @@ export class Responder extends EventEmitter<ResponderEvents> {
     this.watchdog.unref();
   }
 
-  /** Starts the worker and waits until it is ready (and configured, when interfaces are given). */
+  /**
+   * Starts the worker and waits until it is ready (and configured, when interfaces are given).
+   * A worker that does not start within `startTimeoutMs` (a CPU-starved node; seen at load 15+ on
+   * 2 cores) is no reason to fail: the responder starts unhealthy (its node withdraws as
+   * NO_LAYER2) and keeps trying as it does for a worker that died. Any other error is thrown.
+   */
   static async start(opts: ResponderOptions = {}): Promise<Responder> {
     const r = new Responder(opts);
     try {
-      r.thread = await r.spawn();
+      try {
+        r.thread = await r.spawn();
+      } catch (e) {
+        if (!(e instanceof WorkerStartTimeout)) throw e;
+        r.giveUp('failed', e.message);
+      }
       await r.setInterfaces(opts.interfaces ?? []);
     } catch (e) {
       await r.stop();

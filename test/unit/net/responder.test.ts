@@ -167,3 +167,25 @@ d('Responder supervision: a dead or wedged worker is found and replaced (issue 1
     expect(await r.getStats()).toMatchObject({ ownedV4: 1, ownedV6: 0 });
   });
 });
+
+d('Responder whose first worker is slow to start', () => {
+  jest.setTimeout(60_000);
+
+  it('starts unhealthy instead of failing, keeps trying, and is healthy with its recorded state once a worker starts', async () => {
+    // 1 ms: no worker can say it is ready that fast, so the first start times out.
+    const opts = { startTimeoutMs: 1, timing: { refreshIntervalMs: 0 } };
+    const r = await Responder.start(opts);
+    try {
+      expect(r.health.healthy).toBe(false);
+      expect(r.health.reason).toMatch(/did not start in time \(1 ms\)/);
+      await expect(r.getStats()).rejects.toThrow(/restarting/);
+      await r.setAddresses(['198.51.100.90']); // recorded for the worker that will start
+      // The CPU is no longer starved: the next retry (restart backoff 0, 250, 1000 ms) may take its time.
+      opts.startTimeoutMs = 30_000;
+      await nextHealth(r, true, 40_000);
+      expect(await r.getStats()).toMatchObject({ ownedV4: 1 });
+    } finally {
+      await r.stop();
+    }
+  });
+});
