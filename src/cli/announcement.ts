@@ -54,7 +54,7 @@ export function layer2Outcome(state: LiveState, a: Announcement & { kind: 'layer
     const node = a.announcers[0];
     const decision = a.decisions.find((d) => d.speakers.includes(node));
     const r = decision?.result;
-    const fallback = decision?.fallback ? `; ${node} has no usable layer-2 interface (NO_LAYER2) but no other candidate could be elected, so it says announceFailed` : '';
+    const fallback = decision?.fallback ? `; ${node} has no usable layer-2 interface (NO_LAYER2) or its data path is down in a pool with datapath-check, but no other candidate could be elected, so it says announceFailed` : '';
     return { ...base, node, candidates: r?.announcer !== undefined ? r.candidates : [node], reason: 'announced', detail: `elected by its own view${fallback}`, decision };
   }
   if (a.announcers.length > 1) {

@@ -33,9 +33,9 @@ export const SPEAKER_FLAGS = {
   'bgp-graceful-restart-time': { kind: 'string', default: '120', help: 'BGP: restart time (seconds) in the graceful restart capability; 0 = do not advertise graceful restart' },
   'service-conditions': { kind: 'boolean', default: true, help: 'keep the ironlb.io/Announced condition in the status.conditions of layer-2 Services (--service-conditions=false: never written; needs patch on services/status)' },
   'conflict-detection': { kind: 'boolean', default: true, help: 'probe an address (ARP probe / DAD) before its first announcement and watch for other hosts using announced ones (--conflict-detection=false: off)' },
-  'datapath-check': { kind: 'string', default: 'off', help: "off, or kube-proxy: withdraw this node from layer-2 elections (as NO_LAYER2) while kube-proxy's /healthz does not answer 200 (docs/failover.md)" },
-  'datapath-check-url': { kind: 'string', default: 'http://127.0.0.1:10256/healthz', help: 'with --datapath-check=kube-proxy: the health URL asked (kube-proxy --healthz-bind-address)' },
-  'datapath-check-interval-ms': { kind: 'string', default: '250', help: 'with --datapath-check: milliseconds between checks; 2 failed checks in a row withdraw the node' },
+  'datapath-check': { kind: 'string', default: 'off', help: "off, or kube-proxy: withdraw this node from every layer-2 election (as NO_LAYER2) while kube-proxy's /healthz does not answer 200; pools with datapath-check are gated without it (docs/failover.md)" },
+  'datapath-check-url': { kind: 'string', default: 'http://127.0.0.1:10256/healthz', help: 'the health URL asked by --datapath-check=kube-proxy and for pools with datapath-check (kube-proxy --healthz-bind-address)' },
+  'datapath-check-interval-ms': { kind: 'string', default: '250', help: 'milliseconds between data-path checks; 2 failed checks in a row withdraw the node' },
   'ignore-exclude-lb': { kind: 'boolean', help: 'announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers too' },
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
@@ -47,13 +47,12 @@ function seconds(name: string, v: string | undefined): number {
   return n;
 }
 
-/** --datapath-check off|kube-proxy, with its URL and interval. */
-function dataPathFlags(mode: string | undefined, url: string | undefined, intervalMs: string | undefined): { url: string; intervalMs: number } | undefined {
-  if (mode === undefined || mode === 'off') return undefined;
-  if (mode !== 'kube-proxy') throw new FlagError(`--datapath-check: "${mode}" is not off or kube-proxy`);
+/** --datapath-check off|kube-proxy, with its URL and interval (also used by pools with `datapath-check`). */
+function dataPathFlags(mode: string | undefined, url: string | undefined, intervalMs: string | undefined): { url: string; intervalMs: number; nodeWide: boolean } {
+  if (mode !== undefined && mode !== 'off' && mode !== 'kube-proxy') throw new FlagError(`--datapath-check: "${mode}" is not off or kube-proxy`);
   const target = url ?? 'http://127.0.0.1:10256/healthz';
   if (!/^http:\/\/[^/\s]+(\/\S*)?$/.test(target)) throw new FlagError(`--datapath-check-url: "${target}" is not an http:// URL`);
-  return { url: target, intervalMs: integer('datapath-check-interval-ms', intervalMs, 20, 10_000) };
+  return { url: target, intervalMs: integer('datapath-check-interval-ms', intervalMs, 20, 10_000), nodeWide: mode === 'kube-proxy' };
 }
 
 function integer(name: string, v: string | undefined, min: number, max: number): number {

@@ -44,7 +44,7 @@ export function speakersFromLeases(leases: readonly k8s.V1Lease[]): SpeakerLease
       alive: judged[i].acting,
       state: judged[i].state,
       detail: judged[i].detail,
-      flags: [...(p.view?.starting ? ['STARTING'] : []), ...(p.view?.noLayer2 ? ['NO_LAYER2'] : [])],
+      flags: [...(p.view?.starting ? ['STARTING'] : []), ...(p.view?.noLayer2 ? ['NO_LAYER2'] : []), ...(p.view?.dataPathDown?.includes(p.node) ? ['DATAPATH_DOWN'] : [])],
       view: p.view,
     }),
   );

@@ -88,7 +88,18 @@ export interface AddressPool {
    * Service of the same namespace/name (others get it only when the pool has nothing else). Absent = 0.
    */
   readonly releaseDelaySeconds?: number;
+  /**
+   * ironlb addition (`datapath-check`): layer-2 announcements of this pool only from nodes whose
+   * data path answers its health check (kube-proxy's /healthz, probed by every speaker); a node
+   * failing it is passed over while another candidate exists. Absent = not gated by the pool
+   * (a speaker's own --datapath-check still withdraws that node from every pool).
+   */
+  readonly dataPathCheck?: DataPathCheck;
 }
+
+/** The data-path checks a pool can require; the only one so far is kube-proxy's /healthz. */
+export type DataPathCheck = 'kube-proxy';
+export const DATA_PATH_CHECKS: readonly DataPathCheck[] = ['kube-proxy'];
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 

@@ -2,7 +2,7 @@
 import { formatRange } from '../ipam/address';
 import { findOverlaps, parseAddressEntry } from './address-entry';
 import { parseSeconds } from './duration';
-import type { AddressPool, PoolAddressEntry, Protocol } from './types';
+import { DATA_PATH_CHECKS, type AddressPool, type DataPathCheck, type PoolAddressEntry, type Protocol } from './types';
 import { readAdvertisements, type CommunityAliases, type EntryAt } from './validate-advertisements';
 import { readNodeSelectors } from './validate-selectors';
 import type { At, Fields, YamlReader } from './yaml-walk';
@@ -20,6 +20,7 @@ const POOL_KEYS = [
   'node-selectors',
   'cross-namespace-sharing',
   'release-delay',
+  'datapath-check',
 ] as const;
 
 type PoolFields = Fields<(typeof POOL_KEYS)[number]>;
@@ -116,6 +117,8 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
   const nodeSelectors = readNodeSelectors(r, f['node-selectors']);
   const crossNamespaceSharing = r.bool(f['cross-namespace-sharing']);
   const releaseDelaySeconds = readReleaseDelay(r, f['release-delay']);
+  const dataPathCheck = readDataPathCheck(r, f['datapath-check']);
+  if (dataPathCheck && protocol === 'bgp') r.report(f['datapath-check'] as At, 'datapath-check gates layer-2 announcements only; this pool has protocol bgp');
   if (!name || !protocol) return { name, nameAt, entries };
   const pool: AddressPool = {
     name,
@@ -129,8 +132,19 @@ function readPool(r: YamlReader, at: At, aliases: CommunityAliases): PoolRead {
     nodeSelectors,
     ...(crossNamespaceSharing === false ? { crossNamespaceSharing } : {}),
     ...(releaseDelaySeconds ? { releaseDelaySeconds } : {}),
+    ...(dataPathCheck ? { dataPathCheck } : {}),
   };
   return { pool, name, nameAt, entries };
+}
+
+/** `datapath-check`: `kube-proxy`, or `off` (the same as leaving it out). */
+export function readDataPathCheck(r: YamlReader, at: At | undefined, what = 'datapath-check'): DataPathCheck | undefined {
+  if (!at) return undefined;
+  const text = r.string(at);
+  if (text === undefined || text === 'off') return undefined;
+  const check = DATA_PATH_CHECKS.find((c) => c === text);
+  if (!check) r.report(at, `${what} must be one of ${[...DATA_PATH_CHECKS, 'off'].join(', ')}, got "${text}"`);
+  return check;
 }
 
 /** `release-delay`: a Go duration (`10m`) or whole seconds, at least 0, at most a day. */

@@ -51,8 +51,12 @@ export interface SpeakerOptions {
   /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
   nodeAddressV6?: string;
   bgpGracefulRestartSeconds?: number;
-  /** --datapath-check: withdraw from layer-2 elections (as NO_LAYER2) while this URL does not answer 200. */
-  dataPath?: { url: string; intervalMs: number };
+  /**
+   * The data-path check (kube-proxy's /healthz at `url`): run while `nodeWide` (--datapath-check:
+   * a failing node withdraws from every layer-2 election, as NO_LAYER2) or while any pool has
+   * `datapath-check` (a failing node says DATAPATH_DOWN: those pools' elections pass it over).
+   */
+  dataPath?: { url: string; intervalMs: number; nodeWide: boolean };
   /** Keep the ironlb.io/Announced Service condition (default true; --service-conditions). */
   serviceConditions?: boolean;
   log: Logger;
@@ -122,7 +126,7 @@ export class Speaker {
         lease,
         conflictDetection: opts.conflictDetection,
         onReconciled: (members) => this.publishView(members),
-        dataPathHealthy: opts.dataPath && (() => this.dataPath?.healthy ?? true),
+        dataPathHealthy: opts.dataPath?.nodeWide ? () => this.dataPath?.healthy ?? true : undefined,
       },
       this.state,
       this.membership,
@@ -138,7 +142,8 @@ export class Speaker {
         onCheck: (ok) => m.dataPathChecks.inc({ result: ok ? 'ok' : 'failed' }),
         onChange: (healthy) => {
           m.dataPathHealthy.set(healthy ? 1 : 0);
-          this.layer2.dataPathChanged();
+          this.membership.setDataPathReady?.(healthy);
+          if (opts.dataPath?.nodeWide) this.layer2.dataPathChanged();
         },
       });
       m.dataPathHealthy.set(1);
@@ -201,6 +206,7 @@ export class Speaker {
       noLayer2: !this.layer2.hasUsableInterface,
       alive: [...members.alive],
       layer2Unready: [...members.layer2Unready],
+      dataPathDown: [...(members.dataPathDown ?? [])],
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
     this.lease.publish({ [SPEAKER_VIEW_ANNOTATION]: view });
@@ -220,7 +226,7 @@ export class Speaker {
 
   async start(): Promise<void> {
     this.membership.prepare?.();
-    this.dataPath?.start();
+    if (this.opts.dataPath?.nodeWide) this.dataPath?.start();
     await this.layer2.start();
     await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);
     // Speakers that start together list each other's Leases before those exist; wait until every
@@ -253,7 +259,22 @@ export class Speaker {
     this.opts.metrics.configLoaded.set(1);
     this.layer2.setConfig(config);
     this.bgp.setConfig(config);
+    this.checkDataPathFor(config);
     this.schedule();
+  }
+
+  /** Runs the data-path check while --datapath-check or any pool's `datapath-check` asks for it. */
+  private checkDataPathFor(config: Config): void {
+    if (!this.dataPath || this.opts.dataPath?.nodeWide) return;
+    if (config.pools.some((p) => p.dataPathCheck !== undefined)) {
+      if (!this.dataPath.running) this.opts.log.info('a pool has datapath-check: checking this node\'s data path', { url: this.opts.dataPath?.url });
+      this.dataPath.start();
+    } else if (this.dataPath.running) {
+      this.opts.log.info('no pool has datapath-check any more: data-path check stopped');
+      this.dataPath.stop();
+      this.opts.metrics.dataPathHealthy.set(1);
+      this.membership.setDataPathReady?.(true);
+    }
   }
 
   /** MetalLB's tooling reads these; written only while the metallb.io objects are the configuration. */

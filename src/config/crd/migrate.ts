@@ -8,7 +8,7 @@ import { formatIssue, parseConfigText } from '../parse';
 import { formatGoDuration } from '../duration';
 import type { AddressPool, BfdProfile, Config, NodeSelector, Peer } from '../types';
 import { formatObjectIssue } from './objects';
-import { CROSS_NAMESPACE_SHARING_ANNOTATION, RELEASE_DELAY_ANNOTATION } from './pools';
+import { CROSS_NAMESPACE_SHARING_ANNOTATION, DATAPATH_CHECK_ANNOTATION, RELEASE_DELAY_ANNOTATION } from './pools';
 import { translateObjects } from './translate';
 
 type Obj = Record<string, unknown>;
@@ -53,6 +53,7 @@ function poolAnnotations(p: AddressPool): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   if (p.releaseDelaySeconds) out[RELEASE_DELAY_ANNOTATION] = formatGoDuration(p.releaseDelaySeconds);
   if (p.crossNamespaceSharing === false) out[CROSS_NAMESPACE_SHARING_ANNOTATION] = 'false';
+  if (p.dataPathCheck) out[DATAPATH_CHECK_ANNOTATION] = p.dataPathCheck;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

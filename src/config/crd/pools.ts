@@ -2,9 +2,9 @@
 // no-overlap rule across every pool), serviceAllocation, and the community aliases.
 import { canonical } from '../canonical';
 import { parseCommunity } from '../community';
-import type { Community, LabelSelector, PoolAddressEntry, ServiceAllocation } from '../types';
+import type { Community, DataPathCheck, LabelSelector, PoolAddressEntry, ServiceAllocation } from '../types';
 import type { EntryAt } from '../validate-advertisements';
-import { readAddressEntries, readReleaseDelay, reportOverlaps, type PlacedEntry } from '../validate-pools';
+import { readAddressEntries, readDataPathCheck, readReleaseDelay, reportOverlaps, type PlacedEntry } from '../validate-pools';
 import { readNodeSelectors } from '../validate-selectors';
 import type { At, YamlReader } from '../yaml-walk';
 import { describeRef, where, type ObjectAt } from './objects';
@@ -18,6 +18,8 @@ const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const RELEASE_DELAY_ANNOTATION = 'ironlb.io/release-delay';
 /** ironlb's `"false"`: no sharing across namespaces in this pool (the ConfigMap's `cross-namespace-sharing`). */
 export const CROSS_NAMESPACE_SHARING_ANNOTATION = 'ironlb.io/cross-namespace-sharing';
+/** ironlb's data-path-gated ownership for the pool's layer-2 announcements (the ConfigMap's `datapath-check`). */
+export const DATAPATH_CHECK_ANNOTATION = 'ironlb.io/datapath-check';
 
 /** An IPAddressPool as read: everything but how it is announced. */
 export interface PoolDraft {
@@ -33,6 +35,8 @@ export interface PoolDraft {
   readonly releaseDelaySeconds?: number;
   /** The annotation ironlb.io/cross-namespace-sharing: "false". */
   readonly crossNamespaceSharing?: false;
+  /** The annotation ironlb.io/datapath-check. */
+  readonly dataPathCheck?: DataPathCheck;
   /** False when a field is in error (the pool still takes part in the overlap and reference checks). */
   readonly complete: boolean;
 }
@@ -100,6 +104,7 @@ function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
   const sharingAt = annotation(r, o, CROSS_NAMESPACE_SHARING_ANNOTATION);
   const sharing = sharingAt && r.string(sharingAt);
   if (sharingAt && sharing !== undefined && sharing !== 'true' && sharing !== 'false') r.report(sharingAt, `${CROSS_NAMESPACE_SHARING_ANNOTATION} must be "true" or "false", got "${sharing}"`);
+  const dataPathCheck = readDataPathCheck(r, annotation(r, o, DATAPATH_CHECK_ANNOTATION), DATAPATH_CHECK_ANNOTATION);
   return {
     object: o,
     name: o.name,
@@ -111,6 +116,7 @@ function readPool(r: YamlReader, o: ObjectAt): PoolDraft {
     ...(serviceAllocation && { serviceAllocation }),
     ...(releaseDelaySeconds ? { releaseDelaySeconds } : {}),
     ...(sharing === 'false' && { crossNamespaceSharing: false as const }),
+    ...(dataPathCheck && { dataPathCheck }),
     complete: r.issues.length === before,
   };
 }

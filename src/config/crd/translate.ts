@@ -69,6 +69,7 @@ function buildPool(draft: PoolDraft, l2Advertisements: readonly L2Advertisement[
     ...(draft.serviceAllocation && { serviceAllocation: draft.serviceAllocation }),
     ...(draft.releaseDelaySeconds ? { releaseDelaySeconds: draft.releaseDelaySeconds } : {}),
     ...(draft.crossNamespaceSharing === false && { crossNamespaceSharing: false }),
+    ...(draft.dataPathCheck && { dataPathCheck: draft.dataPathCheck }),
   };
 }
 

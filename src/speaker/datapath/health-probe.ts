@@ -18,8 +18,9 @@ export interface HealthProbeOptions {
 }
 
 export class HealthProbe {
-  private readonly gate: HealthGate;
-  private readonly agent = new http.Agent({ keepAlive: false });
+  private gate: HealthGate;
+  private agent = new http.Agent({ keepAlive: false });
+  private stopped = false;
   private timer?: NodeJS.Timeout;
   private lastFailure = '';
 
@@ -32,8 +33,18 @@ export class HealthProbe {
     return this.gate.healthy;
   }
 
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Starts checking; after a stop(), from a fresh gate (healthy until the checks say otherwise). */
   start(): void {
     if (this.timer) return;
+    if (this.stopped) {
+      this.stopped = false;
+      this.agent = new http.Agent({ keepAlive: false });
+      this.gate = new HealthGate(this.opts.gate);
+    }
     this.timer = setInterval(() => void this.checkOnce(), this.opts.intervalMs);
     void this.checkOnce();
   }
@@ -42,6 +53,7 @@ export class HealthProbe {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.agent.destroy();
+    this.stopped = true;
   }
 
   /** One check: resolves with its result after applying it. */

@@ -36,7 +36,7 @@ export interface ServiceAnnouncers {
 }
 
 function viewKey(v: SpeakerView): string {
-  return JSON.stringify([[...v.alive].sort(), [...v.layer2Unready].sort(), v.ignoreExcludeLabel]);
+  return JSON.stringify([[...v.alive].sort(), [...v.layer2Unready].sort(), v.ignoreExcludeLabel, [...(v.dataPathDown ?? [])].sort()]);
 }
 
 /** Per layer-2 Service (by key): who announces it, and what each view decides. */
@@ -53,7 +53,7 @@ export function clusterOwnership(input: ClusterOwnershipInput): Map<string, Serv
     const nodes = group.map((s) => s.node).sort();
     const desired = desiredOwnership({
       ...input,
-      members: { alive: new Set(view.alive), layer2Unready: new Set(view.layer2Unready) },
+      members: { alive: new Set(view.alive), layer2Unready: new Set(view.layer2Unready), dataPathDown: new Set(view.dataPathDown ?? []) },
       self: nodes[0],
       ignoreExcludeLabel: view.ignoreExcludeLabel,
     });

@@ -21,6 +21,9 @@ export interface MemberView {
   /** Alive speakers that cannot announce on layer 2 now (STARTING peers are not alive at all; these
    * are NO_LAYER2 ones, Membership.layer2Unready()). */
   layer2Unready: ReadonlySet<string>;
+  /** Alive speakers whose data path fails its health check (DATAPATH_DOWN, Membership.dataPathDown()):
+   * passed over for pools with `datapath-check` only. Absent: none. */
+  dataPathDown?: ReadonlySet<string>;
 }
 
 export interface OwnershipInput {
@@ -47,8 +50,9 @@ export interface ServiceElection {
   /** The interfaces `self` would answer on (L2Advertisement interfaces; empty: every usable one). */
   interfaces: readonly string[];
   result: ElectionResult;
-  /** The announcer cannot announce on layer 2 (NO_LAYER2) and was elected only because no other
-   * candidate could be: it says announceFailed rather than the Service silently having none. */
+  /** The announcer cannot announce on layer 2 (NO_LAYER2), or its data path is down in a pool with
+   * `datapath-check`, and was elected only because no other candidate could be: it says
+   * announceFailed rather than the Service silently having none (gating never takes it off the LAN). */
   fallback: boolean;
   /** Every eligible candidate is labelled ironlb.io/drain: one of them was elected anyway (drain.ts). */
   drainFallback?: boolean;
@@ -88,6 +92,8 @@ export interface DesiredOwnership {
 export interface ElectionPass {
   readonly input: Omit<OwnershipInput, 'services'>;
   readonly ready: ReadonlySet<string>;
+  /** `ready` without the DATAPATH_DOWN speakers: the candidates of pools with `datapath-check`. */
+  readonly dataPathReady: ReadonlySet<string>;
   readonly shortcuts?: ElectionShortcuts;
   readonly pools: Map<string, AddressPool | undefined>;
   /** Per node-selector set (by its JSON): each node's reason not to be eligible, if any. */
@@ -98,8 +104,10 @@ export interface ElectionPass {
 export function beginPass(input: Omit<OwnershipInput, 'services'>, orders?: ElectionOrders): ElectionPass {
   const { alive, layer2Unready: unready } = input.members;
   const ready = unready.size > 0 ? new Set([...alive].filter((n) => !unready.has(n))) : alive;
+  const down = input.members.dataPathDown;
+  const dataPathReady = down && down.size > 0 ? new Set([...ready].filter((n) => !down.has(n))) : ready;
   const shortcuts = orders ? { order: (c: readonly string[], ip: string) => orders.order(c, ip) } : undefined;
-  return { input, ready, shortcuts, pools: new Map(), eligibility: new Map() };
+  return { input, ready, dataPathReady, shortcuts, pools: new Map(), eligibility: new Map() };
 }
 
 /** The pool holding an address, looked up once per pass. */
@@ -133,7 +141,7 @@ function whyFor(pass: ElectionPass, selectors: readonly NodeSelector[]): (node: 
  * exists; with none, one of them is still elected (see ServiceElection.fallback).
  */
 export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceElection | undefined {
-  const { input, ready } = pass;
+  const { input } = pass;
   const { members } = input;
   if (!handling(svc, input.lbClass).handled) return undefined;
   const ips = ingressIPs(svc)
@@ -146,6 +154,9 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
   const nodeSelectors = pool && l2NodeSelectorsFor(pool, serviceLabels);
   if (!pool || !nodeSelectors) return undefined;
   const key = serviceKey(svc);
+  // A pool with datapath-check passes over nodes whose data path is down, as it does NO_LAYER2 ones.
+  const ready = pool.dataPathCheck ? pass.dataPathReady : pass.ready;
+  const passedOver = ready.size < members.alive.size;
   const election = {
     ip: ips[0],
     localPolicy: svc.spec?.externalTrafficPolicy === 'Local',
@@ -160,7 +171,7 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
   const run = (why: (n: string) => string | undefined): { result: ElectionResult; fallback: boolean } => {
     const shortcuts = { ...pass.shortcuts, why };
     const first = elect(election, shortcuts);
-    if (first.announcer !== undefined || members.layer2Unready.size === 0) return { result: first, fallback: false };
+    if (first.announcer !== undefined || !passedOver) return { result: first, fallback: false };
     const again = elect({ ...election, liveSpeakers: members.alive }, shortcuts);
     return again.announcer !== undefined ? { result: again, fallback: true } : { result: first, fallback: false };
   };

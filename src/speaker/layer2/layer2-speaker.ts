@@ -104,6 +104,8 @@ export class Layer2Speaker {
     this.opts.lease?.onMacsChange(() => this.pushKnownMacs());
     this.pushKnownMacs();
     this.opts.metrics.responderHealthy.set(1);
+    // Its first worker may still be starting (Responder.start): withdrawn until it runs.
+    if (!this.responder.health.healthy) this.onResponderHealth(this.responder.health);
     // Link and address changes arrive from the route monitor; coalesce a burst of them (a pod
     // start adds a veth and several addresses) into one rescan. The periodic scan stays as a
     // backstop should the monitor be unavailable or overrun.
@@ -148,7 +150,7 @@ export class Layer2Speaker {
 
   /** The member view the elections use now. */
   members(): MemberView {
-    return { alive: this.membership.alive(), layer2Unready: this.membership.layer2Unready?.() ?? new Set() };
+    return { alive: this.membership.alive(), layer2Unready: this.membership.layer2Unready?.() ?? new Set(), dataPathDown: this.membership.dataPathDown?.() ?? new Set() };
   }
 
   /** The interfaces this node can answer on now, by name. */

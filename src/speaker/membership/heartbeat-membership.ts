@@ -7,9 +7,8 @@
 // of the peers the Leases say are alive is isolated and counts nobody, itself included, so it
 // announces nothing (computeLiveness in heartbeat-view.ts; docs/failover.md).
 //
-// Two flags keep the layer-2 election off nodes that could not announce: STARTING until the
-// speaker is past its start-up (markReady), and NO_LAYER2 while it has no usable interface
-// (setLayer2Ready). Peers still hear such a node; they just do not hand it addresses.
+// Flags keep layer-2 elections off nodes that could not announce: STARTING (markReady), NO_LAYER2
+// and DATAPATH_DOWN (readiness-flag.ts). Peers still hear such a node; they hand it no addresses.
 //
 // Receiving runs in a worker behind a kernel filter (heartbeat-transport.ts); the key rotates
 // without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-store.ts).
@@ -20,13 +19,13 @@ import type { RestClient } from '../../k8s/rest';
 import { errorText } from '../../k8s/api-call';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
-import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING } from './heartbeat-codec';
+import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRing } from './heartbeat-keys';
 import { DropCounters } from './heartbeat-drops';
 import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
-import { Layer2Readiness } from './layer2-readiness';
+import { DATAPATH_DOWN, NO_LAYER2, ReadinessFlag } from './readiness-flag';
 import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
 
@@ -77,8 +76,9 @@ export class HeartbeatMembership implements Membership {
   /** Past start-up (markReady): heartbeats stop saying STARTING. */
   private ready = false;
   /** We have a usable layer-2 interface (and count ourselves ready one interval after telling the peers). */
-  private readonly layer2 = new Layer2Readiness();
-  private layer2Timer?: NodeJS.Timeout;
+  private readonly layer2: ReadinessFlag;
+  /** Our data path answers its health check (the same, for pools with `datapath-check`). */
+  private readonly dataPath: ReadinessFlag;
   lastLossAt?: number;
   private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
   private timers: NodeJS.Timeout[] = [];
@@ -97,6 +97,17 @@ export class HeartbeatMembership implements Membership {
     // sending with a new key, two more before the old one stops working (docs/failover.md).
     this.keys = new HeartbeatKeyRing({ sendAfterMs: 2 * this.keyRefreshMs, acceptForMs: 4 * this.keyRefreshMs });
     this.drops = new DropCounters(opts.log, opts.metrics);
+    const hooks = {
+      changed: (): void => {
+        this.notify();
+        // Listeners re-elect in a setImmediate; queued after theirs, this send follows our own
+        // withdrawal, so that no peer takes an address over while we still hold it.
+        setImmediate(() => this.sendAll(0));
+      },
+      heldOver: (): void => this.notify(),
+    };
+    this.layer2 = new ReadinessFlag(NO_LAYER2, this.intervalMs, opts.log, hooks);
+    this.dataPath = new ReadinessFlag(DATAPATH_DOWN, this.intervalMs, opts.log, hooks);
     this.view = new HeartbeatView({ self: opts.nodeName, intervalMs: this.intervalMs, suspectIntervals: opts.suspectIntervals, deadIntervals: opts.deadIntervals });
     opts.lease.onChange(() => {
       this.transport?.setPeers(this.opts.lease.addresses());
@@ -173,29 +184,22 @@ export class HeartbeatMembership implements Membership {
   }
 
   setLayer2Ready(ready: boolean): void {
-    // Back from unready: wait one interval for the peers to hear it and let go, but only if they
-    // can have heard that we were unready (with the only link down, nothing went out).
-    const { changed, hold: wait } = this.layer2.set(ready);
-    if (!changed) return;
-    if (this.layer2Timer) clearTimeout(this.layer2Timer);
-    this.layer2Timer = undefined;
-    this.opts.log.info(ready ? 'layer-2 interface usable again: electable' : 'no usable layer-2 interface: asking the peers to elect others');
-    this.notify();
-    // Listeners re-elect in a setImmediate; queued after theirs, this send follows our own
-    // withdrawal, so that no peer takes an address over while we still hold it.
-    setImmediate(() => this.sendAll(0));
-    if (wait) {
-      this.layer2Timer = setTimeout(() => {
-        this.layer2Timer = undefined;
-        this.layer2.holdOver();
-        this.notify();
-      }, this.intervalMs);
-    }
+    this.layer2.set(ready);
   }
 
   layer2Unready(): ReadonlySet<string> {
     const out = this.view.withoutLayer2(now());
     if (this.layer2.excludesSelf) out.add(this.opts.nodeName);
+    return out;
+  }
+
+  setDataPathReady(ready: boolean): void {
+    this.dataPath.set(ready);
+  }
+
+  dataPathDown(): ReadonlySet<string> {
+    const out = this.view.withoutDataPath(now());
+    if (this.dataPath.excludesSelf) out.add(this.opts.nodeName);
     return out;
   }
 
@@ -213,7 +217,8 @@ export class HeartbeatMembership implements Membership {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.layer2Timer) clearTimeout(this.layer2Timer);
+    this.layer2.cancel();
+    this.dataPath.cancel();
     // Leaving: tell every peer (twice, against a lost datagram) so that it drops us at once.
     for (let i = 0; i < 2; i++) this.sendAll(FLAG_LEAVING);
     await this.transport?.stop();
@@ -249,7 +254,7 @@ export class HeartbeatMembership implements Membership {
 
   private receive({ heartbeat: hb, keyId, from }: ReceivedHeartbeat): void {
     const t = now();
-    const noLayer2Before = this.view.saysNoLayer2(hb.node);
+    const flagsBefore = this.view.electionFlags(hb.node);
     const result = this.view.accept(hb, t);
     if (result === 'replayed') {
       this.drops.count('replayed', from);
@@ -272,8 +277,8 @@ export class HeartbeatMembership implements Membership {
       this.evaluate();
     } else if (!this.liveness.alive.has(hb.node) || this.liveness.isolated || this.liveness.unacknowledged) {
       this.evaluate(); // a (re)joining peer, or news that may end our isolation: no need to wait a tick
-    } else if (this.view.saysNoLayer2(hb.node) !== noLayer2Before) {
-      this.notify(); // the peer lost or regained its layer-2 interfaces: re-elect
+    } else if (this.view.electionFlags(hb.node) !== flagsBefore) {
+      this.notify(); // the peer lost or regained its layer-2 interfaces or its data path: re-elect
     }
   }
 
@@ -292,12 +297,15 @@ export class HeartbeatMembership implements Membership {
     const ts = stamp();
     for (const [node, address] of this.opts.lease.addresses()) {
       if (node === this.opts.nodeName) continue;
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | (this.layer2.ready ? 0 : FLAG_NO_LAYER2);
+      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags;
       const sequence = (this.sentSeq.get(node) ?? 0) + 1;
       this.sentSeq.set(node, sequence);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, addressee: node, incarnation: this.incarnation, sequence, timestamp: ts, flags, ...this.view.echoFor(node, t) }, key);
       // Errors (unreachable, link down) are just missed heartbeats.
-      if (this.transport.send(address, packet) && (flags & FLAG_NO_LAYER2) !== 0) this.layer2.toldUnready();
+      if (this.transport.send(address, packet)) {
+        this.layer2.sent(flags);
+        this.dataPath.sent(flags);
+      }
     }
   }
 

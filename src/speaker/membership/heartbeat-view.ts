@@ -7,7 +7,7 @@
 // peer at once (until it comes back with a newer incarnation). While datagrams that may be a
 // peer's cannot be checked (rate-limited under a flood), the peer is neither heard nor silent:
 // vouch() keeps its state as it was (issue 14.1).
-import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
 export type AcceptResult = 'accepted' | 'replayed' | 'left';
@@ -26,6 +26,8 @@ interface Peer {
   starting: boolean;
   /** The peer's last packet said it has no usable layer-2 interface. */
   noLayer2: boolean;
+  /** The peer's last packet said its data path fails its health check. */
+  dataPathDown: boolean;
 }
 
 export interface HeartbeatViewOptions {
@@ -72,6 +74,7 @@ export class HeartbeatView {
       acksUs: !leaving && (hb.flags & FLAG_ACK) !== 0,
       starting: (hb.flags & FLAG_STARTING) !== 0,
       noLayer2: (hb.flags & FLAG_NO_LAYER2) !== 0,
+      dataPathDown: (hb.flags & FLAG_DATAPATH_DOWN) !== 0,
     });
     return leaving ? 'left' : 'accepted';
   }
@@ -111,9 +114,20 @@ export class HeartbeatView {
     return this.heardWhose(now, 'noLayer2');
   }
 
+  /** Heard peers whose data path fails its health check (kube-proxy): passed over for pools with datapath-check. */
+  withoutDataPath(now: number): Set<string> {
+    return this.heardWhose(now, 'dataPathDown');
+  }
+
   /** Whether the last packet from `node` said it has no usable layer-2 interface. */
   saysNoLayer2(node: string): boolean {
     return this.peers.get(node)?.noLayer2 === true;
+  }
+
+  /** The flags of `node`'s last packet that change elections (NO_LAYER2, DATAPATH_DOWN), as a number to compare. */
+  electionFlags(node: string): number {
+    const p = this.peers.get(node);
+    return p ? (p.noLayer2 ? FLAG_NO_LAYER2 : 0) | (p.dataPathDown ? FLAG_DATAPATH_DOWN : 0) : 0;
   }
 
   /** Heard peers whose last packet said they count us alive. */
@@ -122,7 +136,7 @@ export class HeartbeatView {
   }
 
   /** Heard peers whose last packet set this flag. */
-  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2'): Set<string> {
+  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2' | 'dataPathDown'): Set<string> {
     const out = new Set<string>();
     for (const node of this.heard(now)) if (this.peers.get(node)?.[flag]) out.add(node);
     return out;

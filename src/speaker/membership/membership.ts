@@ -21,6 +21,11 @@ export interface Membership {
   /** Alive speakers (this one included) that cannot announce on layer 2 now: the layer-2 election
    * skips them. */
   layer2Unready?(): ReadonlySet<string>;
+  /** Whether this node's data path answers its health check; shared with the peers where supported. */
+  setDataPathReady?(ready: boolean): void;
+  /** Alive speakers (this one included) whose data path fails its health check: the layer-2
+   * elections of pools with `datapath-check` skip them. */
+  dataPathDown?(): ReadonlySet<string>;
   /** Date.now() when a peer was last found gone (not when one left gracefully or we did). */
   readonly lastLossAt?: number;
 }

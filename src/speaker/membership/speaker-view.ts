@@ -20,6 +20,9 @@ export interface SpeakerView {
   alive: string[];
   /** Alive speakers it passes over for layer 2 (NO_LAYER2 ones; heartbeat membership only). */
   layer2Unready: string[];
+  /** Alive speakers whose data path is down (DATAPATH_DOWN): passed over for pools with datapath-check.
+   * Absent in views of speakers before it (read as none). */
+  dataPathDown?: string[];
   /** It runs with --ignore-exclude-lb. */
   ignoreExcludeLabel: boolean;
 }
@@ -32,6 +35,7 @@ export function encodeSpeakerView(v: SpeakerView): string {
     noLayer2: v.noLayer2,
     alive: [...v.alive].sort(),
     layer2Unready: [...v.layer2Unready].sort(),
+    ...(v.dataPathDown && v.dataPathDown.length > 0 ? { dataPathDown: [...v.dataPathDown].sort() } : {}),
     ignoreExcludeLabel: v.ignoreExcludeLabel,
   });
 }
@@ -50,8 +54,9 @@ export function decodeSpeakerView(text: string | undefined): SpeakerView | undef
   const names = (x: unknown): string[] | undefined => (Array.isArray(x) && x.every((n) => typeof n === 'string') ? (x as string[]) : undefined);
   const alive = names(o.alive);
   const layer2Unready = names(o.layer2Unready);
-  if (o.v !== 1 || typeof o.starting !== 'boolean' || typeof o.noLayer2 !== 'boolean' || typeof o.ignoreExcludeLabel !== 'boolean' || !alive || !layer2Unready) return undefined;
-  return { starting: o.starting, noLayer2: o.noLayer2, alive, layer2Unready, ignoreExcludeLabel: o.ignoreExcludeLabel };
+  const dataPathDown = o.dataPathDown === undefined ? [] : names(o.dataPathDown);
+  if (o.v !== 1 || typeof o.starting !== 'boolean' || typeof o.noLayer2 !== 'boolean' || typeof o.ignoreExcludeLabel !== 'boolean' || !alive || !layer2Unready || !dataPathDown) return undefined;
+  return { starting: o.starting, noLayer2: o.noLayer2, alive, layer2Unready, ...(dataPathDown.length > 0 ? { dataPathDown } : {}), ignoreExcludeLabel: o.ignoreExcludeLabel };
 }
 
 /** One speaker Lease as read from the API server. */

@@ -265,7 +265,7 @@ describe('reporting', () => {
       'line 12: address-pools[0].addresses[0]: range start 192.168.10.100 is after end 192.168.10.90',
       'line 13: address-pools[1].protocol: missing the protocol field; set it to layer2 or bgp',
       'line 13: address-pools[1].name: duplicate pool name "default" (already used by address-pools[0])',
-      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay',
+      'line 14: address-pools[1].protocl: unknown key "protocl" (did you mean "protocol"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay, datapath-check',
       'line 21: peers[0].hold-time: invalid hold time "2s": must be 0 or at least 3s',
       'line 22: peers[0].ebgp-multihop: ebgp-multihop cannot be set on an iBGP peer (my-asn and peer-asn are both 64500)',
     ]);
@@ -308,5 +308,18 @@ describe('release-delay (ironlb: sticky addresses)', () => {
     expect(config(pools(['release-delay: 90'])).pools[0].releaseDelaySeconds).toBe(90);
     expect(pools(['release-delay: 25h']).ok).toBe(false);
     expect(pools(['release-delay: soon']).ok).toBe(false);
+  });
+});
+
+describe('datapath-check (ironlb: data-path-gated ownership per pool)', () => {
+  const pool = (protocol: string, extra: string[]) => parseConfigText(['address-pools:', '- name: p', `  protocol: ${protocol}`, '  addresses: [10.0.0.1/32]', ...extra.map((l) => `  ${l}`)].join('\n') + '\n');
+  test('absent or off: not gated; kube-proxy: gated; anything else, or on a bgp pool, is refused with a reason', () => {
+    expect(config(pool('layer2', [])).pools[0].dataPathCheck).toBeUndefined();
+    expect(config(pool('layer2', ['datapath-check: off'])).pools[0].dataPathCheck).toBeUndefined();
+    expect(config(pool('layer2', ['datapath-check: kube-proxy'])).pools[0].dataPathCheck).toBe('kube-proxy');
+    const bad = pool('layer2', ['datapath-check: yes']);
+    expect(bad.ok ? [] : bad.errors.map((e) => e.message)).toEqual(['datapath-check must be one of kube-proxy, off, got "yes"']);
+    const bgp = pool('bgp', ['datapath-check: kube-proxy']);
+    expect(bgp.ok ? [] : bgp.errors.map((e) => e.message)).toEqual(['datapath-check gates layer-2 announcements only; this pool has protocol bgp']);
   });
 });

@@ -36,14 +36,14 @@ const structure: Row[] = [
     'unknown key in a pool',
     [...L2, '  auto_assign: false'],
     'address-pools[0].auto_assign',
-    'unknown key "auto_assign" (did you mean "auto-assign"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay',
+    'unknown key "auto_assign" (did you mean "auto-assign"?); allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay, datapath-check',
     6,
   ],
   [
     'unknown key without a close match',
     [...L2, '  colour: blue'],
     'address-pools[0].colour',
-    'unknown key "colour"; allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay',
+    'unknown key "colour"; allowed keys: name, protocol, addresses, auto-assign, avoid-buggy-ips, bgp-advertisements, priority, interfaces, node-selectors, cross-namespace-sharing, release-delay, datapath-check',
     6,
   ],
 ];

@@ -1,4 +1,4 @@
-import { FLAG_ACK, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_ACK, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
 const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({
@@ -93,6 +93,20 @@ describe('HeartbeatView', () => {
     expect(v.withoutLayer2(30)).toEqual(new Set());
     v.accept(hb('c', 10, 1, FLAG_NO_LAYER2), 0);
     expect(v.withoutLayer2(10_000)).toEqual(new Set()); // dead peers drop out of every set
+  });
+
+  it('tracks which heard peers say their data path is down, apart from NO_LAYER2', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1, FLAG_DATAPATH_DOWN | FLAG_ACK), 0);
+    expect(v.withoutDataPath(10)).toEqual(new Set(['b']));
+    expect(v.withoutLayer2(10)).toEqual(new Set());
+    expect(v.electionFlags('b')).toBe(0x10);
+    v.accept(hb('b', 10, 2, FLAG_DATAPATH_DOWN | FLAG_NO_LAYER2), 20);
+    expect(v.electionFlags('b')).toBe(0x18);
+    v.accept(hb('b', 10, 3, FLAG_ACK), 30);
+    expect([v.withoutDataPath(40), v.electionFlags('b')]).toEqual([new Set(), 0]);
+    v.accept(hb('c', 10, 1, FLAG_DATAPATH_DOWN), 0);
+    expect(v.withoutDataPath(10_000)).toEqual(new Set()); // dead peers drop out of every set
   });
 
   it('echoes the last timestamp with its hold time and the newest incarnation and sequence, and tracks acknowledgements', () => {

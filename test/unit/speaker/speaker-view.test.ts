@@ -17,6 +17,15 @@ describe('the published speaker view', () => {
     expect(decodeSpeakerView(text)).toEqual(view(['node1', 'node2'], { layer2Unready: ['node2'], noLayer2: true }));
   });
 
+  it('carries the DATAPATH_DOWN speakers when there are any; views without the field read as none', () => {
+    const text = encodeSpeakerView(view(['node1', 'node2'], { dataPathDown: ['node2'] }));
+    expect(text).toBe('{"v":1,"starting":false,"noLayer2":false,"alive":["node1","node2"],"layer2Unready":[],"dataPathDown":["node2"],"ignoreExcludeLabel":false}');
+    expect(decodeSpeakerView(text)?.dataPathDown).toEqual(['node2']);
+    expect(encodeSpeakerView(view(['node1'], { dataPathDown: [] }))).not.toContain('dataPathDown');
+    expect(decodeSpeakerView('{"v":1,"starting":false,"noLayer2":false,"alive":[],"layer2Unready":[],"ignoreExcludeLabel":false}')?.dataPathDown).toBeUndefined();
+    expect(decodeSpeakerView('{"v":1,"starting":false,"noLayer2":false,"alive":[],"layer2Unready":[],"dataPathDown":[3],"ignoreExcludeLabel":false}')).toBeUndefined();
+  });
+
   it.each([
     undefined,
     '',

@@ -162,18 +162,19 @@ describe('ironlb additions and v0.12 details', () => {
       '  protocol: layer2',
       '  release-delay: 10m',
       '  cross-namespace-sharing: false',
+      '  datapath-check: kube-proxy',
       '  addresses: [192.0.2.0/28]',
       '- name: plain',
       '  protocol: layer2',
       '  addresses: [192.0.2.16/28]',
     ]);
     const meta = (key: string): unknown => (objects.find((o) => id(o) === key)?.metadata as { annotations?: unknown }).annotations;
-    expect(meta('IPAddressPool/sticky')).toEqual({ 'ironlb.io/release-delay': '10m0s', 'ironlb.io/cross-namespace-sharing': 'false' });
+    expect(meta('IPAddressPool/sticky')).toEqual({ 'ironlb.io/release-delay': '10m0s', 'ironlb.io/cross-namespace-sharing': 'false', 'ironlb.io/datapath-check': 'kube-proxy' });
     expect(meta('IPAddressPool/plain')).toBeUndefined();
     const back = translateObjects(objects, { namespace: 'metallb-system' });
     if (!back.ok) throw new Error(back.errors.map((e) => e.message).join('\n'));
     const sticky = back.config.pools.find((p) => p.name === 'sticky');
-    expect([sticky?.releaseDelaySeconds, sticky?.crossNamespaceSharing]).toEqual([600, false]);
+    expect([sticky?.releaseDelaySeconds, sticky?.crossNamespaceSharing, sticky?.dataPathCheck]).toEqual([600, false, 'kube-proxy']);
   });
 
   it('a bare `-` advertisement is one default advertisement; aliases stay aliases in one Community', () => {

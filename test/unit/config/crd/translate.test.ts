@@ -261,4 +261,15 @@ describe('ironlb annotations on an IPAddressPool', () => {
     const soon = translateObjects([annotated('soon'), l2Adv('l2')], { namespace: NS });
     expect(soon.ok).toBe(false);
   });
+  it('ironlb.io/datapath-check gates the pool as the ConfigMap key datapath-check does; an unknown check is refused by name', () => {
+    const withCheck = (value: string): Record<string, unknown> => {
+      const pool = ipPool('gated', { addresses: ['192.0.2.0/28'] });
+      return { ...pool, metadata: { ...(pool.metadata as Record<string, unknown>), annotations: { 'ironlb.io/datapath-check': value } } };
+    };
+    expect(accepted([withCheck('kube-proxy'), l2Adv('l2')]).config.pools[0].dataPathCheck).toBe('kube-proxy');
+    expect(accepted([withCheck('off'), l2Adv('l2')]).config.pools[0].dataPathCheck).toBeUndefined();
+    const bad = translateObjects([withCheck('true'), l2Adv('l2')], { namespace: NS });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.errors.map(formatObjectIssue).join('\n')).toContain('ironlb.io/datapath-check must be one of kube-proxy, off, got "true"');
+  });
 });
