@@ -5,27 +5,19 @@
 // handed the address over, its echo is stopped (the node "goes down for maintenance"): a client
 // still sending to its MAC would lose probes from then on.
 import type { ChildProcess } from 'node:child_process';
-import * as k8s from '@kubernetes/client-node';
 import { eventually } from '../harness/kube';
 import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
+import { AFTER_MS, REACT_MS, arpMacs as arpMacsOf, handoverEnded, plannedMove, setDrain, speakersSeeEachOther } from '../harness/planned-move';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
 import { Probe, startEcho } from '../harness/udp-probe';
 import { DRAIN_LABEL } from '../../src/speaker/layer2/drain';
-import { DEFAULT_TIMING } from '../../src/speaker/layer2/gratuitous-schedule';
 import { DEFAULT_HANDOVER_GRACE_MS } from '../../src/speaker/layer2/handover-driver';
 
 jest.setTimeout(600_000);
 
 /** Three ts-node speakers starting at once on a loaded 2-core machine (as failover.test.ts measured). */
 const STARTUP_MS = 240_000;
-/** The heir reacting to the Node label: one watch event and one election pass, sub-second on a
- * quiet machine; 15 s for a loaded one, the bound failover.test.ts allows a takeover. */
-const REACT_MS = 15_000;
-/** The old owner's handover: its own reaction to the label, then the grace it answers quietly. */
-const HANDOVER_MS = REACT_MS + DEFAULT_HANDOVER_GRACE_MS;
-/** Probing on after the old node's echo is gone: the heir's whole gratuitous burst window, so a
- * client left on the old MAC would show as lost probes. */
-const AFTER_MS = DEFAULT_TIMING.burstDurationMs;
+/** REACT_MS, HANDOVER_MS and AFTER_MS: see ../harness/planned-move.ts. */
 
 /**
  * A client that ignores gratuitous ARP (drop_gratuitous_arp=1) keeps the old MAC until its
@@ -41,7 +33,6 @@ const NEIGH_WORST_MS = 1.5 * CLIENT_NEIGH.baseReachableMs + CLIENT_NEIGH.delayFi
 const ARPING_INTERVAL_MS = 50;
 
 const NS = 'default';
-const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
 describe('planned moves: a drained node hands its address over make-before-break', () => {
   let l2: L2Lab;
@@ -55,13 +46,7 @@ describe('planned moves: a drained node hands its address over make-before-break
     for (const n of l2.nodes) echoes.set(n.nodeName, startEcho(l2, n));
     await waitForLog(ctl, 'caches synced', STARTUP_MS);
     await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', STARTUP_MS)));
-    await eventually('all speakers to see each other', async () => {
-      const ok = l2.nodes.every((n) => {
-        const changes = (n.speaker?.logs() ?? []).filter((l) => l.msg === 'speaker membership changed' && l.source === 'heartbeat');
-        return (changes[changes.length - 1] as { alive?: string[] } | undefined)?.alive?.length === 3;
-      });
-      return ok ? true : undefined;
-    }, 20_000, 100);
+    await speakersSeeEachOther(l2);
   });
 
   afterEach(() => {
@@ -94,20 +79,8 @@ describe('planned moves: a drained node hands its address over make-before-break
     return byName(await eventually('a stable owner answering the probe', async () => p.stableOwner(), 30_000, 100));
   }
 
-  async function drain(n: NodeHost, on: boolean): Promise<void> {
-    await l2.kit.core.patchNode({ name: n.nodeName, body: { metadata: { labels: { [DRAIN_LABEL]: on ? 'true' : null } } } }, mergePatch);
-  }
-
-  /** The `handover ended` line `n` logged after `since` (ISO time). */
-  async function handoverEnded(n: NodeHost, since: string): Promise<Record<string, unknown>> {
-    return eventually(`${n.nodeName} to end its handover`, async () =>
-      n.speaker?.logs().find((l) => l.msg === 'handover ended' && String(l.ts) > since), HANDOVER_MS, 20);
-  }
-
-  async function arpMacs(ip: string): Promise<string[]> {
-    const r = await l2.lab.exec(l2.client, ['arping', '-c', '3', '-w', '5', '-I', 'eth0', ip], { allowFailure: true, timeoutMs: 15_000 });
-    return [...new Set([...r.stdout.matchAll(/from ([0-9a-f:]{17})/gi)].map((m) => m[1].toLowerCase()))];
-  }
+  const drain = (n: NodeHost, on: boolean): Promise<void> => setDrain(l2, n, on);
+  const arpMacs = (ip: string): Promise<string[]> => arpMacsOf(l2, ip);
 
   async function metric(n: NodeHost, line: string): Promise<number> {
     const addr = (await waitForLog(n.speaker as IronlbProcess, 'metrics and health endpoints listening')).address as string;
@@ -122,32 +95,8 @@ describe('planned moves: a drained node hands its address over make-before-break
     echoes.set(n.nodeName, startEcho(l2, n));
   }
 
-  /**
-   * One planned move of the probed address away from `from` (label set, or removed for the move
-   * back), checked end to end: the client switches to the heir while `from` still answers, `from`
-   * completes its handover, then loses its data path: not one probe lost.
-   */
-  async function move(p: Probe, from: NodeHost, act: () => Promise<void>, what: string): Promise<NodeHost> {
-    const since = new Date().toISOString();
-    const t0 = Date.now();
-    await act();
-    const first = await eventually(`a new owner after ${what}`, async () => p.firstOther(t0, from.nodeName), REACT_MS, 20);
-    const ended = await handoverEnded(from, since);
-    expect(ended.outcome).toBe('completed');
-    const heir = byName(first.node);
-    expect(ended.to).toBe(heir.nodeName);
-    await breakDataPath(from);
-    const { sent, lost } = p.losses(t0 - 1000, Date.now());
-    const lastFromOld = p.replies.filter((r) => r.t >= t0 && r.node === from.nodeName).pop();
-    process.stderr.write(
-      `planned move (${what}) ${from.nodeName} -> ${heir.nodeName}: client on the heir ${first.t - t0} ms after the label; ` +
-        `last answer via the old node ${lastFromOld ? lastFromOld.t - t0 : 'none'} ms; old owner answered ${String(ended.durationMs)} ms after its election; ` +
-        `${lost.length} of ${sent} probes lost\n`,
-    );
-    expect(lost).toEqual([]);
-    expect(sent).toBeGreaterThan((AFTER_MS / 10) * 0.5); // the probe really ran through the move (10 ms, on a loaded machine)
-    return heir;
-  }
+  const move = (p: Probe, from: NodeHost, act: () => Promise<void>, what: string): Promise<NodeHost> =>
+    plannedMove({ l2, probe: p, breakDataPath }, from, act, what);
 
   it('a default Linux client loses no probe when the owner is drained, nor when the label is removed and the address moves back', async () => {
     const ip = await service('pm-drain');
