@@ -2,7 +2,8 @@
 //
 //   0  "ILHB" magic            4 bytes
 //   4  version (2)             u8
-//   5  flags                   u8   (LEAVING, ACK, STARTING, NO_LAYER2, DATAPATH_DOWN; unknown bits are ignored)
+//   5  flags                   u8   (LEAVING 0x01, ACK 0x02, STARTING 0x04, NO_LAYER2 0x08, DATAPATH_DOWN 0x40;
+//                                    unknown bits are ignored)
 //   6  key id                  u32  (which shared key signed it: heartbeatKey(); lets the receiver
 //                                    pick the key before any crypto and tell a stale key from a forgery)
 //  10  sender name length      u8   then the UTF-8 sender node name
@@ -33,7 +34,7 @@ export const FLAG_STARTING = 0x04;
 export const FLAG_NO_LAYER2 = 0x08;
 /** The sender's data path fails its health check (kube-proxy): pools with datapath-check elect someone else.
  * Speakers before this flag ignore it (unknown bits), so during a rolling upgrade they still elect the sender. */
-export const FLAG_DATAPATH_DOWN = 0x10;
+export const FLAG_DATAPATH_DOWN = 0x40;
 export const MAC_LEN = 32;
 const NAMES_AT = 10;
 /** Everything but the two names. */

@@ -100,9 +100,10 @@ describe('HeartbeatView', () => {
     v.accept(hb('b', 10, 1, FLAG_DATAPATH_DOWN | FLAG_ACK), 0);
     expect(v.withoutDataPath(10)).toEqual(new Set(['b']));
     expect(v.withoutLayer2(10)).toEqual(new Set());
-    expect(v.electionFlags('b')).toBe(0x10);
+    expect(FLAG_DATAPATH_DOWN).toBe(0x40); // on the wire: 0x10 and 0x20 are the audit flags
+    expect(v.electionFlags('b')).toBe(FLAG_DATAPATH_DOWN);
     v.accept(hb('b', 10, 2, FLAG_DATAPATH_DOWN | FLAG_NO_LAYER2), 20);
-    expect(v.electionFlags('b')).toBe(0x18);
+    expect(v.electionFlags('b')).toBe(FLAG_DATAPATH_DOWN | FLAG_NO_LAYER2);
     v.accept(hb('b', 10, 3, FLAG_ACK), 30);
     expect([v.withoutDataPath(40), v.electionFlags('b')]).toEqual([new Set(), 0]);
     v.accept(hb('c', 10, 1, FLAG_DATAPATH_DOWN), 0);
