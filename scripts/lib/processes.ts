@@ -38,11 +38,13 @@ export interface StartOptions {
   echo?: boolean;
   /** Run dist/ (as shipped) instead of the TypeScript sources; the caller builds first. */
   compiled?: boolean;
+  /** Node flags for this process, instead of IRONLB_NODE_FLAGS. */
+  nodeFlags?: string[];
 }
 
 export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProcess {
   // IRONLB_NODE_FLAGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeFlags = (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const nodeFlags = opts.nodeFlags ?? (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const nodeArgs = [...nodeFlags, ...(opts.compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, {
