@@ -6,17 +6,23 @@
 // Worker isolates' heap (ironlb_speaker_worker_heap_size_bytes, reported by the workers themselves).
 //
 // Creates network namespaces; its lab takes the host-wide lab lock (scripts/lib/root-lan-lock.ts).
-// IRONLB_NODE_FLAGS="--max-semi-space-size=1" etc. adds node flags to every ironlb process.
+// The speakers run with the node flags and environment of manifests/speaker.yaml (bench/speaker-flags.ts),
+// so that this measures what ships; IRONLB_SPEAKER_FLAGS="..." replaces those flags ("" for none).
+// IRONLB_NODE_FLAGS="--max-semi-space-size=1" etc. adds node flags to the controller.
+// BENCH_NO_BUILD=1 skips the `tsc` build (dist/ is already current).
 import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { L2Lab } from '../scripts/lib/l2-lab';
 import { startIronlb, waitForLog, type IronlbProcess } from '../scripts/lib/processes';
+import { SPEAKER_ENV, SPEAKER_NODE_FLAGS } from './speaker-flags';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 1000);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 15_000);
 const MiB = 1024 * 1024;
+const SPEAKER_FLAGS = process.env.IRONLB_SPEAKER_FLAGS !== undefined ? process.env.IRONLB_SPEAKER_FLAGS.split(' ').filter((f) => f !== '') : SPEAKER_NODE_FLAGS;
 /** The benchmarking range (RFC 2544), outside the lab LAN's own prefix: 4,096 addresses. */
 const POOL = '198.19.0.0-198.19.15.255';
 
@@ -29,10 +35,10 @@ async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>
   );
 }
 
-function procStatus(pid: number): { rss: number; hwm: number } {
+function procStatus(pid: number): { rss: number; hwm: number; anon: number; file: number } {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) / 1024;
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') };
 }
 
 /** Prometheus text → metric name (with labels) → value. */
@@ -64,6 +70,8 @@ interface Sample {
   who: string;
   rss: number;
   hwm: number;
+  anon: number;
+  file: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
@@ -72,11 +80,13 @@ interface Sample {
 
 async function sample(m: Measured): Promise<Sample> {
   const metrics = await scrape(m.metricsUrl);
-  const { rss, hwm } = procStatus(m.proc.pid);
+  const { rss, hwm, anon, file } = procStatus(m.proc.pid);
   return {
     who: m.who,
     rss,
     hwm,
+    anon,
+    file,
     heapUsed: sumOf(metrics, `${m.prefix}nodejs_heap_size_used_bytes`) / MiB,
     heapTotal: sumOf(metrics, `${m.prefix}nodejs_heap_size_total_bytes`) / MiB,
     external: sumOf(metrics, `${m.prefix}nodejs_external_memory_bytes`) / MiB,
@@ -88,8 +98,8 @@ function table(title: string, rows: Sample[]): string {
   const f = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-').padStart(8);
   return [
     title,
-    `  ${'process'.padEnd(12)}${'RSS'.padStart(8)}${'peak'.padStart(8)}${'heapUsd'.padStart(8)}${'heapTot'.padStart(8)}${'extern'.padStart(8)}${'workers'.padStart(8)}   (MiB; workers = V8 heap size of the Worker isolates)`,
-    ...rows.map((r) => `  ${r.who.padEnd(12)}${f(r.rss)}${f(r.hwm)}${f(r.heapUsed)}${f(r.heapTotal)}${f(r.external)}${f(r.workers)}`),
+    `  ${'process'.padEnd(12)}${'RSS'.padStart(8)}${'anon'.padStart(8)}${'file'.padStart(8)}${'peak'.padStart(8)}${'heapUsd'.padStart(8)}${'heapTot'.padStart(8)}${'extern'.padStart(8)}${'workers'.padStart(8)}   (MiB; RSS = VmRSS = anon + file; workers = V8 heap size of the Worker isolates)`,
+    ...rows.map((r) => `  ${r.who.padEnd(12)}${f(r.rss)}${f(r.anon)}${f(r.file)}${f(r.hwm)}${f(r.heapUsed)}${f(r.heapTotal)}${f(r.external)}${f(r.workers)}`),
   ].join('\n');
 }
 
@@ -102,7 +112,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 }
 
 async function main(): Promise<void> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
+  if (!process.env.BENCH_NO_BUILD) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: path.join(__dirname, '..'), stdio: 'inherit' });
   const lab = await L2Lab.create({ nodes: 3, backends: false });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void lab.destroy().finally(() => process.exit(130)));
   try {
@@ -116,7 +126,7 @@ async function main(): Promise<void> {
     for (const node of lab.nodes) {
       const proc = startIronlb(
         ['speaker', '--kubeconfig', lab.cluster.kubeconfig, '--node-name', node.nodeName, '--node-address', node.ipv4 ?? '', '--metrics-addr', `${node.ipv4}:7472`, '--exclude-interfaces', '^lo$'],
-        { netns: node.ns, compiled: true },
+        { netns: node.ns, compiled: true, nodeFlags: SPEAKER_FLAGS, env: SPEAKER_ENV },
       );
       node.speaker = proc;
       measured.push({ who: `speaker ${node.nodeName}`, proc, metricsUrl: `http://${node.ipv4}:7472/metrics`, prefix: 'ironlb_speaker_' });
@@ -125,6 +135,7 @@ async function main(): Promise<void> {
     for (const node of lab.nodes) if (node.speaker) await waitForLog(node.speaker, 'speaker started');
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const idle = await Promise.all(measured.map(sample));
+    const idleLoad = os.loadavg()[0].toFixed(1);
 
     const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
     const objects = k8s.KubernetesObjectApi.makeApiClient(lab.kc);
@@ -149,14 +160,15 @@ async function main(): Promise<void> {
     const servedMs = Date.now() - t0;
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const loaded = await Promise.all(measured.map(sample));
+    const loadedLoad = os.loadavg()[0].toFixed(1);
     const flags = process.env.IRONLB_NODE_FLAGS ?? '';
     const maxSpeaker = (rows: Sample[]): number => Math.max(...rows.filter((r) => r.who.startsWith('speaker')).map((r) => r.rss));
     const ctlRow = (rows: Sample[]): Sample => rows.find((r) => r.who === 'controller') ?? rows[0];
     process.stdout.write(
       [
-        `bench:memory  N=${N} Services, 3 speakers, node ${process.version}${flags ? `, IRONLB_NODE_FLAGS="${flags}"` : ''}`,
-        table(`idle (config loaded, no Services), after ${SETTLE_MS / 1000} s`, idle),
-        table(`${N} Services announced (${(servedMs / 1000).toFixed(1)} s after the first create), after ${SETTLE_MS / 1000} s`, loaded),
+        `bench:memory  N=${N} Services, 3 speakers, node ${process.version}, speaker flags "${SPEAKER_FLAGS.join(' ')}" env "${Object.entries(SPEAKER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}"${flags ? `, controller IRONLB_NODE_FLAGS="${flags}"` : ''}`,
+        table(`idle (config loaded, no Services), after ${SETTLE_MS / 1000} s, load average ${idleLoad}`, idle),
+        table(`${N} Services announced (${(servedMs / 1000).toFixed(1)} s after the first create), after ${SETTLE_MS / 1000} s, load average ${loadedLoad}`, loaded),
         `speaker_idle_rss_mib=${maxSpeaker(idle).toFixed(1)} speaker_loaded_rss_mib=${maxSpeaker(loaded).toFixed(1)} controller_rss_mib=${ctlRow(loaded).rss.toFixed(1)} controller_peak_rss_mib=${ctlRow(loaded).hwm.toFixed(1)}`,
         '',
       ].join('\n'),

@@ -39,6 +39,8 @@ export interface StartOptions {
   echo?: boolean;
   /** Run dist/ (as shipped) instead of the TypeScript sources; default: whenever dist/ is fresh. */
   compiled?: boolean;
+  /** Node flags for this process, instead of IRONLB_NODE_FLAGS. */
+  nodeFlags?: string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export function distIsFresh(): boolean {
 
 export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProcess {
   // IRONLB_NODE_FLAGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeFlags = (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const nodeFlags = opts.nodeFlags ?? (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const compiled = opts.compiled ?? distIsFresh();
   const nodeArgs = [...nodeFlags, ...(compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];

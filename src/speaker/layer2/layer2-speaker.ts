@@ -9,6 +9,7 @@ import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
 import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
+import { AddressPusher } from './address-push';
 import { AnnouncedAddresses } from './announced-addresses';
 import type { GainMode } from './conflict-watch';
 import { ConflictReporter, type ConflictLease } from './conflict-reporter';
@@ -70,7 +71,13 @@ export class Layer2Speaker {
   private interfaceTimer?: NodeJS.Timeout;
   private linkRescan?: NodeJS.Timeout;
   private lastRescanAt = 0;
-  private pushing = Promise.resolve();
+  private readonly pusher = new AddressPusher({
+    send: async (list) => this.responder?.setAddresses(list),
+    sent: (set) => {
+      if (set.takeoverLossAt !== undefined) this.opts.metrics.failoverReaction.observe((Date.now() - set.takeoverLossAt) / 1000);
+    },
+    failed: (e) => this.opts.log.error('could not update responder', { error: e.message }),
+  });
   /** The elections, kept between passes: a Service's event re-elects that Service only. */
   private readonly tracker = new OwnershipTracker();
   /** The next pass must re-elect everything: nothing was elected yet, or a pass was skipped. */
@@ -289,15 +296,9 @@ export class Layer2Speaker {
     const takeover = gained.length > 0 && lossAt !== undefined && lossAt !== this.observedLossAt && Date.now() - lossAt < TAKEOVER_WINDOW_MS;
     if (takeover) this.observedLossAt = lossAt;
     const list = [...owned.values()].map((o) => ({ ...o, gain: this.gainMode(o.address, takeover) }));
-    // Serialized so that an older set never lands after a newer one.
-    this.pushing = this.pushing.then(() =>
-      this.responder
-        ?.setAddresses(list)
-        .then(() => {
-          if (takeover) this.opts.metrics.failoverReaction.observe((Date.now() - lossAt) / 1000);
-        })
-        .catch((e: Error) => this.opts.log.error('could not update responder', { error: e.message })),
-    );
+    // One set at a time, so that an older set never lands after a newer one; a set superseded
+    // while it waits is not sent at all (address-push.ts).
+    void this.pusher.push(takeover ? { list, takeoverLossAt: lossAt } : { list });
   }
 
   /**
