@@ -91,6 +91,11 @@ export class ForeignWrites {
     this.written.set(key, { ips, rv });
   }
 
+  /** This version of the Service is the one our last write produced: the watch's echo of it. */
+  isOwnEcho(key: string, resourceVersion: string | undefined): boolean {
+    return resourceVersion !== undefined && this.written.get(key)?.rv === resourceVersion;
+  }
+
   forget(key: string): void {
     this.written.delete(key);
     this.fights.forget(key);

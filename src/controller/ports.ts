@@ -2,6 +2,10 @@
 // decision sequence runs in unit tests against hand-written fakes (test/unit/controller/fakes.ts).
 import type * as k8s from '@kubernetes/client-node';
 import type { DesiredStatus } from './decide';
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/log';
+import type { StatusFights } from './fights';
+import type { NamespaceLabels } from './service-request';
 
 /** The Service cache (an informer in production). */
 export interface ServiceSource {
@@ -46,4 +50,36 @@ export interface ReconcilerMetrics {
   allocationSeconds(seconds: number): void;
   foreignStatusChange(): void;
   statusFights(count: number): void;
+}
+
+/** What the Reconciler (reconciler.ts) is built from: the ports above and its knobs. */
+export interface ReconcilerOptions {
+  services: ServiceSource;
+  writer: StatusWriter;
+  events: EventSink;
+  gate: WriteGate;
+  clock: Clock;
+  log: Logger;
+  metrics: ReconcilerMetrics;
+  lbClass?: string;
+  writeConcurrency?: number;
+  /** The field manager our writes carry, so that another writer's changes can be told apart. */
+  fieldManager?: string;
+  /** Called when a Service that blocked a refused configuration changed or went away. */
+  blockerChanged?: () => void;
+  /**
+   * Without leader election (--leader-elect=false) there is no earlier leader whose writes the
+   * watch may not have delivered yet: the synced cache, listed after this process started, is
+   * what a fresh list would return, so the rebuild skips that second list of every Service.
+   */
+  soleWriter?: boolean;
+  fights?: StatusFights;
+  /** Namespace labels (pool tenancy by namespace selector). */
+  namespaceLabels?: NamespaceLabels;
+  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
+  conflictHoldMs?: number;
+  /** Where the sticky holds outlive this term (the leader Lease's annotation); none: memory only. */
+  stickyStore?: { read(): string | undefined; write(encoded: string | undefined): void };
+  /** Keep the ironlb.io/AddressAllocated condition (allocated-condition.ts; --service-conditions). */
+  conditions?: boolean;
 }

@@ -8,49 +8,16 @@ import type { Config } from '../config/types';
 import { Allocator } from '../ipam/allocator';
 import type { PoolStats } from '../ipam/types';
 import type { ConfigMeta, Verdict } from '../k8s/config-gate';
-import type { Clock } from '../util/clock';
-import type { Logger } from '../util/log';
 import { configCompatibility } from './config-compat';
 import { decide, type DecideContext, type Decision } from './decide';
 import { ForeignWrites, StatusFights, fightWarning } from './fights';
 import { QuietEvents } from './quiet-events';
-import type { EventSink, ReconcilerMetrics, ServiceSource, StatusWriter, WriteGate } from './ports';
+import type { ReconcilerOptions } from './ports';
 import { restoreFromStatus, restoredAllocator } from './restore';
 import { AddressHolds } from './address-holds';
-import { ingressIPs, lastStatusWriter, serviceKey, type NamespaceLabels } from './service-request';
+import { ingressIPs, lastStatusWriter, serviceKey } from './service-request';
 import { writeStatus } from './status-write';
 import { WorkQueue } from './work-queue';
-
-export interface ReconcilerOptions {
-  services: ServiceSource;
-  writer: StatusWriter;
-  events: EventSink;
-  gate: WriteGate;
-  clock: Clock;
-  log: Logger;
-  metrics: ReconcilerMetrics;
-  lbClass?: string;
-  writeConcurrency?: number;
-  /** The field manager our writes carry, so that another writer's changes can be told apart. */
-  fieldManager?: string;
-  /** Called when a Service that blocked a refused configuration changed or went away. */
-  blockerChanged?: () => void;
-  /**
-   * Without leader election (--leader-elect=false) there is no earlier leader whose writes the
-   * watch may not have delivered yet: the synced cache, listed after this process started, is
-   * what a fresh list would return, so the rebuild skips that second list of every Service.
-   */
-  soleWriter?: boolean;
-  fights?: StatusFights;
-  /** Namespace labels (pool tenancy by namespace selector). */
-  namespaceLabels?: NamespaceLabels;
-  /** How long an address stays quarantined after its conflict cleared (quarantine.ts). */
-  conflictHoldMs?: number;
-  /** Where the sticky holds outlive this term (the leader Lease's annotation); none: memory only. */
-  stickyStore?: { read(): string | undefined; write(encoded: string | undefined): void };
-  /** Keep the ironlb.io/AddressAllocated condition (allocated-condition.ts; --service-conditions). */
-  conditions?: boolean;
-}
 
 export class Reconciler {
   private allocator = new Allocator();
@@ -261,7 +228,16 @@ export class Reconciler {
       if (this.blockers.has(key)) this.opts.blockerChanged?.();
       return;
     }
-    if (event === 'update' && this.isLeading) this.noticeForeignWrite(svc);
+    if (event === 'update' && this.isLeading) {
+      // The watch's echo of our own write (the resourceVersion that write returned) is not decided
+      // again: it is the version we decided on plus our own patch, which the resourceVersion guard
+      // let through only because nothing changed in between, so deciding it writes nothing. Every
+      // other thing that could change the decision (configuration, namespace labels, a freed or
+      // quarantined address) enqueues the Service itself; any newer version, even one showing the
+      // status we wrote, is decided as usual. In a burst this saves the second decision per Service when the echo comes after the response.
+      if (!this.queue.working(key) && !this.blockers.has(key) && this.foreign.isOwnEcho(key, svc.metadata?.resourceVersion)) return;
+      this.noticeForeignWrite(svc);
+    }
     // The leader looks again after deciding (process); a standby does not decide.
     if (!this.isLeading && this.blockers.has(key)) this.opts.blockerChanged?.();
     this.queue.add(key);

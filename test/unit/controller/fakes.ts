@@ -20,6 +20,8 @@ export class FakeServices implements StatusWriter {
   private readonly watchers: Array<(svc: k8s.V1Service, event: WatchEvent) => void> = [];
   private readonly pendingDeliveries: Array<() => void> = [];
   writes = 0;
+  /** Reads of a Service from the caches (each decision reads its Service once), per namespace/name. */
+  readonly cacheReads = new Map<string, number>();
   /** Makes the next N status writes fail with this HTTP status. */
   failNext: { status: number; count: number } | undefined;
   /** Writes wait for this promise when set (a hung connection). */
@@ -39,7 +41,10 @@ export class FakeServices implements StatusWriter {
     return {
       map,
       on: (h) => handlers.push(h),
-      get: (name, namespace) => map.get(`${namespace}/${name}`),
+      get: (name, namespace) => {
+        this.cacheReads.set(`${namespace}/${name}`, (this.cacheReads.get(`${namespace}/${name}`) ?? 0) + 1);
+        return map.get(`${namespace}/${name}`);
+      },
       list: () => [...map.values()],
     };
   }

@@ -120,6 +120,26 @@ describe('reconciler on fakes', () => {
     expect(r.events.of('ns/web', 'StatusFight')).toHaveLength(1); // said once
   });
 
+  it('does not decide again on the watch echo of its own write, but does on any newer version', async () => {
+    const r = await leader();
+    api.put(lbService('ns', 'web'));
+    await settle(api, clock, [r]);
+    expect(ips('ns/web')).toEqual(['198.51.100.90']);
+    // One decision (on the add); the update carrying the resourceVersion our write returned is
+    // what we wrote, decided on the version before it under the resourceVersion guard.
+    expect(api.cacheReads.get('ns/web')).toBe(1);
+    // A newer version that still shows the status we wrote (the request changed, not the status)
+    // is decided: an echo is told by its resourceVersion, not by the status it shows.
+    api.put(lbService('ns', 'web', { annotations: { 'ironlb.io/loadBalancerIPs': '198.51.100.95' } }));
+    await settle(api, clock, [r]);
+    expect(ips('ns/web')).toEqual(['198.51.100.95']);
+    expect(api.cacheReads.get('ns/web')).toBe(2);
+    // Another writer puts back exactly what we wrote last time: a newer version, not our echo.
+    api.foreignStatus('ns', 'web', ['198.51.100.90']);
+    await settle(api, clock, [r]);
+    expect(ips('ns/web')).toEqual(['198.51.100.95']);
+  });
+
   it('writes nothing once its term ends: a write in flight is abandoned', async () => {
     const r = await leader();
     let release = (): void => undefined;
