@@ -147,6 +147,22 @@ export class AuditJudge {
     return { address, owner: e.target.owner, verdict: e.verdict, previous, outcome };
   }
 
+  /** The probe of `address` could not be sent or read (our own responder is being replaced): no
+   * round, retried after retryMs. */
+  skip(address: string, now: number): void {
+    const e = this.entries.get(address);
+    if (!e || !e.inFlight) return;
+    e.inFlight = false;
+    e.nextAt = now + this.timing.retryMs;
+  }
+
+  /** Addresses with a standing verdict. */
+  failing(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.verdict) n++;
+    return n;
+  }
+
   /** Owners with a standing verdict: silent (silent or wrongMac: they do not answer) and
    * contested (extraMac: they answer, so does another of ours). */
   accused(): { silent: Set<string>; contested: Set<string> } {

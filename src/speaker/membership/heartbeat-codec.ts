@@ -2,7 +2,8 @@
 //
 //   0  "ILHB" magic            4 bytes
 //   4  version (2)             u8
-//   5  flags                   u8   (LEAVING, ACK, STARTING, NO_LAYER2; unknown bits are ignored)
+//   5  flags                   u8   (LEAVING, ACK, STARTING, NO_LAYER2, AUDIT_SILENT, AUDIT_CONTESTED;
+//                                    unknown bits are ignored, so new flags need no new version)
 //   6  key id                  u32  (which shared key signed it: heartbeatKey(); lets the receiver
 //                                    pick the key before any crypto and tell a stale key from a forgery)
 //  10  sender name length      u8   then the UTF-8 sender node name
@@ -31,6 +32,10 @@ export const FLAG_ACK = 0x02;
 export const FLAG_STARTING = 0x04;
 /** The sender has no usable layer-2 interface (all down or without carrier): elect someone else. */
 export const FLAG_NO_LAYER2 = 0x08;
+/** To the addressee: its announcements failed the sender's audit (no answer from its MAC). */
+export const FLAG_AUDIT_SILENT = 0x10;
+/** To the addressee: it answers in the sender's audit, and so does another of our speakers. */
+export const FLAG_AUDIT_CONTESTED = 0x20;
 export const MAC_LEN = 32;
 const NAMES_AT = 10;
 /** Everything but the two names. */

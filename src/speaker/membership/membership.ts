@@ -21,6 +21,12 @@ export interface Membership {
   /** Alive speakers (this one included) that cannot announce on layer 2 now: the layer-2 election
    * skips them. */
   layer2Unready?(): ReadonlySet<string>;
+  /** Announcement audit (heartbeat membership only): tell each peer whether it failed our audit. */
+  setAuditVerdicts?(silent: ReadonlySet<string>, contested: ReadonlySet<string>): void;
+  /** Peers whose heartbeats say this node failed their audit. */
+  auditAccusers?(): { silent: ReadonlySet<string>; contested: ReadonlySet<string> };
+  /** Called when a peer's audit flags for us change. */
+  onAuditChange?(cb: () => void): void;
   /** Date.now() when a peer was last found gone (not when one left gracefully or we did). */
   readonly lastLossAt?: number;
 }
