@@ -15,6 +15,7 @@
 // bursts. AUDIT_BOUND_MS adds 1 s for heartbeats and re-election; MOVE_MS gives a loaded 2-core
 // machine twice that. The run without the audit watches the same MOVE_MS window.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { eventually } from '../harness/kube';
@@ -63,6 +64,8 @@ describe('announcement audit (the next node probes each announced address)', () 
 
   afterAll(async () => {
     console.log('announcement audit timings (ms):', JSON.stringify(t));
+    // test:repeat keeps no output of passing runs: one line per run here, for the measurements.
+    fs.appendFileSync(path.join(os.tmpdir(), 'ironlb-announcement-audit-timings.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), ...t })}\n`);
     // What the speakers said about audits and ownership (the current processes), for a failed run.
     const lines = (l2?.nodes ?? []).flatMap((n) => (n.speaker?.logs() ?? []).filter((l) => /audit|layer2 addresses changed|NO_LAYER2|electable/i.test(String(l.msg))).map((l) => `${String(l.ts)} ${n.nodeName} ${String(l.msg)} ${JSON.stringify({ ...l, ts: undefined, msg: undefined, level: undefined, component: undefined, node: undefined })}`));
     process.stderr.write(`${lines.sort().slice(-40).join('\n')}\n`);
