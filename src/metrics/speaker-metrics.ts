@@ -91,6 +91,33 @@ export class SpeakerMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly auditProbes = new Counter({
+    name: 'ironlb_layer2_audit_probes_total',
+    help: 'Announcement audit rounds this node ran as an auditor, by outcome: ok, silent (no answer from the owner nor another speaker), wrongMac (only another speaker answered), extraMac (the owner and another speaker answered)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly auditVerdicts = new Counter({
+    name: 'ironlb_layer2_audit_failures_total',
+    help: 'Announcement audit verdicts this node reached as an auditor (failed rounds in a row against an owner), by outcome: silent, wrongMac, extraMac',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly auditFailingAddresses = new Gauge({
+    name: 'ironlb_layer2_audit_failing_addresses',
+    help: 'Addresses this node audits whose owner currently fails the announcement audit',
+    registers: [this.registry],
+  });
+  readonly auditReannounces = new Counter({
+    name: 'ironlb_layer2_audit_reannounces_total',
+    help: 'Times this node re-announced its addresses because a peer said it failed its announcement audit',
+    registers: [this.registry],
+  });
+  readonly auditWithdrawn = new Gauge({
+    name: 'ironlb_layer2_audit_withdrawn',
+    help: '1 while the announcement audit keeps this node out of layer-2 elections (NO_LAYER2): its answers did not reach the wire even after re-announcing',
+    registers: [this.registry],
+  });
   readonly responderHealthy = new Gauge({
     name: 'ironlb_layer2_responder_healthy',
     help: '1 while the responder worker thread runs and makes progress; 0 while it is being replaced (the node is withdrawn as NO_LAYER2 meanwhile)',

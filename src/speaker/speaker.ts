@@ -46,6 +46,8 @@ export interface SpeakerOptions {
   ignoreExcludeLabel: boolean;
   /** Probe addresses for conflicts before their first announcement (default true). */
   conflictDetection?: boolean;
+  /** The announcement audit (default on, every 2 s; docs/announcement-audit.md); false: off. */
+  announcementAudit?: false | { intervalMs: number };
   /** UDP heartbeats between speakers (sub-second failover), fenced by the Leases; undefined = Leases only. */
   heartbeat?: { port: number; intervalMs: number };
   /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
@@ -125,6 +127,7 @@ export class Speaker {
         events: this.events,
         lease,
         conflictDetection: opts.conflictDetection,
+        announcementAudit: opts.announcementAudit,
         onReconciled: (members) => this.publishView(members),
         dataPathHealthy: opts.dataPath?.nodeWide ? () => this.dataPath?.healthy ?? true : undefined,
       },

@@ -16,6 +16,8 @@ import { ADDRESS_CONFLICTS_ANNOTATION, encodeConflicts } from './conflict-annota
 export interface ConflictLease {
   setAnnotationNow(key: string, value: string | undefined): void;
   speakerMacs(): string[];
+  /** One speaker's MACs (the announcement audit's owner). */
+  nodeMacs(node: string): string[];
   onMacsChange(cb: () => void): void;
 }
 

@@ -11,6 +11,8 @@ import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
 import { AddressPusher } from './address-push';
 import { AnnouncedAddresses } from './announced-addresses';
+import { AnnouncementAudit } from './announcement-audit';
+import type { AuditTiming } from './audit-judge';
 import type { GainMode } from './conflict-watch';
 import { ConflictReporter, type ConflictLease } from './conflict-reporter';
 import type { MemberView, ServiceElection } from './desired';
@@ -49,6 +51,8 @@ export interface Layer2Options {
   onReconciled?: (members: MemberView) => void;
   /** --datapath-check: this node's data path (kube-proxy) answers its health check. */
   dataPathHealthy?: () => boolean;
+  /** --announcement-audit (docs/announcement-audit.md): off with false; on by default. */
+  announcementAudit?: false | Partial<AuditTiming>;
 }
 
 export class Layer2Speaker {
@@ -88,6 +92,7 @@ export class Layer2Speaker {
   private knownMacsKey = '';
   /** Make-before-break handovers when this node leaves by a planned exit (docs/maintenance.md). */
   private readonly handover: HandoverDriver;
+  private readonly audit?: AnnouncementAudit;
 
   constructor(
     private readonly opts: Layer2Options,
@@ -97,6 +102,11 @@ export class Layer2Speaker {
     // The Services showing an address (for the conflict's Events): rare, so a scan.
     this.conflicts = new ConflictReporter(opts, (ip) => this.elections().filter((e) => e.ips.includes(ip)).map((e) => e.object));
     this.handover = new HandoverDriver({ ...opts, graceMs: opts.handoverGraceMs, onDue: () => this.push(this.handover.due(this.owned)) });
+    const lease = opts.lease;
+    if (opts.announcementAudit !== false && lease) {
+      const audit = { ...opts, timing: opts.announcementAudit, macsOf: (n: string) => lease.nodeMacs(n), allMacs: () => lease.speakerMacs(), onStandingChange: () => this.updateLayer2Ready() };
+      this.audit = new AnnouncementAudit(audit, membership, () => this.responder);
+    }
   }
 
   async start(): Promise<void> {
@@ -108,7 +118,11 @@ export class Layer2Speaker {
     this.responder.on('restart', (cause) => this.opts.metrics.responderRestarts.inc({ cause }));
     this.responder.on('conflict', (c) => this.conflicts.conflict(c.address, c.mac, c.phase));
     this.responder.on('conflictCleared', (c) => this.conflicts.cleared(c.address));
-    this.opts.lease?.onMacsChange(() => this.pushKnownMacs());
+    this.opts.lease?.onMacsChange(() => {
+      this.pushKnownMacs();
+      this.audit?.retarget();
+    });
+    this.audit?.start();
     this.pushKnownMacs();
     this.opts.metrics.responderHealthy.set(1);
     // Its first worker may still be starting (Responder.start): withdrawn until it runs.
@@ -136,6 +150,7 @@ export class Layer2Speaker {
     if (this.linkRescan) clearTimeout(this.linkRescan);
     if (this.recheck) clearTimeout(this.recheck);
     this.handover.stop();
+    this.audit?.stop();
     await this.responder?.stop();
   }
 
@@ -144,10 +159,11 @@ export class Layer2Speaker {
     void this.refreshInterfaces();
   }
 
-  /** Some interface here can answer ARP or NDP, the responder worker is healthy and (with
-   * --datapath-check) the data path answers its health check; otherwise NO_LAYER2. */
+  /** Some interface here can answer ARP or NDP, the responder worker is healthy, (with
+   * --datapath-check) the data path answers its health check and the announcement audit has not
+   * withdrawn us; otherwise NO_LAYER2. */
   get hasUsableInterface(): boolean {
-    return this.interfacesUsable && (this.responder?.health.healthy ?? true) && (this.opts.dataPathHealthy?.() ?? true);
+    return this.interfacesUsable && (this.responder?.health.healthy ?? true) && (this.opts.dataPathHealthy?.() ?? true) && (this.audit?.ready ?? true);
   }
 
   /** The data-path check changed its verdict: tell the peers (NO_LAYER2 or not) and re-elect. */
@@ -205,6 +221,7 @@ export class Layer2Speaker {
     );
     this.needsFull = false;
     this.announced.update(change.elected, change.removed);
+    this.audit?.update(change.elected, change.removed);
     for (const { service: key, object: svc, ips, interfaces, result } of change.elected) {
       const mine = result.announcer === this.opts.nodeName;
       this.noteAnnouncer(svc, key, ips, result, mine);

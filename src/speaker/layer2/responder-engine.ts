@@ -15,6 +15,7 @@ import { buildArpProbe, buildDadProbe } from '../../protocol/conflict-frames';
 import { BufferWriter } from '../../protocol/buffer-writer';
 import { answerArp, answerNdp, OwnedAddresses, type L2DropReason } from '../../protocol/l2-responder';
 import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
+import { AuditListener } from './audit-listener';
 import { ConflictGuard } from './conflict-guard';
 import { DEFAULT_TIMING, GratuitousSchedule, type ResponderTiming } from './gratuitous-schedule';
 import { DEFAULT_REPLY_LIMIT, ReplyLimiter } from './reply-limiter';
@@ -62,6 +63,7 @@ export class ResponderEngine {
   /** Addresses the conflict guard let us answer since the last flushOwned(). */
   private newlyOwned: string[] = [];
   private readonly guard: ConflictGuard;
+  private readonly audits = new AuditListener();
   private timing: ResponderTiming = { ...DEFAULT_TIMING };
   /** Gratuitous frames due per owned address (keyed by its canonical text). */
   private readonly schedule = new GratuitousSchedule<string>(this.timing);
@@ -112,18 +114,21 @@ export class ResponderEngine {
   /** Applies one command and posts its acknowledgement. */
   command(m: ToWorker): void {
     let stats: ResponderStats | undefined;
+    let macs: string[] | undefined;
     try {
       if (m.type === 'configure') this.configure(m.interfaces, m.timing, m.limit);
       else if (m.type === 'setAddresses') this.setAddresses(m.addresses);
       else if (m.type === 'announce') this.announce(m.addresses, this.hooks.now());
       else if (m.type === 'knownMacs') this.guard.setKnownMacs(m.macs);
+      else if (m.type === 'auditProbe') this.auditProbe(m.address, m.interfaces);
+      else if (m.type === 'auditRead') macs = this.audits.take(m.address);
       else if (m.type === 'stop') this.close();
       else if (m.type === 'fault') throw new Error('faults are handled by the worker entry point');
       if (m.type === 'getStats' || m.type === 'stop') stats = this.snapshot();
     } catch (e) {
       return this.hooks.post({ type: 'ack', id: m.id, error: errText(e) });
     }
-    this.hooks.post(stats ? { type: 'ack', id: m.id, stats } : { type: 'ack', id: m.id });
+    this.hooks.post(stats ? { type: 'ack', id: m.id, stats } : macs ? { type: 'ack', id: m.id, macs } : { type: 'ack', id: m.id });
   }
 
   /**
@@ -235,6 +240,19 @@ export class ResponderEngine {
       const fd = a.family === 4 ? s.arpFd : s.ndpFd;
       if (fd < 0) continue;
       const f = a.family === 4 ? buildArpProbe(s.view.mac, a.bytes) : buildDadProbe(s.view.mac, a.bytes);
+      if (this.send(fd, f, f.length)) this.counters.probes++;
+    }
+  }
+
+  /** An announcement audit's probe (audit-judge.ts): answers are collected until auditRead. */
+  private auditProbe(text: string, interfaces: string[] | undefined): void {
+    const ip = tryParseIP(text);
+    if (!ip || !this.audits.begin(text, this.hooks.now())) throw new Error(`audit: invalid address ${JSON.stringify(text)}`);
+    for (const s of this.sockets.interfaces()) {
+      if (interfaces && interfaces.length > 0 && !interfaces.includes(s.cfg.name)) continue;
+      const fd = ip.family === 4 ? s.arpFd : s.ndpFd;
+      if (fd < 0) continue;
+      const f = ip.family === 4 ? buildArpProbe(s.view.mac, ip.bytes) : buildDadProbe(s.view.mac, ip.bytes);
       if (this.send(fd, f, f.length)) this.counters.probes++;
     }
   }
@@ -365,10 +383,12 @@ export class ResponderEngine {
       let r: number | L2DropReason;
       if (kind === 'arp') {
         this.guard.inspectArp(rx, n, now);
+        this.audits.inspectArp(rx, n);
         out = this.arpOut;
         r = answerArp(rx, n, s.view, this.owned, out);
       } else {
         this.guard.inspectNdp(rx, n, now);
+        this.audits.inspectNdp(rx, n);
         out = this.ndpBuf;
         try {
           r = answerNdp(rx, n, s.view, this.owned, this.ndpOut);

@@ -88,12 +88,16 @@ export type ToWorker =
   /** Our speakers' interface MACs: claims from them are no address conflict. */
   | { type: 'knownMacs'; id: number; macs: string[] }
   | { type: 'getStats'; id: number }
+  /** Announcement audit: send one conflict-free probe for `address` (on these interfaces, or all)
+   * and collect the MACs that claim it until auditRead. */
+  | { type: 'auditProbe'; id: number; address: string; interfaces?: string[] }
+  | { type: 'auditRead'; id: number; address: string }
   | { type: 'stop'; id: number }
   | { type: 'fault'; id: number; fault: ResponderFault };
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'ack'; id: number; error?: string; stats?: ResponderStats }
+  | { type: 'ack'; id: number; error?: string; stats?: ResponderStats; macs?: string[] }
   | { type: 'stats'; stats: ResponderStats }
   | { type: 'interfaceError'; interface: string; message: string; code?: string }
   /** Interfaces or their addresses changed (route monitor): the owner should rescan them now. */

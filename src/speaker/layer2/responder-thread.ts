@@ -9,7 +9,7 @@ import { resolveWorkerModule, startWorker } from '../../net/ts-worker';
 import { FD_TABLE_SLOTS, Liveness, type FromWorker, type ResponderStats, type ToWorker, type WorkerInit } from './responder-messages';
 
 interface Pending {
-  resolve: (m: { stats?: ResponderStats }) => void;
+  resolve: (m: { stats?: ResponderStats; macs?: string[] }) => void;
   reject: (e: Error) => void;
 }
 
@@ -106,7 +106,7 @@ export class ResponderThread extends EventEmitter<ThreadEvents> {
   }
 
   /** Sends one command and resolves with its acknowledgement. */
-  request(msg: Command): Promise<{ stats?: ResponderStats }> {
+  request(msg: Command): Promise<{ stats?: ResponderStats; macs?: string[] }> {
     if (this.exited) return Promise.reject(new Error('responder worker has exited'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -146,7 +146,7 @@ export class ResponderThread extends EventEmitter<ThreadEvents> {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.error) p.reject(new Error(m.error));
-      else p.resolve({ stats: m.stats });
+      else p.resolve({ stats: m.stats, macs: m.macs });
       return;
     }
     this.emit('message', m);

@@ -186,6 +186,20 @@ export class Responder extends EventEmitter<ResponderEvents> {
     await this.apply(list ? { type: 'announce', addresses: list } : { type: 'announce' });
   }
 
+  /** Announcement audit: one conflict-free probe for `address`; auditRead() then says who answered. */
+  async auditProbe(address: string, interfaces?: string[]): Promise<void> {
+    const t = this.live();
+    if (!t) throw new Error('responder worker is restarting');
+    await t.request({ type: 'auditProbe', address, interfaces });
+  }
+
+  /** The MACs (lower-case hex) that claimed `address` since its auditProbe(). */
+  async auditRead(address: string): Promise<string[]> {
+    const t = this.live();
+    if (!t) throw new Error('responder worker is restarting');
+    return (await t.request({ type: 'auditRead', address })).macs ?? [];
+  }
+
   /** Fresh counters straight from the worker. */
   async getStats(): Promise<ResponderStats> {
     const t = this.live();

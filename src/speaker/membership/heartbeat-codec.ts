@@ -2,8 +2,9 @@
 //
 //   0  "ILHB" magic            4 bytes
 //   4  version (2)             u8
-//   5  flags                   u8   (LEAVING 0x01, ACK 0x02, STARTING 0x04, NO_LAYER2 0x08, DATAPATH_DOWN 0x40;
-//                                    unknown bits are ignored)
+//   5  flags                   u8   (LEAVING 0x01, ACK 0x02, STARTING 0x04, NO_LAYER2 0x08, AUDIT_SILENT 0x10,
+//                                    AUDIT_CONTESTED 0x20, DATAPATH_DOWN 0x40; unknown bits are ignored, so
+//                                    new flags need no new version)
 //   6  key id                  u32  (which shared key signed it: heartbeatKey(); lets the receiver
 //                                    pick the key before any crypto and tell a stale key from a forgery)
 //  10  sender name length      u8   then the UTF-8 sender node name
@@ -32,6 +33,10 @@ export const FLAG_ACK = 0x02;
 export const FLAG_STARTING = 0x04;
 /** The sender has no usable layer-2 interface (all down or without carrier): elect someone else. */
 export const FLAG_NO_LAYER2 = 0x08;
+/** To the addressee: its announcements failed the sender's audit (no answer from its MAC). */
+export const FLAG_AUDIT_SILENT = 0x10;
+/** To the addressee: it answers in the sender's audit, and so does another of our speakers. */
+export const FLAG_AUDIT_CONTESTED = 0x20;
 /** The sender's data path fails its health check (kube-proxy): pools with datapath-check elect someone else.
  * Speakers before this flag ignore it (unknown bits), so during a rolling upgrade they still elect the sender. */
 export const FLAG_DATAPATH_DOWN = 0x40;

@@ -19,7 +19,7 @@ import type { RestClient } from '../../k8s/rest';
 import { errorText } from '../../k8s/api-call';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
-import { encodeHeartbeat, FLAG_ACK, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
+import { encodeHeartbeat, FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRing } from './heartbeat-keys';
 import { DropCounters } from './heartbeat-drops';
 import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
@@ -56,6 +56,9 @@ const now = (): number => performance.now();
 export class HeartbeatMembership implements Membership {
   private readonly view: HeartbeatView;
   private readonly listeners: Array<() => void> = [];
+  private readonly auditListeners: Array<() => void> = [];
+  /** Peers that failed our announcement audit (sent to each in its heartbeats). */
+  private auditVerdicts: { silent: ReadonlySet<string>; contested: ReadonlySet<string> } = { silent: new Set(), contested: new Set() };
   private readonly core: RestClient;
   private readonly port: number;
   private readonly intervalMs: number;
@@ -187,6 +190,22 @@ export class HeartbeatMembership implements Membership {
     this.layer2.set(ready);
   }
 
+  /** Our auditor's verdicts on peers: each hears its own in our heartbeats (at once on a change). */
+  setAuditVerdicts(silent: ReadonlySet<string>, contested: ReadonlySet<string>): void {
+    const prev = this.auditVerdicts;
+    this.auditVerdicts = { silent: new Set(silent), contested: new Set(contested) };
+    if (!sameSet(prev.silent, silent) || !sameSet(prev.contested, contested)) setImmediate(() => this.running && this.sendAll(0));
+  }
+
+  /** Peers (heard now) whose heartbeats say we failed their announcement audit. */
+  auditAccusers(): { silent: ReadonlySet<string>; contested: ReadonlySet<string> } {
+    return this.view.auditAccusers(now());
+  }
+
+  onAuditChange(cb: () => void): void {
+    this.auditListeners.push(cb);
+  }
+
   layer2Unready(): ReadonlySet<string> {
     const out = this.view.withoutLayer2(now());
     if (this.layer2.excludesSelf) out.add(this.opts.nodeName);
@@ -255,6 +274,7 @@ export class HeartbeatMembership implements Membership {
   private receive({ heartbeat: hb, keyId, from }: ReceivedHeartbeat): void {
     const t = now();
     const flagsBefore = this.view.electionFlags(hb.node);
+    const auditBefore = this.view.auditFlags(hb.node);
     const result = this.view.accept(hb, t);
     if (result === 'replayed') {
       this.drops.count('replayed', from);
@@ -272,6 +292,7 @@ export class HeartbeatMembership implements Membership {
       const rtt = stamp() - hb.echoTimestamp - hb.echoDelayMs;
       if (rtt >= 0 && rtt < 10_000) this.opts.metrics?.heartbeatRtt.observe(rtt / 1000);
     }
+    if (this.view.auditFlags(hb.node) !== auditBefore) for (const cb of this.auditListeners) cb();
     if (result === 'left') {
       if (this.liveness.alive.has(hb.node)) this.opts.log.info('speaker left', { node: hb.node });
       this.evaluate();
@@ -297,7 +318,8 @@ export class HeartbeatMembership implements Membership {
     const ts = stamp();
     for (const [node, address] of this.opts.lease.addresses()) {
       if (node === this.opts.nodeName) continue;
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags;
+      const audit = (this.auditVerdicts.silent.has(node) ? FLAG_AUDIT_SILENT : 0) | (this.auditVerdicts.contested.has(node) ? FLAG_AUDIT_CONTESTED : 0);
+      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
       const sequence = (this.sentSeq.get(node) ?? 0) + 1;
       this.sentSeq.set(node, sequence);
       const packet = encodeHeartbeat({ node: this.opts.nodeName, addressee: node, incarnation: this.incarnation, sequence, timestamp: ts, flags, ...this.view.echoFor(node, t) }, key);

@@ -7,7 +7,7 @@
 // peer at once (until it comes back with a newer incarnation). While datagrams that may be a
 // peer's cannot be checked (rate-limited under a flood), the peer is neither heard nor silent:
 // vouch() keeps its state as it was (issue 14.1).
-import { FLAG_ACK, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
 export type AcceptResult = 'accepted' | 'replayed' | 'left';
@@ -28,6 +28,9 @@ interface Peer {
   noLayer2: boolean;
   /** The peer's last packet said its data path fails its health check. */
   dataPathDown: boolean;
+  /** The peer's last packet said we failed its announcement audit (announcement-audit.ts). */
+  auditSilent: boolean;
+  auditContested: boolean;
 }
 
 export interface HeartbeatViewOptions {
@@ -75,6 +78,8 @@ export class HeartbeatView {
       starting: (hb.flags & FLAG_STARTING) !== 0,
       noLayer2: (hb.flags & FLAG_NO_LAYER2) !== 0,
       dataPathDown: (hb.flags & FLAG_DATAPATH_DOWN) !== 0,
+      auditSilent: !leaving && (hb.flags & FLAG_AUDIT_SILENT) !== 0,
+      auditContested: !leaving && (hb.flags & FLAG_AUDIT_CONTESTED) !== 0,
     });
     return leaving ? 'left' : 'accepted';
   }
@@ -130,13 +135,24 @@ export class HeartbeatView {
     return p ? (p.noLayer2 ? FLAG_NO_LAYER2 : 0) | (p.dataPathDown ? FLAG_DATAPATH_DOWN : 0) : 0;
   }
 
+  /** Heard peers whose last packet said we failed their announcement audit. */
+  auditAccusers(now: number): { silent: Set<string>; contested: Set<string> } {
+    return { silent: this.heardWhose(now, 'auditSilent'), contested: this.heardWhose(now, 'auditContested') };
+  }
+
+  /** The audit flags of `node`'s last packet, as one comparable value. */
+  auditFlags(node: string): number {
+    const p = this.peers.get(node);
+    return p ? (p.auditSilent ? 1 : 0) | (p.auditContested ? 2 : 0) : 0;
+  }
+
   /** Heard peers whose last packet said they count us alive. */
   ackers(now: number): Set<string> {
     return this.heardWhose(now, 'acksUs');
   }
 
   /** Heard peers whose last packet set this flag. */
-  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2' | 'dataPathDown'): Set<string> {
+  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2' | 'dataPathDown' | 'auditSilent' | 'auditContested'): Set<string> {
     const out = new Set<string>();
     for (const node of this.heard(now)) if (this.peers.get(node)?.[flag]) out.add(node);
     return out;

@@ -118,6 +118,12 @@ export class LeaseMembership implements Membership {
     return out;
   }
 
+  /** One speaker's published interface MACs (empty when it publishes none). */
+  nodeMacs(node: string): string[] {
+    for (const s of this.seen.values()) if (s.node === node && s.macs) return s.macs.split(',').filter(Boolean);
+    return [];
+  }
+
   /** Called when some speaker's published MACs changed. */
   onMacsChange(cb: () => void): void {
     this.macListeners.push(cb);

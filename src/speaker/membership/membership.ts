@@ -26,6 +26,12 @@ export interface Membership {
   /** Alive speakers (this one included) whose data path fails its health check: the layer-2
    * elections of pools with `datapath-check` skip them. */
   dataPathDown?(): ReadonlySet<string>;
+  /** Announcement audit (heartbeat membership only): tell each peer whether it failed our audit. */
+  setAuditVerdicts?(silent: ReadonlySet<string>, contested: ReadonlySet<string>): void;
+  /** Peers whose heartbeats say this node failed their audit. */
+  auditAccusers?(): { silent: ReadonlySet<string>; contested: ReadonlySet<string> };
+  /** Called when a peer's audit flags for us change. */
+  onAuditChange?(cb: () => void): void;
   /** Date.now() when a peer was last found gone (not when one left gracefully or we did). */
   readonly lastLossAt?: number;
 }

@@ -1,4 +1,4 @@
-import { FLAG_ACK, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
 const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({
@@ -108,6 +108,19 @@ describe('HeartbeatView', () => {
     expect([v.withoutDataPath(40), v.electionFlags('b')]).toEqual([new Set(), 0]);
     v.accept(hb('c', 10, 1, FLAG_DATAPATH_DOWN), 0);
     expect(v.withoutDataPath(10_000)).toEqual(new Set()); // dead peers drop out of every set
+  });
+
+  it('tracks which heard peers say we failed their announcement audit, and forgets dead or leaving ones', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1, FLAG_AUDIT_SILENT | FLAG_ACK), 0);
+    v.accept(hb('c', 10, 1, FLAG_AUDIT_CONTESTED), 0);
+    expect(v.auditAccusers(10)).toEqual({ silent: new Set(['b']), contested: new Set(['c']) });
+    expect([v.auditFlags('b'), v.auditFlags('c'), v.auditFlags('d')]).toEqual([1, 2, 0]);
+    v.accept(hb('b', 10, 2, FLAG_ACK), 20);
+    v.accept(hb('c', 10, 2, FLAG_AUDIT_CONTESTED | FLAG_LEAVING), 20);
+    expect(v.auditAccusers(30)).toEqual({ silent: new Set(), contested: new Set() });
+    v.accept(hb('d', 10, 1, FLAG_AUDIT_SILENT), 0);
+    expect(v.auditAccusers(10_000).silent).toEqual(new Set()); // dead peers accuse nobody
   });
 
   it('echoes the last timestamp with its hold time and the newest incarnation and sequence, and tracks acknowledgements', () => {
