@@ -1,6 +1,7 @@
 // `npm run test:repeat -- FILE [N] [--lock LOCKFILE]`: runs one test file N times (default 10) in a
 // row, each run a fresh jest process, and prints a pass/fail count with the failing tests of each
-// run. Between runs it removes what a run left behind: the network namespaces that run's test
+// run. FILE may be a folder (`test/integration`): each run is then one jest process over every file
+// in it, and the end prints a passes-per-file table (the repeat matrix in one command). Between runs it removes what a run left behind: the network namespaces that run's test
 // helpers registered (IRONLB_NETNS_REGISTRY), never anyone else's. With --lock, each run holds an flock on
 // LOCKFILE, so that namespace suites of several checkouts on one machine take turns.
 // Exit status: 0 when every run passed.
@@ -31,7 +32,7 @@ function parseArgs(argv: string[]): Args {
 
 function projectOf(file: string): string {
   const rel = path.relative(process.cwd(), path.resolve(file));
-  const m = /^test\/(unit|integration|e2e)\//.exec(rel.split(path.sep).join('/'));
+  const m = /^test\/(unit|integration|e2e)(\/|$)/.exec(rel.split(path.sep).join('/'));
   if (!m) throw new Error(`${file} is not under test/unit, test/integration or test/e2e`);
   return m[1];
 }
@@ -57,7 +58,7 @@ function leftFrom(registry: string): string[] {
 interface JestJson {
   numPassedTests: number;
   numFailedTests: number;
-  testResults: Array<{ assertionResults: Array<{ fullName: string; status: string }>; message: string }>;
+  testResults: Array<{ name: string; status: string; assertionResults: Array<{ fullName: string; status: string }>; message: string }>;
 }
 
 function main(): number {
@@ -65,6 +66,8 @@ function main(): number {
   const project = projectOf(args.file);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ironlb-repeat-'));
   let passes = 0;
+  // Per test file: runs in which every test of the file passed, and runs in which the file ran.
+  const perFile = new Map<string, { passed: number; ran: number }>();
   try {
     for (let i = 1; i <= args.runs; i++) {
       const json = path.join(dir, `run-${i}.json`);
@@ -81,9 +84,16 @@ function main(): number {
       } catch {
         result = undefined;
       }
-      const failed = result?.testResults.flatMap((t) => t.assertionResults.filter((a) => a.status === 'failed').map((a) => a.fullName)) ?? [];
+      const failed = result?.testResults.flatMap((t) => t.assertionResults.filter((a) => a.status === 'failed').map((a) => `${path.basename(t.name)} › ${a.fullName}`)) ?? [];
       const ok = r.status === 0 && result !== undefined && result.numFailedTests === 0;
       if (ok) passes++;
+      for (const t of result?.testResults ?? []) {
+        const rel = path.relative(process.cwd(), t.name);
+        const tally = perFile.get(rel) ?? { passed: 0, ran: 0 };
+        tally.ran++;
+        if (t.status === 'passed') tally.passed++;
+        perFile.set(rel, tally);
+      }
       const detail = ok ? `${result?.numPassedTests} tests` : failed.length > 0 ? failed.join('; ') : `jest exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`;
       process.stdout.write(`run ${i}/${args.runs}: ${ok ? 'PASS' : 'FAIL'} (${seconds} s) ${detail}\n`);
       if (!ok && result) {
@@ -95,6 +105,9 @@ function main(): number {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  if (perFile.size > 1) {
+    for (const [file, t] of [...perFile].sort(([a], [b]) => a.localeCompare(b))) process.stdout.write(`  ${file}: ${t.passed}/${args.runs} passed${t.ran < args.runs ? ` (ran in ${t.ran} runs)` : ''}\n`);
   }
   process.stdout.write(`${args.file}: ${passes}/${args.runs} passed\n`);
   return passes === args.runs ? 0 : 1;
