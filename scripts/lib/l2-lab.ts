@@ -126,7 +126,9 @@ export class L2Lab {
         });
         const node: NodeHost = { ...host, nodeName: `node${i}`, index: i };
         l2.nodes.push(node);
-        await l2.kit.core.createNode({ body: { metadata: { name: node.nodeName, labels: { 'kubernetes.io/hostname': node.nodeName } }, spec: { podCIDR: podCidr(i) } } });
+        const created = await l2.kit.core.createNode({ body: { metadata: { name: node.nodeName, labels: { 'kubernetes.io/hostname': node.nodeName } }, spec: { podCIDR: podCidr(i) } } });
+        // What a kubelet reports: the node's address (kube-proxy's node IP; the speakers' per-Service checks).
+        await l2.kit.core.replaceNodeStatus({ name: node.nodeName, body: { ...created, status: { addresses: [{ type: 'InternalIP', address: host.ipv4 ?? '' }] } } });
         if (opts.backends !== false) node.backend = lab.spawn(host, [process.execPath, '-e', backendScript(node.nodeName, opts.backendPort ?? 8090)]);
       }
       if (opts.kubeProxy) {

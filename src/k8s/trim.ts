@@ -46,16 +46,20 @@ export function trimServiceForController(svc: k8s.V1Service): void {
 }
 
 /**
- * Nodes as the speaker reads them (speaker/cluster-state.ts nodeFacts): name, labels and the
- * type/status of each condition. A real Node also carries its image list, capacity, addresses
- * and daemon endpoints: tens of KiB each.
+ * Nodes as the speaker reads them (speaker/cluster-state.ts nodeFacts): name, labels, the
+ * type/status of each condition and the InternalIP (the per-Service data-path checks). A real Node
+ * also carries its image list, capacity, other addresses and daemon endpoints: tens of KiB each.
  */
 export function trimNode(node: k8s.V1Node): void {
   const m = node.metadata;
   node.metadata = m ? { name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels } : undefined;
   delete node.spec;
   const conditions = node.status?.conditions;
-  node.status = conditions ? { conditions: conditions.map((c) => ({ type: c.type, status: c.status })) } : undefined;
+  const internal = node.status?.addresses?.filter((a) => a.type === 'InternalIP');
+  node.status =
+    conditions || internal?.length
+      ? { ...(conditions && { conditions: conditions.map((c) => ({ type: c.type, status: c.status })) }), ...(internal?.length && { addresses: internal.map((a) => ({ type: a.type, address: a.address })) }) }
+      : undefined;
 }
 
 /** EndpointSlices as speaker/endpoints.ts reads them: per endpoint its conditions and node; no addresses, ports or targets. */

@@ -91,6 +91,17 @@ export class SpeakerMetrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+  readonly serviceHealthChecks = new Counter({
+    name: 'ironlb_speaker_service_health_checks_total',
+    help: "Per-Service data-path checks made (healthCheckNodePort of Local Services in gated pools), by result (ok, failed)",
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly serviceHealthFailing = new Gauge({
+    name: 'ironlb_speaker_service_health_failing',
+    help: 'Pairs of (Local Service, node) whose healthCheckNodePort check fails as this node sees it: the node is passed over for that Service',
+    registers: [this.registry],
+  });
   readonly auditProbes = new Counter({
     name: 'ironlb_layer2_audit_probes_total',
     help: 'Announcement audit rounds this node ran as an auditor, by outcome: ok, silent (no answer from the owner nor another speaker), wrongMac (only another speaker answered), extraMac (the owner and another speaker answered)',

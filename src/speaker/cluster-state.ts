@@ -97,6 +97,11 @@ export class ClusterState {
     return m;
   }
 
+  /** A Node's InternalIP (where kube-proxy's health servers answer), if it has one. */
+  nodeAddress(name: string): string | undefined {
+    return this.nodes.get(name)?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  }
+
   /** One Service by namespace/name. */
   service(key: string): k8s.V1Service | undefined {
     const slash = key.indexOf('/');

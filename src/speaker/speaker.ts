@@ -22,7 +22,7 @@ import { LeaseMembership } from './membership/lease-membership';
 import type { Membership } from './membership/membership';
 import { encodeSpeakerView, SPEAKER_VIEW_ANNOTATION } from './membership/speaker-view';
 import type { MemberView } from './layer2/desired';
-import { HealthProbe } from './datapath/health-probe';
+import { DataPathChecks } from './datapath/datapath-checks';
 
 export interface SpeakerOptions {
   kc: KubeLike;
@@ -86,7 +86,7 @@ export class Speaker {
   /** What the next pass re-elects: the Services touched since the last one, or all of them. */
   private dirty: Set<string> | 'all' = 'all';
   private running = false;
-  private readonly dataPath?: HealthProbe;
+  private readonly dataPath?: DataPathChecks;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.events = new EventRecorder(opts.kc, 'ironlb-speaker', opts.nodeName, opts.log);
@@ -129,27 +129,28 @@ export class Speaker {
         conflictDetection: opts.conflictDetection,
         announcementAudit: opts.announcementAudit,
         onReconciled: (members) => this.publishView(members),
-        dataPathHealthy: opts.dataPath?.nodeWide ? () => this.dataPath?.healthy ?? true : undefined,
+        dataPathHealthy: opts.dataPath?.nodeWide ? () => this.dataPath?.nodeHealthy ?? true : undefined,
+        serviceHealthFailing: opts.dataPath ? (key) => this.dataPath?.failing(key) ?? new Set() : undefined,
       },
       this.state,
       this.membership,
     );
     if (opts.dataPath) {
-      const m = opts.metrics;
-      this.dataPath = new HealthProbe({
-        url: opts.dataPath.url,
-        intervalMs: opts.dataPath.intervalMs,
-        // Most of the interval: a check never overlaps the next one.
-        timeoutMs: Math.max(1, Math.floor(opts.dataPath.intervalMs * 0.8)),
+      const nodeWide = opts.dataPath.nodeWide;
+      this.dataPath = new DataPathChecks({
+        ...opts.dataPath,
+        nodeName: opts.nodeName,
         log: opts.log,
-        onCheck: (ok) => m.dataPathChecks.inc({ result: ok ? 'ok' : 'failed' }),
-        onChange: (healthy) => {
-          m.dataPathHealthy.set(healthy ? 1 : 0);
+        metrics: opts.metrics,
+        onNodeHealth: (healthy) => {
           this.membership.setDataPathReady?.(healthy);
-          if (opts.dataPath?.nodeWide) this.layer2.dataPathChanged();
+          if (nodeWide) this.layer2.dataPathChanged();
         },
+        elections: () => this.layer2.elections(),
+        endpointNodes: (key) => this.state.endpointFacts(key).readyNodes,
+        nodeAddress: (node) => this.state.nodeAddress(node),
+        onServiceHealth: (key) => this.schedule(key),
       });
-      m.dataPathHealthy.set(1);
     }
     this.bgp = new BgpSpeaker(
       {
@@ -210,6 +211,7 @@ export class Speaker {
       alive: [...members.alive],
       layer2Unready: [...members.layer2Unready],
       dataPathDown: [...(members.dataPathDown ?? [])],
+      serviceHealthFailing: this.dataPath?.failingByService(),
       ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
     });
     this.lease.publish({ [SPEAKER_VIEW_ANNOTATION]: view });
@@ -229,7 +231,7 @@ export class Speaker {
 
   async start(): Promise<void> {
     this.membership.prepare?.();
-    if (this.opts.dataPath?.nodeWide) this.dataPath?.start();
+    this.dataPath?.start();
     await this.layer2.start();
     await Promise.all([this.configWatcher.start(), this.state.start(), this.membership.start()]);
     // Speakers that start together list each other's Leases before those exist; wait until every
@@ -262,22 +264,8 @@ export class Speaker {
     this.opts.metrics.configLoaded.set(1);
     this.layer2.setConfig(config);
     this.bgp.setConfig(config);
-    this.checkDataPathFor(config);
+    this.dataPath?.configChanged(config);
     this.schedule();
-  }
-
-  /** Runs the data-path check while --datapath-check or any pool's `datapath-check` asks for it. */
-  private checkDataPathFor(config: Config): void {
-    if (!this.dataPath || this.opts.dataPath?.nodeWide) return;
-    if (config.pools.some((p) => p.dataPathCheck !== undefined)) {
-      if (!this.dataPath.running) this.opts.log.info('a pool has datapath-check: checking this node\'s data path', { url: this.opts.dataPath?.url });
-      this.dataPath.start();
-    } else if (this.dataPath.running) {
-      this.opts.log.info('no pool has datapath-check any more: data-path check stopped');
-      this.dataPath.stop();
-      this.opts.metrics.dataPathHealthy.set(1);
-      this.membership.setDataPathReady?.(true);
-    }
   }
 
   /** MetalLB's tooling reads these; written only while the metallb.io objects are the configuration. */

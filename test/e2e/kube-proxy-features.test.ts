@@ -15,6 +15,12 @@
 //   address on the same node stays. Owners written by hand from sha256("<node>#<ip>") computed with
 //   coreutils (election.test.ts): 198.51.100.99 node1 < node3 < node2; 198.51.100.106 node1 <
 //   node2 < node3.
+// - Data-path gating per Service (the same docs): for an externalTrafficPolicy: Local Service of
+//   that pool the endpoint nodes also ask kube-proxy's healthCheckNodePort. Its port refusing
+//   connections on the owner (an iptables REJECT in node3: kube-proxy's health server for that
+//   Service unreachable, the rest of the node fine) moves that Service only; another Local Service
+//   owned by node3 stays. Orders by hand as above: 198.51.100.104 node3 < node2 < node1;
+//   198.51.100.110 node3 < node2 < node1.
 //
 // Bounds: kube-proxy applies a change within --iptables-min-sync-period (1 s, its default) of
 // seeing it; the data-path check fails a node after 2 checks 250 ms apart and lets it back after
@@ -84,8 +90,8 @@ describe('on the kube-proxy data path: planned moves lose nothing, sticky addres
     return r.code === 0 ? r.stdout.trim() : undefined;
   }
 
-  async function httpService(name: string, loadBalancerIP?: string): Promise<string> {
-    await l2.kit.createLB(NS, name, { selector: { app: 'web' }, ports: [{ name: 'http', port: HTTP_PORT, protocol: 'TCP', targetPort: 80 }], ...(loadBalancerIP ? { loadBalancerIP } : {}) });
+  async function httpService(name: string, loadBalancerIP?: string, externalTrafficPolicy: 'Cluster' | 'Local' = 'Cluster'): Promise<string> {
+    await l2.kit.createLB(NS, name, { selector: { app: 'web' }, ports: [{ name: 'http', port: HTTP_PORT, protocol: 'TCP', targetPort: 80 }], externalTrafficPolicy, ...(loadBalancerIP ? { loadBalancerIP } : {}) });
     await l2.syncEndpoints(NS);
     const [ip] = await l2.kit.waitIPs(NS, name);
     return ip;
@@ -160,6 +166,12 @@ describe('on the kube-proxy data path: planned moves lose nothing, sticky addres
     expect(await curl(b)).toMatch(/^web-[123]$/);
   });
 
+  /** ms from `since` (epoch ms) to the node's speaker logging that it announces the Service (arping's 1 s pace is too coarse to time a move). */
+  function announcedAfter(node: NodeHost, service: string, since: number): number | undefined {
+    const at = node.speaker?.logs().find((l) => l.msg === 'serviceAnnounced' && l.service === `${NS}/${service}` && Date.parse(String(l.ts)) >= since)?.ts;
+    return at === undefined ? undefined : Date.parse(String(at)) - since;
+  }
+
   /** The node whose MAC alone answers ARP for ip (after a move both may answer for the handover grace). */
   async function soleOwner(ip: string, want: NodeHost, withinMs: number): Promise<number> {
     const t0 = Date.now();
@@ -183,7 +195,7 @@ describe('on the kube-proxy data path: planned moves lose nothing, sticky addres
     await l2.stopKubeProxy(node1);
     // Detection (2 failed checks, ≤ 0.75 s) + a DATAPATH_DOWN heartbeat + node2's election and burst.
     const movedMs = await soleOwner(GATED_IP, node2, RULES_MS);
-    process.stderr.write(`per-pool data-path gating: kube-proxy stopped on node1, the gated address answered by node2 alone ${Date.now() - t0} ms later\n`);
+    process.stderr.write(`per-pool data-path gating: kube-proxy stopped on node1; node2 announced the gated address ${announcedAfter(node2, 'gated', t0)} ms later, and answered ARP alone by ${Date.now() - t0} ms\n`);
     // The other pool is not gated: its address stays on node1 (whose rules still forward, as a dead kube-proxy's do).
     expect(await arpMacs(l2, PLAIN_IP)).toEqual([node1.mac]);
     expect(await eventually('curl to the gated Service via node2', () => curl(GATED_IP), RULES_MS, 200)).toMatch(/^web-[123]$/);
@@ -193,5 +205,46 @@ describe('on the kube-proxy data path: planned moves lose nothing, sticky addres
     // Back after DEFAULT_HEALTH_GATE.holdMs (2 s) of success, then node2 hands it back within the grace.
     await soleOwner(GATED_IP, node1, RULES_MS);
     expect(await arpMacs(l2, PLAIN_IP)).toEqual([node1.mac]);
+  });
+
+  it("per Service: a Local Service whose healthCheckNodePort fails on its owner moves; another Local Service there stays", async () => {
+    const [node2, node3] = [l2.node('node2'), l2.node('node3')];
+    const [movingIP, stayingIP] = ['198.51.100.104', '198.51.100.110'];
+    expect(await httpService('hc-moving', movingIP, 'Local')).toBe(movingIP);
+    expect(await httpService('hc-staying', stayingIP, 'Local')).toBe(stayingIP);
+    for (const node of l2.nodes) {
+      await eventually(`kube-proxy's rules for both in ${node.nodeName}`, async () => ((await l2.kubeProxyRules(node)).includes(`-d ${movingIP}/32`) && (await l2.kubeProxyRules(node)).includes(`-d ${stayingIP}/32`) ? true : undefined), RULES_MS, 250);
+    }
+    await soleOwner(movingIP, node3, RULES_MS);
+    await soleOwner(stayingIP, node3, RULES_MS);
+    const port = (await l2.kit.core.readNamespacedService({ name: 'hc-moving', namespace: NS })).spec?.healthCheckNodePort;
+    expect(port).toBeGreaterThan(0);
+    // The real thing the speakers ask: kube-proxy's per-Service health server answers 200 on every
+    // node (each has a local pod), from the LAN.
+    for (const node of l2.nodes) {
+      const code = async (): Promise<string | undefined> => {
+        const r = await l2.lab.exec(l2.client, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', `http://${node.ipv4}:${port}/`], { allowFailure: true, timeoutMs: 10_000 });
+        return r.stdout.trim() === '200' ? r.stdout.trim() : undefined;
+      };
+      await eventually(`kube-proxy's healthCheckNodePort answering 200 on ${node.nodeName}`, code, RULES_MS, 250);
+    }
+
+    const reject = ['-p', 'tcp', '--dport', String(port), '-j', 'REJECT', '--reject-with', 'tcp-reset'];
+    const t0 = Date.now();
+    await l2.lab.exec(node3, ['iptables', '-I', 'INPUT', ...reject]);
+    // Detection: 2 failed checks 250 ms apart by node3 (itself) and node2 (ranked after it), then
+    // node2's election and burst.
+    const movedMs = await soleOwner(movingIP, node2, RULES_MS);
+    process.stderr.write(`per-Service data-path gating: node3's healthCheckNodePort of hc-moving refused; node2 announced it ${announcedAfter(node2, 'hc-moving', t0)} ms later, and answered ARP alone by ${Date.now() - t0} ms\n`);
+    expect(await arpMacs(l2, stayingIP)).toEqual([node3.mac]);
+    expect(await eventually('curl to hc-moving via node2', () => curl(movingIP), RULES_MS, 200)).toBe('web-2');
+    expect(await curl(stayingIP)).toBe('web-3');
+    expect(node3.speaker?.logs().some((l) => l.msg === "a node's health check of a Local Service fails: passed over for it" && l.service === `${NS}/hc-moving`)).toBe(true);
+    expect(movedMs).toBeLessThan(RULES_MS);
+
+    await l2.lab.exec(node3, ['iptables', '-D', 'INPUT', ...reject]);
+    // Back after DEFAULT_HEALTH_GATE.holdMs (2 s) of success, handed back within the grace.
+    await soleOwner(movingIP, node3, RULES_MS);
+    expect(await arpMacs(l2, stayingIP)).toEqual([node3.mac]);
   });
 });

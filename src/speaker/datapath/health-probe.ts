@@ -70,15 +70,19 @@ export class HealthProbe {
     return ok;
   }
 
-  /** undefined when the answer is 200, else why not. */
   private get(): Promise<string | undefined> {
-    return new Promise((resolve) => {
-      const req = http.get(this.opts.url, { agent: this.agent, timeout: this.opts.timeoutMs }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
-      req.on('error', (e) => resolve(e.message));
-    });
+    return httpCheck(this.opts.url, this.agent, this.opts.timeoutMs);
   }
+}
+
+/** One health GET: undefined when the answer is 200, else why not (status, error, timeout). */
+export function httpCheck(url: string, agent: http.Agent, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent, timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (e) => resolve(e.message));
+  });
 }

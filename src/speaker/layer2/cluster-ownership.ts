@@ -36,7 +36,7 @@ export interface ServiceAnnouncers {
 }
 
 function viewKey(v: SpeakerView): string {
-  return JSON.stringify([[...v.alive].sort(), [...v.layer2Unready].sort(), v.ignoreExcludeLabel, [...(v.dataPathDown ?? [])].sort()]);
+  return JSON.stringify([[...v.alive].sort(), [...v.layer2Unready].sort(), v.ignoreExcludeLabel, [...(v.dataPathDown ?? [])].sort(), v.serviceHealthFailing ?? {}]);
 }
 
 /** Per layer-2 Service (by key): who announces it, and what each view decides. */
@@ -56,6 +56,7 @@ export function clusterOwnership(input: ClusterOwnershipInput): Map<string, Serv
       members: { alive: new Set(view.alive), layer2Unready: new Set(view.layer2Unready), dataPathDown: new Set(view.dataPathDown ?? []) },
       self: nodes[0],
       ignoreExcludeLabel: view.ignoreExcludeLabel,
+      serviceHealthFailing: (key) => new Set(view.serviceHealthFailing?.[key] ?? []),
     });
     for (const e of desired.services) {
       let entry = out.get(e.service);

@@ -38,6 +38,9 @@ export interface OwnershipInput {
   lbClass?: string;
   /** --ignore-exclude-lb: nodes labelled exclude-from-external-load-balancers may announce. */
   ignoreExcludeLabel?: boolean;
+  /** Nodes whose per-Service data-path check (kube-proxy's healthCheckNodePort, service-health.ts)
+   * fails for the Service, as `self` sees them: passed over like DATAPATH_DOWN ones. Absent: none. */
+  serviceHealthFailing?: (service: string) => ReadonlySet<string>;
 }
 
 export interface ServiceElection {
@@ -51,7 +54,7 @@ export interface ServiceElection {
   interfaces: readonly string[];
   result: ElectionResult;
   /** The announcer cannot announce on layer 2 (NO_LAYER2), or its data path is down in a pool with
-   * `datapath-check`, and was elected only because no other candidate could be: it says
+   * `datapath-check` (node-wide, or for this Local Service), and was elected only because no other candidate could be: it says
    * announceFailed rather than the Service silently having none (gating never takes it off the LAN). */
   fallback: boolean;
   /** Every eligible candidate is labelled ironlb.io/drain: one of them was elected anyway (drain.ts). */
@@ -154,8 +157,11 @@ export function electService(pass: ElectionPass, svc: k8s.V1Service): ServiceEle
   const nodeSelectors = pool && l2NodeSelectorsFor(pool, serviceLabels);
   if (!pool || !nodeSelectors) return undefined;
   const key = serviceKey(svc);
-  // A pool with datapath-check passes over nodes whose data path is down, as it does NO_LAYER2 ones.
-  const ready = pool.dataPathCheck ? pass.dataPathReady : pass.ready;
+  // A pool with datapath-check passes over nodes whose data path is down, as it does NO_LAYER2 ones;
+  // a Local Service also those whose health check of this Service fails (only gated ones have any).
+  let ready = pool.dataPathCheck ? pass.dataPathReady : pass.ready;
+  const failing = input.serviceHealthFailing?.(key);
+  if (failing && failing.size > 0) ready = new Set([...ready].filter((n) => !failing.has(n)));
   const passedOver = ready.size < members.alive.size;
   const election = {
     ip: ips[0],

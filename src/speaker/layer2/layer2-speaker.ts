@@ -51,6 +51,8 @@ export interface Layer2Options {
   onReconciled?: (members: MemberView) => void;
   /** --datapath-check: this node's data path (kube-proxy) answers its health check. */
   dataPathHealthy?: () => boolean;
+  /** Per Local Service: nodes whose healthCheckNodePort check fails (datapath-checks.ts). */
+  serviceHealthFailing?: (service: string) => ReadonlySet<string>;
   /** --announcement-audit (docs/announcement-audit.md): off with false; on by default. */
   announcementAudit?: false | Partial<AuditTiming>;
 }
@@ -216,6 +218,7 @@ export class Layer2Speaker {
         self: this.opts.nodeName,
         lbClass: this.opts.lbClass,
         ignoreExcludeLabel: this.opts.ignoreExcludeLabel,
+        serviceHealthFailing: this.opts.serviceHealthFailing,
       },
       scope === 'all' ? 'all' : touched,
     );

@@ -23,6 +23,9 @@ export interface SpeakerView {
   /** Alive speakers whose data path is down (DATAPATH_DOWN): passed over for pools with datapath-check.
    * Absent in views of speakers before it (read as none). */
   dataPathDown?: string[];
+  /** Per Local Service (namespace/name): the nodes whose healthCheckNodePort check fails as this
+   * speaker sees them (datapath/service-health.ts). Absent: none. */
+  serviceHealthFailing?: Record<string, string[]>;
   /** It runs with --ignore-exclude-lb. */
   ignoreExcludeLabel: boolean;
 }
@@ -36,8 +39,16 @@ export function encodeSpeakerView(v: SpeakerView): string {
     alive: [...v.alive].sort(),
     layer2Unready: [...v.layer2Unready].sort(),
     ...(v.dataPathDown && v.dataPathDown.length > 0 ? { dataPathDown: [...v.dataPathDown].sort() } : {}),
+    ...(failingEntries(v).length > 0 ? { serviceHealthFailing: Object.fromEntries(failingEntries(v)) } : {}),
     ignoreExcludeLabel: v.ignoreExcludeLabel,
   });
+}
+
+function failingEntries(v: SpeakerView): Array<[string, string[]]> {
+  return Object.entries(v.serviceHealthFailing ?? {})
+    .filter(([, nodes]) => nodes.length > 0)
+    .map(([service, nodes]): [string, string[]] => [service, [...nodes].sort()])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** The view in an annotation, or undefined when it is absent or not one (never throws). */
@@ -55,8 +66,28 @@ export function decodeSpeakerView(text: string | undefined): SpeakerView | undef
   const alive = names(o.alive);
   const layer2Unready = names(o.layer2Unready);
   const dataPathDown = o.dataPathDown === undefined ? [] : names(o.dataPathDown);
-  if (o.v !== 1 || typeof o.starting !== 'boolean' || typeof o.noLayer2 !== 'boolean' || typeof o.ignoreExcludeLabel !== 'boolean' || !alive || !layer2Unready || !dataPathDown) return undefined;
-  return { starting: o.starting, noLayer2: o.noLayer2, alive, layer2Unready, ...(dataPathDown.length > 0 ? { dataPathDown } : {}), ignoreExcludeLabel: o.ignoreExcludeLabel };
+  const failing = o.serviceHealthFailing === undefined ? {} : serviceNodes(o.serviceHealthFailing, names);
+  if (o.v !== 1 || typeof o.starting !== 'boolean' || typeof o.noLayer2 !== 'boolean' || typeof o.ignoreExcludeLabel !== 'boolean' || !alive || !layer2Unready || !dataPathDown || !failing) return undefined;
+  return {
+    starting: o.starting,
+    noLayer2: o.noLayer2,
+    alive,
+    layer2Unready,
+    ...(dataPathDown.length > 0 ? { dataPathDown } : {}),
+    ...(Object.keys(failing).length > 0 ? { serviceHealthFailing: failing } : {}),
+    ignoreExcludeLabel: o.ignoreExcludeLabel,
+  };
+}
+
+function serviceNodes(x: unknown, names: (x: unknown) => string[] | undefined): Record<string, string[]> | undefined {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const [service, nodes] of Object.entries(x as Record<string, unknown>)) {
+    const n = names(nodes);
+    if (!n) return undefined;
+    out[service] = n;
+  }
+  return out;
 }
 
 /** One speaker Lease as read from the API server. */

@@ -30,7 +30,7 @@ function service(name: string, ip: string, local = false): k8s.V1Service {
   };
 }
 
-function input(members: { dataPathDown?: string[]; layer2Unready?: string[] }, readyOn: Record<string, string[]> = {}): OwnershipInput {
+function input(members: { dataPathDown?: string[]; layer2Unready?: string[] }, readyOn: Record<string, string[]> = {}, serviceFailing: Record<string, string[]> = {}): OwnershipInput {
   const parsed = parseConfigText(CONFIG);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   return {
@@ -40,6 +40,7 @@ function input(members: { dataPathDown?: string[]; layer2Unready?: string[] }, r
     nodes: new Map<string, NodeFacts>(ALL.map((n) => [n, { name: n, labels: {}, networkUnavailable: false }])),
     members: { alive: new Set(ALL), layer2Unready: new Set(members.layer2Unready ?? []), ...(members.dataPathDown ? { dataPathDown: new Set(members.dataPathDown) } : {}) },
     self: 'node1',
+    serviceHealthFailing: (key) => new Set(serviceFailing[key] ?? []),
   };
 }
 
@@ -75,5 +76,24 @@ describe('per-pool data-path gating (datapath-check)', () => {
 
   it('a Local Service of the gated pool with endpoints only on down nodes and one healthy one goes to the healthy one', () => {
     expect(owners(input({ dataPathDown: ['node2'] }, { 'ns/gl': ['node2', 'node4'] }))).toMatchObject({ gl: 'node4' });
+  });
+});
+
+describe("per-Service gating: a Local Service's healthCheckNodePort failing on a node", () => {
+  it('passes that node over for that Service only', () => {
+    expect(owners(input({}, {}, { 'ns/gl': ['node3'] }))).toEqual({ p: 'node3', g: 'node3', gl: 'node2' });
+    expect(owners(input({}, {}, { 'ns/gl': ['node3', 'node2'] }))).toEqual({ p: 'node3', g: 'node3', gl: 'node1' });
+  });
+
+  it('adds to the node-wide DATAPATH_DOWN and NO_LAYER2 standings', () => {
+    expect(owners(input({ dataPathDown: ['node3'] }, {}, { 'ns/gl': ['node2'] }))).toMatchObject({ g: 'node2', gl: 'node1' });
+    expect(owners(input({ layer2Unready: ['node1'] }, {}, { 'ns/gl': ['node3', 'node2'] }))).toMatchObject({ gl: 'node4' });
+  });
+
+  it('with every endpoint node failing, one is still elected and marked as the fallback', () => {
+    const i = input({}, { 'ns/gl': ['node1', 'node4'] }, { 'ns/gl': ['node1', 'node4'] });
+    const gl = desiredOwnership(i).services.find((e) => e.object.metadata?.name === 'gl');
+    expect(gl?.result.announcer).toBe('node1');
+    expect(gl?.fallback).toBe(true);
   });
 });

@@ -26,6 +26,15 @@ describe('the published speaker view', () => {
     expect(decodeSpeakerView('{"v":1,"starting":false,"noLayer2":false,"alive":[],"layer2Unready":[],"dataPathDown":[3],"ignoreExcludeLabel":false}')).toBeUndefined();
   });
 
+  it("carries each Local Service's failing nodes (healthCheckNodePort) when there are any, sorted", () => {
+    const text = encodeSpeakerView(view(['node1'], { serviceHealthFailing: { 'ns/b': ['node3', 'node2'], 'ns/a': ['node1'], 'ns/c': [] } }));
+    expect(text).toBe('{"v":1,"starting":false,"noLayer2":false,"alive":["node1"],"layer2Unready":[],"serviceHealthFailing":{"ns/a":["node1"],"ns/b":["node2","node3"]},"ignoreExcludeLabel":false}');
+    expect(decodeSpeakerView(text)?.serviceHealthFailing).toEqual({ 'ns/a': ['node1'], 'ns/b': ['node2', 'node3'] });
+    expect(encodeSpeakerView(view(['node1'], { serviceHealthFailing: {} }))).not.toContain('serviceHealthFailing');
+    expect(decodeSpeakerView('{"v":1,"starting":false,"noLayer2":false,"alive":[],"layer2Unready":[],"serviceHealthFailing":{"ns/a":"node1"},"ignoreExcludeLabel":false}')).toBeUndefined();
+    expect(decodeSpeakerView('{"v":1,"starting":false,"noLayer2":false,"alive":[],"layer2Unready":[],"serviceHealthFailing":["ns/a"],"ignoreExcludeLabel":false}')).toBeUndefined();
+  });
+
   it.each([
     undefined,
     '',
@@ -104,6 +113,15 @@ describe('who announces across the cluster', () => {
 
   it('node3 passed over for NO_LAYER2 in every view: node4 announces', () => {
     expect(run(all.map((node) => ({ node, view: view(all, { layer2Unready: ['node3'] }) })))?.announcers).toEqual(['node4']);
+  });
+
+  it("a Local Service whose healthCheckNodePort fails on node3 in the endpoint nodes' views: node4 announces", () => {
+    const local: k8s.V1Service = { ...svc, spec: { ...svc.spec, externalTrafficPolicy: 'Local' } };
+    const speakers = all.map((node) => ({ node, view: view(all, node === 'node1' || node === 'node2' ? {} : { serviceHealthFailing: { 'ns/a': ['node3'] } }) }));
+    const r = clusterOwnership({ config: parsed.config, services: [local], endpoints: () => ({ anyReady: true, readyNodes: new Set(['node3', 'node4']) }), nodes: nodes(), speakers }).get('ns/a');
+    expect(r?.announcers).toEqual(['node4']);
+    // node1 and node2 (no local endpoint) ask nothing, so their view still has node3: they announce nothing either way.
+    expect(r?.decisions.map((d) => d.result.announcer)).toEqual(['node3', 'node4']);
   });
 
   it('views that differ: each speaker answers for what it wins in its own view', () => {

@@ -56,13 +56,22 @@ describe('informer cache trimming', () => {
           { type: 'NetworkUnavailable', status: 'True', reason: 'NoRoute' },
         ],
         images: [{ names: ['registry/image:tag'], sizeBytes: 1 }],
+        addresses: [
+          { type: 'Hostname', address: 'n1' },
+          { type: 'InternalIP', address: '192.0.2.11' },
+          { type: 'ExternalIP', address: '203.0.113.11' },
+        ],
       },
     };
     const facts = nodeFacts(node);
     trimNode(node);
     expect(nodeFacts(node)).toEqual(facts);
     expect(node.metadata).toEqual({ name: 'n1', uid: 'u', resourceVersion: '7', labels: { a: 'b' } });
-    expect(node.status).toEqual({ conditions: [{ type: 'Ready', status: 'True' }, { type: 'NetworkUnavailable', status: 'True' }] });
+    // The InternalIP stays: the per-Service data-path checks ask kube-proxy there.
+    expect(node.status).toEqual({ conditions: [{ type: 'Ready', status: 'True' }, { type: 'NetworkUnavailable', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.11' }] });
+    const bare: k8s.V1Node = { metadata: { name: 'n2' }, status: { addresses: [{ type: 'Hostname', address: 'n2' }] } };
+    trimNode(bare);
+    expect(bare.status).toBeUndefined();
   });
 
   it('EndpointSlices: the endpoint facts are the same before and after', () => {
