@@ -6,6 +6,7 @@ import type { BpfInstruction } from './native';
 // linux/filter.h opcodes
 const BPF_LD = 0x00;
 const BPF_JMP = 0x05;
+const BPF_JA = 0x00;
 const BPF_RET = 0x06;
 const BPF_W = 0x00;
 const BPF_H = 0x08;
@@ -23,6 +24,8 @@ export const RET_K = BPF_RET | BPF_K;
 export const LDW_ABS = BPF_LD | BPF_W | BPF_ABS;
 export const JGT_K = BPF_JMP | BPF_JGT | BPF_K;
 export const JGE_K = BPF_JMP | BPF_JGE | BPF_K;
+/** Unconditional jump by k (32 bits: past the 255 limit of conditional jumps). */
+export const JA = BPF_JMP | BPF_JA;
 /** linux/filter.h SKF_NET_OFF: absolute loads at this offset + n read the network header. */
 export const SKF_NET_OFF = -0x100000;
 /** BPF_MAXINSNS. */
@@ -83,6 +86,45 @@ export function arpFilter(): BpfInstruction[] {
     ins(RET_K, 0, 0, ACCEPT),
     ins(RET_K, 0, 0, 0),
   ];
+}
+
+/** Most addresses arpFilterFor compares in-kernel; beyond, every ARP frame is accepted (arpFilter). */
+export const MAX_FILTERED_ARP_ADDRESSES = 1800;
+/** Compares per block: each jumps past the rest of its block to one shared accept (jt is 8 bits). */
+const BLOCK = 200;
+
+/**
+ * Like arpFilter, but a request passes only when its target or sender protocol address is one of
+ * `addresses` (the ones this node answers, probes or watches for conflicts): a flood of requests
+ * for other addresses is dropped by the kernel and never queues ahead of a legitimate request.
+ * Replies always pass (answers to probes and audits, foreign claims). Empty: no request passes.
+ * More than MAX_FILTERED_ARP_ADDRESSES: arpFilter() (every request reaches user space).
+ */
+export function arpFilterFor(addresses: readonly Uint8Array[]): BpfInstruction[] {
+  if (addresses.length > MAX_FILTERED_ARP_ADDRESSES) return arpFilter();
+  const values = [...new Set(addresses.map((a) => word(a, 0)))];
+  const prog: BpfInstruction[] = [
+    ins(LDH_ABS, 0, 0, 12),
+    ins(JEQ_K, 1, 0, 0x0806),
+    ins(RET_K, 0, 0, 0),
+    ins(LDH_ABS, 0, 0, 20),
+    ins(JEQ_K, 0, 1, 2),
+    ins(RET_K, 0, 0, ACCEPT), // a reply
+    ins(JEQ_K, 1, 0, 1),
+    ins(RET_K, 0, 0, 0), // neither request nor reply
+  ];
+  // Target protocol address (Ethernet 14 + ARP 24), then sender protocol address (14 + 14).
+  for (const offset of [38, 28]) {
+    prog.push(ins(LDW_ABS, 0, 0, offset));
+    for (let start = 0; start < values.length; start += BLOCK) {
+      const block = values.slice(start, start + BLOCK);
+      // On a match skip the rest of the block and its "ja" to land on the accept.
+      block.forEach((v, i) => prog.push(ins(JEQ_K, block.length - i, 0, v)));
+      prog.push(ins(JA, 0, 0, 1), ins(RET_K, 0, 0, ACCEPT));
+    }
+  }
+  prog.push(ins(RET_K, 0, 0, 0));
+  return prog;
 }
 
 /** IPv6 + ICMPv6 (no extension headers), type 135 (NS) or 136 (NA: answers to DAD probes, conflicts). */
@@ -218,6 +260,9 @@ export function runFilter(prog: readonly BpfInstruction[], frame: Uint8Array, ne
         break;
       case JGE_K:
         pc += a >= k ? jt : jf;
+        break;
+      case JA:
+        pc += k;
         break;
       case RET_K:
         return k;

@@ -7,6 +7,7 @@ import { loadNative, type IronlbNative } from './native';
 export type PacketIo = Pick<
   IronlbNative,
   | 'openPacketSocket'
+  | 'setSocketFilter'
   | 'setRecvBuffer'
   | 'recv'
   | 'send'

@@ -146,9 +146,18 @@ d('layer-2 responder in network namespaces', () => {
     });
     const r = await probe(lab, client, { frames: [ns.toString('hex')], expect: 'neighborAdvertisement', waitMs: 500 });
     const nas = r.received.map((x) => decodeNdpFrame(Buffer.from(x.hex, 'hex'))).filter((x) => x.ok);
-    // Only answers addressed to the client (gratuitous NAs of the ongoing burst go to ff02::1).
+    // Only answers for VIP6 addressed to the client (gratuitous NAs of the ongoing burst go to
+    // ff02::1). The node's kernel also answers the client kernel's own NUD probes for the node's
+    // link-local address, solicited NAs from the same MAC, whenever that entry goes stale during
+    // the capture (seen in 2 of 10 repeat runs at load ~6): those are not ours to count.
+    const vip6 = parseIPv6(VIP6);
     const fromNode = nas.filter(
-      (x) => x.ok && formatMac(x.value.ethernet.source) === node.mac && x.value.message.type === 'neighborAdvertisement' && x.value.message.solicited,
+      (x) =>
+        x.ok &&
+        formatMac(x.value.ethernet.source) === node.mac &&
+        x.value.message.type === 'neighborAdvertisement' &&
+        x.value.message.solicited &&
+        x.value.message.targetAddress.equals(vip6),
     );
     expect(fromNode).toHaveLength(1);
     const na = fromNode[0];
@@ -286,22 +295,31 @@ d('layer-2 responder in network namespaces', () => {
     const sent = Number(/sent (\d+)/.exec((await flood).stdout)?.[1] ?? 0);
     expect(macs).toEqual(Array(10).fill(node.mac));
     const after = await stats();
-    process.stderr.write(`flood: ${sent} requests sent, ${after.counters.drops.notOwned - before.counters.drops.notOwned} dropped as notOwned, ${after.counters.socketDrops - before.counters.socketDrops} socket-queue drops\n`);
-    expect(after.counters.drops.notOwned - before.counters.drops.notOwned).toBeGreaterThan(sent / 2);
+    const reached = after.counters.requests.arp - before.counters.requests.arp;
+    const queueDrops = after.counters.socketDrops - before.counters.socketDrops;
+    process.stderr.write(`flood: ${sent} requests sent, ${reached} ARP requests reached the worker, ${queueDrops} socket-queue drops\n`);
+    // The socket's kernel filter (bpf.ts arpFilterFor) drops requests for addresses the node does
+    // not answer before they queue: the flood never reaches the worker, so it cannot crowd out the
+    // legitimate requests (before the filter, 3 of 10 repeat runs at load ~6 lost one of them).
+    expect(sent).toBeGreaterThan(10_000);
+    expect(reached).toBeLessThan(100);
+    expect(queueDrops).toBe(0);
   });
 
   it('stops answering at once when the address is lost', async () => {
-    // Counters are cumulative over the file: the flood test before this one overflows the socket
-    // queue on purpose, so only what happens here is checked.
+    // Counters are cumulative over the file: only what happens here is checked.
     const before = await stats();
     await responder.setAddresses([VIP4, VIP6]);
     expect(await arping(VIP4, 1)).toEqual([node.mac]);
     await responder.setAddresses([]);
+    const lost = await stats();
     expect(await arping(VIP4, 2)).toEqual([]);
     expect(await ndisc(VIP6)).toBeUndefined();
     const s = await stats();
     expect(s.ownedV4 + s.ownedV6).toBe(0);
-    expect(s.counters.drops.notOwned).toBeGreaterThan(before.counters.drops.notOwned);
+    // The ARP requests were dropped by the socket's kernel filter, updated with the owned set:
+    // none reached the worker (the NSs did: NDP sockets filter by message type only).
+    expect(s.counters.requests.arp).toBe(lost.counters.requests.arp);
     expect(s.counters.sendFailures - before.counters.sendFailures).toBe(0);
     expect(s.counters.socketDrops - before.counters.socketDrops).toBe(0);
   });

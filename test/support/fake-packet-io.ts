@@ -2,6 +2,7 @@
 // are numbered queues; tests push received frames in and read what was sent. Polling never
 // blocks: with nothing readable it moves the given clock by the timeout, as a real poll() would
 // have waited, so loops driven by it end.
+import { runFilter } from '../../src/net/bpf';
 import type { BpfInstruction } from '../../src/net/native';
 import type { PacketIo } from '../../src/net/packet-io';
 
@@ -19,6 +20,8 @@ export interface FakeSocket {
   groups: Set<string>;
   /** Kernel queue drops to report on the next packetStats(). */
   drops: number;
+  /** Frames the socket's filter dropped (with `kernelFilters`). */
+  filtered: number;
   closed: boolean;
 }
 
@@ -37,7 +40,16 @@ export class FakePacketIo implements PacketIo {
   recvError?: string;
   polls = 0;
 
-  constructor(private readonly clock: { advance(ms: number): void }) {}
+  /** `kernelFilters`: deliver() runs each socket's BPF filter, as the kernel does (runFilter). Off by
+   * default, so that the responder's own checks see every frame a test delivers. */
+  constructor(
+    private readonly clock: { advance(ms: number): void },
+    private readonly opts: { kernelFilters?: boolean } = {},
+  ) {}
+
+  setSocketFilter(fd: number, filter: readonly BpfInstruction[]): void {
+    this.open(fd).filter = filter;
+  }
 
   createEventFd(): number {
     const fd = this.nextFd++;
@@ -56,7 +68,7 @@ export class FakePacketIo implements PacketIo {
       throw Object.assign(new Error(`${code}: fake`), { code, errno: 19, syscall: 'bind' });
     }
     const fd = this.nextFd++;
-    this.sockets.set(fd, { fd, ifindex, ethertype, filter: filter ?? null, rcvbuf: 0, queue: [], sent: [], groups: new Set(), drops: 0, closed: false });
+    this.sockets.set(fd, { fd, ifindex, ethertype, filter: filter ?? null, rcvbuf: 0, queue: [], sent: [], groups: new Set(), drops: 0, filtered: 0, closed: false });
     return fd;
   }
 
@@ -160,7 +172,8 @@ export class FakePacketIo implements PacketIo {
   deliver(ifindex: number, ethertype: number, frame: Buffer, pkttype = 1): FakeSocket {
     const [s] = this.socketsOn(ifindex, ethertype);
     if (!s) throw new Error(`no open socket on ifindex ${ifindex} for 0x${ethertype.toString(16)}`);
-    s.queue.push({ frame, pkttype });
+    if (this.opts.kernelFilters && s.filter && runFilter(s.filter, frame) === 0) s.filtered++;
+    else s.queue.push({ frame, pkttype });
     return s;
   }
 

@@ -102,7 +102,10 @@ export class ResponderEngine {
         const a = this.addrs.get(text);
         if (a) this.sendGratuitous(a);
       },
-      forget: (text) => this.watchOnly.delete(text),
+      forget: (text) => {
+        this.watchOnly.delete(text);
+        this.syncArpInterest();
+      },
       post: (m) => hooks.post(m),
     });
   }
@@ -218,6 +221,7 @@ export class ResponderEngine {
     for (const o of gained) this.guard.want(o.address, o.gain ?? 'none', now);
     this.rebuildOwned();
     this.syncMemberships();
+    this.syncArpInterest();
     this.flushOwned(now);
     if (unmuted.length > 0) this.announce(unmuted, now);
     this.recomputeDue(); // probe rounds may have started
@@ -295,6 +299,13 @@ export class ResponderEngine {
       if (a.family === 4) this.owned.setV4(a.bytes, allowed);
       else this.owned.setV6(a.bytes, allowed);
     }
+  }
+
+  /** ARP requests reach us only for the addresses we answer, probe or watch (socket-set.ts). */
+  private syncArpInterest(): void {
+    const v4: Uint8Array[] = [];
+    for (const m of [this.addrs, this.watchOnly]) for (const a of m.values()) if (a.family === 4) v4.push(a.bytes);
+    this.sockets.setArpInterest(v4);
   }
 
   private syncMemberships(): void {

@@ -1,7 +1,8 @@
 // The responder's packet sockets: per interface one ARP and one NDP socket (BPF-filtered), the
 // solicited-node multicast groups joined on the NDP one, and the route monitor. All system calls
 // go through PacketIo, so unit tests run this with test/support/fake-packet-io.ts.
-import { arpFilter, neighborDiscoveryFilter } from '../../net/bpf';
+import { arpFilter, arpFilterFor, neighborDiscoveryFilter } from '../../net/bpf';
+import type { BpfInstruction } from '../../net/native';
 import { ETH_P_ARP, ETH_P_IPV6, isNativeError } from '../../net/native';
 import type { PacketIo } from '../../net/packet-io';
 import { formatMac, parseMac } from '../../protocol/address';
@@ -52,6 +53,9 @@ export class PacketSocketSet {
   private readonly byFd = new Map<number, { iface: InterfaceSockets; kind: SocketKind }>();
   readonly monitorFd: number;
   private pollList: number[];
+  /** The ARP sockets' filter: arpFilterFor(the addresses of interest), once they are known. */
+  private arpProgram: BpfInstruction[] = arpFilter();
+  private arpInterestKey = '';
 
   constructor(
     private readonly io: PacketIo,
@@ -201,13 +205,33 @@ export class PacketSocketSet {
     s.joined.clear();
   }
 
+  /**
+   * The IPv4 addresses whose ARP requests are worth reading (owned, probed or watched for a
+   * conflict): every ARP socket's kernel filter is replaced so that requests for any other address
+   * are dropped before they queue (bpf.ts arpFilterFor). A no-op when the set is unchanged.
+   */
+  setArpInterest(addresses: readonly Uint8Array[]): void {
+    const key = addresses.map((a) => a.join('.')).sort().join(',');
+    if (key === this.arpInterestKey) return;
+    this.arpInterestKey = key;
+    this.arpProgram = arpFilterFor(addresses);
+    for (const s of this.ifaces.values()) {
+      if (s.arpFd < 0) continue;
+      try {
+        this.io.setSocketFilter(s.arpFd, this.arpProgram);
+      } catch (e) {
+        this.on.error(`${s.cfg.name}: ${errText(e)}`);
+      }
+    }
+  }
+
   private openIface(cfg: ResponderInterfaceConfig): InterfaceSockets {
     const s: InterfaceSockets = { cfg, view: { ifindex: cfg.ifindex, mac: parseMac(cfg.mac) }, arpFd: -1, ndpFd: -1, joined: new Set() };
     const open = (kind: SocketKind): number => {
       try {
         const fd =
           kind === 'arp'
-            ? this.io.openPacketSocket(cfg.ifindex, ETH_P_ARP, arpFilter())
+            ? this.io.openPacketSocket(cfg.ifindex, ETH_P_ARP, this.arpProgram)
             : this.io.openPacketSocket(cfg.ifindex, ETH_P_IPV6, neighborDiscoveryFilter());
         this.on.fdOpened(fd);
         this.byFd.set(fd, { iface: s, kind });

@@ -1,4 +1,4 @@
-import { arpReplyFilter, arpRequestFilter, matchAll, neighborAdvertisementFilter, neighborSolicitationFilter, runFilter } from '../../../src/net/bpf';
+import { arpFilter, arpFilterFor, arpReplyFilter, arpRequestFilter, MAX_FILTER_INSTRUCTIONS, MAX_FILTERED_ARP_ADDRESSES, matchAll, neighborAdvertisementFilter, neighborSolicitationFilter, runFilter } from '../../../src/net/bpf';
 import { arpReplyFrame, arpRequestFrame, neighborAdvertisementFrame, neighborSolicitationFrame } from '../protocol/fixtures';
 
 describe('socket filters', () => {
@@ -45,5 +45,59 @@ describe('socket filters', () => {
       expect(pc + 1 + jf).toBeLessThanOrEqual(prog.length);
       expect(k).toBeGreaterThanOrEqual(0);
     });
+  });
+});
+
+describe('arpFilterFor: ARP requests only for the addresses of interest (a flood for others is dropped in the kernel)', () => {
+  /** An ARP frame (fixtures layout): operation at 20, sender protocol address at 28, target at 38. */
+  function arp(op: number, sender: number[], target: number[]): Buffer {
+    const f = Buffer.from(arpRequestFrame());
+    f.writeUInt16BE(op, 20);
+    Buffer.from(sender).copy(f, 28);
+    Buffer.from(target).copy(f, 38);
+    return f;
+  }
+  const ip = (...b: number[]): Uint8Array => Uint8Array.from(b);
+  const OWNED = [ip(198, 51, 100, 90), ip(198, 51, 100, 91)];
+  const CLIENT = [198, 51, 100, 10];
+
+  it('passes requests whose target or sender is of interest, every reply, nothing else', () => {
+    const f = arpFilterFor(OWNED);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 90]))).toBeGreaterThan(0);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 91]))).toBeGreaterThan(0);
+    // A host using our address asks for its gateway: sender is ours (a conflict to see).
+    expect(runFilter(f, arp(1, [198, 51, 100, 90], [198, 51, 100, 1]))).toBeGreaterThan(0);
+    // An RFC 5227 probe for ours: sender 0.0.0.0, target ours.
+    expect(runFilter(f, arp(1, [0, 0, 0, 0], [198, 51, 100, 91]))).toBeGreaterThan(0);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 92]))).toBe(0);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 89]))).toBe(0);
+    expect(runFilter(f, arp(2, [203, 0, 113, 7], [198, 51, 100, 10]))).toBeGreaterThan(0);
+    expect(runFilter(f, arp(3, CLIENT, [198, 51, 100, 90]))).toBe(0); // RARP request
+    expect(runFilter(f, neighborSolicitationFrame())).toBe(0);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 90]).subarray(0, 40))).toBe(0); // too short for the target
+  });
+
+  it('with nothing of interest no request passes, replies still do', () => {
+    const f = arpFilterFor([]);
+    expect(runFilter(f, arp(1, CLIENT, [198, 51, 100, 90]))).toBe(0);
+    expect(runFilter(f, arp(2, [198, 51, 100, 11], CLIENT))).toBeGreaterThan(0);
+  });
+
+  it('holds 1,800 addresses in blocks (jumps past 255 instructions): each passes, its neighbours do not', () => {
+    // 198.18.0.0/15: 1,800 addresses, every other one, so that each has an unlisted neighbour.
+    const listed = Array.from({ length: MAX_FILTERED_ARP_ADDRESSES }, (_, i) => ip(198, 18 + ((i * 2) >> 16), ((i * 2) >> 8) & 255, (i * 2) & 255));
+    const f = arpFilterFor(listed);
+    expect(f.length).toBeLessThanOrEqual(MAX_FILTER_INSTRUCTIONS);
+    f.forEach(([, jt, jf]) => expect(Math.max(jt, jf)).toBeLessThanOrEqual(255));
+    for (const a of listed) {
+      expect(runFilter(f, arp(1, CLIENT, [...a]))).toBeGreaterThan(0);
+      expect(runFilter(f, arp(1, CLIENT, [a[0], a[1], a[2], a[3] + 1]))).toBe(0);
+      expect(runFilter(f, arp(1, [...a], CLIENT))).toBeGreaterThan(0);
+    }
+  });
+
+  it('beyond that many, every ARP request passes (the responder checks each itself, as before)', () => {
+    const many = Array.from({ length: MAX_FILTERED_ARP_ADDRESSES + 1 }, (_, i) => ip(198, 18, i >> 8, i & 255));
+    expect(arpFilterFor(many)).toEqual(arpFilter());
   });
 });

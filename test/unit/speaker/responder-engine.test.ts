@@ -21,9 +21,9 @@ const ETH0: ResponderInterfaceConfig = { name: 'eth0', ifindex: 2, mac: NODE_MAC
 const ETH1: ResponderInterfaceConfig = { name: 'eth1', ifindex: 3, mac: '02:00:00:00:01:11' };
 const hex = (b: Buffer, from: number, to: number) => b.subarray(from, to).toString('hex');
 
-function setup(timing = { ...DEFAULT_TIMING, refreshIntervalMs: 0 }) {
+function setup(timing = { ...DEFAULT_TIMING, refreshIntervalMs: 0 }, kernelFilters = false) {
   const clock = new FakeClock(1000);
-  const io = new FakePacketIo(clock);
+  const io = new FakePacketIo(clock, { kernelFilters });
   const wakeFd = io.createEventFd();
   const posted: FromWorker[] = [];
   const held = new Set<number>();
@@ -140,6 +140,31 @@ describe('ResponderEngine', () => {
     expect(c.requests.arp).toBe(3);
     expect(c.replies.arp).toBe(1);
     expect(c.drops).toMatchObject({ notOwned: 1, ownPacket: 1 });
+  });
+
+  it("keeps each ARP socket's kernel filter to the addresses it answers or watches: a flood for others never queues", () => {
+    const { io, engine, configure, setAddresses, stats } = setup(undefined, true);
+    configure([ETH0]);
+    setAddresses([{ address: VIP4 }, { address: VIP6 }]);
+    const s = arpSocket(io);
+    s.sent.length = 0;
+    for (let i = 0; i < 50; i++) io.deliver(2, ETH_P_ARP, request(`198.51.100.${100 + i}`));
+    io.deliver(2, ETH_P_ARP, request(VIP4));
+    expect(s.filtered).toBe(50);
+    expect(s.queue).toHaveLength(1);
+    engine.runSlice();
+    expect(s.sent).toHaveLength(1);
+    expect(stats().counters.drops.notOwned).toBe(0);
+    // The address lost: its requests are dropped by the kernel too, at once.
+    setAddresses([{ address: VIP6 }]);
+    io.deliver(2, ETH_P_ARP, request(VIP4));
+    expect(s.filtered).toBe(51);
+    // A second address gained: answered.
+    setAddresses([{ address: '198.51.100.120' }]);
+    s.sent.length = 0;
+    io.deliver(2, ETH_P_ARP, request('198.51.100.120'));
+    engine.runSlice();
+    expect(s.sent.filter((f) => hex(f, 0, 6) === '020000000010')).toHaveLength(1);
   });
 
   it('answers a Neighbor Solicitation for an owned address', () => {
