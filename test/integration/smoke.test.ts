@@ -36,6 +36,8 @@ describe('kube-apiserver harness', () => {
       await eventually('the informer to see the status', async () => (seen.includes('198.51.100.90') ? true : undefined));
     } finally {
       await informer.stop();
+      // Every controller of a later file would count its status address as taken (isolation.ts).
+      await core.deleteNamespacedService({ name: 'nginx-metallb', namespace: ns }).catch(() => undefined);
     }
   });
 
