@@ -125,7 +125,7 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
-  log.info('shutting down: withdrawing and leaving');
+  log.info('shutting down: leaving; answering quietly while the peers take over, then stopping');
   await speaker.stop();
   await server.close();
   return 0;

@@ -23,6 +23,7 @@ import type { Membership } from './membership/membership';
 import { encodeSpeakerView, SPEAKER_VIEW_ANNOTATION } from './membership/speaker-view';
 import type { MemberView } from './layer2/desired';
 import { DataPathChecks } from './datapath/datapath-checks';
+import { DEFAULT_HANDOVER_GRACE_MS } from './layer2/handover-driver';
 
 export interface SpeakerOptions {
   kc: KubeLike;
@@ -246,16 +247,23 @@ export class Speaker {
     this.schedule();
   }
 
-  /** Graceful: stop answering first, then leave the membership so that others take over at once. */
+  /**
+   * Graceful (a rollout's SIGTERM), make-before-break: leave the membership first, so that the
+   * peers elect without us at once and announce our addresses (gratuitous bursts), while we keep
+   * answering them quietly for a handover grace; only then stop answering. Stopping first left
+   * ARP/NDP requests unanswered until the peers heard us leave.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.dataPath?.stop();
     this.announcedWriter?.stop();
     this.configurationState.stop();
+    const answering = this.layer2.answerQuietly();
+    const left = this.membership.stop(); // the leaving heartbeats go out before its first await
+    if (answering) await sleep(DEFAULT_HANDOVER_GRACE_MS);
     await this.layer2.stop();
     await this.bgp.stop();
-    await Promise.all([this.l2Status.stop(true), this.bgpStatus.stop(true)]);
-    await this.membership.stop();
+    await Promise.all([this.l2Status.stop(true), this.bgpStatus.stop(true), left]);
     await this.events.flush(1000);
     await Promise.all([this.configWatcher.stop(), this.state.stop()]);
   }

@@ -197,4 +197,44 @@ describe('planned moves: a drained node hands its address over make-before-break
       await drain(old, false);
     }
   });
+
+  it('a speaker stopped by SIGTERM (a rollout) leaves make-before-break: every ARP request of a client re-resolving every 50 ms is answered', async () => {
+    const ip = await service('pm-term');
+    const p = probe(ip);
+    const old = await owner(p);
+    p.stop();
+    const others = l2.nodes.filter((n) => n !== old);
+    const seconds = Math.ceil((DEFAULT_HANDOVER_GRACE_MS + 4000) / 1000);
+    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', String(ARPING_INTERVAL_MS / 1000), '-w', String(seconds), '-i', 'eth0', ip]);
+    let out = '';
+    arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<void>((resolve) => arping.on('exit', () => resolve()));
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = out.length;
+      // The heirs hear the leaving heartbeat LAG_MS late (stopped for less than the 300 ms after
+      // which a silent peer is suspect): stopping to answer before they took over would leave
+      // LAG_MS / 50 ms = 5 requests in a row unanswered at least.
+      const LAG_MS = 250;
+      for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
+      const exited = new Promise<void>((resolve) => old.speaker?.exited.then(() => resolve()));
+      try {
+        process.kill(old.speaker?.pid ?? -1, 'SIGTERM');
+        await new Promise((r) => setTimeout(r, LAG_MS));
+      } finally {
+        for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
+      }
+      await exited;
+      await done;
+      const during = out.slice(before).replace(/[^!.]/g, '');
+      const longest = Math.max(0, ...(during.match(/\.+/g) ?? []).map((r) => r.length));
+      process.stderr.write(`SIGTERM with the heirs ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
+      expect(during.length).toBeGreaterThan(20);
+      expect(longest).toBeLessThan(LAG_MS / ARPING_INTERVAL_MS);
+      const heirs = others.map((n) => n.mac);
+      expect((await arpMacs(ip)).every((m) => heirs.includes(m))).toBe(true);
+    } finally {
+      arping.kill('SIGKILL');
+    }
+  });
 });

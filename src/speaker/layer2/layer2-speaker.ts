@@ -168,6 +168,13 @@ export class Layer2Speaker {
     return this.interfacesUsable && (this.responder?.health.healthy ?? true) && (this.opts.dataPathHealthy?.() ?? true) && (this.audit?.ready ?? true);
   }
 
+  /** Shutdown's make-before-break (Speaker.stop): answer everything owned on, without gratuitous frames. False: nothing owned. */
+  answerQuietly(): boolean {
+    if (this.owned.size === 0) return false;
+    this.push(new Map([...this.owned].map(([ip, o]) => [ip, { ...o, quiet: true }])));
+    return true;
+  }
+
   /** The data-path check changed its verdict: tell the peers (NO_LAYER2 or not) and re-elect. */
   dataPathChanged(): void {
     this.updateLayer2Ready();
