@@ -95,6 +95,39 @@ describe('planned moves: a drained node hands its address over make-before-break
     echoes.set(n.nodeName, startEcho(l2, n));
   }
 
+  /**
+   * arping (Habets) -D for `seconds`: one character per request, '!' answered, '.' not answered
+   * within the 50 ms until the next request. `since(mark)`: the characters after `mark()`.
+   */
+  function arpingEvery50ms(ip: string, seconds: number): { mark: () => number; since: (mark: number) => string; done: Promise<void>; kill: () => void } {
+    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', String(ARPING_INTERVAL_MS / 1000), '-w', String(seconds), '-i', 'eth0', ip]);
+    let out = '';
+    arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    return {
+      mark: () => out.length,
+      since: (mark) => out.slice(mark).replace(/[^!.]/g, ''),
+      done: new Promise<void>((resolve) => arping.on('exit', () => resolve())),
+      kill: () => arping.kill('SIGKILL'),
+    };
+  }
+
+  /** Runs `act` with the speakers of `nodes` stopped for `lagMs` (below the 300 ms after which a silent peer is suspect). */
+  async function withLateSpeakers(nodes: NodeHost[], lagMs: number, act: () => Promise<void>): Promise<void> {
+    for (const n of nodes) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
+    try {
+      await act();
+      await new Promise((r) => setTimeout(r, lagMs));
+    } finally {
+      for (const n of nodes) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
+    }
+  }
+
+  /** How many requests went unanswered, and the longest run of them. */
+  const unanswered = (during: string): { count: number; longest: number } => ({
+    count: (during.match(/\./g) ?? []).length,
+    longest: Math.max(0, ...(during.match(/\.+/g) ?? []).map((r) => r.length)),
+  });
+
   const move = (p: Probe, from: NodeHost, act: () => Promise<void>, what: string): Promise<NodeHost> =>
     plannedMove({ l2, probe: p, breakDataPath }, from, act, what);
 
@@ -160,40 +193,27 @@ describe('planned moves: a drained node hands its address over make-before-break
     const old = await owner(p);
     p.stop();
     const others = l2.nodes.filter((n) => n !== old);
-    // arping (Habets) -D: one character per request, '!' answered, '.' not answered within the
-    // 50 ms until the next request.
-    const seconds = Math.ceil((REACT_MS / 10 + DEFAULT_HANDOVER_GRACE_MS + 2000) / 1000);
-    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', String(ARPING_INTERVAL_MS / 1000), '-w', String(seconds), '-i', 'eth0', ip]);
-    let out = '';
-    arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const done = new Promise<void>((resolve) => arping.on('exit', () => resolve()));
+    const arping = arpingEvery50ms(ip, Math.ceil((REACT_MS / 10 + DEFAULT_HANDOVER_GRACE_MS + 2000) / 1000));
     const since = new Date().toISOString();
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      const before = out.length;
-      // The other speakers see the label LAG_MS late: stopped for less than the 300 ms after which
-      // a silent peer is suspect (3 heartbeat intervals), so nobody's membership changes.
+      const before = arping.mark();
+      // The other speakers see the label LAG_MS late, so nobody's membership changes meanwhile.
       const LAG_MS = 250;
-      for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
-      try {
-        await drain(old, true);
-        await new Promise((r) => setTimeout(r, LAG_MS));
-      } finally {
-        for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
-      }
+      await withLateSpeakers(others, LAG_MS, () => drain(old, true));
       const ended = await handoverEnded(old, since);
       expect(ended.outcome).toBe('completed');
-      await done;
-      const during = out.slice(before).replace(/[^!.]/g, '');
-      const longest = Math.max(0, ...(during.match(/\.+/g) ?? []).map((r) => r.length));
-      process.stderr.write(`planned move with the heir ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
+      await arping.done;
+      const during = arping.since(before);
+      const { count, longest } = unanswered(during);
+      process.stderr.write(`planned move with the heir ${LAG_MS} ms late: ${count} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
       expect(during.length).toBeGreaterThan(20);
       // Break-before-make would leave LAG_MS and more without any answer: LAG_MS / 50 ms = 5
       // requests in a row at least. A loaded machine may delay one answer past the next request
       // (run 2 of 3 at load ~12: two isolated late answers, 5 s after the move), never 5 in a row.
       expect(longest).toBeLessThan(LAG_MS / ARPING_INTERVAL_MS);
     } finally {
-      arping.kill('SIGKILL');
+      arping.kill();
       await drain(old, false);
     }
   });
@@ -204,37 +224,28 @@ describe('planned moves: a drained node hands its address over make-before-break
     const old = await owner(p);
     p.stop();
     const others = l2.nodes.filter((n) => n !== old);
-    const seconds = Math.ceil((DEFAULT_HANDOVER_GRACE_MS + 4000) / 1000);
-    const arping = l2.lab.spawn(l2.client, ['arping', '-D', '-W', String(ARPING_INTERVAL_MS / 1000), '-w', String(seconds), '-i', 'eth0', ip]);
-    let out = '';
-    arping.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    const done = new Promise<void>((resolve) => arping.on('exit', () => resolve()));
+    const arping = arpingEvery50ms(ip, Math.ceil((DEFAULT_HANDOVER_GRACE_MS + 4000) / 1000));
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      const before = out.length;
-      // The heirs hear the leaving heartbeat LAG_MS late (stopped for less than the 300 ms after
-      // which a silent peer is suspect): stopping to answer before they took over would leave
-      // LAG_MS / 50 ms = 5 requests in a row unanswered at least.
+      const before = arping.mark();
+      // The heirs hear the leaving heartbeat LAG_MS late: stopping to answer before they took over
+      // would leave LAG_MS / 50 ms = 5 requests in a row unanswered at least (seen on main: 5).
       const LAG_MS = 250;
-      for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
-      const exited = new Promise<void>((resolve) => old.speaker?.exited.then(() => resolve()));
-      try {
+      const exited = old.speaker?.exited;
+      await withLateSpeakers(others, LAG_MS, async () => {
         process.kill(old.speaker?.pid ?? -1, 'SIGTERM');
-        await new Promise((r) => setTimeout(r, LAG_MS));
-      } finally {
-        for (const n of others) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
-      }
+      });
       await exited;
-      await done;
-      const during = out.slice(before).replace(/[^!.]/g, '');
-      const longest = Math.max(0, ...(during.match(/\.+/g) ?? []).map((r) => r.length));
-      process.stderr.write(`SIGTERM with the heirs ${LAG_MS} ms late: ${(during.match(/\./g) ?? []).length} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
+      await arping.done;
+      const during = arping.since(before);
+      const { count, longest } = unanswered(during);
+      process.stderr.write(`SIGTERM with the heirs ${LAG_MS} ms late: ${count} of ${during.length} ARP requests unanswered, at most ${longest} in a row (${during})\n`);
       expect(during.length).toBeGreaterThan(20);
       expect(longest).toBeLessThan(LAG_MS / ARPING_INTERVAL_MS);
       const heirs = others.map((n) => n.mac);
       expect((await arpMacs(ip)).every((m) => heirs.includes(m))).toBe(true);
     } finally {
-      arping.kill('SIGKILL');
+      arping.kill();
     }
   });
 });
