@@ -147,7 +147,11 @@ export class LeaderElector {
         (renewed) => {
           if (renewed) this.renewed(sentAt, renewed.resumed);
         },
-        (e) => this.opts.log.warn('lease update failed', { lease: this.opts.name, error: errorText(e) }),
+        (e) => {
+          // Our own stop aborts a renewal in flight (SIGTERM): that is no failure to report.
+          if (this.stopping.signal.aborted) this.opts.log.debug('lease renewal cancelled: stopping', { lease: this.opts.name });
+          else this.opts.log.warn('lease update failed', { lease: this.opts.name, error: errorText(e) });
+        },
       )
       .finally(() => {
         if (!this.stopping.signal.aborted) this.loopTimer = this.clock.setTimeout(() => this.tick(), this.retryMs);

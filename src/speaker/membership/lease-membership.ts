@@ -55,6 +55,8 @@ export class LeaseMembership implements Membership {
   private checkTimer?: NodeJS.Timeout;
   private stopped = false;
   private renewing = false;
+  /** The renewal in flight, if any: stop() lets it finish before deleting the Lease. */
+  private inFlight?: Promise<void>;
   /** Start of the current stretch in which the API server answered us without a long gap. */
   private apiUpSince = 0;
   private wasWatching = false;
@@ -169,6 +171,9 @@ export class LeaseMembership implements Membership {
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
     await this.informer.stop();
+    // A renewal still in flight would land after the delete and write the Lease back: wait for it
+    // (it gives up after its own timeout).
+    await this.inFlight;
     // Leaving: delete our Lease so that the others drop us at once instead of after expiry.
     await this.api.delete(this.leasePath).catch((e) => {
       if (apiStatus(e) !== 404) this.opts.log.warn('could not delete speaker lease', { error: errorText(e) });
@@ -193,18 +198,24 @@ export class LeaseMembership implements Membership {
     if (this.stopped || this.renewing) return;
     this.renewing = true;
     this.republish = false;
+    const attempt = Promise.race([
+      this.renewOnce(),
+      sleep(Math.max(2000, this.renewMs * 2)).then(() => {
+        throw new Error('timed out');
+      }),
+    ]);
+    this.inFlight = attempt.then(
+      () => undefined,
+      () => undefined,
+    );
     try {
-      await Promise.race([
-        this.renewOnce(),
-        sleep(Math.max(2000, this.renewMs * 2)).then(() => {
-          throw new Error('timed out');
-        }),
-      ]);
+      await attempt;
     } catch (e) {
       this.ownResourceVersion = undefined;
-      this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
+      if (!this.stopped) this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
     } finally {
       this.renewing = false;
+      this.inFlight = undefined;
     }
     if (this.republish && !this.stopped) void this.renew(); // published() changed while we wrote
   }
@@ -218,7 +229,9 @@ export class LeaseMembership implements Membership {
     } catch (e) {
       const status = apiStatus(e);
       if (status !== 409 && status !== 404) throw e;
-      // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the server.
+      // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the
+      // server — unless we are leaving, when gone is what we want.
+      if (this.stopped) throw e;
       const existing = await this.api.get<k8s.V1Lease>(this.leasePath).catch(() => undefined);
       written = existing
         ? await this.api.replace<k8s.V1Lease>(this.leasePath, this.body(existing.metadata?.resourceVersion))

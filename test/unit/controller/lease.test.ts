@@ -151,4 +151,23 @@ describe('LeaderElector', () => {
     expect(log.filter((l) => l.includes(' a '))).toEqual([expect.stringMatching(/a leads$/)]);
     await a.stop();
   });
+
+  it('a stop that aborts its own renewal in flight is no failure: nothing is logged as one', async () => {
+    const clock = new FakeClock();
+    const leases = new FakeLeases();
+    const warnings: string[] = [];
+    const log = { ...nullLogger, warn: (msg: string) => warnings.push(msg), error: (msg: string) => warnings.push(msg) };
+    const a = new LeaderElector({ api: leases.api('a'), namespace: 'ironlb-system', name: 'ironlb-controller', identity: 'a', clock, log, onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
+    a.start();
+    await run(clock, 100);
+    expect(a.isLeader).toBe(true);
+    leases.cut('a'); // the next renewal is sent and stays in flight
+    await run(clock, 600);
+    const stopping = a.stop(); // SIGTERM now: the renewal is aborted by the stop itself
+    leases.heal('a');
+    await run(clock, 100);
+    await stopping;
+    expect(warnings).toEqual([]);
+    expect(leases.lease?.spec?.holderIdentity).toBe(''); // released for a standby
+  });
 });
