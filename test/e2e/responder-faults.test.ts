@@ -65,16 +65,45 @@ describe('a dead or wedged responder worker (issue 14 item 5)', () => {
     return (await waitForLog(n.speaker as IronlbProcess, 'metrics and health endpoints listening')).address as string;
   }
 
-  /** Polls the node's /healthz every 50 ms while `watching()`; returns the statuses seen, in order. */
-  async function watchHealthz(n: NodeHost, addr: string, watching: () => boolean): Promise<string[]> {
-    const seen: string[] = [];
-    while (watching()) {
-      const r = await l2.lab.exec(n.ns, ['curl', '-sS', '--max-time', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://${addr}/healthz`], { allowFailure: true });
-      const status = r.stdout === '000' ? `000 (${r.stderr.trim()})` : r.stdout;
-      if (seen[seen.length - 1] !== status) seen.push(status);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    return seen;
+  interface HealthzSample {
+    /** When the request was sent and when its answer (or error) came, ms since the epoch. */
+    start: number;
+    end: number;
+    status: string;
+  }
+
+  /**
+   * Polls the node's /healthz from inside its namespace, one request every ~5 ms, until the
+   * returned stop() is called; resolves to every sample. (Polling through `ip netns exec curl`
+   * took ~100 ms per sample and missed the 503 window of a crash, which lasts only as long as a
+   * new worker takes to start: seen once in CI.)
+   */
+  function pollHealthz(n: NodeHost, addr: string): { samples: HealthzSample[]; stop: () => Promise<void> } {
+    const script = `const http=require('http');let on=true;process.stdin.on('end',()=>{on=false});process.stdin.resume();
+function poll(){if(!on)return process.exit(0);const t=Date.now();const done=(s)=>{process.stdout.write(t+' '+Date.now()+' '+s+'\\n');setTimeout(poll,5)};
+const req=http.get(${JSON.stringify(`http://${addr}/healthz`)},{timeout:2000},(res)=>{res.resume();res.on('end',()=>done(String(res.statusCode)))});
+req.on('timeout',()=>req.destroy(new Error('timeout')));req.on('error',(e)=>done('000('+(e.code||e.message)+')'))}
+poll()`;
+    const child = l2.lab.spawn(n, [process.execPath, '-e', script]);
+    const samples: HealthzSample[] = [];
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      const lines = (buf + d.toString()).split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        const [start, end, status] = l.trim().split(' ');
+        if (status) samples.push({ start: Number(start), end: Number(end), status });
+      }
+    });
+    const exited = new Promise<void>((res) => child.once('exit', () => res()));
+    return {
+      samples,
+      stop: async () => {
+        child.stdin?.end();
+        await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+        child.kill('SIGKILL');
+      },
+    };
   }
 
   /** The speaker's log records since `t0`, one line each, for the test output. */
@@ -89,11 +118,14 @@ describe('a dead or wedged responder worker (issue 14 item 5)', () => {
     const old = await probedOwner(l2, p);
     const addr = await metricsAddress(old);
     expect((await l2.lab.exec(old.ns, ['curl', '-sS', '--max-time', '3', `http://${addr}/healthz`])).stdout).toBe('ok');
+    // The poller runs (and has seen the node healthy) before the fault.
+    const healthz = pollHealthz(old, addr);
+    await eventually('/healthz polled from the node namespace', async () => healthz.samples.find((h) => h.status === '200'), 30_000, 20);
     fs.writeFileSync(faultFile, fault);
-    let watching = true;
     const t0 = Date.now();
     old.speaker?.child.kill('SIGUSR2'); // not IronlbProcess.kill(): that waits for an exit
-    const healthz = watchHealthz(old, addr, () => watching);
+    let failedAt: number;
+    let replacedAt: number;
     try {
       const failed = await eventually('the owner to say its worker failed', async () => old.speaker?.logs().find((l) => l.msg === 'responder worker failed: withdrawing as NO_LAYER2 until a new one runs' && Date.parse(String(l.ts)) >= t0), 10_000, 20);
       const r = await eventually(`a new owner after the ${fault}`, async () => p.firstOther(t0, old.nodeName), 15_000, 20);
@@ -110,12 +142,24 @@ describe('a dead or wedged responder worker (issue 14 item 5)', () => {
       // the heir's gratuitous ARP moves the client (~0.1 s, docs/failover.md).
       expect(r.t - withdrawnAt).toBeLessThan(TAKEOVER_BOUND_MS);
       // A new worker thread compiles its TypeScript first: generous.
-      await eventually('the worker to be replaced', async () => old.speaker?.logs().find((l) => l.msg === 'responder worker replaced: layer 2 usable again' && Date.parse(String(l.ts)) >= t0), 180_000, 50);
+      const replaced = await eventually('the worker to be replaced', async () => old.speaker?.logs().find((l) => l.msg === 'responder worker replaced: layer 2 usable again' && Date.parse(String(l.ts)) >= t0), 180_000, 50);
+      failedAt = withdrawnAt;
+      replacedAt = Date.parse(String(replaced.ts));
+      // A few samples after the replacement, so that the poller has seen the node healthy again.
+      await eventually('/healthz polled after the replacement', async () => healthz.samples.find((h) => h.start > replacedAt + 2), 30_000, 20);
     } finally {
-      watching = false;
+      await healthz.stop();
     }
-    const statuses = await healthz;
-    expect(statuses).toContain('503');
+    // /healthz fails meanwhile: the speaker logs "failed" just after its state turns unhealthy and
+    // "replaced" just after it turns healthy (the same tick, ms-resolution timestamps: 2 ms margin),
+    // so every request answered inside [failed, replaced) says 503, and the window is long enough
+    // (a worker's start: tens of ms at least) for the 5-ms poller to land in it.
+    const inside = healthz.samples.filter((h) => h.start > failedAt + 2 && h.end < replacedAt - 2);
+    const after = healthz.samples.filter((h) => h.start > replacedAt + 2);
+    process.stderr.write(`/healthz ${fault}: unhealthy for ${replacedAt - failedAt} ms; ${inside.length} samples inside: ${[...new Set(inside.map((h) => h.status))].join(',')}; after: ${[...new Set(after.map((h) => h.status))].join(',')}\n`);
+    expect(inside.length).toBeGreaterThan(0);
+    expect(inside.filter((h) => h.status !== '503')).toEqual([]);
+    expect(after.map((h) => h.status)).toContain('200');
     // (The last poll may have begun just before the new worker was in place.)
     expect((await l2.lab.exec(old.ns, ['curl', '-sS', '--max-time', '3', `http://${addr}/healthz`])).stdout).toBe('ok');
     // Back with a working worker, the address hashes to it again and it answers.
