@@ -24,6 +24,7 @@ import { buildStatus, formatStatus } from '../src/cli/status-command';
 import { kubeBinDir } from './lib/kube-cluster';
 import { kubeProxyBinary, natRules, podCidr } from './lib/kube-proxy';
 import { L2Lab, LAN_V4_PREFIX, ROOT_V4, type NodeHost } from './lib/l2-lab';
+import { rootLanHolder } from './lib/root-lan-lock';
 import { LAB_RANGE, REPO, labConfig, manifestSettings, withFlag } from './lib/lab-config';
 import { LAB_DIR, STATE_FILE, StepError, detachedLauncher, down, killSync, startDetached, tail, teardown, writeState, type LabState, type Out } from './lib/lab-state';
 import { haveProgram, labUnavailableReason } from './lib/netns';
@@ -94,6 +95,7 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
   const logsOf = (prefix: string) => (): string[] => state.processes.filter((p) => p.name.startsWith(prefix)).map((p) => p.log);
 
   const kubectl = path.join(kubeBinDir(), 'kubectl');
+  let busyWith: string | undefined;
   try {
     await step('checking prerequisites (root, iproute2, iptables, ping, curl, arping, kube-apiserver, kube-proxy, native addon)', async () => {
       const reason = labUnavailableReason();
@@ -104,8 +106,11 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
       }
       if (!existsSync(path.join(REPO, 'native', 'build', 'Release', 'ironlb_native.node'))) throw new Error('the native addon is not built: run `npm run setup` (or npm run build:native)');
       if (existsSync(STATE_FILE)) throw new Error(`a lab is already up (or was left over): ${STATE_FILE} exists; run \`npm run lab -- --down\` first`);
+      // A lab that runs (an e2e test, another `npm run lab`) holds the host-wide lock while its
+      // address is up: the next step waits for it. A kept lab holds the address without the lock.
+      busyWith = await rootLanHolder();
       const addrs = (await run('ip', ['-j', '-4', 'addr'])).stdout;
-      if (addrs.includes(`"${ROOT_V4}"`)) throw new Error(`${ROOT_V4} is already on an interface here (another lab or an e2e test is running?)`);
+      if (!busyWith && addrs.includes(`"${ROOT_V4}"`)) throw new Error(`${ROOT_V4} is already on an interface here: a kept lab of another checkout? (its \`npm run lab -- --down\` removes it)`);
       await fs.mkdir(LAB_DIR, { recursive: true });
       for (const f of readdirSync(LAB_DIR)) if (f.endsWith('.log')) rmSync(path.join(LAB_DIR, f));
       writeState(state);
@@ -119,6 +124,7 @@ export async function lab(argv: string[], out: Out = (s) => process.stdout.write
       state.pods = lan.pods.map((p) => ({ name: p.name, namespace: p.namespace, node: p.node.nodeName, ip: p.ip, netns: p.host.ns }));
       writeState(state);
     };
+    if (busyWith) out(`      another lab is running (${busyWith}): the next step waits until it ends (at most 10 min)\n`);
     l2 = await step(
       `building the LAN (bridge, node1-3, client), kube-apiserver v1.20.2 on ${ROOT_V4}, kube-proxy (iptables mode) in each node`,
       async () => {

@@ -18,6 +18,17 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+/** Who holds the host-wide lab lock now (its holder line), or undefined when it is free. Never waits. */
+export async function rootLanHolder(file = ROOT_LAN_LOCK): Promise<string | undefined> {
+  const free = await new Promise<boolean>((resolve) => {
+    const child = spawn('flock', ['--nonblock', file, 'true'], { stdio: 'ignore' });
+    child.on('exit', (code) => resolve(code === 0));
+    child.on('error', () => resolve(true));
+  });
+  if (free) return undefined;
+  return (await fs.readFile(`${file}.holder`, 'utf8').catch(() => 'holder unknown')).trim();
+}
+
 /** Waits (at most `timeoutMs`) for the host-wide lab lock; the error names who holds it. */
 export async function lockRootLan(timeoutMs = 600_000, file = ROOT_LAN_LOCK): Promise<HeldLock> {
   const child: ChildProcess = spawn('flock', ['--exclusive', '--timeout', String(Math.ceil(timeoutMs / 1000)), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
