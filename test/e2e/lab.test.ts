@@ -10,14 +10,18 @@ import { pidAlive } from '../harness/kube-cluster';
 import { eventually } from '../harness/kube';
 import { lockRootLan } from '../../scripts/lib/root-lan-lock';
 
-jest.setTimeout(300_000);
+// A lab runs in ~1-2 min here, but waits first for a lab that holds the host-wide lock (another
+// run's e2e file on the same machine), at most lockRootLan's 10 min: each lab call gets both.
+const LAB_RUN_MS = 240_000;
+const LOCK_WAIT_MS = 600_000;
+jest.setTimeout(LOCK_WAIT_MS + 2 * LAB_RUN_MS);
 
 const run = promisify(execFile);
 const STATE = path.join(REPO, '.lab', 'state.json');
 
 async function npmLab(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const r = await run('npm', ['run', '--silent', 'lab', '--', ...args], { cwd: REPO, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 });
+    const r = await run('npm', ['run', '--silent', 'lab', '--', ...args], { cwd: REPO, timeout: LOCK_WAIT_MS + LAB_RUN_MS, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, out: r.stdout + r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string };
