@@ -1,6 +1,7 @@
 // Entry points: the `config` text of the ConfigMap (MetalLB v0.12 language plus ironlb's
 // additions) into a typed Config, collecting every problem rather than stopping at the first.
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { blockYamlDocument } from './block-yaml';
 import { extractConfigText, type ConfigSource } from './configmap';
 import type { ConfigIssue, ParseResult } from './types';
 import { readBfdProfiles } from './validate-bfd';
@@ -19,6 +20,13 @@ function byLine(a: ConfigIssue, b: ConfigIssue): number {
 }
 
 export function parseConfigText(text: string): ParseResult {
+  const blockLines = new LineCounter();
+  const block = blockYamlDocument(text, blockLines);
+  return block ? readConfigDocument(block, blockLines) : parseConfigTextFully(text);
+}
+
+/** The same as parseConfigText, always through the `yaml` package (the fast path's oracle in tests). */
+export function parseConfigTextFully(text: string): ParseResult {
   const lines = new LineCounter();
   // Repeated keys are left to YamlReader, which reports them with their config path.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
@@ -28,6 +36,10 @@ export function parseConfigText(text: string): ParseResult {
   }
   const alias = aliasProblem(doc);
   if (alias) return { ok: false, syntax: true, errors: [{ path: '', message: `not valid YAML: ${alias.message}`, line: lines.linePos(alias.offset ?? 0).line || 1 }] };
+  return readConfigDocument(doc, lines);
+}
+
+function readConfigDocument(doc: Document, lines: LineCounter): ParseResult {
   const r = new YamlReader(doc, lines);
   const root = r.root();
   const f = isNullNode(root.node) ? {} : (r.fields(root, TOP_LEVEL_KEYS) ?? {});
