@@ -12,7 +12,6 @@ import { rest, type KubeLike } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
 import { leaseTimeMs, microTime } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
-import { sleep } from '../../util/backoff';
 import type { Membership } from './membership';
 
 export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
@@ -198,10 +197,13 @@ export class LeaseMembership implements Membership {
     if (this.stopped || this.renewing) return;
     this.renewing = true;
     this.republish = false;
+    // The give-up timer is cleared with the renewal: left running, it kept a stopped speaker's
+    // process (or a test) alive for up to two seconds.
+    let giveUp: NodeJS.Timeout | undefined;
     const attempt = Promise.race([
       this.renewOnce(),
-      sleep(Math.max(2000, this.renewMs * 2)).then(() => {
-        throw new Error('timed out');
+      new Promise<never>((_, reject) => {
+        giveUp = setTimeout(() => reject(new Error('timed out')), Math.max(2000, this.renewMs * 2));
       }),
     ]);
     this.inFlight = attempt.then(
@@ -214,6 +216,7 @@ export class LeaseMembership implements Membership {
       this.ownResourceVersion = undefined;
       if (!this.stopped) this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
     } finally {
+      clearTimeout(giveUp);
       this.renewing = false;
       this.inFlight = undefined;
     }
