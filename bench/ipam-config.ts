@@ -48,15 +48,21 @@ export function poolsOfText(text: string): readonly AddressPool[] {
   return must(parsed.ok ? parsed.config.pools : undefined, 'the benchmark config is invalid');
 }
 
-/** The controller's apply path for a ConfigMap: parse and validate, then hand the pools to the allocator. */
+/**
+ * The controller's apply path for a ConfigMap: parse and validate, then hand the pools to the
+ * allocator. Its stats are read at the end: pools apply deferred marks (the holdings re-marked
+ * in the new pools) at their first read, and an apply is done only when the pools show it.
+ */
 export function applyText(alloc: Allocator, text: string): void {
   alloc.setPools(poolsOfText(text));
+  alloc.stats();
 }
 
 /** The same for metallb.io objects. */
 export function applyObjects(alloc: Allocator, objects: readonly unknown[]): void {
   const result = translateObjects(objects, { namespace: 'metallb-system' });
   alloc.setPools(must(result.ok ? result.config.pools : undefined, 'the benchmark objects are invalid'));
+  alloc.stats();
 }
 
 /** An allocator on the text's pools with one service restored on each of the first n scattered addresses. */

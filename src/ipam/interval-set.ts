@@ -41,10 +41,11 @@ const ABOVE: Position = { chunk: -1, index: -1 };
 const CHUNK_MIN = CHUNK_MAX / 4;
 
 export class IntervalSet {
-  private readonly chunks: Chunk[];
+  // Not readonly: deleteSorted() lays the set out anew.
+  private chunks: Chunk[] = [];
   // The first start of every chunk, exact and approximate, for the top-level binary search.
-  private readonly chunkLos: bigint[];
-  private readonly chunkApprox: number[];
+  private chunkLos: bigint[] = [];
+  private chunkApprox: number[] = [];
   private valueCount = 0n;
   private count = 0;
   // Filled by locate() and read at once by its callers; shared by all sets (JavaScript runs one
@@ -73,17 +74,61 @@ export class IntervalSet {
     }
     los.length = count;
     his.length = count;
-    // Half-full chunks leave room to grow before the first split.
+    this.layOut(los, his);
+    for (let i = 0; i < count; i++) this.valueCount += his[i] - los[i] + 1n;
+  }
+
+  /** Chunks from sorted, disjoint, non-adjacent intervals; half-full, to leave room to grow before the first split. */
+  private layOut(los: bigint[], his: bigint[]): void {
+    const count = los.length;
     const step = CHUNK_MAX / 2;
     const starts = Array.from({ length: Math.ceil(count / step) }, (_, c) => c * step);
-    this.chunks = starts.map((i) => {
-      const part = count <= step ? { los, his } : { los: los.slice(i, i + step), his: his.slice(i, i + step) };
-      return part;
-    });
+    this.chunks = starts.map((i) => (count <= step ? { los, his } : { los: los.slice(i, i + step), his: his.slice(i, i + step) }));
     this.chunkLos = this.chunks.map((c) => c.los[0]);
     this.chunkApprox = this.chunkLos.map((lo) => Number(lo));
     this.count = count;
-    for (let i = 0; i < count; i++) this.valueCount += his[i] - los[i] + 1n;
+  }
+
+  /**
+   * Removes every value of `values` (ascending; repeats allowed) the set holds; returns how many
+   * it removed. A few values go one by one; many (a restore marking 100k addresses used) are
+   * merged with the intervals in one pass and the chunks laid out anew: O(n + m), where one by
+   * one cost m lookups and chunk splits.
+   */
+  deleteSorted(values: readonly bigint[]): number {
+    if (values.length < 16 || values.length * 8 < this.count) {
+      let removed = 0;
+      for (const v of values) if (this.delete(v)) removed++;
+      return removed;
+    }
+    const los: bigint[] = [];
+    const his: bigint[] = [];
+    let k = 0;
+    let removed = 0;
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.los.length; i++) {
+        let lo = c.los[i];
+        const hi = c.his[i];
+        while (k < values.length && values[k] < lo) k++;
+        while (k < values.length && values[k] <= hi) {
+          const v = values[k++];
+          if (v < lo) continue; // a repeat of the value just removed
+          if (v > lo) {
+            los.push(lo);
+            his.push(v - 1n);
+          }
+          lo = v + 1n;
+          removed++;
+        }
+        if (lo <= hi) {
+          los.push(lo);
+          his.push(hi);
+        }
+      }
+    }
+    this.layOut(los, his);
+    this.valueCount -= BigInt(removed);
+    return removed;
   }
 
   /** Number of values in the set. */

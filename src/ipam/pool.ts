@@ -3,6 +3,7 @@ import type { AddressPool } from '../config/types';
 import type { Family, IP } from './address';
 import { AddressNumbering } from './address-numbering';
 import { IntervalSet } from './interval-set';
+import { orderByBigInt } from './sort-by-bigint';
 
 interface FamilySpace {
   readonly numbering: AddressNumbering;
@@ -24,6 +25,12 @@ export class PoolState {
   private lastFamily: Family = 4;
   private lastValue = -1n;
   private lastOrdinal: bigint | undefined;
+  /**
+   * Ordinals marked used but not yet taken out of the free set. Marking is deferred until
+   * something reads the free set (freeOf): a restore marks every held address and reads
+   * nothing, so 100k marks become one sorted merge instead of 100k interval splits.
+   */
+  private readonly pendingUsed: Record<Family, bigint[]> = { 4: [], 6: [] };
 
   constructor(readonly config: AddressPool) {
     const space = (family: Family): FamilySpace => {
@@ -63,19 +70,19 @@ export class PoolState {
 
   /** Hand-out position of the first free address of the family. */
   firstFreeOrdinal(family: Family): bigint | undefined {
-    return this.spaces[family].free.first();
+    return this.freeOf(family).first();
   }
 
   /** Marks the address as held; a no-op when it is not in this pool. */
   markUsed(ip: IP): void {
     const ordinal = this.ordinalOf(ip);
-    if (ordinal !== undefined) this.spaces[ip.family].free.delete(ordinal);
+    if (ordinal !== undefined) this.pendingUsed[ip.family].push(ordinal);
   }
 
   /** Marks the address as free again; a no-op when it is not in this pool. */
   markFree(ip: IP): void {
     const ordinal = this.ordinalOf(ip);
-    if (ordinal !== undefined) this.spaces[ip.family].free.add(ordinal);
+    if (ordinal !== undefined) this.freeOf(ip.family).add(ordinal);
   }
 
   total(family: Family): bigint {
@@ -83,7 +90,24 @@ export class PoolState {
   }
 
   inUse(family: Family): bigint {
-    const s = this.spaces[family];
-    return s.numbering.size - s.free.size;
+    return this.spaces[family].numbering.size - this.freeOf(family).size;
   }
+
+  /** The family's free set with every pending mark applied: the only way the free sets are read. */
+  private freeOf(family: Family): IntervalSet {
+    const pending = this.pendingUsed[family];
+    const space = this.spaces[family];
+    if (pending.length === 1) space.free.delete(pending[0]);
+    else if (pending.length > 1) space.free.deleteSorted(sortedOrdinals(pending, space.numbering.size));
+    pending.length = 0;
+    return space.free;
+  }
+}
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** Ascending; through a BigUint64Array's native sort when every ordinal fits (pools up to 2^64 addresses). */
+function sortedOrdinals(ordinals: readonly bigint[], poolSize: bigint): bigint[] {
+  if (poolSize - 1n <= MAX_U64) return Array.from(BigUint64Array.from(ordinals).sort());
+  return orderByBigInt(ordinals).map((i) => ordinals[i]);
 }

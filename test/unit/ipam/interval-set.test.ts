@@ -152,3 +152,61 @@ describe('IntervalSet with many fragments', () => {
     expect(s.intervalCount).toBe(1);
   });
 });
+
+describe('IntervalSet.deleteSorted', () => {
+  // Against a plain Set: the bulk path (many values: merged with the intervals, chunks laid out
+  // anew) and the one-by-one path (few values) must both remove exactly the values present, and
+  // the set must go on working (adds, deletes, lookups) after it.
+  it.each([
+    ['small values', 0n],
+    ['values above 2^64', 1n << 64n],
+  ])('matches a plain Set, followed by more adds and deletes (%s)', (_, base) => {
+    let bulkRuns = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 400, size: 'max' }), // values deleted one by one first: fragments
+        fc.array(fc.integer({ min: -5, max: 2010 }), { maxLength: 1500, size: 'max' }), // then in bulk, repeats and strangers included
+        fc.array(fc.record({ add: fc.boolean(), value: fc.integer({ min: 0, max: 2000 }) }), { maxLength: 200 }),
+        (before, bulk, after) => {
+          const s = new IntervalSet([{ lo: base, hi: base + 2000n }]);
+          const model = new Set<number>(Array.from({ length: 2001 }, (_, i) => i));
+          for (const v of before) {
+            s.delete(base + BigInt(v));
+            model.delete(v);
+          }
+          const sorted = [...bulk].sort((a, b) => a - b).filter((v) => base > 0n || v >= 0);
+          let expectedRemoved = 0;
+          for (const v of sorted) if (model.delete(v)) expectedRemoved++;
+          if (sorted.length >= 16 && sorted.length * 8 >= s.intervalCount) bulkRuns++;
+          expect(s.deleteSorted(sorted.map((v) => base + BigInt(v)))).toBe(expectedRemoved);
+          for (const { add, value } of after) {
+            const v = base + BigInt(value);
+            expect(add ? s.add(v) : s.delete(v)).toBe(add ? !model.has(value) : model.has(value));
+            if (add) model.add(value);
+            else model.delete(value);
+          }
+          const want = [...model].sort((a, b) => a - b);
+          const expanded = list(s).flatMap(([lo, hi]) => Array.from({ length: Number(hi - lo + 1n) }, (_, i) => Number(lo - base) + i));
+          expect(expanded).toEqual(want);
+          const ivs = list(s);
+          expect(ivs.every(([lo], k) => k === 0 || lo > ivs[k - 1][1] + 1n)).toBe(true);
+          expect(s.intervalCount).toBe(ivs.length);
+          expect(s.size).toBe(BigInt(model.size));
+          expect(s.first()).toBe(want.length > 0 ? base + BigInt(want[0]) : undefined);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(bulkRuns).toBeGreaterThan(100); // the merge path, not only the one-by-one one
+  });
+
+  it('empties a set whole and leaves it usable', () => {
+    const s = new IntervalSet([{ lo: 0n, hi: 99n }]);
+    expect(s.deleteSorted(Array.from({ length: 100 }, (_, i) => BigInt(i)))).toBe(100);
+    expect(s.size).toBe(0n);
+    expect(s.intervalCount).toBe(0);
+    expect(s.first()).toBeUndefined();
+    expect(s.add(42n)).toBe(true);
+    expect(list(s)).toEqual([[42n, 42n]]);
+  });
+});
