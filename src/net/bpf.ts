@@ -142,6 +142,52 @@ export function neighborDiscoveryFilter(): BpfInstruction[] {
   ];
 }
 
+export const MAX_FILTERED_NDP_ADDRESSES = 220;
+/** Instructions per address and checked field: four word loads and compares, and a jump to the accept. */
+const PER_NDP_ADDRESS = 9;
+
+/**
+ * Like neighborDiscoveryFilter, but a Neighbor Solicitation passes only when its target address
+ * or its IPv6 source is one of `addresses` (16 bytes each: the ones this node answers, probes or
+ * watches for conflicts), so that a flood of solicitations for other addresses is dropped by the
+ * kernel and never queues ahead of a legitimate one. Advertisements always pass (answers to probes
+ * and audits, foreign claims). Empty: no solicitation passes. More than MAX_FILTERED_NDP_ADDRESSES
+ * (the compares take 18 instructions per address): neighborDiscoveryFilter().
+ */
+export function neighborDiscoveryFilterFor(addresses: readonly Uint8Array[]): BpfInstruction[] {
+  if (addresses.length > MAX_FILTERED_NDP_ADDRESSES) return neighborDiscoveryFilter();
+  const unique = new Map<string, number[]>();
+  for (const a of addresses) unique.set(Buffer.from(a).toString('hex'), [0, 4, 8, 12].map((o) => word(a, o)));
+  const prog: BpfInstruction[] = [
+    ins(LDH_ABS, 0, 0, 12),
+    ins(JEQ_K, 1, 0, 0x86dd),
+    ins(RET_K, 0, 0, 0),
+    ins(LDB_ABS, 0, 0, 20),
+    ins(JEQ_K, 1, 0, 58),
+    ins(RET_K, 0, 0, 0),
+    ins(LDB_ABS, 0, 0, 54),
+    ins(JEQ_K, 0, 1, 136),
+    ins(RET_K, 0, 0, ACCEPT), // an advertisement
+    ins(JEQ_K, 1, 0, 135),
+    ins(RET_K, 0, 0, 0), // neither solicitation nor advertisement
+  ];
+  const jumpsToAccept: number[] = [];
+  // The solicitation's target (Ethernet 14 + IPv6 40 + ICMPv6 8), then the IPv6 source (14 + 8).
+  for (const offset of [62, 22]) {
+    for (const words of unique.values()) {
+      // A mismatched word skips the rest of this address's compares (and its jump to the accept).
+      words.forEach((w, i) => prog.push(ins(LDW_ABS, 0, 0, offset + 4 * i), ins(JEQ_K, 0, PER_NDP_ADDRESS - 2 * (i + 1), w)));
+      jumpsToAccept.push(prog.length);
+      prog.push(ins(JA, 0, 0, 0));
+    }
+  }
+  prog.push(ins(RET_K, 0, 0, 0));
+  const accept = prog.length;
+  prog.push(ins(RET_K, 0, 0, ACCEPT));
+  for (const at of jumpsToAccept) prog[at] = ins(JA, 0, 0, accept - at - 1);
+  return prog;
+}
+
 /** IPv6, next header ICMPv6 (no extension headers), ICMPv6 type `icmpType` (135 = NS). */
 export function icmpv6TypeFilter(icmpType: number): BpfInstruction[] {
   return matchAll([

@@ -317,9 +317,11 @@ d('layer-2 responder in network namespaces', () => {
     expect(await ndisc(VIP6)).toBeUndefined();
     const s = await stats();
     expect(s.ownedV4 + s.ownedV6).toBe(0);
-    // The ARP requests were dropped by the socket's kernel filter, updated with the owned set:
-    // none reached the worker (the NSs did: NDP sockets filter by message type only).
+    // The ARP requests and the Neighbor Solicitations were dropped by the sockets' kernel filters
+    // (bpf.ts arpFilterFor, neighborDiscoveryFilterFor), updated with the owned set: none reached
+    // the worker. (Before the NDP sockets filtered by target, the NSs did.)
     expect(s.counters.requests.arp).toBe(lost.counters.requests.arp);
+    expect(s.counters.requests.ndp).toBe(lost.counters.requests.ndp);
     expect(s.counters.sendFailures - before.counters.sendFailures).toBe(0);
     expect(s.counters.socketDrops - before.counters.socketDrops).toBe(0);
   });

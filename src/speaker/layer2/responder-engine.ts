@@ -302,10 +302,13 @@ export class ResponderEngine {
   }
 
   /** ARP requests reach us only for the addresses we answer, probe or watch (socket-set.ts). */
+  /** The sockets' kernel filters follow what is owned, probed or watched (one pass for both families). */
   private syncArpInterest(): void {
     const v4: Uint8Array[] = [];
-    for (const m of [this.addrs, this.watchOnly]) for (const a of m.values()) if (a.family === 4) v4.push(a.bytes);
+    const v6: Uint8Array[] = [];
+    for (const m of [this.addrs, this.watchOnly]) for (const a of m.values()) (a.family === 4 ? v4 : v6).push(a.bytes);
     this.sockets.setArpInterest(v4);
+    this.sockets.setNdpInterest(v6);
   }
 
   private syncMemberships(): void {

@@ -1,7 +1,7 @@
 // The responder's packet sockets: per interface one ARP and one NDP socket (BPF-filtered), the
 // solicited-node multicast groups joined on the NDP one, and the route monitor. All system calls
 // go through PacketIo, so unit tests run this with test/support/fake-packet-io.ts.
-import { arpFilter, arpFilterFor, neighborDiscoveryFilter } from '../../net/bpf';
+import { arpFilter, arpFilterFor, neighborDiscoveryFilter, neighborDiscoveryFilterFor } from '../../net/bpf';
 import type { BpfInstruction } from '../../net/native';
 import { ETH_P_ARP, ETH_P_IPV6, isNativeError } from '../../net/native';
 import type { PacketIo } from '../../net/packet-io';
@@ -55,7 +55,10 @@ export class PacketSocketSet {
   private pollList: number[];
   /** The ARP sockets' filter: arpFilterFor(the addresses of interest), once they are known. */
   private arpProgram: BpfInstruction[] = arpFilter();
+  /** The NDP sockets' filter: neighborDiscoveryFilterFor(the IPv6 addresses of interest), once known. */
+  private ndpProgram: BpfInstruction[] = neighborDiscoveryFilter();
   private arpInterestKey = '';
+  private ndpInterestKey = '';
 
   constructor(
     private readonly io: PacketIo,
@@ -215,10 +218,23 @@ export class PacketSocketSet {
     if (key === this.arpInterestKey) return;
     this.arpInterestKey = key;
     this.arpProgram = arpFilterFor(addresses);
+    this.refilter('arpFd', this.arpProgram);
+  }
+
+  /** The same for the IPv6 addresses and the NDP sockets (bpf.ts neighborDiscoveryFilterFor). */
+  setNdpInterest(addresses: readonly Uint8Array[]): void {
+    const key = addresses.map((a) => Buffer.from(a).toString('hex')).sort().join(',');
+    if (key === this.ndpInterestKey) return;
+    this.ndpInterestKey = key;
+    this.ndpProgram = neighborDiscoveryFilterFor(addresses);
+    this.refilter('ndpFd', this.ndpProgram);
+  }
+
+  private refilter(kind: 'arpFd' | 'ndpFd', program: BpfInstruction[]): void {
     for (const s of this.ifaces.values()) {
-      if (s.arpFd < 0) continue;
+      if (s[kind] < 0) continue;
       try {
-        this.io.setSocketFilter(s.arpFd, this.arpProgram);
+        this.io.setSocketFilter(s[kind], program);
       } catch (e) {
         this.on.error(`${s.cfg.name}: ${errText(e)}`);
       }
@@ -232,7 +248,7 @@ export class PacketSocketSet {
         const fd =
           kind === 'arp'
             ? this.io.openPacketSocket(cfg.ifindex, ETH_P_ARP, this.arpProgram)
-            : this.io.openPacketSocket(cfg.ifindex, ETH_P_IPV6, neighborDiscoveryFilter());
+            : this.io.openPacketSocket(cfg.ifindex, ETH_P_IPV6, this.ndpProgram);
         this.on.fdOpened(fd);
         this.byFd.set(fd, { iface: s, kind });
         try {

@@ -1,4 +1,18 @@
-import { arpFilter, arpFilterFor, arpReplyFilter, arpRequestFilter, MAX_FILTER_INSTRUCTIONS, MAX_FILTERED_ARP_ADDRESSES, matchAll, neighborAdvertisementFilter, neighborSolicitationFilter, runFilter } from '../../../src/net/bpf';
+import {
+  arpFilter,
+  arpFilterFor,
+  arpReplyFilter,
+  arpRequestFilter,
+  MAX_FILTER_INSTRUCTIONS,
+  MAX_FILTERED_ARP_ADDRESSES,
+  MAX_FILTERED_NDP_ADDRESSES,
+  matchAll,
+  neighborAdvertisementFilter,
+  neighborDiscoveryFilter,
+  neighborDiscoveryFilterFor,
+  neighborSolicitationFilter,
+  runFilter,
+} from '../../../src/net/bpf';
 import { arpReplyFrame, arpRequestFrame, neighborAdvertisementFrame, neighborSolicitationFrame } from '../protocol/fixtures';
 
 describe('socket filters', () => {
@@ -99,5 +113,67 @@ describe('arpFilterFor: ARP requests only for the addresses of interest (a flood
   it('beyond that many, every ARP request passes (the responder checks each itself, as before)', () => {
     const many = Array.from({ length: MAX_FILTERED_ARP_ADDRESSES + 1 }, (_, i) => ip(198, 18, i >> 8, i & 255));
     expect(arpFilterFor(many)).toEqual(arpFilter());
+  });
+});
+
+describe('neighborDiscoveryFilterFor: solicitations only for the IPv6 addresses of interest', () => {
+  /** 2001:db8::<hi>:<lo> as 16 bytes. */
+  const v6 = (hi: number, lo: number): Uint8Array => Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, hi >> 8, hi & 255, lo >> 8, lo & 255]);
+  const CLIENT = v6(0, 0x10);
+  /** An NDP frame (fixtures layout): IPv6 source at 22, ICMPv6 type at 54, NS target at 62. */
+  function ndp(type: 135 | 136, source: Uint8Array, target: Uint8Array): Buffer {
+    const f = Buffer.from(type === 135 ? neighborSolicitationFrame() : neighborAdvertisementFrame());
+    f[54] = type;
+    Buffer.from(source).copy(f, 22);
+    Buffer.from(target).copy(f, 62);
+    return f;
+  }
+  const OWNED = [v6(0, 0x90), v6(0, 0x91)];
+
+  it('passes solicitations whose target or source is of interest, every advertisement, nothing else', () => {
+    const f = neighborDiscoveryFilterFor(OWNED);
+    expect(runFilter(f, ndp(135, CLIENT, v6(0, 0x90)))).toBeGreaterThan(0);
+    expect(runFilter(f, ndp(135, CLIENT, v6(0, 0x91)))).toBeGreaterThan(0);
+    expect(runFilter(f, ndp(135, CLIENT, v6(0, 0x92)))).toBe(0); // the flood's kind
+    expect(runFilter(f, ndp(135, v6(0, 0x90), v6(0, 0x92)))).toBeGreaterThan(0); // someone using our address
+    expect(runFilter(f, ndp(136, v6(0, 0x11), CLIENT))).toBeGreaterThan(0); // advertisements always
+    const echo = ndp(135, CLIENT, v6(0, 0x90));
+    echo[54] = 128; // an echo request is no neighbour discovery
+    expect(runFilter(f, echo)).toBe(0);
+    const tcp = ndp(135, CLIENT, v6(0, 0x90));
+    tcp[20] = 6;
+    expect(runFilter(f, tcp)).toBe(0);
+    expect(runFilter(f, arpRequestFrame())).toBe(0);
+    expect(runFilter(f, ndp(135, CLIENT, v6(0, 0x90)).subarray(0, 70))).toBe(0); // too short for the target
+  });
+
+  it('with nothing of interest no solicitation passes, advertisements still do', () => {
+    const f = neighborDiscoveryFilterFor([]);
+    expect(runFilter(f, ndp(135, CLIENT, v6(0, 0x90)))).toBe(0);
+    expect(runFilter(f, ndp(136, v6(0, 0x11), CLIENT))).toBeGreaterThan(0);
+  });
+
+  it(`holds ${MAX_FILTERED_NDP_ADDRESSES} addresses: each passes, an address differing in any one of its four words does not`, () => {
+    const listed = Array.from({ length: MAX_FILTERED_NDP_ADDRESSES }, (_, i) => v6(i * 2, 0x1000 + i * 2));
+    const f = neighborDiscoveryFilterFor(listed);
+    expect(f.length).toBeLessThanOrEqual(MAX_FILTER_INSTRUCTIONS);
+    f.forEach(([, jt, jf], pc) => {
+      expect(Math.max(jt, jf)).toBeLessThanOrEqual(255);
+      expect(pc + 1 + Math.max(jt, jf)).toBeLessThanOrEqual(f.length);
+    });
+    for (const a of listed) {
+      expect(runFilter(f, ndp(135, CLIENT, a))).toBeGreaterThan(0);
+      expect(runFilter(f, ndp(135, a, CLIENT))).toBeGreaterThan(0);
+      for (const byte of [3, 7, 11, 15]) {
+        const near = Uint8Array.from(a);
+        near[byte] ^= 1;
+        expect(runFilter(f, ndp(135, CLIENT, near))).toBe(0);
+      }
+    }
+  });
+
+  it('beyond that many, every solicitation passes (the responder checks each itself, as before)', () => {
+    const many = Array.from({ length: MAX_FILTERED_NDP_ADDRESSES + 1 }, (_, i) => v6(0, i));
+    expect(neighborDiscoveryFilterFor(many)).toEqual(neighborDiscoveryFilter());
   });
 });

@@ -167,6 +167,31 @@ describe('ResponderEngine', () => {
     expect(s.sent.filter((f) => hex(f, 0, 6) === '020000000010')).toHaveLength(1);
   });
 
+  it("keeps each NDP socket's kernel filter to the IPv6 addresses it answers or watches: a solicitation flood for others never queues", () => {
+    const { io, engine, configure, setAddresses } = setup(undefined, true);
+    configure([ETH0]);
+    setAddresses([{ address: VIP4 }, { address: VIP6 }]);
+    const s = ndpSocket(io);
+    s.sent.length = 0;
+    const solicit = (target: string) => buildNeighborSolicitation({ sourceMac: parseMac(CLIENT_MAC), sourceIp: parseIPv6('2001:db8:100::10'), target: parseIPv6(target) });
+    for (let i = 0; i < 50; i++) io.deliver(2, ETH_P_IPV6, solicit(`2001:db8:100::${(0x100 + i).toString(16)}`));
+    io.deliver(2, ETH_P_IPV6, solicit(VIP6));
+    expect(s.filtered).toBe(50);
+    expect(s.queue).toHaveLength(1);
+    engine.runSlice();
+    expect(s.sent).toHaveLength(1);
+    // The address lost: its solicitations are dropped by the kernel too, at once.
+    setAddresses([{ address: VIP4 }]);
+    io.deliver(2, ETH_P_IPV6, solicit(VIP6));
+    expect(s.filtered).toBe(51);
+    // A second address gained: answered.
+    setAddresses([{ address: '2001:db8:100::120' }]);
+    s.sent.length = 0;
+    io.deliver(2, ETH_P_IPV6, solicit('2001:db8:100::120'));
+    engine.runSlice();
+    expect(s.sent.filter((f) => f[54] === 136)).toHaveLength(1);
+  });
+
   it('answers a Neighbor Solicitation for an owned address', () => {
     const { io, engine, configure, setAddresses } = setup();
     configure([ETH0]);
