@@ -95,10 +95,11 @@ export class PoolState {
 
   /** The family's free set with every pending mark applied: the only way the free sets are read. */
   private freeOf(family: Family): IntervalSet {
-    const pending = this.pendingUsed[family];
     const space = this.spaces[family];
+    const pending = this.pendingUsed[family];
+    if (pending.length === 0) return space.free; // the allocation path: nothing deferred since the last read
     if (pending.length === 1) space.free.delete(pending[0]);
-    else if (pending.length > 1) space.free.deleteSorted(sortedOrdinals(pending, space.numbering.size));
+    else space.free.deleteSorted(sortedOrdinals(pending, space.numbering.size));
     pending.length = 0;
     return space.free;
   }
