@@ -6,7 +6,7 @@
 // It builds the same nodes the `yaml` package builds (value, type, source, range start) and fills
 // the LineCounter the same way, so the config reader reports the same issues on the same lines.
 // Anything outside the subset (flow collections, anchors, tags, block scalars, multi-line or
-// escaped scalars, tabs, CR, documents markers, empty values, any scalar whose YAML 1.2 core
+// escaped scalars, tabs, CR, document markers, empty values, any scalar whose YAML 1.2 core
 // resolution is not obviously a string, a canonical integer or a lowercase boolean) returns
 // undefined, and the caller uses the `yaml` package. The unit test compares both on random
 // documents built to sit on the subset's edges.
