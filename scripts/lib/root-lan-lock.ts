@@ -13,6 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const ROOT_LAN_LOCK = path.join(os.tmpdir(), 'ironlb-root-lan.lock');
+/** How long a lab waits for another to release the host-wide lock before it gives up. */
+export const ROOT_LAN_WAIT_MS = 600_000;
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -30,7 +32,7 @@ export async function rootLanHolder(file = ROOT_LAN_LOCK): Promise<string | unde
 }
 
 /** Waits (at most `timeoutMs`) for the host-wide lab lock; the error names who holds it. */
-export async function lockRootLan(timeoutMs = 600_000, file = ROOT_LAN_LOCK): Promise<HeldLock> {
+export async function lockRootLan(timeoutMs = ROOT_LAN_WAIT_MS, file = ROOT_LAN_LOCK): Promise<HeldLock> {
   const child: ChildProcess = spawn('flock', ['--exclusive', '--timeout', String(Math.ceil(timeoutMs / 1000)), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -8,12 +8,12 @@ import { promisify } from 'node:util';
 import { REPO } from '../harness/processes';
 import { pidAlive } from '../harness/kube-cluster';
 import { eventually } from '../harness/kube';
-import { lockRootLan } from '../../scripts/lib/root-lan-lock';
+import { lockRootLan, ROOT_LAN_WAIT_MS } from '../../scripts/lib/root-lan-lock';
 
 // A lab runs in ~1-2 min here, but waits first for a lab that holds the host-wide lock (another
-// run's e2e file on the same machine), at most lockRootLan's 10 min: each lab call gets both.
+// run's e2e file on the same machine), at most lockRootLan's wait: each lab call gets both.
 const LAB_RUN_MS = 240_000;
-const LOCK_WAIT_MS = 600_000;
+const LOCK_WAIT_MS = ROOT_LAN_WAIT_MS;
 jest.setTimeout(LOCK_WAIT_MS + 2 * LAB_RUN_MS);
 
 const run = promisify(execFile);
