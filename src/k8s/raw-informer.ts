@@ -9,6 +9,7 @@ import { ApiError } from './rest';
 import { rest, type KubeLike } from './kube';
 import type { RestClient } from './rest';
 import { Backoff, sleep } from '../util/backoff';
+import { DEFAULT_WATCH_STALL, WatchStall, type WatchStallOptions } from './watch-stall';
 import type { Logger } from '../util/log';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -37,7 +38,12 @@ export interface KubeObject {
 export interface RawInformerOptions<T> extends InformerOptions<T> {
   /** Server-side watch timeout; client-go picks 5-10 minutes at random so watches do not renew in step. */
   watchTimeoutSeconds?: number;
+  /** When a watch silent after a burst is restarted (watch-stall.ts); DEFAULT_WATCH_STALL unless given. */
+  watchStall?: WatchStallOptions;
 }
+
+/** The reason a watch was ended by us because it went silent after a burst (watch-stall.ts). */
+class WatchStalled extends Error {}
 
 interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -142,9 +148,15 @@ export class RawInformer<T extends KubeObject> {
       try {
         if (!this.resourceVersion) await this.relist(stop);
         await this.watch(stop);
+        this.opts.log.debug('watch ended by the server; watching again', { path: this.path, resourceVersion: this.resourceVersion });
       } catch (e) {
         if (stop.aborted) return;
+        if (e instanceof WatchStalled) {
+          this.opts.log.info('watch silent after a burst of events (the API server may have dropped it): watching again', { path: this.path, resourceVersion: this.resourceVersion });
+          continue;
+        }
         if (apiStatus(e) === 410) {
+          this.opts.log.debug('watch resourceVersion too old; relisting', { path: this.path, resourceVersion: this.resourceVersion });
           this.resourceVersion = ''; // too old: relist at once, as client-go does
           continue;
         }
@@ -187,40 +199,56 @@ export class RawInformer<T extends KubeObject> {
 
   private async watch(stop: AbortSignal): Promise<void> {
     const seconds = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
-    // A black-holed connection sends nothing and never ends: give up a little after the server would have.
-    await withDeadline(seconds * 1000 + DEFAULT_API_TIMEOUT_MS, stop, async (signal) => {
-      const query = { ...this.query(), watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(seconds), resourceVersion: this.resourceVersion };
-      const res = await this.client.stream(this.path, query, signal);
-      this.healthyFlag = true;
-      this.backoff.reset();
-      const lines = new LineSplitter();
-      await new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const fail = (e: unknown): void => {
-          if (settled) return;
-          settled = true; // before destroy(), whose own 'error'/'aborted' must not replace this reason
-          reject(e instanceof Error ? e : new Error(String(e)));
-          res.destroy();
-        };
-        const onLine = (line: string): void => {
-          try {
-            this.event(JSON.parse(line) as WatchEvent<T>);
-          } catch (e) {
-            fail(e);
-          }
-        };
-        res.on('data', (chunk: Buffer) => lines.push(chunk, onLine));
-        res.on('end', () => {
-          lines.end(onLine);
-          if (!settled) resolve();
-          settled = true;
+    const stalled = new AbortController();
+    const stall = new WatchStall(this.opts.watchStall ?? DEFAULT_WATCH_STALL);
+    let stallTimer: NodeJS.Timeout | undefined;
+    const checkStall = (): void => {
+      stallTimer = undefined;
+      const next = stall.check(performance.now());
+      if (next === 'restart') stalled.abort(new WatchStalled('watch silent after a burst'));
+      else if (next !== undefined) stallTimer = setTimeout(checkStall, next);
+    };
+    try {
+      // A black-holed connection sends nothing and never ends: give up a little after the server would have.
+      await withDeadline(seconds * 1000 + DEFAULT_API_TIMEOUT_MS, AbortSignal.any([stop, stalled.signal]), async (signal) => {
+        const query = { ...this.query(), watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(seconds), resourceVersion: this.resourceVersion };
+        const res = await this.client.stream(this.path, query, signal);
+        this.healthyFlag = true;
+        this.backoff.reset();
+        const lines = new LineSplitter();
+        await new Promise<void>((resolve, reject) => {
+          let settled = false;
+          const fail = (e: unknown): void => {
+            if (settled) return;
+            settled = true; // before destroy(), whose own 'error'/'aborted' must not replace this reason
+            reject(e instanceof Error ? e : new Error(String(e)));
+            res.destroy();
+          };
+          const onLine = (line: string): void => {
+            try {
+              this.event(JSON.parse(line) as WatchEvent<T>);
+            } catch (e) {
+              fail(e);
+              return;
+            }
+            stall.event(performance.now());
+            if (stallTimer === undefined) checkStall();
+          };
+          res.on('data', (chunk: Buffer) => lines.push(chunk, onLine));
+          res.on('end', () => {
+            lines.end(onLine);
+            if (!settled) resolve();
+            settled = true;
+          });
+          res.on('error', (e) => fail(signal.aborted ? signal.reason : e));
+          res.on('aborted', () => fail(signal.aborted ? signal.reason : new Error('watch connection reset')));
+          // A connection reset may show only as 'close': a watch that ends without 'end' failed.
+          res.on('close', () => fail(signal.aborted ? signal.reason : new Error('watch connection closed')));
         });
-        res.on('error', (e) => fail(signal.aborted ? signal.reason : e));
-        res.on('aborted', () => fail(signal.aborted ? signal.reason : new Error('watch connection reset')));
-        // A connection reset may show only as 'close': a watch that ends without 'end' failed.
-        res.on('close', () => fail(signal.aborted ? signal.reason : new Error('watch connection closed')));
       });
-    });
+    } finally {
+      clearTimeout(stallTimer);
+    }
   }
 
   private event(ev: WatchEvent<T>): void {

@@ -126,4 +126,53 @@ describe('RawInformer against a fake API server', () => {
     await until('a new watch', () => watches.length === 2);
     expect(informer.healthy).toBe(true);
   });
+
+  // kube-apiserver v1.20 force-closes a watcher that fell behind in a burst but leaves the HTTP
+  // response open and silent (src/k8s/watch-stall.ts): the fake does exactly that.
+  describe('a watch that goes silent after a burst (force-closed, never ended)', () => {
+    const QUIET_MS = 300;
+    const burst = (from: number, n: number): string => Array.from({ length: n }, (_, i) => line('ADDED', obj(`s${from + i}`, String(100 + from + i)))).join('');
+    beforeEach(async () => {
+      await informer.stop();
+      const opts = { log, watchTimeoutSeconds: 30, watchStall: { burstEvents: 20, windowMs: 1000, quietMs: QUIET_MS } };
+      informer = new RawInformer(client, '/api/v1/things', opts);
+      informer.on((o, ev) => events.push(`${ev} ${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`));
+    });
+
+    test('is restarted from its last resourceVersion once the silence outlasts quietMs; later events arrive', async () => {
+      await informer.start();
+      await until('the watch', () => watches.length === 1);
+      const t0 = Date.now();
+      watches[0].write(burst(0, 25));
+      await until('the burst', () => events.length === 27);
+      // the server "forgets" the watcher here: nothing more on this response, and no end
+      await until('a second watch', () => watches.length === 2, 10 * QUIET_MS);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(QUIET_MS - 20); // not before the quiet time (timer slack)
+      expect(api.requests.at(-1)?.url).toContain('resourceVersion=124');
+      watches[1].write(line('ADDED', obj('late', '200')));
+      await until('the event after the restart', () => events.includes('add late@200'));
+      expect(informer.healthy).toBe(true);
+    });
+
+    test('a few events and then silence is a quiet cluster, not a stall: the watch is left alone', async () => {
+      await informer.start();
+      await until('the watch', () => watches.length === 1);
+      watches[0].write(burst(0, 19)); // one short of a burst
+      await until('the events', () => events.length === 21);
+      await new Promise((r) => setTimeout(r, 4 * QUIET_MS));
+      expect(watches).toHaveLength(1);
+    });
+
+    test('a steady stream is not restarted while events keep coming', async () => {
+      await informer.start();
+      await until('the watch', () => watches.length === 1);
+      watches[0].write(burst(0, 25));
+      // events every QUIET_MS / 3 for 3 x QUIET_MS: never silent for QUIET_MS
+      for (let i = 0; i < 9; i++) {
+        await new Promise((r) => setTimeout(r, QUIET_MS / 3));
+        watches[0].write(burst(100 + i, 1));
+      }
+      expect(watches).toHaveLength(1);
+    });
+  });
 });
