@@ -33,8 +33,10 @@ export async function watchServed(kc: k8s.KubeConfig, core: k8s.CoreV1Api, names
   // client-node's informer, used before, went quiet mid-burst even on a nearly idle machine (why
   // was not found), and the run was settled only by the list below, 10-12 s late: a ratio of
   // 0.23x that measured the bench, not the controller.
-  const log = createLogger({ level: 'warn', write: (line) => process.stderr.write(`[bench watch] ${line}\n`) });
-  const informer = new Informer<k8s.V1Service>(kc, `/api/v1/namespaces/${namespace}/services`, { log });
+  const log = createLogger({ level: process.env.BENCH_WATCH_LOG === 'debug' ? 'debug' : 'warn', write: (line) => process.stderr.write(`[bench watch] ${line}\n`) });
+  // A watch the server drops mid-burst without ending it (watch-stall.ts) is restarted after 0.5 s
+  // of silence instead of the product's 5 s, so such a drop costs the measurement little.
+  const informer = new Informer<k8s.V1Service>(kc, `/api/v1/namespaces/${namespace}/services`, { log, watchStall: { burstEvents: 20, windowMs: 1000, quietMs: 500 } });
   const see = (svc: k8s.V1Service): void => {
     if ((svc.status?.loadBalancer?.ingress ?? []).length > 0) served.add(svc.metadata?.name ?? '');
     if (served.size === N) resolve(performance.now());
@@ -53,7 +55,7 @@ export async function watchServed(kc: k8s.KubeConfig, core: k8s.CoreV1Api, names
     void countServed(core, namespace)
       .then((n) => {
         if (n !== N || done) return;
-        process.stderr.write(`[bench] all ${N} Services of ${namespace} served, seen by list (the watch went quiet: the time is late)\n`);
+        process.stderr.write(`[bench] all ${N} Services of ${namespace} served, seen by list; the watch had seen ${served.size}, the last of them ${((performance.now() - lastGrowth) / 1000).toFixed(1)} s ago (the time is late)\n`);
         resolve(performance.now());
       })
       .catch(() => undefined);
@@ -92,15 +94,17 @@ export function rssMiB(pid: number): number {
 /**
  * The baseline both benches compare the controller with: N pending LoadBalancer Services in the
  * namespace `bare`, whose status the same client patches `concurrency` at a time (address
- * `ipFor(i)` for the i-th), until a watch has seen them all. Returns the time that took, in ms;
+ * `ipFor(i)` for the i-th), until a watch has seen them all. Returns the time that took, in ms,
+ * and the CPU seconds the `servers` (pids: the API server, etcd) and this process spent meanwhile;
  * the Services are deleted afterwards.
  */
-export async function bareStatusLoop(kit: ServiceKit, kc: k8s.KubeConfig, names: string[], ipFor: (i: number) => string, concurrency: number): Promise<number> {
+export async function bareStatusLoop(kit: ServiceKit, kc: k8s.KubeConfig, names: string[], ipFor: (i: number) => string, concurrency: number, servers: number[] = []): Promise<{ ms: number; cpu: PhaseCpu }> {
   const core = kit.core;
   await kit.ensureNamespace('bare');
   await pool(names, 16, (name) => kit.createLB('bare', name));
   const watch = await watchServed(kc, core, 'bare', names.length);
   const t0 = performance.now();
+  const cpu0 = phaseCpu(servers);
   // The controller's own client (k8s/rest.ts, one keep-alive agent, no model classes): the
   // baseline is the API server's cost of the same patches, not a slower client's.
   const client = rest(kc);
@@ -111,8 +115,22 @@ export async function bareStatusLoop(kit: ServiceKit, kc: k8s.KubeConfig, names:
     }),
   );
   const ms = (await watch.allServed) - t0;
+  const cpu = phaseCpu(servers, cpu0);
   watch.stop();
   if ((await countServed(core, 'bare')) !== names.length) throw new Error('bare loop did not patch every Service');
   await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: 'bare' }));
-  return ms;
+  return { ms, cpu };
+}
+
+/** CPU seconds of some processes and of this one (the bench: its watch, and the bare loop's client). */
+export interface PhaseCpu {
+  servers: number[];
+  bench: number;
+}
+
+/** CPU seconds so far, or since `since` when given. */
+export function phaseCpu(servers: number[], since?: PhaseCpu): PhaseCpu {
+  const now = { servers: servers.map(cpuSeconds), bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6 };
+  if (!since) return now;
+  return { servers: now.servers.map((c, i) => c - since.servers[i]), bench: now.bench - since.bench };
 }

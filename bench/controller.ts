@@ -9,7 +9,7 @@ import { destroyCluster, startCluster } from '../test/harness/kube-cluster';
 import { startIronlb } from '../test/harness/processes';
 import { loadKubeConfig } from '../src/k8s/client';
 import { ServiceKit } from '../test/harness/services';
-import { bareStatusLoop, cpuSeconds, peakRssMiB, pool, watchServed } from './api-bench';
+import { bareStatusLoop, cpuSeconds, peakRssMiB, phaseCpu, pool, watchServed, type PhaseCpu } from './api-bench';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - 198.51.100.0-198.51.${100 + octets - 1}.255\n`);
 
     // Baseline: the same client patching N statuses, CONCURRENCY at a time.
-    const bareMs = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY);
+    const servers = [cluster.pids.apiserver, cluster.pids.etcd];
+    const { ms: bareMs, cpu: bareCpu } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers);
 
     // The controller, started on N pending Services.
     await kit.ensureNamespace('bench');
@@ -48,16 +49,21 @@ async function main(): Promise<void> {
     const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...(process.env.BENCH_CONTROLLER_ARGS ?? '').split(' ').filter((a) => a !== '')], { compiled: true });
     // The clock starts when the controller has listed everything, not at process start-up.
     let syncedAt = 0;
+    let cpu0: PhaseCpu | undefined;
+    let ctlCpu0 = 0;
     while (!syncedAt) {
-      if (ctl.output().includes('caches synced')) syncedAt = performance.now();
+      if (ctl.output().includes('caches synced')) [syncedAt, cpu0, ctlCpu0] = [performance.now(), phaseCpu(servers), cpuSeconds(ctl.pid)];
       else await new Promise((r) => setTimeout(r, 5));
     }
     const ctlMs = (await ctlWatch.allServed) - syncedAt;
+    const ctlPhaseCpu = { ...phaseCpu(servers, cpu0), controller: cpuSeconds(ctl.pid) - ctlCpu0 };
     ctlWatch.stop();
     // Events are API writes too: how many the controller wrote while its status writes ran.
     const eventsDuringBurst = (await core.listNamespacedEvent({ namespace: 'bench' })).items.length;
     const rss = peakRssMiB(ctl.pid);
     const cpu = cpuSeconds(ctl.pid);
+    // BENCH_LOG=file: the controller's own log of the run, to see where a slow Service waited.
+    if (process.env.BENCH_LOG) await fs.writeFile(process.env.BENCH_LOG, ctl.output());
     await ctl.kill('SIGTERM');
 
     const rate = (ms: number): string => ((N / ms) * 1000).toFixed(0);
@@ -70,10 +76,14 @@ async function main(): Promise<void> {
         `  Events written meanwhile    ${eventsDuringBurst} (they trail the status writes)`,
         `  controller peak RSS         ${rss.toFixed(1)} MiB`,
         `  controller CPU time         ${cpu.toFixed(2)} s (start-up included)`,
+        // Where the CPU of each timed window went: two cores are shared by all of these.
+        `  CPU in the bare window      kube-apiserver ${bareCpu.servers[0].toFixed(2)} s, etcd ${bareCpu.servers[1].toFixed(2)} s, bench (client + watch) ${bareCpu.bench.toFixed(2)} s`,
+        `  CPU in the controller window kube-apiserver ${ctlPhaseCpu.servers[0].toFixed(2)} s, etcd ${ctlPhaseCpu.servers[1].toFixed(2)} s, bench (watch) ${ctlPhaseCpu.bench.toFixed(2)} s, controller ${ctlPhaseCpu.controller.toFixed(2)} s`,
         '',
       ].join('\n'),
     );
   } finally {
+    if (process.env.BENCH_LOG) await fs.copyFile(path.join(dir, 'apiserver.log'), `${process.env.BENCH_LOG}.apiserver`).catch(() => undefined);
     await destroyCluster(dir);
   }
 }

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     stopPeers = await simulatedPeers(kc, nodes.filter((n) => n !== SELF));
 
     step(`baseline: bare status-patch loop over ${N} Services`);
-    const bareMs = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY);
+    const { ms: bareMs } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY);
     step('all seen');
 
     step(`${N} pending Services with a ready EndpointSlice each`);
