@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     // Baseline: the same client patching N statuses, CONCURRENCY at a time.
     const servers = [cluster.pids.apiserver, cluster.pids.etcd];
     const { ms: bareMs, cpu: bareCpu } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers);
+    // The same loop on client-node's API classes: the baseline of the ratio issue 13 quotes.
+    const { ms: cnBareMs } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers, 'client-node');
 
     // The controller, started on N pending Services.
     await kit.ensureNamespace('bench');
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
         `  bare status-patch loop      ${(bareMs / 1000).toFixed(2)} s   ${rate(bareMs)} Services/s`,
         `  controller until all served ${(ctlMs / 1000).toFixed(2)} s   ${rate(ctlMs)} Services/s`,
         `  ratio (controller rate / bare rate)   ${(bareMs / ctlMs).toFixed(2)}x   (target >= 0.8x)`,
+        `  bare loop on client-node    ${(cnBareMs / 1000).toFixed(2)} s   ratio to it ${(cnBareMs / ctlMs).toFixed(2)}x (the baseline of issue 13's 0.78-0.83x)`,
         `  Events written meanwhile    ${eventsDuringBurst} (they trail the status writes)`,
         `  controller peak RSS         ${rss.toFixed(1)} MiB`,
         `  controller CPU time         ${cpu.toFixed(2)} s (start-up included)`,
