@@ -86,7 +86,8 @@ export class HeartbeatView {
   observe(now: number): void {
     const forgive = this.stalls.look(now);
     if (forgive <= 0) return;
-    for (const p of this.peers.values()) if (!p.left) p.lastHeard += forgive;
+    // Capped at now: a peer is never heard in the future.
+    for (const p of this.peers.values()) if (!p.left) p.lastHeard = Math.min(now, p.lastHeard + forgive);
   }
 
   /** The silence (ms) after which `node` is dead now: its adaptive deadline, or the ceiling. */
