@@ -410,7 +410,9 @@ export class HeartbeatMembership implements Membership {
     if (sameSet(next.alive, prev.alive)) return;
     const joined = [...next.alive].filter((n) => !prev.alive.has(n));
     const left = [...prev.alive].filter((n) => !next.alive.has(n));
-    this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, source: 'heartbeat', apiReachable: this.apiReachable });
+    // For each peer lost: how long it had been silent and its deadline then (the adaptive detector's view).
+    const silence = Object.fromEntries(left.filter((n) => n !== this.opts.nodeName).map((n) => [n, { silentMs: Math.round(this.view.silence(n, t) ?? -1), deadlineMs: Math.round(this.view.deadlineFor(n)) }]));
+    this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, silence, source: 'heartbeat', apiReachable: this.apiReachable });
     if (!next.isolated && left.some((n) => n !== this.opts.nodeName && !this.view.hasLeft(n))) this.lastLossAt = Date.now();
     this.notify();
     // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.

@@ -90,6 +90,12 @@ export class HeartbeatView {
     for (const p of this.peers.values()) if (!p.left) p.lastHeard = Math.min(now, p.lastHeard + forgive);
   }
 
+  /** How long `node` has been silent (undefined: never heard). */
+  silence(node: string, now: number): number | undefined {
+    const p = this.peers.get(node);
+    return p ? now - p.lastHeard : undefined;
+  }
+
   /** The silence (ms) after which `node` is dead now: its adaptive deadline, or the ceiling. */
   deadlineFor(node: string): number {
     return this.peers.get(node)?.arrivals.deadlineMs() ?? this.deadAfterMs;
