@@ -110,7 +110,8 @@ export class HeartbeatMembership implements Membership {
     this.intervalMs = opts.intervalMs ?? 100;
     this.keyRefreshMs = opts.keyRefreshMs ?? 2000;
     this.slots = 1 + Math.ceil((opts.sendAheadMs ?? 3 * this.intervalMs) / this.intervalMs);
-    this.lookMs = Math.max(5, this.intervalMs / 4);
+    // Often enough that a deadline is acted on within 10 % of an interval; cheap (sets of a few peers).
+    this.lookMs = Math.max(5, this.intervalMs / 10);
     // Reads of the Secret by different speakers are at most one period apart: two periods before
     // sending with a new key, two more before the old one stops working (docs/failover.md).
     this.keys = new HeartbeatKeyRing({ sendAfterMs: 2 * this.keyRefreshMs, acceptForMs: 4 * this.keyRefreshMs });

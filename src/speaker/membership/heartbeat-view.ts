@@ -50,9 +50,7 @@ export interface HeartbeatViewOptions {
   adaptive?: boolean;
   /** Intervals of silence a peer always gets, however steady (the floor). Default 2. */
   minDeadIntervals?: number;
-  /** Standard deviations of a peer's gaps tolerated beyond its mean. Default 4. */
-  deviations?: number;
-  /** How often the caller looks (observe()); a longer gap is a stall of ours. Default intervalMs / 4. */
+  /** How often the caller looks (observe()). Default intervalMs / 4; a gap of more than an interval is a stall of ours. */
   lookPeriodMs?: number;
 }
 
@@ -69,9 +67,9 @@ export class HeartbeatView {
     this.deadAfterMs = opts.intervalMs * (opts.deadIntervals ?? 5);
     if (this.deadAfterMs < this.suspectAfterMs) throw new Error('the dead interval must not be shorter than the suspect interval');
     const floorMs = opts.adaptive === false ? this.deadAfterMs : Math.min(this.deadAfterMs, opts.intervalMs * (opts.minDeadIntervals ?? 2));
-    // margin one interval: a steady peer is dead after about two silent intervals (mean + margin),
-    // never after one late packet.
-    this.detector = { floorMs, ceilingMs: this.deadAfterMs, k: opts.deviations ?? 4, marginMs: opts.intervalMs, minSamples: 8, window: 50 };
+    // Margin one interval: a steady peer is dead after about two silent intervals, never after one
+    // late packet. 100 gaps: a late heartbeat is remembered for ~10 s.
+    this.detector = { floorMs, ceilingMs: this.deadAfterMs, marginMs: opts.intervalMs, minSamples: 8, window: 100 };
     const lookPeriodMs = opts.lookPeriodMs ?? opts.intervalMs / 4;
     // A look later than one heartbeat interval means we stalled (timers are late by a few ms under load, not by 100).
     this.stalls = new StallClock(lookPeriodMs, Math.max(opts.intervalMs, 2 * lookPeriodMs));

@@ -1,10 +1,10 @@
 // The adaptive failure detector and the view's use of it. Every expected value is worked out by
-// hand in the comments (mean, population σ, clamp), never computed with the code under test.
+// hand in the comments (longest gap + margin, clamped), never computed with the code under test.
 import { adaptiveDeadline, ArrivalWindow, StallClock, type DetectorOptions } from '../../../src/speaker/membership/failure-detector';
-import type { Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_LEAVING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { HeartbeatView } from '../../../src/speaker/membership/heartbeat-view';
 
-const O: DetectorOptions = { floorMs: 150, ceilingMs: 500, k: 4, marginMs: 100, minSamples: 8, window: 50 };
+const O: DetectorOptions = { floorMs: 150, ceilingMs: 500, marginMs: 100, minSamples: 8, window: 50 };
 
 describe('adaptiveDeadline', () => {
   it('is the ceiling until minSamples gaps are known', () => {
@@ -12,16 +12,19 @@ describe('adaptiveDeadline', () => {
     expect(adaptiveDeadline([100, 100, 100, 100, 100, 100, 100], O)).toBe(500); // 7 < 8
   });
 
-  it('is mean + k·σ + margin, clamped', () => {
-    // mean 100, σ 0: 100 + 0 + 100
+  it('is the longest gap + margin, clamped', () => {
+    // longest 100: 100 + 100
     expect(adaptiveDeadline(Array(8).fill(100), O)).toBe(200);
-    // 90/110 alternating: mean 100, deviations ±10, σ 10: 100 + 40 + 100
-    expect(adaptiveDeadline([90, 110, 90, 110, 90, 110, 90, 110], O)).toBe(240);
-    // 50/150: σ 50: 100 + 200 + 100
-    expect(adaptiveDeadline([50, 150, 50, 150, 50, 150, 50, 150], O)).toBe(400);
-    // 0/200: σ 100: 100 + 400 + 100 = 600, above the ceiling
-    expect(adaptiveDeadline([0, 200, 0, 200, 0, 200, 0, 200], O)).toBe(500);
-    // margin 0, steady 100: raw 100, below the floor
+    // 90/110 alternating: 110 + 100
+    expect(adaptiveDeadline([90, 110, 90, 110, 90, 110, 90, 110], O)).toBe(210);
+    // 50/150: 150 + 100
+    expect(adaptiveDeadline([50, 150, 50, 150, 50, 150, 50, 150], O)).toBe(250);
+    // One extra send (a 10-ms gap) among steady ones changes nothing: still 100 + 100. (With
+    // mean + 4σ + margin, the first design, it was 88.75 + 4 × 29.8 + 100 ≈ 308.)
+    expect(adaptiveDeadline([10, 100, 100, 100, 100, 100, 100, 100], O)).toBe(200);
+    // One 450-ms gap: 550, above the ceiling
+    expect(adaptiveDeadline([100, 100, 100, 100, 100, 100, 100, 450], O)).toBe(500);
+    // margin 0, steady 100: 100, below the floor
     expect(adaptiveDeadline(Array(8).fill(100), { ...O, marginMs: 0 })).toBe(150);
   });
 });
@@ -37,12 +40,16 @@ describe('ArrivalWindow', () => {
     w.arrived(1000); // 600 > ceiling: the peer was dead and came back, not a gap of its rhythm
     expect(w.samples).toBe(4);
     expect(w.deadlineMs()).toBe(200);
-    // 300-ms gaps evict the 100-ms ones one by one; with four of them: mean 300, σ 0, + 100
-    for (const t of [1300, 1600, 1900, 2200]) w.arrived(t);
+    w.arrived(1300); // one 300-ms gap: 300 + 100
     expect(w.deadlineMs()).toBe(400);
-    // A gap that began before our stall ended (2250) measures us: skipped
-    w.arrived(2300, 2250);
+    // A gap that began before our stall ended (1550) measures us, not the peer: skipped
+    w.arrived(1700, 1550);
+    expect([w.samples, w.deadlineMs()]).toEqual([4, 400]);
+    // Three more 100-ms gaps: the 300 is still among the last four
+    for (const t of [1800, 1900, 2000]) w.arrived(t);
     expect(w.deadlineMs()).toBe(400);
+    w.arrived(2100); // now evicted: 100 + 100
+    expect(w.deadlineMs()).toBe(200);
     w.reset();
     expect([w.samples, w.deadlineMs()]).toEqual([0, 500]);
   });
@@ -77,22 +84,22 @@ function steady(v: HeartbeatView): void {
   for (let i = 0; i < 9; i++) v.accept(hb('b', 1, i + 1), i * 100);
 }
 
-describe('HeartbeatView with adaptive detection (interval 100, floor 2, ceiling 5 intervals, k 4, margin 1 interval)', () => {
+describe('HeartbeatView with adaptive detection (interval 100, floor 2, ceiling 5 intervals, margin 1 interval)', () => {
   const view = (adaptive?: boolean): HeartbeatView => new HeartbeatView({ self: 'a', intervalMs: 100, adaptive });
 
   it('declares a steady peer dead after 200 ms of silence instead of 500', () => {
     const v = view();
     steady(v);
-    // mean 100, σ 0: deadline 100 + 0 + 100 = 200; suspect at 3/5 of it, 120
+    // longest gap 100: deadline 100 + 100 = 200; suspect at 3/5 of it, 120
     expect(v.deadlineFor('b')).toBe(200);
     expect([v.state('b', 920), v.state('b', 921), v.state('b', 1000), v.state('b', 1001)]).toEqual(['alive', 'suspect', 'suspect', 'dead']);
   });
 
   it('gives a jittery peer longer, and the fixed rule when adaptive detection is off', () => {
     const v = view();
-    // gaps 50/150 alternating (8 gaps), last at 800: σ 50, deadline 100 + 200 + 100 = 400
+    // gaps 50/150 alternating (8 gaps), last at 800: deadline 150 + 100 = 250
     for (const [i, t] of [0, 50, 200, 250, 400, 450, 600, 650, 800].entries()) v.accept(hb('b', 1, i + 1), t);
-    expect([v.state('b', 1200), v.state('b', 1201)]).toEqual(['suspect', 'dead']);
+    expect([v.state('b', 1050), v.state('b', 1051)]).toEqual(['suspect', 'dead']);
     const fixed = view(false);
     steady(fixed);
     expect([fixed.state('b', 1300), fixed.state('b', 1301)]).toEqual(['suspect', 'dead']);
@@ -130,19 +137,19 @@ describe('HeartbeatView with adaptive detection (interval 100, floor 2, ceiling 
     expect(v.state('b', 2100)).toBe('dead');
   });
 
-  it('replayed heartbeats neither keep a dead peer alive nor shorten a live one\'s deadline', () => {
+  it('replayed heartbeats neither keep a dead peer alive nor stretch its deadline, nor kill a live one', () => {
     const v = view();
     steady(v);
-    // b dies after 800; its captured heartbeats are replayed every 100 ms, then 1 ms apart
-    for (let t = 900; t <= 1100; t += 100) expect(v.accept(hb('b', 1, 9), t)).toBe('replayed');
-    for (let s = 1; s <= 9; s++) expect(v.accept(hb('b', 1, s), 1100 + s)).toBe('replayed');
+    // b dies after 800; its captured heartbeats are replayed 400 ms apart. Had they counted, b
+    // would be heard again and a 400-ms gap would push its deadline to the ceiling.
+    for (const t of [950, 1350]) expect(v.accept(hb('b', 1, 9), t)).toBe('replayed');
     expect(v.state('b', 1001)).toBe('dead');
-    // A jittery live peer c (deadline 400): replays in quick succession would pull its mean gap
-    // down if they counted; they are refused, so it keeps 400.
-    for (const [i, t] of [0, 50, 200, 250, 400, 450, 600, 650, 800].entries()) v.accept(hb('c', 1, i + 1), t);
-    for (let i = 0; i < 20; i++) v.accept(hb('c', 1, 5), 801 + i);
-    expect(v.deadlineFor('c')).toBe(400);
-    expect(v.state('c', 1150)).not.toBe('dead');
+    expect(v.state('b', 1360)).toBe('dead');
+    expect(v.deadlineFor('b')).toBe(200);
+    // c, alive in its second life: a replayed LEAVING heartbeat of its first life is refused.
+    for (let i = 0; i < 9; i++) v.accept(hb('c', 2, i + 1), i * 100);
+    expect(v.accept({ ...hb('c', 1, 50), flags: FLAG_LEAVING }, 850)).toBe('replayed');
+    expect([v.state('c', 900), v.hasLeft('c')]).toEqual(['alive', false]);
   });
 
   it('vouching (datagrams rate-limited under a flood) adds no rhythm', () => {
