@@ -17,47 +17,22 @@
 // is not silence. Detection is adaptive per peer and forgives our own stalls (failure-detector.ts).
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
 // which also tells whether the API server is reachable.
-import { rest, type KubeLike } from '../../k8s/kube';
+import { rest } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
-import { errorText } from '../../k8s/api-call';
-import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
-import type { Logger } from '../../util/log';
 import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRing } from './heartbeat-keys';
-import { HeartbeatOutbox } from './heartbeat-outbox';
+import { dispatch, HeartbeatOutbox } from './heartbeat-outbox';
 import { DropCounters } from './heartbeat-drops';
-import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
+import { fetchHeartbeatKey, INCARNATION_ANNOTATION, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
 import { DATAPATH_DOWN, NO_LAYER2, ReadinessFlag } from './readiness-flag';
-import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
+import type { HeartbeatMembershipOptions } from './heartbeat-options';
 
 export { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from './heartbeat-store';
 export const DEFAULT_HEARTBEAT_PORT = 7946;
-
-export interface HeartbeatMembershipOptions {
-  kc: KubeLike;
-  namespace: string;
-  nodeName: string;
-  /** The Lease layer: publishes node addresses and fences the heartbeat view. */
-  lease: LeaseMembership;
-  port?: number; // default 7946
-  intervalMs?: number; // default 100
-  suspectIntervals?: number; // default 3
-  deadIntervals?: number; // default 5: the longest a silent peer stays alive (the adaptive deadline's ceiling)
-  /** Per-peer adaptive deadline (docs/failover.md). Default on. */
-  adaptive?: boolean;
-  minDeadIntervals?: number; // default 2: the shortest
-  /** How long a stall of our main loop the heartbeats ride through (signed ahead, sent by the worker). Default 3 intervals; 0: sent by the main loop only. */
-  sendAheadMs?: number;
-  /** Secret re-read period, also the API reachability probe. Default 2000. */
-  keyRefreshMs?: number;
-  /** The API server counts as unreachable after this long without a successful read. Default 6000. */
-  apiTimeoutMs?: number;
-  metrics?: SpeakerMetrics;
-  log: Logger;
-}
+export type { HeartbeatMembershipOptions } from './heartbeat-options';
 
 /** Monotonic milliseconds. */
 const now = (): number => performance.now();
@@ -277,26 +252,13 @@ export class HeartbeatMembership implements Membership {
   }
 
   private async loadKey(initial: boolean): Promise<void> {
-    const { namespace } = this.opts;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const key = await readHeartbeatSecret(this.core, namespace);
-        if (!key) throw new Error(`secret ${namespace}/${MEMBERLIST_SECRET} not found: create it (docs/install.md, "The heartbeat key")`);
-        this.lastApiOk = now();
-        if (this.keys.observe(key, now()) && !initial) {
-          this.opts.log.info('heartbeat key changed: accepting both keys, sending with the new one later', { sendAfterMs: 2 * this.keyRefreshMs, oldKeyAcceptedForMs: 4 * this.keyRefreshMs });
-        }
-        this.transport?.setKeys(this.keys.accepted(now()));
-        return;
-      } catch (e) {
-        if (!initial) {
-          this.opts.log.debug('could not read the heartbeat key secret', { error: errorText(e) });
-          return;
-        }
-        if (attempt % 10 === 0) this.opts.log.warn('waiting for the heartbeat key secret', { error: errorText(e) });
-        await new Promise((r) => setTimeout(r, 500));
-      }
+    const key = await fetchHeartbeatKey(this.core, this.opts.namespace, this.opts.log, initial);
+    if (!key) return;
+    this.lastApiOk = now();
+    if (this.keys.observe(key, now()) && !initial) {
+      this.opts.log.info('heartbeat key changed: accepting both keys, sending with the new one later', { sendAfterMs: 2 * this.keyRefreshMs, oldKeyAcceptedForMs: 4 * this.keyRefreshMs });
     }
+    this.transport?.setKeys(this.keys.accepted(now()));
   }
 
   private receive({ heartbeat: hb, keyId, from, at }: ReceivedHeartbeat): void {
@@ -367,15 +329,10 @@ export class HeartbeatMembership implements Membership {
       intervalMs: this.intervalMs,
       slots,
     });
-    for (const p of signed) {
-      // Errors (unreachable, link down) are just missed heartbeats.
-      if (viaWorker || this.transport.send(p.address, p.packets[0])) {
-        this.layer2.sent(p.flags);
-        this.dataPath.sent(p.flags);
-      }
-    }
-    const from = viaWorker ? 0 : 1;
-    if (slots > from) this.transport.schedule(signed.map((p) => ({ address: p.address, packets: p.packets.slice(from), offsetsMs: p.offsetsMs.slice(from) })));
+    dispatch(signed, this.transport, viaWorker, (flags) => {
+      this.layer2.sent(flags);
+      this.dataPath.sent(flags);
+    });
   }
 
   private flagsFor(node: string): number {

@@ -74,3 +74,22 @@ export class HeartbeatOutbox {
     return out;
   }
 }
+
+/** Where signed heartbeats go: sent now from the calling thread, or scheduled in the worker. */
+export interface SendPort {
+  send(address: string, packet: Buffer): boolean;
+  schedule(peers: ReadonlyArray<{ address: string; packets: Buffer[]; offsetsMs: number[] }>): void;
+}
+
+/**
+ * Slot 0 goes out now: from here, or (`viaWorker`, the periodic tick) as the worker's first due
+ * packet; the later slots are scheduled in the worker. `sent(flags)` for each peer whose slot 0
+ * was handed over (errors, unreachable or link down, are just missed heartbeats).
+ */
+export function dispatch(signed: readonly SignedPeer[], port: SendPort, viaWorker: boolean, sent: (flags: number) => void): void {
+  for (const p of signed) if (viaWorker || port.send(p.address, p.packets[0])) sent(p.flags);
+  const from = viaWorker ? 0 : 1;
+  if (signed.length > 0 && signed[0].packets.length > from) {
+    port.schedule(signed.map((p) => ({ address: p.address, packets: p.packets.slice(from), offsetsMs: p.offsetsMs.slice(from) })));
+  }
+}
