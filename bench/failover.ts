@@ -30,6 +30,19 @@ async function converged(l2: L2Lab): Promise<void> {
     }) ? true : undefined, 30_000, 100);
 }
 
+/** What the survivors' detectors said when they dropped `lost` (silence and deadline, ms). */
+function detection(l2: L2Lab, lost: string): string {
+  const seen: string[] = [];
+  for (const n of l2.nodes) {
+    if (n.nodeName === lost) continue;
+    const changes = (n.speaker?.logs() ?? []).filter((l) => l.msg === 'speaker membership changed') as Array<{ left?: string[]; silence?: Record<string, { silentMs: number; deadlineMs: number }> }>;
+    const drop = [...changes].reverse().find((c) => c.left?.includes(lost));
+    const s = drop?.silence?.[lost];
+    if (s) seen.push(`${n.nodeName} ${s.silentMs}/${s.deadlineMs}`);
+  }
+  return seen.length > 0 ? ` (silent/deadline ms: ${seen.join(', ')})` : '';
+}
+
 async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Sample[]>> {
   const args = mode === 'heartbeat' ? [] : ['--heartbeat=false'];
   const l2 = await L2Lab.create();
@@ -67,7 +80,7 @@ async function runMode(mode: 'heartbeat' | 'lease-only'): Promise<Map<Kind, Samp
           const file = `${process.env.BENCH_DUMP}-${mode}-${kind.replace(' ', '-')}-${i + 1}.log`;
           writeFileSync(file, `fault at ${new Date(t0).toISOString()} on ${ownerName}\n` + l2.nodes.map((n) => `== ${n.nodeName}\n${n.speaker?.output() ?? ''}`).join('\n'));
         }
-        process.stderr.write(`  ${mode} ${kind} #${i + 1}: new owner after ${sample.takeoverMs} ms, longest client gap ${sample.gapMs} ms\n`);
+        process.stderr.write(`  ${mode} ${kind} #${i + 1}: new owner after ${sample.takeoverMs} ms, longest client gap ${sample.gapMs} ms${detection(l2, ownerName)}\n`);
         if (kind === 'SIGKILL') await waitForLog(l2.startSpeaker(owner, args), 'speaker started');
         else await l2.lab.ip(owner.ns, ['link', 'set', 'eth0', 'up']);
         await converged(l2);

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[setup] $*" >&2; }
 
-DEB_PACKAGES=(iproute2 iputils-ping arping ndisc6 curl socat tcpdump procps bird2 frr gobgpd python3 make g++ gcc openssl etcd-server iptables conntrack faketime)
+DEB_PACKAGES=(iproute2 iputils-ping arping ndisc6 curl socat tcpdump procps bird2 frr gobgpd python3 make g++ gcc openssl etcd-server iptables conntrack faketime stress-ng)
 if [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${DEB_PACKAGES[@]}"; do

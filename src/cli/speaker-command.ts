@@ -3,9 +3,10 @@ import { loadKubeFromFlags } from '../k8s/kube';
 import { SpeakerMetrics } from '../metrics/speaker-metrics';
 import { startMetricsServer } from '../metrics/server';
 import { DEFAULT_EXCLUDE, listInterfaces, parseExcludePatterns } from '../net/interfaces';
-import { Speaker } from '../speaker/speaker';
+import { Speaker, type SpeakerOptions } from '../speaker/speaker';
 import { createLogger, type Level } from '../util/log';
 import { stdoutLines } from '../util/line-writer';
+import { installDebugStall } from '../util/debug-stall';
 import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
 import { configSourceFlag, recheckSeconds } from './config-source-flag';
 
@@ -28,7 +29,11 @@ export const SPEAKER_FLAGS = {
   'lease-renew': { kind: 'string', default: '2', help: 'seconds between renewals of this speaker\'s Lease' },
   heartbeat: { kind: 'boolean', default: true, help: 'UDP heartbeats between speakers for sub-second failover (--heartbeat=false: Leases only)' },
   'heartbeat-port': { kind: 'string', default: '7946', help: 'UDP port of the speaker heartbeats' },
-  'heartbeat-interval-ms': { kind: 'string', default: '100', help: 'milliseconds between heartbeats; a peer is dead after 5 missed' },
+  'heartbeat-interval-ms': { kind: 'string', default: '100', help: 'milliseconds between heartbeats; a silent peer is dead after 2 to 5 intervals, by the rhythm of its heartbeats (docs/failover.md)' },
+  'heartbeat-adaptive': { kind: 'boolean', default: true, help: "a peer's dead interval follows its own heartbeat rhythm, between --heartbeat-min-dead-intervals and --heartbeat-dead-intervals (--heartbeat-adaptive=false: always the latter)" },
+  'heartbeat-min-dead-intervals': { kind: 'string', default: '2', help: 'heartbeat intervals of silence after which even the steadiest peer is dead (the adaptive floor)' },
+  'heartbeat-dead-intervals': { kind: 'string', default: '5', help: 'heartbeat intervals of silence after which any peer is dead (the adaptive ceiling)' },
+  'heartbeat-send-ahead-ms': { kind: 'string', default: '300', help: 'a main-loop stall this long does not interrupt our heartbeats (signed ahead, sent by a worker thread); also how long they outlive a wedged main loop. 0: sent by the main loop' },
   'node-address-v6': { kind: 'string', help: "BGP: this node's IPv6 address, the next hop of IPv6 prefixes sent over IPv4 sessions (default: first global IPv6)", env: 'NODE_IPV6' },
   'bgp-graceful-restart-time': { kind: 'string', default: '120', help: 'BGP: restart time (seconds) in the graceful restart capability; 0 = do not advertise graceful restart' },
   'service-conditions': { kind: 'boolean', default: true, help: 'keep the ironlb.io/Announced condition in the status.conditions of layer-2 Services (--service-conditions=false: never written; needs patch on services/status)' },
@@ -115,11 +120,12 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     nodeAddressV6: f['node-address-v6'] ?? defaultNodeAddressV6(),
     bgpGracefulRestartSeconds: integer('bgp-graceful-restart-time', f['bgp-graceful-restart-time'], 0, 4095),
     dataPath: dataPathFlags(f['datapath-check'], f['datapath-check-url'], f['datapath-check-interval-ms']),
-    heartbeat: f.heartbeat ? { port: integer('heartbeat-port', f['heartbeat-port'], 1, 65535), intervalMs: integer('heartbeat-interval-ms', f['heartbeat-interval-ms'], 10, 10_000) } : undefined,
+    heartbeat: f.heartbeat ? heartbeatFlags(f) : undefined,
     log,
     metrics,
   });
   const server = await startMetricsServer(f['metrics-addr'] ?? ':7472', metrics.registry, speaker, log);
+  installDebugStall(log);
   await speaker.start();
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
@@ -129,4 +135,17 @@ export async function speakerCommand(argv: string[]): Promise<number> {
   await speaker.stop();
   await server.close();
   return 0;
+}
+
+function heartbeatFlags(f: Readonly<Record<string, string | boolean | string[] | undefined>>): NonNullable<SpeakerOptions['heartbeat']> {
+  const text = (k: string): string | undefined => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  const deadIntervals = integer('heartbeat-dead-intervals', text('heartbeat-dead-intervals'), 2, 100);
+  return {
+    port: integer('heartbeat-port', text('heartbeat-port'), 1, 65535),
+    intervalMs: integer('heartbeat-interval-ms', text('heartbeat-interval-ms'), 10, 10_000),
+    adaptive: f['heartbeat-adaptive'] !== false,
+    minDeadIntervals: integer('heartbeat-min-dead-intervals', text('heartbeat-min-dead-intervals'), 2, deadIntervals),
+    deadIntervals,
+    sendAheadMs: integer('heartbeat-send-ahead-ms', text('heartbeat-send-ahead-ms'), 0, 10_000),
+  };
 }

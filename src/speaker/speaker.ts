@@ -50,7 +50,7 @@ export interface SpeakerOptions {
   /** The announcement audit (default on, every 2 s; docs/announcement-audit.md); false: off. */
   announcementAudit?: false | { intervalMs: number };
   /** UDP heartbeats between speakers (sub-second failover), fenced by the Leases; undefined = Leases only. */
-  heartbeat?: { port: number; intervalMs: number };
+  heartbeat?: { port: number; intervalMs: number; adaptive?: boolean; minDeadIntervals?: number; deadIntervals?: number; sendAheadMs?: number };
   /** BGP: IPv6 next hop for IPv6 prefixes over IPv4 sessions, and the graceful restart time (0 = off). */
   nodeAddressV6?: string;
   bgpGracefulRestartSeconds?: number;
@@ -109,6 +109,10 @@ export class Speaker {
           lease,
           port: opts.heartbeat.port,
           intervalMs: opts.heartbeat.intervalMs,
+          adaptive: opts.heartbeat.adaptive,
+          minDeadIntervals: opts.heartbeat.minDeadIntervals,
+          deadIntervals: opts.heartbeat.deadIntervals,
+          sendAheadMs: opts.heartbeat.sendAheadMs,
           keyRefreshMs: Math.max(1000, opts.leaseRenewMs),
           apiTimeoutMs: opts.leaseDurationSeconds * 1000,
           metrics: opts.metrics,

@@ -34,6 +34,16 @@ const ARPING_INTERVAL_MS = 50;
 
 const NS = 'default';
 
+// The late-heir test below makes the heirs late by stopping their whole processes (SIGSTOP) for
+// the label write + LAG_MS: a host stall, during which they send no heartbeats. With the adaptive
+// detector a steady peer is dead after ~2 intervals (docs/failover.md, "Fast detection"), so the
+// old owner would count both heirs dead, find itself isolated and withdraw: the handover aborts
+// (seen: 'aborted'). These tests are about make-before-break, not detection: their speakers keep
+// the fixed rule of 5 intervals, and the heirs' stop stays below it (asserted there).
+const DEAD_INTERVALS = 5;
+const HEARTBEAT_INTERVAL_MS = 100; // the speaker's default --heartbeat-interval-ms
+const SPEAKER_ARGS = ['--heartbeat-adaptive=false', '--heartbeat-dead-intervals', String(DEAD_INTERVALS)];
+
 describe('planned moves: a drained node hands its address over make-before-break', () => {
   let l2: L2Lab;
   let probes: Probe[] = [];
@@ -45,7 +55,7 @@ describe('planned moves: a drained node hands its address over make-before-break
     const ctl = l2.startController();
     for (const n of l2.nodes) echoes.set(n.nodeName, startEcho(l2, n));
     await waitForLog(ctl, 'caches synced', STARTUP_MS);
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', STARTUP_MS)));
+    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n, SPEAKER_ARGS), 'speaker started', STARTUP_MS)));
     await speakersSeeEachOther(l2);
   });
 
@@ -112,7 +122,8 @@ describe('planned moves: a drained node hands its address over make-before-break
   }
 
   /** Runs `act` with the speakers of `nodes` stopped for `lagMs` (below the 300 ms after which a silent peer is suspect). */
-  async function withLateSpeakers(nodes: NodeHost[], lagMs: number, act: () => Promise<void>): Promise<void> {
+  async function withLateSpeakers(nodes: NodeHost[], lagMs: number, act: () => Promise<void>): Promise<number> {
+    const stopped = Date.now();
     for (const n of nodes) process.kill(n.speaker?.pid ?? -1, 'SIGSTOP');
     try {
       await act();
@@ -120,6 +131,7 @@ describe('planned moves: a drained node hands its address over make-before-break
     } finally {
       for (const n of nodes) process.kill(n.speaker?.pid ?? -1, 'SIGCONT');
     }
+    return Date.now() - stopped;
   }
 
   /** How many requests went unanswered, and the longest run of them. */
@@ -200,8 +212,10 @@ describe('planned moves: a drained node hands its address over make-before-break
       const before = arping.mark();
       // The other speakers see the label LAG_MS late, so nobody's membership changes meanwhile.
       const LAG_MS = 250;
-      await withLateSpeakers(others, LAG_MS, () => drain(old, true));
+      const stoppedMs = await withLateSpeakers(others, LAG_MS, () => drain(old, true));
       const ended = await handoverEnded(old, since);
+      // Longer than the dead interval, the heirs were dead to the old owner: not what this tests.
+      expect(stoppedMs).toBeLessThan(DEAD_INTERVALS * HEARTBEAT_INTERVAL_MS);
       expect(ended.outcome).toBe('completed');
       await arping.done;
       const during = arping.since(before);

@@ -12,43 +12,27 @@
 //
 // Receiving runs in a worker behind a kernel filter (heartbeat-transport.ts); the key rotates
 // without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-store.ts).
+// Sending: the main thread signs the heartbeats of the next `sendAheadMs` and the receiver worker
+// sends them on time (heartbeat-outbox.ts, send-schedule.ts), so a main-loop stall up to that long
+// is not silence. Detection is adaptive per peer and forgives our own stalls (failure-detector.ts).
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
 // which also tells whether the API server is reachable.
-import { rest, type KubeLike } from '../../k8s/kube';
+import { rest } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
-import { errorText } from '../../k8s/api-call';
-import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
-import type { Logger } from '../../util/log';
-import { encodeHeartbeat, FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRing } from './heartbeat-keys';
+import { dispatch, HeartbeatOutbox } from './heartbeat-outbox';
 import { DropCounters } from './heartbeat-drops';
-import { INCARNATION_ANNOTATION, MEMBERLIST_SECRET, readHeartbeatSecret, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
+import { fetchHeartbeatKey, INCARNATION_ANNOTATION, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
 import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
 import { DATAPATH_DOWN, NO_LAYER2, ReadinessFlag } from './readiness-flag';
-import type { LeaseMembership } from './lease-membership';
 import type { Membership } from './membership';
+import type { HeartbeatMembershipOptions } from './heartbeat-options';
 
 export { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from './heartbeat-store';
 export const DEFAULT_HEARTBEAT_PORT = 7946;
-
-export interface HeartbeatMembershipOptions {
-  kc: KubeLike;
-  namespace: string;
-  nodeName: string;
-  /** The Lease layer: publishes node addresses and fences the heartbeat view. */
-  lease: LeaseMembership;
-  port?: number; // default 7946
-  intervalMs?: number; // default 100
-  suspectIntervals?: number; // default 3
-  deadIntervals?: number; // default 5
-  /** Secret re-read period, also the API reachability probe. Default 2000. */
-  keyRefreshMs?: number;
-  /** The API server counts as unreachable after this long without a successful read. Default 6000. */
-  apiTimeoutMs?: number;
-  metrics?: SpeakerMetrics;
-  log: Logger;
-}
+export type { HeartbeatMembershipOptions } from './heartbeat-options';
 
 /** Monotonic milliseconds. */
 const now = (): number => performance.now();
@@ -71,8 +55,12 @@ export class HeartbeatMembership implements Membership {
   private sockets = false;
   private lastApiOk = -Infinity;
   private incarnation = 0;
-  /** Last sequence sent to each peer in this incarnation (sequences are per addressee). */
-  private readonly sentSeq = new Map<string, number>();
+  /** Signs our heartbeats (sequences per addressee, in this incarnation). */
+  private readonly outbox = new HeartbeatOutbox();
+  /** Heartbeats signed per peer and tick: now and the next intervals of sendAheadMs. */
+  private readonly slots: number;
+  /** How often the view is evaluated (dead peers found), a fraction of the interval. */
+  private readonly lookMs: number;
   /** Our timestamps before this are a previous life's: their echoes are not RTT samples. */
   private startStamp = 0;
   private running = false;
@@ -96,6 +84,9 @@ export class HeartbeatMembership implements Membership {
     this.port = opts.port ?? DEFAULT_HEARTBEAT_PORT;
     this.intervalMs = opts.intervalMs ?? 100;
     this.keyRefreshMs = opts.keyRefreshMs ?? 2000;
+    this.slots = 1 + Math.ceil((opts.sendAheadMs ?? 3 * this.intervalMs) / this.intervalMs);
+    // Often enough that a deadline is acted on within 10 % of an interval; cheap (sets of a few peers).
+    this.lookMs = Math.max(5, this.intervalMs / 10);
     // Reads of the Secret by different speakers are at most one period apart: two periods before
     // sending with a new key, two more before the old one stops working (docs/failover.md).
     this.keys = new HeartbeatKeyRing({ sendAfterMs: 2 * this.keyRefreshMs, acceptForMs: 4 * this.keyRefreshMs });
@@ -105,13 +96,21 @@ export class HeartbeatMembership implements Membership {
         this.notify();
         // Listeners re-elect in a setImmediate; queued after theirs, this send follows our own
         // withdrawal, so that no peer takes an address over while we still hold it.
-        setImmediate(() => this.sendAll(0));
+        setImmediate(() => this.sendAll());
       },
       heldOver: (): void => this.notify(),
     };
     this.layer2 = new ReadinessFlag(NO_LAYER2, this.intervalMs, opts.log, hooks);
     this.dataPath = new ReadinessFlag(DATAPATH_DOWN, this.intervalMs, opts.log, hooks);
-    this.view = new HeartbeatView({ self: opts.nodeName, intervalMs: this.intervalMs, suspectIntervals: opts.suspectIntervals, deadIntervals: opts.deadIntervals });
+    this.view = new HeartbeatView({
+      self: opts.nodeName,
+      intervalMs: this.intervalMs,
+      suspectIntervals: opts.suspectIntervals,
+      deadIntervals: opts.deadIntervals,
+      adaptive: opts.adaptive,
+      minDeadIntervals: opts.minDeadIntervals,
+      lookPeriodMs: this.lookMs,
+    });
     opts.lease.onChange(() => {
       this.transport?.setPeers(this.opts.lease.addresses());
       this.evaluate();
@@ -163,7 +162,7 @@ export class HeartbeatMembership implements Membership {
     this.prepare(); // the receiver thread starts while we talk to the API server
     await this.loadKey(true);
     this.incarnation = (await untilApiAnswers(this.opts.log, 'reading our stored incarnation', () => readStoredIncarnation(this.core, this.opts.namespace, this.opts.lease.leaseName))) + 1;
-    this.sentSeq.clear();
+    this.outbox.reset();
     // Stored before the first heartbeat leaves: lease.start() writes our Lease.
     this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
     this.running = true;
@@ -181,6 +180,8 @@ export class HeartbeatMembership implements Membership {
     this.sockets = true;
     this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation });
     this.timers.push(setInterval(() => this.tick(), this.intervalMs));
+    // Between ticks too: a peer's adaptive deadline is not a multiple of the interval.
+    this.timers.push(setInterval(() => this.evaluate(), this.lookMs));
     this.timers.push(setInterval(() => void this.loadKey(false), this.keyRefreshMs));
     this.timers.push(setInterval(() => this.transport && this.drops.kernel(this.transport.kernelDrops()), 1000));
     this.tick();
@@ -194,7 +195,7 @@ export class HeartbeatMembership implements Membership {
   setAuditVerdicts(silent: ReadonlySet<string>, contested: ReadonlySet<string>): void {
     const prev = this.auditVerdicts;
     this.auditVerdicts = { silent: new Set(silent), contested: new Set(contested) };
-    if (!sameSet(prev.silent, silent) || !sameSet(prev.contested, contested)) setImmediate(() => this.running && this.sendAll(0));
+    if (!sameSet(prev.silent, silent) || !sameSet(prev.contested, contested)) setImmediate(() => this.running && this.sendAll());
   }
 
   /** Peers (heard now) whose heartbeats say we failed their announcement audit. */
@@ -229,7 +230,7 @@ export class HeartbeatMembership implements Membership {
   markReady(): void {
     if (this.ready) return;
     this.ready = true;
-    this.sendAll(0); // tell the peers now, not at the next tick
+    this.sendAll(); // tell the peers now, not at the next tick
   }
 
   async stop(): Promise<void> {
@@ -238,8 +239,10 @@ export class HeartbeatMembership implements Membership {
     this.timers = [];
     this.layer2.cancel();
     this.dataPath.cancel();
-    // Leaving: tell every peer (twice, against a lost datagram) so that it drops us at once.
-    for (let i = 0; i < 2; i++) this.sendAll(FLAG_LEAVING);
+    // Leaving: no more signed-ahead heartbeats; tell every peer (twice, against a lost datagram)
+    // so that it drops us at once.
+    this.transport?.schedule([]);
+    for (let i = 0; i < 2; i++) this.sendAll(FLAG_LEAVING, false);
     await this.transport?.stop();
     this.transport = undefined;
     this.receiverStart = undefined;
@@ -249,43 +252,34 @@ export class HeartbeatMembership implements Membership {
   }
 
   private async loadKey(initial: boolean): Promise<void> {
-    const { namespace } = this.opts;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const key = await readHeartbeatSecret(this.core, namespace);
-        if (!key) throw new Error(`secret ${namespace}/${MEMBERLIST_SECRET} not found: create it (docs/install.md, "The heartbeat key")`);
-        this.lastApiOk = now();
-        if (this.keys.observe(key, now()) && !initial) {
-          this.opts.log.info('heartbeat key changed: accepting both keys, sending with the new one later', { sendAfterMs: 2 * this.keyRefreshMs, oldKeyAcceptedForMs: 4 * this.keyRefreshMs });
-        }
-        this.transport?.setKeys(this.keys.accepted(now()));
-        return;
-      } catch (e) {
-        if (!initial) {
-          this.opts.log.debug('could not read the heartbeat key secret', { error: errorText(e) });
-          return;
-        }
-        if (attempt % 10 === 0) this.opts.log.warn('waiting for the heartbeat key secret', { error: errorText(e) });
-        await new Promise((r) => setTimeout(r, 500));
-      }
+    const key = await fetchHeartbeatKey(this.core, this.opts.namespace, this.opts.log, initial);
+    if (!key) return;
+    this.lastApiOk = now();
+    if (this.keys.observe(key, now()) && !initial) {
+      this.opts.log.info('heartbeat key changed: accepting both keys, sending with the new one later', { sendAfterMs: 2 * this.keyRefreshMs, oldKeyAcceptedForMs: 4 * this.keyRefreshMs });
     }
+    this.transport?.setKeys(this.keys.accepted(now()));
   }
 
-  private receive({ heartbeat: hb, keyId, from }: ReceivedHeartbeat): void {
+  private receive({ heartbeat: hb, keyId, from, at }: ReceivedHeartbeat): void {
     const t = now();
+    // Look first: if we stalled, the stall is forgiven before this heartbeat counts.
+    this.view.observe(t);
+    // When the worker received it, on our clock: read late after a stall of ours, it is not late.
+    const arrival = t - Math.max(0, Number(process.hrtime.bigint()) / 1e6 - at);
     const flagsBefore = this.view.electionFlags(hb.node);
     const auditBefore = this.view.auditFlags(hb.node);
-    const result = this.view.accept(hb, t);
+    const result = this.view.accept(hb, arrival);
     if (result === 'replayed') {
       this.drops.count('replayed', from);
       return;
     }
     this.keys.peerSends(keyId, t);
-    if (staleIncarnation(this.incarnation, this.sentSeq.get(hb.node) ?? 0, hb.echoIncarnation, hb.echoSequence)) {
+    if (staleIncarnation(this.incarnation, this.outbox.lastSequence(hb.node), hb.echoIncarnation, hb.echoSequence)) {
       const used = Math.max(this.incarnation, hb.echoIncarnation);
       this.opts.log.warn('our heartbeat incarnation was used before (its record in our Lease was lost): moving past it', { incarnation: this.incarnation, usedUpTo: used, peer: hb.node });
       this.incarnation = used + 1;
-      this.sentSeq.clear();
+      this.outbox.reset();
       this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
     }
     if (hb.echoTimestamp >= this.startStamp) {
@@ -307,32 +301,48 @@ export class HeartbeatMembership implements Membership {
     this.transport?.setKeys(this.keys.accepted(now()));
     this.transport?.setPeers(this.opts.lease.addresses());
     this.evaluate();
-    this.sendAll(0);
+    this.sign(0, this.slots, true);
     this.view.prune(this.opts.lease.alive(), now(), 60_000);
   }
 
-  private sendAll(extraFlags: number): void {
+  /**
+   * Heartbeats now, outside the tick (a change the peers must hear at once): sent from here, and
+   * (`ahead`) the following intervals signed again with the new flags for the worker.
+   */
+  private sendAll(extraFlags = 0, ahead = true): void {
+    this.sign(extraFlags, ahead ? this.slots : 1, false);
+  }
+
+  /** Signs `slots` heartbeats per peer; slot 0 is sent now by the worker (`viaWorker`) or from here. */
+  private sign(extraFlags: number, slots: number, viaWorker: boolean): void {
     const t = now();
     const key = this.keys.sending(t);
     if (!key || !this.transport || !this.sockets) return;
-    const ts = stamp();
-    for (const [node, address] of this.opts.lease.addresses()) {
-      if (node === this.opts.nodeName) continue;
-      const audit = (this.auditVerdicts.silent.has(node) ? FLAG_AUDIT_SILENT : 0) | (this.auditVerdicts.contested.has(node) ? FLAG_AUDIT_CONTESTED : 0);
-      const flags = extraFlags | (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
-      const sequence = (this.sentSeq.get(node) ?? 0) + 1;
-      this.sentSeq.set(node, sequence);
-      const packet = encodeHeartbeat({ node: this.opts.nodeName, addressee: node, incarnation: this.incarnation, sequence, timestamp: ts, flags, ...this.view.echoFor(node, t) }, key);
-      // Errors (unreachable, link down) are just missed heartbeats.
-      if (this.transport.send(address, packet)) {
-        this.layer2.sent(flags);
-        this.dataPath.sent(flags);
-      }
-    }
+    const signed = this.outbox.sign({
+      self: this.opts.nodeName,
+      incarnation: this.incarnation,
+      key,
+      peers: this.opts.lease.addresses(),
+      flagsFor: (node) => extraFlags | this.flagsFor(node),
+      echoFor: (node) => this.view.echoFor(node, t),
+      stamp: stamp(),
+      intervalMs: this.intervalMs,
+      slots,
+    });
+    dispatch(signed, this.transport, viaWorker, (flags) => {
+      this.layer2.sent(flags);
+      this.dataPath.sent(flags);
+    });
+  }
+
+  private flagsFor(node: string): number {
+    const audit = (this.auditVerdicts.silent.has(node) ? FLAG_AUDIT_SILENT : 0) | (this.auditVerdicts.contested.has(node) ? FLAG_AUDIT_CONTESTED : 0);
+    return (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
   }
 
   private evaluate(): void {
     const t = now();
+    this.view.observe(t);
     const apiReachable = this.apiReachable;
     if (apiReachable) this.leaseSnapshot = new Set(this.opts.lease.alive());
     for (const n of this.leaseSnapshot) if (!this.leaseSince.has(n)) this.leaseSince.set(n, t);
@@ -358,11 +368,13 @@ export class HeartbeatMembership implements Membership {
     if (sameSet(next.alive, prev.alive)) return;
     const joined = [...next.alive].filter((n) => !prev.alive.has(n));
     const left = [...prev.alive].filter((n) => !next.alive.has(n));
-    this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, source: 'heartbeat', apiReachable: this.apiReachable });
+    // For each peer lost: how long it had been silent and its deadline then (the adaptive detector's view).
+    const silence = Object.fromEntries(left.filter((n) => n !== this.opts.nodeName).map((n) => [n, { silentMs: Math.round(this.view.silence(n, t) ?? -1), deadlineMs: Math.round(this.view.deadlineFor(n)) }]));
+    this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, silence, source: 'heartbeat', apiReachable: this.apiReachable });
     if (!next.isolated && left.some((n) => n !== this.opts.nodeName && !this.view.hasLeft(n))) this.lastLossAt = Date.now();
     this.notify();
     // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.
-    if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && this.sendAll(0));
+    if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && this.sendAll());
   }
 }
 

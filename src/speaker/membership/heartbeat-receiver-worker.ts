@@ -7,11 +7,17 @@
 // most every `noticeMs`, and cumulative counters every `statsMs`. Then yield to the event loop
 // with setImmediate so that messages from the main thread (peers, keys, stop) are handled; the
 // main thread writes the eventfd after each message, so none waits for the poll timeout.
+//
+// It also sends the heartbeats the main thread signed ahead (send-schedule.ts), each when due,
+// so that a stall of the main loop no longer silences this speaker (within the signed horizon).
+// Received heartbeats carry their arrival time (process.hrtime, the same clock in every thread):
+// the main thread may read them late, and a late read is not a late heartbeat.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'worker_threads';
 import { loadNative } from '../../net/native';
 import { formatIPv4, formatIPv6 } from '../../protocol/address';
 import { ADMISSION_DROPS, HeartbeatAdmission, sourceKey, type AdmissionDrop } from './heartbeat-admission';
+import { SendSchedule } from './send-schedule';
 import type { FromReceiver, ReceivedHeartbeat, ReceiverInit, ToReceiver } from './heartbeat-transport';
 
 /** Longest stretch in the poll loop before yielding to the event loop. */
@@ -41,6 +47,19 @@ const unverified = new Set<string>();
 let lastNotice = 0;
 let lastStats = 0;
 let stopping = false;
+const schedule = new SendSchedule(init.intervalMs / 2);
+let sendFailures = 0;
+
+/** Sends the signed heartbeats now due (errors are missed heartbeats, as on the main thread). */
+function sendDue(now: number): void {
+  for (const d of schedule.due(now)) {
+    try {
+      if (native.sendUdp(d.fd, d.packet, d.address, init.port) !== d.packet.length) sendFailures++;
+    } catch {
+      sendFailures++;
+    }
+  }
+}
 
 function post(m: FromReceiver): void {
   port?.postMessage(m);
@@ -56,6 +75,7 @@ function drain(fd: number): void {
     if (n === 0) return;
     read += n;
     const now = performance.now();
+    const at = Number(process.hrtime.bigint()) / 1e6;
     for (let i = 0; i < n; i++) {
       const len = meta[3 * i];
       const family = meta[3 * i + 1];
@@ -63,7 +83,7 @@ function drain(fd: number): void {
       const r = len < 0 ? ({ ok: false, reason: 'malformed' } as const) : admission.admit(buf.subarray(SLOT * i, SLOT * i + len), source, now);
       if (r.ok) {
         accepted++;
-        pending.push({ heartbeat: r.heartbeat, keyId: r.keyId, from: formatSource(family, i) });
+        pending.push({ heartbeat: r.heartbeat, keyId: r.keyId, from: formatSource(family, i), at });
         continue;
       }
       dropped[r.reason]++;
@@ -84,7 +104,7 @@ function flush(now: number): void {
     lastNotice = now;
   }
   if (now - lastStats >= init.statsMs) {
-    post({ type: 'counters', dropped: { ...dropped }, accepted, lastFrom: { ...lastFrom }, heapBytes: getHeapStatistics().total_heap_size });
+    post({ type: 'counters', dropped: { ...dropped }, accepted, lastFrom: { ...lastFrom }, heapBytes: getHeapStatistics().total_heap_size, sendFailures });
     lastStats = now;
   }
 }
@@ -94,7 +114,8 @@ function loop(): void {
   const sliceEnd = performance.now() + SLICE_MS;
   for (;;) {
     const now = performance.now();
-    const wait = Math.max(0, Math.min(sliceEnd - now, init.statsMs - (now - lastStats)));
+    sendDue(now);
+    const wait = Math.max(0, Math.min(sliceEnd - now, init.statsMs - (now - lastStats), (schedule.nextDue() ?? Infinity) - now));
     let woken = false;
     try {
       for (const fd of native.pollReadable(pollFds, wait)) {
@@ -121,6 +142,10 @@ port.on('message', (m: ToReceiver) => {
       break;
     case 'keys':
       admission.setKeys(m.keys.map((k) => ({ id: k.id, secret: Buffer.from(k.secret) })));
+      break;
+    case 'schedule':
+      schedule.replace(m.peers, performance.now());
+      sendDue(performance.now());
       break;
     case 'sockets':
       pollFds = [init.wakeFd, ...m.fds];

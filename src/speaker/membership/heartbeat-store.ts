@@ -32,6 +32,27 @@ export async function readHeartbeatSecret(api: RestClient, namespace: string): P
 }
 
 /**
+ * The key from the Secret. `initial`: waits until it can be read (start-up), warning now and
+ * then; otherwise one quiet attempt, undefined if it failed (the periodic re-read).
+ */
+export async function fetchHeartbeatKey(api: RestClient, namespace: string, log: Logger, initial: boolean): Promise<Buffer | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const key = await readHeartbeatSecret(api, namespace);
+      if (!key) throw new Error(`secret ${namespace}/${MEMBERLIST_SECRET} not found: create it (docs/install.md, "The heartbeat key")`);
+      return key;
+    } catch (e) {
+      if (!initial) {
+        log.debug('could not read the heartbeat key secret', { error: errorText(e) });
+        return undefined;
+      }
+      if (attempt % 10 === 0) log.warn('waiting for the heartbeat key secret', { error: errorText(e) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
  * Creates the Secret with 32 random bytes unless it exists (install tooling, `npm run lab`, tests:
  * what docs/install.md does with kubectl). The speaker itself never creates it.
  */

@@ -14,11 +14,14 @@ import { tryParseIP } from '../../protocol/address';
 import type { Logger } from '../../util/log';
 import { HEARTBEAT_MAGIC_U32, HEARTBEAT_MAX_LEN, HEARTBEAT_MIN_LEN, HEARTBEAT_VERSION, type Heartbeat, type HeartbeatKey } from './heartbeat-codec';
 import { sourceKey, type AdmissionDrop, type AdmissionPeer } from './heartbeat-admission';
+import type { ScheduledPeer } from './send-schedule';
 
 export interface ReceivedHeartbeat {
   heartbeat: Heartbeat;
   keyId: number;
   from: string;
+  /** Arrival in the receiver, ms on process.hrtime's clock (shared by all threads). */
+  at: number;
 }
 
 export interface ReceiverCounters {
@@ -28,12 +31,15 @@ export interface ReceiverCounters {
   lastFrom: Partial<Record<AdmissionDrop, string>>;
   /** The receiver isolate's V8 heap size (committed bytes). */
   heapBytes?: number;
+  /** Signed-ahead heartbeats the worker could not hand to the kernel. */
+  sendFailures?: number;
 }
 
 export type ToReceiver =
   | { type: 'peers'; peers: AdmissionPeer[] }
   | { type: 'keys'; keys: Array<{ id: number; secret: Uint8Array }> }
   | { type: 'sockets'; fds: number[] }
+  | { type: 'schedule'; peers: ScheduledPeer[] }
   | { type: 'stop' };
 export type FromReceiver =
   | { type: 'ready' }
@@ -49,6 +55,9 @@ export interface ReceiverInit {
   burst: number;
   noticeMs: number;
   statsMs: number;
+  /** Heartbeat port and interval, for the signed-ahead sends. */
+  port: number;
+  intervalMs: number;
 }
 
 export interface HeartbeatTransportOptions {
@@ -123,6 +132,8 @@ export class HeartbeatTransport {
       burst: 20,
       noticeMs: this.opts.intervalMs / 2,
       statsMs: 1000,
+      port: this.opts.port,
+      intervalMs: this.opts.intervalMs,
     };
     const worker = startWorker(resolveWorkerModule(path.join(__dirname, 'heartbeat-receiver-worker'), __filename), { workerData: init });
     await new Promise<void>((resolve, reject) => {
@@ -242,6 +253,22 @@ export class HeartbeatTransport {
     } catch {
       return false; // unreachable, link down: a missed heartbeat
     }
+  }
+
+  /**
+   * Heartbeats signed ahead for the worker to send when due (send-schedule.ts), per peer address:
+   * `offsetsMs` after now. Replaces the previous schedule; an empty list stops the sends.
+   */
+  schedule(peers: ReadonlyArray<{ address: string; packets: Buffer[]; offsetsMs: number[] }>): void {
+    const out: ScheduledPeer[] = [];
+    // No receiver thread (it is being restarted): what is due now goes out from here, so that
+    // the periodic heartbeats are not lost meanwhile.
+    if (!this.worker) for (const p of peers) if (p.offsetsMs[0] === 0) this.send(p.address, p.packets[0]);
+    for (const p of peers) {
+      const fd = this.fds.get(p.address.includes(':') ? 6 : 4);
+      if (fd !== undefined) out.push({ address: p.address, fd, packets: p.packets, offsetsMs: p.offsetsMs });
+    }
+    this.post({ type: 'schedule', peers: out });
   }
 
   /** Datagrams the kernel dropped on our sockets so far (filter refused or queue full). */

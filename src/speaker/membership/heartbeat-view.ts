@@ -7,6 +7,10 @@
 // peer at once (until it comes back with a newer incarnation). While datagrams that may be a
 // peer's cannot be checked (rate-limited under a flood), the peer is neither heard nor silent:
 // vouch() keeps its state as it was (issue 14.1).
+//
+// How long a silence is fatal is per peer (failure-detector.ts): its own heartbeat rhythm, between
+// a floor and the fixed ceiling of `deadIntervals`. Stalls of our own loop are forgiven (observe()).
+import { ArrivalWindow, StallClock, type DetectorOptions } from './failure-detector';
 import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -31,6 +35,8 @@ interface Peer {
   /** The peer's last packet said we failed its announcement audit (announcement-audit.ts). */
   auditSilent: boolean;
   auditContested: boolean;
+  /** Its heartbeat rhythm in this incarnation (the adaptive deadline). */
+  arrivals: ArrivalWindow;
 }
 
 export interface HeartbeatViewOptions {
@@ -38,19 +44,59 @@ export interface HeartbeatViewOptions {
   intervalMs: number;
   /** Missed intervals before a peer is suspect (logged, still alive). Default 3. */
   suspectIntervals?: number;
-  /** Missed intervals before a peer is dead. Default 5. */
+  /** Missed intervals before a peer is dead at the latest (the ceiling of the adaptive deadline). Default 5. */
   deadIntervals?: number;
+  /** Adaptive detection (failure-detector.ts); false: dead after exactly `deadIntervals`. Default on. */
+  adaptive?: boolean;
+  /** Intervals of silence a peer always gets, however steady (the floor). Default 2. */
+  minDeadIntervals?: number;
+  /** How often the caller looks (observe()). Default intervalMs / 4; a gap of more than an interval is a stall of ours. */
+  lookPeriodMs?: number;
 }
 
 export class HeartbeatView {
   private readonly peers = new Map<string, Peer>();
   readonly suspectAfterMs: number;
+  /** The longest silence before a peer is dead (the ceiling; every peer, before its rhythm is known). */
   readonly deadAfterMs: number;
+  readonly detector: DetectorOptions;
+  private readonly stalls: StallClock;
 
   constructor(private readonly opts: HeartbeatViewOptions) {
     this.suspectAfterMs = opts.intervalMs * (opts.suspectIntervals ?? 3);
     this.deadAfterMs = opts.intervalMs * (opts.deadIntervals ?? 5);
     if (this.deadAfterMs < this.suspectAfterMs) throw new Error('the dead interval must not be shorter than the suspect interval');
+    const floorMs = opts.adaptive === false ? this.deadAfterMs : Math.min(this.deadAfterMs, opts.intervalMs * (opts.minDeadIntervals ?? 2));
+    // Margin one interval: a steady peer is dead after about two silent intervals, never after one
+    // late packet. 100 gaps: a late heartbeat is remembered for ~10 s.
+    this.detector = { floorMs, ceilingMs: this.deadAfterMs, marginMs: opts.intervalMs, minSamples: 8, window: 100 };
+    const lookPeriodMs = opts.lookPeriodMs ?? opts.intervalMs / 4;
+    // A look later than one heartbeat interval means we stalled (timers are late by a few ms under load, not by 100).
+    this.stalls = new StallClock(lookPeriodMs, Math.max(opts.intervalMs, 2 * lookPeriodMs));
+  }
+
+  /**
+   * We look at the view now (every evaluation). After a stall of our own (no look for longer than
+   * a heartbeat interval) every peer's silence is forgiven by the stall's length: their
+   * heartbeats may be waiting behind us, unread; a peer that did die is found that much later.
+   * Silences only ever grow across a look, so nobody dead comes back by this.
+   */
+  observe(now: number): void {
+    const forgive = this.stalls.look(now);
+    if (forgive <= 0) return;
+    // Capped at now: a peer is never heard in the future.
+    for (const p of this.peers.values()) if (!p.left) p.lastHeard = Math.min(now, p.lastHeard + forgive);
+  }
+
+  /** How long `node` has been silent (undefined: never heard). */
+  silence(node: string, now: number): number | undefined {
+    const p = this.peers.get(node);
+    return p ? now - p.lastHeard : undefined;
+  }
+
+  /** The silence (ms) after which `node` is dead now: its adaptive deadline, or the ceiling. */
+  deadlineFor(node: string): number {
+    return this.peers.get(node)?.arrivals.deadlineMs() ?? this.deadAfterMs;
   }
 
   accept(hb: Heartbeat, now: number): AcceptResult {
@@ -67,10 +113,14 @@ export class HeartbeatView {
       }
     }
     const leaving = (hb.flags & FLAG_LEAVING) !== 0;
+    // The rhythm carries over within an incarnation; a restarted peer starts from the ceiling again.
+    const arrivals = p && p.incarnation === hb.incarnation ? p.arrivals : new ArrivalWindow(this.detector);
+    arrivals.arrived(now, this.stalls.stalledUntil);
     this.peers.set(hb.node, {
       incarnation: hb.incarnation,
       sequence: hb.sequence,
-      lastHeard: now,
+      // Never earlier than a stall of ours forgave (observe()): a heartbeat read late is no news of silence.
+      lastHeard: p && p.incarnation === hb.incarnation && !p.left ? Math.max(p.lastHeard, now) : now,
       theirTimestamp: hb.timestamp,
       receivedAt: now,
       left: leaving,
@@ -80,6 +130,7 @@ export class HeartbeatView {
       dataPathDown: (hb.flags & FLAG_DATAPATH_DOWN) !== 0,
       auditSilent: !leaving && (hb.flags & FLAG_AUDIT_SILENT) !== 0,
       auditContested: !leaving && (hb.flags & FLAG_AUDIT_CONTESTED) !== 0,
+      arrivals,
     });
     return leaving ? 'left' : 'accepted';
   }
@@ -89,8 +140,10 @@ export class HeartbeatView {
     if (!p) return 'unknown';
     if (p.left) return 'left';
     const silent = now - p.lastHeard;
-    if (silent > this.deadAfterMs) return 'dead';
-    if (silent > this.suspectAfterMs) return 'suspect';
+    const dead = p.arrivals.deadlineMs();
+    if (silent > dead) return 'dead';
+    // Suspect at the same fraction of the peer's own deadline as the fixed rule (3 of 5 intervals).
+    if (silent > (dead * this.suspectAfterMs) / this.deadAfterMs) return 'suspect';
     return 'alive';
   }
 
