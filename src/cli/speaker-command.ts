@@ -32,7 +32,7 @@ export const SPEAKER_FLAGS = {
   'heartbeat-interval-ms': { kind: 'string', default: '100', help: 'milliseconds between heartbeats; a silent peer is dead after 2 to 5 intervals, by the rhythm of its heartbeats (docs/failover.md)' },
   'heartbeat-adaptive': { kind: 'boolean', default: true, help: "a peer's dead interval follows its own heartbeat rhythm, between --heartbeat-min-dead-intervals and --heartbeat-dead-intervals (--heartbeat-adaptive=false: always the latter)" },
   'heartbeat-min-dead-intervals': { kind: 'string', default: '2', help: 'heartbeat intervals of silence after which even the steadiest peer is dead (the adaptive floor)' },
-  'heartbeat-dead-intervals': { kind: 'string', default: '5', help: 'heartbeat intervals of silence after which any peer is dead (the adaptive ceiling)' },
+  'heartbeat-dead-intervals': { kind: 'string', default: '5', help: 'heartbeat intervals of silence after which any peer is dead (the adaptive ceiling; 3 to 100)' },
   'heartbeat-send-ahead-ms': { kind: 'string', default: '300', help: 'a main-loop stall this long does not interrupt our heartbeats (signed ahead, sent by a worker thread); also how long they outlive a wedged main loop. 0: sent by the main loop' },
   'node-address-v6': { kind: 'string', help: "BGP: this node's IPv6 address, the next hop of IPv6 prefixes sent over IPv4 sessions (default: first global IPv6)", env: 'NODE_IPV6' },
   'bgp-graceful-restart-time': { kind: 'string', default: '120', help: 'BGP: restart time (seconds) in the graceful restart capability; 0 = do not advertise graceful restart' },
@@ -139,7 +139,8 @@ export async function speakerCommand(argv: string[]): Promise<number> {
 
 function heartbeatFlags(f: Readonly<Record<string, string | boolean | string[] | undefined>>): NonNullable<SpeakerOptions['heartbeat']> {
   const text = (k: string): string | undefined => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
-  const deadIntervals = integer('heartbeat-dead-intervals', text('heartbeat-dead-intervals'), 2, 100);
+  // At least the 3 intervals after which a peer is suspect (heartbeat-view.ts): dead comes after suspect.
+  const deadIntervals = integer('heartbeat-dead-intervals', text('heartbeat-dead-intervals'), 3, 100);
   return {
     port: integer('heartbeat-port', text('heartbeat-port'), 1, 65535),
     intervalMs: integer('heartbeat-interval-ms', text('heartbeat-interval-ms'), 10, 10_000),

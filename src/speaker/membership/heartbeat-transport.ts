@@ -31,8 +31,6 @@ export interface ReceiverCounters {
   lastFrom: Partial<Record<AdmissionDrop, string>>;
   /** The receiver isolate's V8 heap size (committed bytes). */
   heapBytes?: number;
-  /** Signed-ahead heartbeats the worker could not hand to the kernel. */
-  sendFailures?: number;
 }
 
 export type ToReceiver =
