@@ -64,6 +64,28 @@ test('one keep-alive connection serves consecutive calls', async () => {
   expect(ports.size).toBe(1);
 });
 
+test('new TLS material (a rotated certificate) gets a new connection; the same material, even in a new object, keeps it', async () => {
+  const ports = new Set<number>();
+  api.route = (req, res) => {
+    ports.add(req.socket.remotePort ?? 0);
+    json(res, 200, {});
+  };
+  let tls: { cert?: Buffer } = { cert: Buffer.from('one') };
+  const rotating = new RestClient({ server: `http://127.0.0.1:${api.port}`, credentials: () => Promise.resolve({ tls, headers: {} }) }, 500);
+  try {
+    await rotating.get('/x');
+    await rotating.get('/x');
+    tls = { cert: Buffer.from('one') };
+    await rotating.get('/x');
+    expect(ports.size).toBe(1);
+    tls = { cert: Buffer.from('two') };
+    await rotating.get('/x');
+    expect(ports.size).toBe(2);
+  } finally {
+    rotating.close();
+  }
+});
+
 describe('credentials', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ironlb-kc-'))));
