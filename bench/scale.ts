@@ -175,7 +175,9 @@ async function main(): Promise<void> {
     const lagP99 = sample(text, 'ironlb_speaker_nodejs_eventloop_lag_p99_seconds') * 1000;
     const passes = (scope: string): number => sample(text, 'ironlb_speaker_election_pass_seconds_count', { scope });
     const resyncMs = q('all', '1');
-    const eventP99 = q('services', '0.99');
+    // One-Service passes ('service'): the cost of one change. Passes that coalesced several touched
+    // Services ('services', mostly the controller's burst of status writes) are printed apart.
+    const eventP99 = q('service', '0.99');
     await Promise.all(procs.map((p) => p.kill('SIGTERM')));
 
     const rate = (ms: number): string => ((N / ms) * 1000).toFixed(0);
@@ -186,7 +188,8 @@ async function main(): Promise<void> {
         `  controller until all served    ${(ctlMs / 1000).toFixed(2)} s   ${rate(ctlMs)} Services/s`,
         `  ratio (controller / bare rate) ${(bareMs / ctlMs).toFixed(2)}x   (target >= 0.9x)`,
         `  speaker full resync            p50 ${q('all', '0.5').toFixed(1)} ms, max ${resyncMs.toFixed(1)} ms over ${passes('all')} passes, start-up included (target < 1000)`,
-        `  speaker per-event pass         p50 ${q('services', '0.5').toFixed(2)} ms, p99 ${eventP99.toFixed(2)} ms over ${passes('services')} passes (target < 5)`,
+        `  speaker per-event pass         p50 ${q('service', '0.5').toFixed(2)} ms, p99 ${eventP99.toFixed(2)} ms, max ${q('service', '1').toFixed(2)} ms over ${passes('service')} one-Service passes (target < 5)`,
+        `  speaker coalesced passes       p50 ${q('services', '0.5').toFixed(2)} ms, p99 ${q('services', '0.99').toFixed(2)} ms over ${passes('services')} passes of several Services each`,
         `  speaker event-loop lag p99     ${lagP99.toFixed(1)} ms`,
         `  RSS now / peak                 speaker ${spRss.toFixed(0)} / ${spPeak.toFixed(0)} MiB, controller ${ctlRss.toFixed(0)} / ${ctlPeak.toFixed(0)} MiB`,
         `speaker_rss_mib=${spRss.toFixed(0)} controller_rss_mib=${ctlRss.toFixed(0)} resync_ms=${resyncMs.toFixed(1)} event_p99_ms=${eventP99.toFixed(2)}`,

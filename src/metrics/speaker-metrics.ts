@@ -43,7 +43,7 @@ export class SpeakerMetrics {
   /** One pass of elections and route decisions after watch events: every Service, or only those touched. */
   readonly electionPass = new Summary({
     name: 'ironlb_speaker_election_pass_seconds',
-    help: 'Time of one election pass, by scope: all (every Service re-elected) or services (only those an event touched)',
+    help: 'Time of one election pass, by scope: all (every Service re-elected), service (the one Service an event touched) or services (several touched Services coalesced into one pass)',
     labelNames: ['scope'],
     percentiles: [0.5, 0.99, 1],
     maxAgeSeconds: 600,

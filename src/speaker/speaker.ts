@@ -329,9 +329,18 @@ export class Speaker {
         const scope = this.layer2.reconcile(dirty);
         this.bgp.reconcile();
         this.writeStatusObjects();
-        if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (scope !== 'none') this.opts.metrics.electionPass.observe({ scope: passScope(scope, dirty) }, Number(process.hrtime.bigint() - started) / 1e9);
         if (scope !== 'none') this.writeConditions(scope === 'all' ? 'all' : dirty);
       }
     });
   }
+}
+
+/**
+ * The election-pass metric's scope: a pass for exactly one touched Service ('service', the cost of
+ * one change) is told apart from one for a coalesced burst ('services'), whose time grows with the
+ * number of Services it carries.
+ */
+export function passScope(scope: 'all' | 'services', dirty: ReadonlySet<string> | 'all'): 'all' | 'services' | 'service' {
+  return scope === 'services' && dirty !== 'all' && dirty.size === 1 ? 'service' : scope;
 }
