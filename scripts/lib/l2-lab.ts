@@ -90,6 +90,8 @@ export class L2Lab {
   private clusterDir = '';
   private rootIf = '';
   private rootLock?: HeldLock;
+  /** requestVia has turned ICMP redirects off in the client. */
+  private clientIgnoresRedirects = false;
 
   private constructor(readonly lab: Lab) {}
 
@@ -321,8 +323,23 @@ export class L2Lab {
    * GET http://ip:port/ from the client with a host route sending it to `node` (as a router would),
    * whoever answers ARP for `ip`: what that node's kube-proxy makes of the traffic. Undefined when
    * nothing answers within `timeoutSeconds`.
+   *
+   * The client plays the router here, so it ignores ICMP redirects as a router does (Linux's
+   * accept_redirects is off on routers). Otherwise the path is not pinned: a node that does not
+   * translate the traffic (externalTrafficPolicy: Local, no local endpoint) forwards it out of
+   * eth0 to the ARP owner, redirects the client there, and the connection completes directly with
+   * the owner's pod — or not, depending on the node's per-client redirect backoff: the flake of
+   * datapath.test.ts's node3 check (docs/troubleshooting.md, "Local traffic answered by a node").
    */
   async requestVia(node: NodeHost, ip: string, port: number, timeoutSeconds = 2): Promise<HttpAnswer | undefined> {
+    if (!this.clientIgnoresRedirects) {
+      await this.lab.sysctl(this.client, {
+        'net.ipv4.conf.all.accept_redirects': '0',
+        'net.ipv4.conf.default.accept_redirects': '0',
+        'net.ipv4.conf.eth0.accept_redirects': '0',
+      });
+      this.clientIgnoresRedirects = true;
+    }
     await this.lab.ip(this.client.ns, ['route', 'replace', `${ip}/32`, 'via', node.ipv4 ?? '']);
     try {
       return await httpGet(this.client.ns, `http://${ip}:${port}/`, timeoutSeconds);
