@@ -7,24 +7,23 @@
 // sockets (recv → answerArp/answerNdp → per-source limit → send from a preallocated buffer), and
 // return to the caller after SLICE_MS or when woken, so commands get handled. Nothing is logged
 // or posted per packet: counters go out every statsIntervalMs.
-import { PacketType } from '../../net/native';
+//
+// Its parts: the address table's pure rules (responder-addresses.ts), the frames it sends of its
+// own accord and the one send path (responder-frames.ts), the answers (responder-answer-path.ts).
 import type { PacketIo } from '../../net/packet-io';
 import { tryParseIP } from '../../protocol/address';
-import { buildGratuitousArp } from '../../protocol/arp';
-import { buildArpProbe, buildDadProbe } from '../../protocol/conflict-frames';
-import { BufferWriter } from '../../protocol/buffer-writer';
-import { answerArp, answerNdp, OwnedAddresses, type L2DropReason } from '../../protocol/l2-responder';
-import { buildUnsolicitedNeighborAdvertisement, solicitedNodeMac } from '../../protocol/ndp';
+import { OwnedAddresses } from '../../protocol/l2-responder';
 import { AuditListener } from './audit-listener';
 import { ConflictGuard } from './conflict-guard';
 import { DEFAULT_TIMING, GratuitousSchedule, type ResponderTiming } from './gratuitous-schedule';
-import { DEFAULT_REPLY_LIMIT, ReplyLimiter } from './reply-limiter';
+import { DEFAULT_REPLY_LIMIT } from './reply-limiter';
+import { addressesByFamily, allowedIfindexes, allowedOn, interfaceLimit, solicitedNodeGroups, type AddrState } from './responder-addresses';
+import { AnswerPath } from './responder-answer-path';
 import { zeroCounters } from './responder-counters';
+import { errText, FrameSender } from './responder-frames';
 import { MAX_POLL_WAIT_MS, type FromWorker, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats, type ToWorker } from './responder-messages';
-import { PacketSocketSet, type InterfaceSockets, type SocketKind } from './socket-set';
+import { PacketSocketSet } from './socket-set';
 
-/** Frames read from one socket before giving the others (and commands) a turn. */
-const RECV_BUDGET = 256;
 /** Longest stretch in the poll loop before returning to the event loop when no command woke us. */
 const SLICE_MS = 50;
 
@@ -45,15 +44,6 @@ export interface EngineHooks {
   fdClosing?(fd: number): void;
 }
 
-interface AddrState {
-  text: string;
-  family: 4 | 6;
-  bytes: Buffer;
-  interfaces: string[] | null;
-}
-
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 export class ResponderEngine {
   private readonly sockets: PacketSocketSet;
   private readonly owned = new OwnedAddresses();
@@ -67,18 +57,13 @@ export class ResponderEngine {
   private timing: ResponderTiming = { ...DEFAULT_TIMING };
   /** Gratuitous frames due per owned address (keyed by its canonical text). */
   private readonly schedule = new GratuitousSchedule<string>(this.timing);
-  private readonly limiter = new ReplyLimiter(DEFAULT_REPLY_LIMIT);
   private readonly counters = zeroCounters();
+  private readonly sender: FrameSender;
+  private readonly answers: AnswerPath;
   private lastError?: string;
   private nextStats: number;
   private nextDue: number;
   private stopped = false;
-  // Preallocated: one receive buffer and its metadata, one ARP reply, one NA writer.
-  private readonly rx = Buffer.alloc(4096);
-  private readonly meta = new Int32Array(3);
-  private readonly arpOut = Buffer.alloc(64);
-  private readonly ndpBuf = Buffer.alloc(256);
-  private readonly ndpOut = new BufferWriter(this.ndpBuf);
 
   constructor(
     private readonly io: PacketIo,
@@ -93,6 +78,10 @@ export class ResponderEngine {
       fdOpened: (fd) => hooks.fdOpened?.(fd),
       fdClosing: (fd) => hooks.fdClosing?.(fd),
     });
+    const error = (message: string): void => {
+      this.lastError = message;
+    };
+    this.sender = new FrameSender(io, this.sockets, this.counters, error);
     this.nextStats = hooks.now() + this.timing.statsIntervalMs;
     this.nextDue = this.nextStats;
     this.guard = new ConflictGuard({
@@ -100,7 +89,7 @@ export class ResponderEngine {
       own: (text) => this.newlyOwned.push(text),
       defend: (text) => {
         const a = this.addrs.get(text);
-        if (a) this.sendGratuitous(a);
+        if (a) this.sender.gratuitous(a);
       },
       forget: (text) => {
         this.watchOnly.delete(text);
@@ -108,6 +97,7 @@ export class ResponderEngine {
       },
       post: (m) => hooks.post(m),
     });
+    this.answers = new AnswerPath({ io, counters: this.counters, guard: this.guard, audits: this.audits, owned: this.owned, sender: this.sender, error });
   }
 
   get isStopped(): boolean {
@@ -165,7 +155,7 @@ export class ResponderEngine {
           this.readMonitor();
         } else {
           const s = this.sockets.socket(fd);
-          if (s) this.service(fd, s.iface, s.kind);
+          if (s) this.answers.service(fd, s.iface, s.kind, this.hooks.now());
         }
       }
       if (woken || this.hooks.now() >= sliceEnd) return;
@@ -177,14 +167,14 @@ export class ResponderEngine {
   private configure(list: ResponderInterfaceConfig[], timing: ResponderTiming, limit = DEFAULT_REPLY_LIMIT): void {
     this.timing = { ...timing };
     this.schedule.setTiming(this.timing);
-    this.limiter.setLimit(limit);
+    this.answers.setLimit(limit);
     const opened = this.sockets.configure(list);
     this.guard.setLocalMacs(list.map((i) => i.mac));
     this.rebuildOwned();
     this.syncMemberships();
     // An interface that is new to us (added, back up, or with a new MAC) may face neighbours that
     // learned another node's MAC while it was away: announce what we own on it, as on a gain.
-    const comeback = [...this.addrs.values()].filter((a) => opened.some((s) => this.allowedOn(a, s)));
+    const comeback = [...this.addrs.values()].filter((a) => opened.some((s) => allowedOn(a, s.cfg.name)));
     const now = this.hooks.now();
     this.announce(comeback.map((a) => a.text), now);
     this.nextStats = Math.min(this.nextStats, now + this.timing.statsIntervalMs);
@@ -199,7 +189,7 @@ export class ResponderEngine {
       if (this.schedule.mute(o.address, o.quiet === true) && this.addrs.has(o.address)) unmuted.push(o.address);
       const ip = tryParseIP(o.address);
       if (!ip) throw new Error(`invalid address ${o.address}`);
-      const interfaces = o.interfaces && o.interfaces.length > 0 ? [...o.interfaces] : null;
+      const interfaces = interfaceLimit(o.interfaces);
       const prev = this.addrs.get(o.address) ?? this.watchOnly.get(o.address);
       if (prev) {
         prev.interfaces = interfaces;
@@ -238,27 +228,14 @@ export class ResponderEngine {
 
   private sendProbe(text: string): void {
     const a = this.addrs.get(text) ?? this.watchOnly.get(text);
-    if (!a) return;
-    for (const s of this.sockets.interfaces()) {
-      if (!this.allowedOn(a, s)) continue;
-      const fd = a.family === 4 ? s.arpFd : s.ndpFd;
-      if (fd < 0) continue;
-      const f = a.family === 4 ? buildArpProbe(s.view.mac, a.bytes) : buildDadProbe(s.view.mac, a.bytes);
-      if (this.send(fd, f, f.length)) this.counters.probes++;
-    }
+    if (a) this.sender.probe(a);
   }
 
   /** An announcement audit's probe (audit-judge.ts): answers are collected until auditRead. */
   private auditProbe(text: string, interfaces: string[] | undefined): void {
     const ip = tryParseIP(text);
     if (!ip || !this.audits.begin(text, this.hooks.now())) throw new Error(`audit: invalid address ${JSON.stringify(text)}`);
-    for (const s of this.sockets.interfaces()) {
-      if (interfaces && interfaces.length > 0 && !interfaces.includes(s.cfg.name)) continue;
-      const fd = ip.family === 4 ? s.arpFd : s.ndpFd;
-      if (fd < 0) continue;
-      const f = ip.family === 4 ? buildArpProbe(s.view.mac, ip.bytes) : buildDadProbe(s.view.mac, ip.bytes);
-      if (this.send(fd, f, f.length)) this.counters.probes++;
-    }
+    this.sender.probe({ family: ip.family, bytes: ip.bytes, interfaces: interfaceLimit(interfaces) });
   }
 
   /** Starts a burst for each listed owned address (default: all): the first frame goes out now,
@@ -280,72 +257,29 @@ export class ResponderEngine {
 
   // ---- ownership --------------------------------------------------------------------------
 
-  private allowedOn(a: AddrState, s: InterfaceSockets): boolean {
-    return a.interfaces === null || a.interfaces.includes(s.cfg.name);
-  }
-
   private rebuildOwned(): void {
     this.owned.clear();
     for (const a of this.addrs.values()) {
       if (!this.guard.isOwned(a.text)) continue; // probing, or in conflict: not answered
-      let allowed: Set<number> | null = null;
-      if (a.interfaces) {
-        allowed = new Set();
-        for (const name of a.interfaces) {
-          const s = this.sockets.get(name);
-          if (s) allowed.add(s.cfg.ifindex);
-        }
-      }
+      const allowed = allowedIfindexes(a, (name) => this.sockets.get(name)?.cfg.ifindex);
       if (a.family === 4) this.owned.setV4(a.bytes, allowed);
       else this.owned.setV6(a.bytes, allowed);
     }
   }
 
-  /** ARP requests reach us only for the addresses we answer, probe or watch (socket-set.ts). */
-  /** The sockets' kernel filters follow what is owned, probed or watched (one pass for both families). */
+  /** ARP requests and NSs reach us only for the addresses we answer, probe or watch (socket-set.ts):
+   * the sockets' kernel filters follow the table (one pass for both families). */
   private syncArpInterest(): void {
-    const v4: Uint8Array[] = [];
-    const v6: Uint8Array[] = [];
-    for (const m of [this.addrs, this.watchOnly]) for (const a of m.values()) (a.family === 4 ? v4 : v6).push(a.bytes);
+    const { v4, v6 } = addressesByFamily(this.addrs, this.watchOnly);
     this.sockets.setArpInterest(v4);
     this.sockets.setNdpInterest(v6);
   }
 
   private syncMemberships(): void {
-    this.sockets.syncMemberships((s) => {
-      const want = new Map<string, Buffer>();
-      for (const a of this.addrs.values()) {
-        if (a.family !== 6 || !this.allowedOn(a, s)) continue;
-        const mac = solicitedNodeMac(a.bytes);
-        want.set(mac.toString('hex'), mac);
-      }
-      return want;
-    });
+    this.sockets.syncMemberships((s) => solicitedNodeGroups(this.addrs.values(), s.cfg.name));
   }
 
-  // ---- sending ----------------------------------------------------------------------------
-
-  private send(fd: number, frame: Buffer, length: number): boolean {
-    try {
-      if (this.io.send(fd, frame, length) === length) return true;
-    } catch (e) {
-      this.lastError = errText(e);
-    }
-    this.counters.sendFailures++;
-    return false;
-  }
-
-  private sendGratuitous(a: AddrState): void {
-    for (const s of this.sockets.interfaces()) {
-      if (!this.allowedOn(a, s)) continue;
-      if (a.family === 4 && s.arpFd >= 0) {
-        for (const f of buildGratuitousArp(s.view.mac, a.bytes)) if (this.send(s.arpFd, f, f.length)) this.counters.gratuitous.arp++;
-      } else if (a.family === 6 && s.ndpFd >= 0) {
-        const na = buildUnsolicitedNeighborAdvertisement(s.view.mac, a.bytes, a.bytes);
-        if (this.send(s.ndpFd, na, na.length)) this.counters.gratuitous.ndp++;
-      }
-    }
-  }
+  // ---- timers -----------------------------------------------------------------------------
 
   private recomputeDue(): void {
     this.nextDue = Math.min(this.nextStats, this.schedule.nextDueAt(), this.guard.nextDueAt());
@@ -356,7 +290,7 @@ export class ResponderEngine {
     this.flushOwned(now);
     for (const text of this.schedule.takeDue(now)) {
       const a = this.addrs.get(text);
-      if (a) this.sendGratuitous(a);
+      if (a) this.sender.gratuitous(a);
     }
     if (this.nextStats <= now) {
       this.hooks.post({ type: 'stats', stats: this.snapshot() });
@@ -365,56 +299,13 @@ export class ResponderEngine {
     this.recomputeDue();
   }
 
-  // ---- packet path ------------------------------------------------------------------------
+  // ---- route monitor ----------------------------------------------------------------------
 
   private readMonitor(): void {
     const n = this.sockets.readMonitor();
     if (n === 0) return;
     this.counters.linkEvents += n < 0 ? 1 : n;
     this.hooks.post({ type: 'linksChanged' });
-  }
-
-  private service(fd: number, s: InterfaceSockets, kind: SocketKind): void {
-    const { rx, meta, counters } = this;
-    const now = this.hooks.now();
-    for (let i = 0; i < RECV_BUDGET; i++) {
-      let n: number;
-      try {
-        n = this.io.recv(fd, rx, meta);
-      } catch (e) {
-        // ENETDOWN after the link went down, and the like: the socket stays usable.
-        counters.recvErrors++;
-        this.lastError = `${s.cfg.name}: ${errText(e)}`;
-        return;
-      }
-      if (n < 0) return;
-      counters.requests[kind]++;
-      if (meta[0] === PacketType.Outgoing) {
-        counters.drops.ownPacket++;
-        continue;
-      }
-      let out: Buffer;
-      let r: number | L2DropReason;
-      if (kind === 'arp') {
-        this.guard.inspectArp(rx, n, now);
-        this.audits.inspectArp(rx, n);
-        out = this.arpOut;
-        r = answerArp(rx, n, s.view, this.owned, out);
-      } else {
-        this.guard.inspectNdp(rx, n, now);
-        this.audits.inspectNdp(rx, n);
-        out = this.ndpBuf;
-        try {
-          r = answerNdp(rx, n, s.view, this.owned, this.ndpOut);
-        } catch {
-          r = 'malformed'; // e.g. options too large for the reply buffer: never let a frame kill us
-        }
-      }
-      // The answer's Ethernet destination (bytes 0-5) is the source it is limited by.
-      if (typeof r === 'number' && !this.limiter.allow(out, 0, now)) r = 'rateLimited';
-      if (typeof r !== 'number') counters.drops[r]++;
-      else if (this.send(fd, out, r)) counters.replies[kind]++;
-    }
   }
 
   // ---- stats ------------------------------------------------------------------------------
