@@ -1,10 +1,14 @@
 // Helpers shared by the benches that run against a real API server (bench:controller, bench:scale).
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import type { ServiceKit } from '../test/harness/services';
 import { Informer } from '../src/k8s/informer';
 import { rest } from '../src/k8s/kube';
 import { createLogger } from '../src/util/log';
+import { ApiStatusWriter } from '../src/controller/api-status-writer';
+import { allocatedCondition } from '../src/controller/allocated-condition';
+import { stamped } from '../src/controller/status-write';
 
 export async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -99,6 +103,14 @@ export function rssMiB(pid: number): number {
  * the Services are deleted afterwards. `client`: the controller's raw client (the default), or
  * client-node's CoreV1Api, the baseline issue 13's 0.78-0.83x were measured against (bb00a81).
  */
+/**
+ * Who patches in the bare loop: the raw client with a minimal merge patch (ingress and pool
+ * annotation), client-node's CoreV1Api with the same patch, or the controller's own ApiStatusWriter
+ * with the controller's patch for a new Service: with the AddressAllocated condition ('writer') or
+ * without it ('writer-no-condition', as `--service-conditions=false` writes).
+ */
+export type BareClient = 'raw' | 'client-node' | 'writer' | 'writer-no-condition';
+
 export async function bareStatusLoop(
   kit: ServiceKit,
   kc: k8s.KubeConfig,
@@ -106,12 +118,19 @@ export async function bareStatusLoop(
   ipFor: (i: number) => string,
   concurrency: number,
   servers: number[] = [],
-  client: 'raw' | 'client-node' = 'raw',
+  client: BareClient = 'raw',
 ): Promise<{ ms: number; cpu: PhaseCpu }> {
   const core = kit.core;
-  const ns = client === 'raw' ? 'bare' : 'bare-client-node';
+  const ns = client === 'raw' ? 'bare' : client === 'client-node' ? 'bare-client-node' : `bare-${client}`;
   await kit.ensureNamespace(ns);
   await pool(names, 16, (name) => kit.createLB(ns, name));
+  // The controller's own writer needs each Service as listed (its resourceVersion guards the
+  // patch), as the controller has it from its cache: read before the clock starts, as the
+  // controller's list is.
+  const listed = new Map<string, k8s.V1Service>();
+  if (client !== 'raw' && client !== 'client-node') {
+    for (const svc of (await rest(kc).get<k8s.V1ServiceList>(`/api/v1/namespaces/${ns}/services`)).items) listed.set(svc.metadata?.name ?? '', svc);
+  }
   const watch = await watchServed(kc, core, ns, names.length);
   const t0 = performance.now();
   const cpu0 = phaseCpu(servers);
@@ -122,10 +141,25 @@ export async function bareStatusLoop(
   // The raw client (k8s/rest.ts, one keep-alive agent, no model classes): the API server's cost of
   // the same patches, not a slower client's.
   const raw = rest(kc);
+  const writer = new ApiStatusWriter(kc);
+  const running = new AbortController().signal;
+  setMaxListeners(0, running); // every write in flight listens to it, as to the controller's term
   const patch =
     client === 'raw'
       ? (name: string, i: number) => raw.patch(`/api/v1/namespaces/${ns}/services/${name}/status`, body(i))
-      : (name: string, i: number) => core.patchNamespacedServiceStatus({ name, namespace: ns, body: body(i) }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      : client === 'client-node'
+        ? (name: string, i: number) => core.patchNamespacedServiceStatus({ name, namespace: ns, body: body(i) }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+        : async (name: string, i: number) => {
+            // Exactly the write the controller makes for a newly assigned Service: the same patch
+            // (ingress, pool annotation, and the AddressAllocated condition unless switched off),
+            // the same writer, its resourceVersion guard and deadline.
+            const svc = listed.get(name) as k8s.V1Service;
+            const outcome = { kind: 'assigned', ips: [ipFor(i)], pool: 'bench', moved: false } as const;
+            const want = client === 'writer' ? allocatedCondition(outcome, svc.metadata?.generation) : undefined;
+            const desired = { ips: outcome.ips, pool: outcome.pool, ...(want !== undefined && want !== 'remove' ? { condition: want } : {}) };
+            const r = await writer.write(svc, stamped(svc, desired, new Date()), running);
+            if (!r.ok) throw new Error(`bare write of ${name}: ${r.message}`);
+          };
   await pool(names.map((n, i) => [n, i] as const), concurrency, ([name, i]) => patch(name, i));
   const ms = (await watch.allServed) - t0;
   const cpu = phaseCpu(servers, cpu0);
