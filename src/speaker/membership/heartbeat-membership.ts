@@ -11,21 +11,23 @@
 // and DATAPATH_DOWN (readiness-flag.ts). Peers still hear such a node; they hand it no addresses.
 //
 // Receiving runs in a worker behind a kernel filter (heartbeat-transport.ts); the key rotates
-// without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-store.ts).
+// without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-incarnation.ts).
 // Sending: the main thread signs the heartbeats of the next `sendAheadMs` and the receiver worker
 // sends them on time (heartbeat-outbox.ts, send-schedule.ts), so a main-loop stall up to that long
 // is not silence. Detection is adaptive per peer and forgives our own stalls (failure-detector.ts).
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
-// which also tells whether the API server is reachable.
+// which also tells whether the API server is reachable (heartbeat-key-refresh.ts). Each look at
+// the view (heartbeat-liveness.ts, pure) says who is alive; this class logs and acts on it.
 import { rest } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
 import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
-import { HeartbeatKeyRing } from './heartbeat-keys';
-import { dispatch, HeartbeatOutbox } from './heartbeat-outbox';
+import { HeartbeatKeyRefresh } from './heartbeat-key-refresh';
+import { LivenessLook, sameSet } from './heartbeat-liveness';
+import { HeartbeatIncarnation } from './heartbeat-incarnation';
+import { dispatch } from './heartbeat-outbox';
 import { DropCounters } from './heartbeat-drops';
-import { fetchHeartbeatKey, INCARNATION_ANNOTATION, readStoredIncarnation, staleIncarnation, untilApiAnswers } from './heartbeat-store';
 import { HeartbeatTransport, type ReceivedHeartbeat } from './heartbeat-transport';
-import { computeLiveness, HeartbeatView, type Liveness } from './heartbeat-view';
+import { HeartbeatView } from './heartbeat-view';
 import { DATAPATH_DOWN, NO_LAYER2, ReadinessFlag } from './readiness-flag';
 import type { Membership } from './membership';
 import type { HeartbeatMembershipOptions } from './heartbeat-options';
@@ -47,16 +49,15 @@ export class HeartbeatMembership implements Membership {
   private readonly port: number;
   private readonly intervalMs: number;
   private readonly keyRefreshMs: number;
-  private readonly keys: HeartbeatKeyRing;
+  /** The key ring, fed from the Secret; its reads also tell whether the API server answers. */
+  private readonly keyRefresh: HeartbeatKeyRefresh;
   private readonly drops: DropCounters;
   private transport?: HeartbeatTransport;
   private receiverStart?: Promise<void>;
   /** The heartbeat sockets are open (start() went through). */
   private sockets = false;
-  private lastApiOk = -Infinity;
-  private incarnation = 0;
-  /** Signs our heartbeats (sequences per addressee, in this incarnation). */
-  private readonly outbox = new HeartbeatOutbox();
+  /** Our incarnation, and the outbox that signs our heartbeats in it. */
+  private readonly incarnation: HeartbeatIncarnation;
   /** Heartbeats signed per peer and tick: now and the next intervals of sendAheadMs. */
   private readonly slots: number;
   /** How often the view is evaluated (dead peers found), a fraction of the interval. */
@@ -71,13 +72,9 @@ export class HeartbeatMembership implements Membership {
   /** Our data path answers its health check (the same, for pools with `datapath-check`). */
   private readonly dataPath: ReadinessFlag;
   lastLossAt?: number;
-  private liveness: Liveness = { alive: new Set(), peers: new Set(), isolated: false, unacknowledged: false };
+  /** The liveness rule applied to the view and the Leases, with what it last said. */
+  private readonly looks: LivenessLook;
   private timers: NodeJS.Timeout[] = [];
-  /** The Lease view as of the last time the API server was reachable (the Lease layer's own view
-   * may decay while it cannot list; the isolation rule must keep expecting those peers). */
-  private leaseSnapshot: ReadonlySet<string> = new Set();
-  /** When each Lease-alive peer (re)appeared in the Lease view. */
-  private readonly leaseSince = new Map<string, number>();
 
   constructor(private readonly opts: HeartbeatMembershipOptions) {
     this.core = rest(opts.kc);
@@ -87,10 +84,9 @@ export class HeartbeatMembership implements Membership {
     this.slots = 1 + Math.ceil((opts.sendAheadMs ?? 3 * this.intervalMs) / this.intervalMs);
     // Often enough that a deadline is acted on within 10 % of an interval; cheap (sets of a few peers).
     this.lookMs = Math.max(5, this.intervalMs / 10);
-    // Reads of the Secret by different speakers are at most one period apart: two periods before
-    // sending with a new key, two more before the old one stops working (docs/failover.md).
-    this.keys = new HeartbeatKeyRing({ sendAfterMs: 2 * this.keyRefreshMs, acceptForMs: 4 * this.keyRefreshMs });
+    this.keyRefresh = new HeartbeatKeyRefresh({ core: this.core, namespace: opts.namespace, log: opts.log, refreshMs: this.keyRefreshMs, apiTimeoutMs: opts.apiTimeoutMs, now });
     this.drops = new DropCounters(opts.log, opts.metrics);
+    this.incarnation = new HeartbeatIncarnation({ core: this.core, namespace: opts.namespace, lease: opts.lease, log: opts.log });
     const hooks = {
       changed: (): void => {
         this.notify();
@@ -111,6 +107,7 @@ export class HeartbeatMembership implements Membership {
       minDeadIntervals: opts.minDeadIntervals,
       lookPeriodMs: this.lookMs,
     });
+    this.looks = new LivenessLook(opts.nodeName, this.view);
     opts.lease.onChange(() => {
       this.transport?.setPeers(this.opts.lease.addresses());
       this.evaluate();
@@ -118,23 +115,20 @@ export class HeartbeatMembership implements Membership {
   }
 
   get synced(): boolean {
-    return this.keys.loaded && this.opts.lease.synced;
+    return this.keyRefresh.ring.loaded && this.opts.lease.synced;
   }
 
   alive(): ReadonlySet<string> {
-    return this.liveness.alive;
+    return this.looks.current.alive;
   }
 
   onChange(cb: () => void): void {
     this.listeners.push(cb);
   }
 
-  /** A key read succeeded within 1.5 refresh periods (capped by apiTimeoutMs). Stricter than the Lease
-   * layer's own health on purpose: we must freeze our Lease snapshot before that layer's view of the
-   * peers starts to decay for want of updates. */
+  /** A key read succeeded lately (heartbeat-key-refresh.ts). */
   get apiReachable(): boolean {
-    const limit = Math.min(this.opts.apiTimeoutMs ?? 6000, this.keyRefreshMs * 1.5);
-    return now() - this.lastApiOk <= limit;
+    return this.keyRefresh.apiReachable;
   }
 
   prepare(): void {
@@ -161,24 +155,21 @@ export class HeartbeatMembership implements Membership {
     this.startStamp = stamp();
     this.prepare(); // the receiver thread starts while we talk to the API server
     await this.loadKey(true);
-    this.incarnation = (await untilApiAnswers(this.opts.log, 'reading our stored incarnation', () => readStoredIncarnation(this.core, this.opts.namespace, this.opts.lease.leaseName))) + 1;
-    this.outbox.reset();
-    // Stored before the first heartbeat leaves: lease.start() writes our Lease.
-    this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
+    await this.incarnation.begin(); // stored before the first heartbeat leaves
     this.running = true;
     await this.opts.lease.start();
     const transport = this.transport as HeartbeatTransport;
     try {
       await this.receiverStart;
       // The sockets open once the Leases are listed, with the peers' addresses in the filter at once.
-      transport.setKeys(this.keys.accepted(now()));
+      transport.setKeys(this.keyRefresh.ring.accepted(now()));
       transport.open(this.opts.lease.addresses());
     } catch (e) {
       await transport.stop();
       throw e;
     }
     this.sockets = true;
-    this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation });
+    this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation.current });
     this.timers.push(setInterval(() => this.tick(), this.intervalMs));
     // Between ticks too: a peer's adaptive deadline is not a multiple of the interval.
     this.timers.push(setInterval(() => this.evaluate(), this.lookMs));
@@ -252,13 +243,7 @@ export class HeartbeatMembership implements Membership {
   }
 
   private async loadKey(initial: boolean): Promise<void> {
-    const key = await fetchHeartbeatKey(this.core, this.opts.namespace, this.opts.log, initial);
-    if (!key) return;
-    this.lastApiOk = now();
-    if (this.keys.observe(key, now()) && !initial) {
-      this.opts.log.info('heartbeat key changed: accepting both keys, sending with the new one later', { sendAfterMs: 2 * this.keyRefreshMs, oldKeyAcceptedForMs: 4 * this.keyRefreshMs });
-    }
-    this.transport?.setKeys(this.keys.accepted(now()));
+    if (await this.keyRefresh.load(initial)) this.transport?.setKeys(this.keyRefresh.ring.accepted(now()));
   }
 
   private receive({ heartbeat: hb, keyId, from, at }: ReceivedHeartbeat): void {
@@ -274,23 +259,18 @@ export class HeartbeatMembership implements Membership {
       this.drops.count('replayed', from);
       return;
     }
-    this.keys.peerSends(keyId, t);
-    if (staleIncarnation(this.incarnation, this.outbox.lastSequence(hb.node), hb.echoIncarnation, hb.echoSequence)) {
-      const used = Math.max(this.incarnation, hb.echoIncarnation);
-      this.opts.log.warn('our heartbeat incarnation was used before (its record in our Lease was lost): moving past it', { incarnation: this.incarnation, usedUpTo: used, peer: hb.node });
-      this.incarnation = used + 1;
-      this.outbox.reset();
-      this.opts.lease.setAnnotation(INCARNATION_ANNOTATION, String(this.incarnation));
-    }
+    this.keyRefresh.ring.peerSends(keyId, t);
+    this.incarnation.checkEcho(hb);
     if (hb.echoTimestamp >= this.startStamp) {
       const rtt = stamp() - hb.echoTimestamp - hb.echoDelayMs;
       if (rtt >= 0 && rtt < 10_000) this.opts.metrics?.heartbeatRtt.observe(rtt / 1000);
     }
     if (this.view.auditFlags(hb.node) !== auditBefore) for (const cb of this.auditListeners) cb();
+    const liveness = this.looks.current;
     if (result === 'left') {
-      if (this.liveness.alive.has(hb.node)) this.opts.log.info('speaker left', { node: hb.node });
+      if (liveness.alive.has(hb.node)) this.opts.log.info('speaker left', { node: hb.node });
       this.evaluate();
-    } else if (!this.liveness.alive.has(hb.node) || this.liveness.isolated || this.liveness.unacknowledged) {
+    } else if (!liveness.alive.has(hb.node) || liveness.isolated || liveness.unacknowledged) {
       this.evaluate(); // a (re)joining peer, or news that may end our isolation: no need to wait a tick
     } else if (this.view.electionFlags(hb.node) !== flagsBefore) {
       this.notify(); // the peer lost or regained its layer-2 interfaces or its data path: re-elect
@@ -298,7 +278,7 @@ export class HeartbeatMembership implements Membership {
   }
 
   private tick(): void {
-    this.transport?.setKeys(this.keys.accepted(now()));
+    this.transport?.setKeys(this.keyRefresh.ring.accepted(now()));
     this.transport?.setPeers(this.opts.lease.addresses());
     this.evaluate();
     this.sign(0, this.slots, true);
@@ -316,11 +296,11 @@ export class HeartbeatMembership implements Membership {
   /** Signs `slots` heartbeats per peer; slot 0 is sent now by the worker (`viaWorker`) or from here. */
   private sign(extraFlags: number, slots: number, viaWorker: boolean): void {
     const t = now();
-    const key = this.keys.sending(t);
+    const key = this.keyRefresh.ring.sending(t);
     if (!key || !this.transport || !this.sockets) return;
-    const signed = this.outbox.sign({
+    const signed = this.incarnation.outbox.sign({
       self: this.opts.nodeName,
-      incarnation: this.incarnation,
+      incarnation: this.incarnation.current,
       key,
       peers: this.opts.lease.addresses(),
       flagsFor: (node) => extraFlags | this.flagsFor(node),
@@ -337,41 +317,19 @@ export class HeartbeatMembership implements Membership {
 
   private flagsFor(node: string): number {
     const audit = (this.auditVerdicts.silent.has(node) ? FLAG_AUDIT_SILENT : 0) | (this.auditVerdicts.contested.has(node) ? FLAG_AUDIT_CONTESTED : 0);
-    return (this.running && this.liveness.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
+    return (this.running && this.looks.current.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
   }
 
   private evaluate(): void {
-    const t = now();
-    this.view.observe(t);
-    const apiReachable = this.apiReachable;
-    if (apiReachable) this.leaseSnapshot = new Set(this.opts.lease.alive());
-    for (const n of this.leaseSnapshot) if (!this.leaseSince.has(n)) this.leaseSince.set(n, t);
-    for (const n of this.leaseSince.keys()) if (!this.leaseSnapshot.has(n)) this.leaseSince.delete(n);
-    // A peer whose Lease just appeared (new or restarted speaker) is not yet expected to be heard.
-    const joining = new Set([...this.leaseSince].filter(([, since]) => t - since < this.view.deadAfterMs).map(([n]) => n));
-    const next = computeLiveness({
-      self: this.opts.nodeName,
-      running: this.running,
-      heard: this.view.heard(t),
-      ackers: this.view.ackers(t),
-      starting: this.view.starting(t),
-      leaseAlive: this.leaseSnapshot,
-      apiReachable,
-      joining,
-    });
-    const prev = this.liveness;
+    const { prev, next, change } = this.looks.look({ now: now(), running: this.running, apiReachable: this.apiReachable, leaseAlive: () => this.opts.lease.alive() });
     if (next.isolated !== prev.isolated) {
-      if (next.isolated) this.opts.log.warn('isolated: hearing none of the speakers the Leases say are alive; withdrawing', { expected: [...this.leaseSnapshot].filter((n) => n !== this.opts.nodeName) });
+      if (next.isolated) this.opts.log.warn('isolated: hearing none of the speakers the Leases say are alive; withdrawing', { expected: [...this.looks.leaseAlive].filter((n) => n !== this.opts.nodeName) });
       else this.opts.log.info('no longer isolated');
     }
-    this.liveness = next;
-    if (sameSet(next.alive, prev.alive)) return;
-    const joined = [...next.alive].filter((n) => !prev.alive.has(n));
-    const left = [...prev.alive].filter((n) => !next.alive.has(n));
-    // For each peer lost: how long it had been silent and its deadline then (the adaptive detector's view).
-    const silence = Object.fromEntries(left.filter((n) => n !== this.opts.nodeName).map((n) => [n, { silentMs: Math.round(this.view.silence(n, t) ?? -1), deadlineMs: Math.round(this.view.deadlineFor(n)) }]));
+    if (!change) return;
+    const { joined, left, silence } = change;
     this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, silence, source: 'heartbeat', apiReachable: this.apiReachable });
-    if (!next.isolated && left.some((n) => n !== this.opts.nodeName && !this.view.hasLeft(n))) this.lastLossAt = Date.now();
+    if (change.peerLost) this.lastLossAt = Date.now();
     this.notify();
     // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.
     if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && this.sendAll());
@@ -382,8 +340,4 @@ export class HeartbeatMembership implements Membership {
  * previous life's, so an echo of a previous life's timestamp is not taken for an RTT sample. */
 function stamp(): number {
   return Math.floor(performance.timeOrigin + performance.now());
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
-  return a.size === b.size && [...a].every((x) => b.has(x));
 }
