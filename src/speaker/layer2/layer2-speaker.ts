@@ -1,17 +1,18 @@
 // Layer 2: apply desiredOwnership (desired.ts) — keep the responder (a worker thread that owns
 // the packet sockets) answering for the addresses this node wins, and say so in Events, logs and
-// metrics. Decisions run on the main thread; answers never do.
+// metrics. Decisions run on the main thread; answers never do. What it says about each Service's
+// announcer (metric, logs, Events, announceFailed) is in announcement-report.ts.
 import type { Config } from '../../config/types';
-import { EventRecorder, targetOf } from '../../k8s/events';
+import type { EventRecorder } from '../../k8s/events';
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import { eligibleInterfaces, listInterfaces, supportsArp, supportsNdp, type NetInterface } from '../../net/interfaces';
 import type { Logger } from '../../util/log';
 import type { ClusterState } from '../cluster-state';
-import type { ElectionResult } from '../election/election';
 import type { Membership } from '../membership/membership';
 import { AddressPusher } from './address-push';
 import { AnnouncedAddresses } from './announced-addresses';
 import { AnnouncementAudit } from './announcement-audit';
+import { AnnouncementReport } from './announcement-report';
 import type { AuditTiming } from './audit-judge';
 import type { GainMode } from './conflict-watch';
 import { ConflictReporter, type ConflictLease } from './conflict-reporter';
@@ -24,8 +25,6 @@ import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInter
 /** Long enough to coalesce the notifications of one change, short against failover times. */
 const LINK_RESCAN_DELAY_MS = 50;
 const LINK_RESCAN_MIN_GAP_MS = 250;
-/** How long an elected node must be unable to announce before it says announceFailed. */
-const ANNOUNCE_FAILED_GRACE_MS = 3000;
 /** Addresses gained this long after a peer was lost count as its takeover (failoverReaction). */
 const TAKEOVER_WINDOW_MS = 5000;
 
@@ -63,15 +62,12 @@ export class Layer2Speaker {
   private owned = new Map<string, OwnedAddress>();
   private ownedKey = '';
   private interfacesKey = '';
-  private lastAnnouncer = new Map<string, string | undefined>();
-  private announcedLabels = new Map<string, Record<string, string>>();
   /** The interfaces the responder answers on now. */
   private usable: ResponderInterfaceConfig[] = [];
   /** Some usable interface can carry ARP or NDP (layer-2 readiness also needs a healthy responder). */
   private interfacesUsable = true;
-  /** Services elected here that no usable interface can announce, with the reason last reported. */
-  private readonly failed = new Map<string, { reason: string; since: number; reported: boolean }>();
-  private recheck?: NodeJS.Timeout;
+  /** Each Service's announcer in metrics, logs and Events; announceFailed. */
+  private readonly report: AnnouncementReport;
   /** The membership loss already timed by failoverReaction. */
   private observedLossAt?: number;
   private interfaceTimer?: NodeJS.Timeout;
@@ -103,6 +99,7 @@ export class Layer2Speaker {
   ) {
     // The Services showing an address (for the conflict's Events): rare, so a scan.
     this.conflicts = new ConflictReporter(opts, (ip) => this.elections().filter((e) => e.ips.includes(ip)).map((e) => e.object));
+    this.report = new AnnouncementReport(opts, () => this.reconcile());
     this.handover = new HandoverDriver({ ...opts, graceMs: opts.handoverGraceMs, onDue: () => this.push(this.handover.due(this.owned)) });
     const lease = opts.lease;
     if (opts.announcementAudit !== false && lease) {
@@ -150,7 +147,7 @@ export class Layer2Speaker {
   async stop(): Promise<void> {
     if (this.interfaceTimer) clearInterval(this.interfaceTimer);
     if (this.linkRescan) clearTimeout(this.linkRescan);
-    if (this.recheck) clearTimeout(this.recheck);
+    this.report.stop();
     this.handover.stop();
     this.audit?.stop();
     await this.responder?.stop();
@@ -232,80 +229,11 @@ export class Layer2Speaker {
     this.needsFull = false;
     this.announced.update(change.elected, change.removed);
     this.audit?.update(change.elected, change.removed);
-    for (const { service: key, object: svc, ips, interfaces, result } of change.elected) {
-      const mine = result.announcer === this.opts.nodeName;
-      this.noteAnnouncer(svc, key, ips, result, mine);
-      this.noteUnannounceable(svc, key, mine ? ips : [], interfaces);
-    }
-    for (const key of change.removed) {
-      this.lastAnnouncer.delete(key);
-      this.failed.delete(key);
-      this.clearAnnouncedMetric(key);
-    }
+    for (const { service: key, object: svc, ips, interfaces, result } of change.elected) this.report.elected(svc, key, ips, result, interfaces, this.usable);
+    for (const key of change.removed) this.report.removed(key);
     this.push(this.handover.apply(change, this.tracker.owned(), this.owned));
     this.opts.onReconciled?.(members);
     return scope;
-  }
-
-  private noteAnnouncer(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], result: ElectionResult, mine: boolean): void {
-    const prev = this.lastAnnouncer.get(key);
-    const now = result.announcer;
-    this.lastAnnouncer.set(key, now);
-    if (mine) {
-      const labels = { service: key, protocol: 'layer2', node: this.opts.nodeName, ip: ips.join(',') };
-      this.clearAnnouncedMetric(key);
-      this.opts.metrics.announced.set(labels, 1);
-      this.announcedLabels.set(key, labels);
-      // Only the new announcer speaks, and only when the announcer changed: no event storms on resync.
-      if (prev !== now) {
-        this.opts.log.info('serviceAnnounced', { service: key, ips, node: this.opts.nodeName });
-        this.opts.events.emit(targetOf(svc, 'Service'), 'Normal', 'nodeAssigned', `announcing from node "${this.opts.nodeName}" with protocol "layer2"`);
-      }
-    } else {
-      if (this.announcedLabels.has(key)) {
-        this.opts.log.info('serviceWithdrawn', { service: key, ips, reason: 'reason' in result ? result.reason : 'notOwner', newOwner: now ?? null });
-      }
-      this.clearAnnouncedMetric(key);
-    }
-  }
-
-  /**
-   * Elected, but no usable interface can carry the address (the pool's interfaces are missing or
-   * down here, or no NIC has carrier): say so once per change, as MetalLB's announceFailed does.
-   * Only once it lasts ANNOUNCE_FAILED_GRACE_MS: a link cut leaves us elected until the isolation
-   * rule withdraws us, which is no news for the Service's Events.
-   */
-  private noteUnannounceable(svc: Parameters<typeof targetOf>[0], key: string, ips: string[], poolInterfaces: readonly string[]): void {
-    const stuck = ips.filter((ip) => !this.usable.some((i) => (poolInterfaces.length === 0 || poolInterfaces.includes(i.name)) && (ip.includes(':') ? i.ndp : i.arp)));
-    const prev = this.failed.get(key);
-    if (stuck.length === 0) {
-      this.failed.delete(key);
-      if (prev?.reported && ips.length > 0) this.opts.log.info('announcing again: a usable interface is back', { service: key });
-      return;
-    }
-    const where = poolInterfaces.length > 0 ? `the pool's interfaces (${poolInterfaces.join(', ')})` : 'any interface';
-    const usable = this.usable.map((i) => i.name).join(', ') || 'none';
-    const reason = `node "${this.opts.nodeName}" was elected for ${stuck.join(', ')} but cannot announce it on ${where}: usable layer-2 interfaces here: ${usable}`;
-    const now = Date.now();
-    const entry = prev && prev.reason === reason ? prev : { reason, since: prev?.since ?? now, reported: false };
-    this.failed.set(key, entry);
-    if (entry.reported) return;
-    if (now - entry.since < ANNOUNCE_FAILED_GRACE_MS) {
-      this.recheck ??= setTimeout(() => {
-        this.recheck = undefined;
-        this.reconcile();
-      }, entry.since + ANNOUNCE_FAILED_GRACE_MS - now);
-      return;
-    }
-    entry.reported = true;
-    this.opts.log.warn('announceFailed', { service: key, ips: stuck, poolInterfaces, usable: this.usable.map((i) => i.name) });
-    this.opts.events.emit(targetOf(svc, 'Service'), 'Warning', 'announceFailed', reason);
-  }
-
-  private clearAnnouncedMetric(key: string): void {
-    const labels = this.announcedLabels.get(key);
-    if (labels) this.opts.metrics.announced.remove(labels);
-    this.announcedLabels.delete(key);
   }
 
   private push(owned: Map<string, OwnedAddress>): void {
