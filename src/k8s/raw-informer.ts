@@ -45,6 +45,14 @@ export interface RawInformerOptions<T> extends InformerOptions<T> {
 /** The reason a watch was ended by us because it went silent after a burst (watch-stall.ts). */
 class WatchStalled extends Error {}
 
+/** Objects per page of a list. */
+const LIST_PAGE_SIZE = 500;
+
+interface ListPage<T> {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
 interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
   object: T & { code?: number; message?: string };
@@ -176,11 +184,7 @@ export class RawInformer<T extends KubeObject> {
   }
 
   private async relist(stop: AbortSignal): Promise<void> {
-    // A full list of 10,000 Services takes longer than one ordinary call.
-    const list = await withDeadline(DEFAULT_API_TIMEOUT_MS * 3, stop, (signal) =>
-      this.client.get<{ metadata?: { resourceVersion?: string }; items?: T[] }>(this.path, { query: this.query(), signal }),
-    );
-    const items = list.items ?? [];
+    const { items, resourceVersion } = await this.listAll(stop);
     const fresh = new Set<string>();
     for (const o of items) fresh.add(`${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`);
     for (const [ns, byName] of this.objects) {
@@ -191,10 +195,54 @@ export class RawInformer<T extends KubeObject> {
       }
       if (byName.size === 0) this.objects.delete(ns);
     }
-    for (const o of items) this.upsert(o);
-    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    for (const o of items) this.upsert(o, true);
+    this.resourceVersion = resourceVersion;
     this.healthyFlag = true;
     this.backoff.reset();
+  }
+
+  /**
+   * The list in pages of LIST_PAGE_SIZE (`limit`/`continue`, one consistent snapshot), each
+   * object trimmed as its page arrives: one response of 10,000 Services was the whole list as one
+   * string (~10 MB with bench:controller's small Services), its chunks and every untrimmed parsed
+   * object alive at once. A continue token that expired (410 after the first page) falls back to
+   * one full list, as client-go's pager does.
+   */
+  private async listAll(stop: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    let resourceVersion = '';
+    let token: string | undefined;
+    do {
+      let page: ListPage<T>;
+      try {
+        page = await this.listPage(stop, true, token);
+      } catch (e) {
+        if (token === undefined || apiStatus(e) !== 410) throw e;
+        this.opts.log.debug('list continue token expired; listing in full', { path: this.path });
+        items.length = 0;
+        token = undefined;
+        page = await this.listPage(stop, false);
+      }
+      for (const o of page.items ?? []) items.push(this.listed(o));
+      resourceVersion = page.metadata?.resourceVersion ?? '';
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined);
+    return { items, resourceVersion };
+  }
+
+  /** One page (`paged`: at most LIST_PAGE_SIZE objects), or the whole list. */
+  private listPage(stop: AbortSignal, paged: boolean, token?: string): Promise<ListPage<T>> {
+    const query = { ...this.query(), ...(paged && { limit: String(LIST_PAGE_SIZE) }), ...(token !== undefined && { continue: token }) };
+    // As long as a full list of 10,000 Services may take, which is longer than one ordinary call.
+    return withDeadline(DEFAULT_API_TIMEOUT_MS * 3, stop, (signal) => this.client.get<ListPage<T>>(this.path, { query, signal }));
+  }
+
+  /** A listed object as the cache would keep it: the cached one if unchanged, else trimmed. */
+  private listed(obj: T): T {
+    const found = this.objects.get(obj.metadata?.namespace ?? '')?.get(obj.metadata?.name ?? '');
+    if (found && found.metadata?.resourceVersion !== undefined && found.metadata.resourceVersion === obj.metadata?.resourceVersion) return found;
+    this.trim(obj);
+    return obj;
   }
 
   private async watch(stop: AbortSignal): Promise<void> {
@@ -266,14 +314,15 @@ export class RawInformer<T extends KubeObject> {
     if (rv) this.resourceVersion = rv;
   }
 
-  private upsert(obj: T): void {
+  /** `trimmed`: the object was already trimmed (listed()). */
+  private upsert(obj: T, trimmed = false): void {
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
     let byName = this.objects.get(ns);
     if (!byName) this.objects.set(ns, (byName = new Map()));
     const found = byName.get(name);
     if (found && found.metadata?.resourceVersion !== undefined && found.metadata.resourceVersion === obj.metadata?.resourceVersion) return;
-    this.trim(obj);
+    if (!trimmed) this.trim(obj);
     byName.set(name, obj);
     this.dispatch(obj, found ? 'update' : 'add');
   }

@@ -97,6 +97,45 @@ describe('RawInformer against a fake API server', () => {
     expect(informer.healthy).toBe(true);
   });
 
+  describe('lists in pages (limit/continue)', () => {
+    // The fake pages `listed` as kube-apiserver does: at most `limit` items, a continue token while more remain.
+    let expireAt: string | undefined;
+    beforeEach(() => {
+      expireAt = undefined;
+      listed = Array.from({ length: 1200 }, (_, i) => obj(`o${i}`, String(i + 1), { big: 'x'.repeat(50) }));
+      listRv = '5000';
+      const route = api.route;
+      api.route = (req, res, body) => {
+        const q = new URL(req.url ?? '', 'http://x').searchParams;
+        if (q.get('watch') === 'true' || !q.get('limit')) return route(req, res, body);
+        if (q.get('continue') !== null && q.get('continue') === expireAt) return json(res, 410, { kind: 'Status', code: 410, reason: 'Expired' });
+        const from = Number(q.get('continue') ?? 0);
+        const to = from + Number(q.get('limit'));
+        json(res, 200, { metadata: { resourceVersion: listRv, ...(to < listed.length && { continue: String(to) }) }, items: listed.slice(from, to) });
+      };
+    });
+    const lists = (): URLSearchParams[] => api.requests.map((r) => new URL(r.url, 'http://x').searchParams).filter((q) => q.get('watch') !== 'true');
+
+    test('pages of 500 joined into one cache; each object trimmed; the watch starts from the list', async () => {
+      await informer.start();
+      expect(lists().map((q) => [q.get('limit'), q.get('continue')])).toEqual([['500', null], ['500', '500'], ['500', '1000']]);
+      expect(informer.list()).toHaveLength(1200);
+      expect(events).toHaveLength(1200);
+      expect(informer.get('o1100', 'ns')).toEqual(obj('o1100', '1101'));
+      await until('the watch', () => watches.length === 1);
+      expect(api.requests.at(-1)?.url).toContain('resourceVersion=5000');
+    });
+
+    test('an expired continue token falls back to one full list, nothing duplicated', async () => {
+      expireAt = '1000';
+      await informer.start();
+      expect(lists().map((q) => [q.get('limit'), q.get('continue')])).toEqual([['500', null], ['500', '500'], ['500', '1000'], [null, null]]);
+      expect(informer.list()).toHaveLength(1200);
+      expect(events).toHaveLength(1200);
+      expect(informer.healthy).toBe(true);
+    });
+  });
+
   test('a failed watch marks it unhealthy and retries with backoff, without relisting', async () => {
     await informer.start();
     await until('the watch', () => watches.length === 1);
