@@ -129,6 +129,7 @@ export class Controller {
     });
     this.conflicts = new ConflictSource(kc, opts.speakerNamespace ?? opts.leaseNamespace, opts.log, (reported) => this.reconciler.setConflicts(reported));
     this.events.concurrency = () => (this.reconciler.busy ? 0 : 4);
+    this.events.onDropped = () => opts.metrics.eventsDropped.inc();
     this.services.on((svc, event) => this.reconciler.onService(svc, event));
     this.configWatcher = new SelectedConfigSource({
       kc,

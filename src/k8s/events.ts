@@ -42,7 +42,7 @@ const REPEAT_WINDOW_MS = 10 * 60 * 1000;
  * competing with them, a few at a time, and a flood beyond the backlog limit is dropped.
  */
 const MAX_IN_FLIGHT = 4;
-const MAX_BACKLOG = 10_000;
+export const MAX_BACKLOG = 10_000;
 
 /** An Event waits at most this long behind status writes before one is let through anyway. */
 const MAX_WAIT_MS = 2000;
@@ -70,7 +70,13 @@ export class EventRecorder {
   private inFlight = 0;
   private lastHeldBackAt = -Infinity;
   private retry?: NodeJS.Timeout;
+  /** Events dropped because the backlog was full, since start. */
   dropped = 0;
+  /** Dropping now: warned once, until the backlog has room again. */
+  private dropping = false;
+
+  /** Called for each Event dropped because the backlog was full (the controller counts it in a metric). */
+  onDropped: () => void = () => undefined;
 
   /**
    * How many Event writes may run now. The controller lowers it to 0 while status writes are
@@ -91,8 +97,13 @@ export class EventRecorder {
   emit(target: EventTarget, type: EventType, reason: string, message: string): void {
     if (this.backlog.length >= MAX_BACKLOG) {
       this.dropped++;
+      this.onDropped();
+      if (!this.dropping) this.log.warn('Event backlog full: Events are dropped until it drains', { backlog: MAX_BACKLOG, reason, object: `${target.namespace ?? ''}/${target.name}` });
+      this.dropping = true;
       return;
     }
+    if (this.dropping) this.log.warn('Event backlog has room again', { droppedSinceStart: this.dropped });
+    this.dropping = false;
     this.backlog.push({ at: Date.now(), target, type, reason, message });
     this.pump();
   }

@@ -28,6 +28,11 @@ export class ControllerMetrics implements ReconcilerMetrics {
     help: 'Changes of a served Service\'s status.loadBalancer made by another writer',
     registers: [this.registry],
   });
+  readonly eventsDropped = new Counter({
+    name: 'ironlb_controller_events_dropped_total',
+    help: 'Events not written because 10,000 were already waiting behind status writes',
+    registers: [this.registry],
+  });
   readonly statusFightServices = this.gauge('ironlb_controller_status_fights', 'Services whose status another writer keeps changing (ironlb answers with per-Service exponential backoff)');
 
   constructor() {
