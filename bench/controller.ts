@@ -11,6 +11,7 @@ import { startIronlb } from '../test/harness/processes';
 import { loadKubeConfig } from '../src/k8s/client';
 import { ServiceKit } from '../test/harness/services';
 import { bareStatusLoop, cpuSeconds, peakRssMiB, phaseCpu, pool, watchServed, type PhaseCpu } from './api-bench';
+import { controllerNodeFlags } from './manifest-flags';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     await pool(names, 16, (name) => kit.createLB('bench', name));
     // Watch (not poll) for completion, so that measuring does not load the API server.
     const ctlWatch = await watchServed(kc, core, 'bench', N);
-    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...ctlArgs], { compiled: true });
+    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...ctlArgs], { compiled: true, nodeFlags: controllerNodeFlags() });
     // The clock starts when the controller has listed everything, not at process start-up.
     let syncedAt = 0;
     let cpu0: PhaseCpu | undefined;

@@ -18,7 +18,7 @@ import { startIronlb, waitForLog, type IronlbProcess } from '../scripts/lib/proc
 import { ServiceKit } from '../scripts/lib/services';
 import { loadKubeConfig } from '../src/k8s/client';
 import { ensureHeartbeatSecret } from '../src/speaker/membership/heartbeat-store';
-import { SPEAKER_ENV, SPEAKER_NODE_FLAGS } from './speaker-flags';
+import { SPEAKER_ENV, SPEAKER_NODE_FLAGS, controllerNodeFlags } from './manifest-flags';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 1000);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 15_000);
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - 198.19.0.0-198.19.15.255\n`);
     for (const i of variants.keys()) await kit.core.createNode({ body: { metadata: { name: `probe${i}`, labels: { 'kubernetes.io/hostname': `probe${i}` } } } });
     process.env.IRONLB_NODE_FLAGS = '';
-    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
+    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true, nodeFlags: controllerNodeFlags() });
     procs.push(...variants.map((v, i) => spawnSpeaker(v, i, cluster.kubeconfig)));
     for (const p of procs) await waitForLog(p, 'speaker started', 180_000);
     await waitForLog(ctl, 'caches synced', 180_000);

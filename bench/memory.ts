@@ -6,7 +6,7 @@
 // Worker isolates' heap (ironlb_speaker_worker_heap_size_bytes, reported by the workers themselves).
 //
 // Creates network namespaces; its lab takes the host-wide lab lock (scripts/lib/root-lan-lock.ts).
-// The speakers run with the node flags and environment of manifests/speaker.yaml (bench/speaker-flags.ts),
+// The speakers run with the node flags and environment of manifests/speaker.yaml (bench/manifest-flags.ts),
 // so that this measures what ships; IRONLB_SPEAKER_FLAGS="..." replaces those flags ("" for none).
 // IRONLB_NODE_FLAGS="--max-semi-space-size=1" etc. adds node flags to the controller.
 // BENCH_NO_BUILD=1 skips the `tsc` build (dist/ is already current).
@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { L2Lab } from '../scripts/lib/l2-lab';
 import { startIronlb, waitForLog, type IronlbProcess } from '../scripts/lib/processes';
-import { SPEAKER_ENV, SPEAKER_NODE_FLAGS } from './speaker-flags';
+import { SPEAKER_ENV, SPEAKER_NODE_FLAGS, controllerNodeFlags } from './manifest-flags';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 1000);
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 15_000);
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     const kit = lab.kit;
     await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - ${POOL}\n`);
     const measured: Measured[] = [];
-    const ctl = startIronlb(['controller', '--kubeconfig', lab.cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
+    const ctl = startIronlb(['controller', '--kubeconfig', lab.cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true, nodeFlags: controllerNodeFlags() });
     lab.controller = ctl;
     const bound = await waitForLog(ctl, 'metrics and health endpoints listening');
     measured.push({ who: 'controller', proc: ctl, metricsUrl: `http://${String(bound.address)}/metrics`, prefix: 'ironlb_controller_' });

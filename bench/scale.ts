@@ -20,6 +20,7 @@ import { loadKubeConfig } from '../src/k8s/client';
 import { microTime } from '../src/k8s/lease';
 import { SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from '../src/speaker/membership/lease-membership';
 import { bareStatusLoop, peakRssMiB, pool, rssMiB, watchServed } from './api-bench';
+import { controllerNodeFlags } from './manifest-flags';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     procs.push(speaker);
     await waitForLog(speaker, 'speaker started', 120_000);
     const ctlWatch = await watchServed(kc, core, 'bench', N);
-    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true });
+    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false'], { compiled: true, nodeFlags: controllerNodeFlags() });
     procs.push(ctl);
     let syncedAt = 0;
     while (!syncedAt) {
