@@ -96,14 +96,6 @@ export function rssMiB(pid: number): number {
 }
 
 /**
- * The baseline both benches compare the controller with: N pending LoadBalancer Services in the
- * namespace `bare`, whose status the same client patches `concurrency` at a time (address
- * `ipFor(i)` for the i-th), until a watch has seen them all. Returns the time that took, in ms,
- * and the CPU seconds the `servers` (pids: the API server, etcd) and this process spent meanwhile;
- * the Services are deleted afterwards. `client`: the controller's raw client (the default), or
- * client-node's CoreV1Api, the baseline issue 13's 0.78-0.83x were measured against (bb00a81).
- */
-/**
  * Who patches in the bare loop: the raw client with a minimal merge patch (ingress and pool
  * annotation), client-node's CoreV1Api with the same patch, or the controller's own ApiStatusWriter
  * with the controller's patch for a new Service: with the AddressAllocated condition ('writer') or
@@ -111,6 +103,13 @@ export function rssMiB(pid: number): number {
  */
 export type BareClient = 'raw' | 'client-node' | 'writer' | 'writer-no-condition';
 
+/**
+ * The baseline both benches compare the controller with: N pending LoadBalancer Services in the
+ * namespace `bare`, whose status the same client patches `concurrency` at a time (address
+ * `ipFor(i)` for the i-th), until a watch has seen them all. Returns the time that took, in ms,
+ * and the CPU seconds the `servers` (pids: the API server, etcd) and this process spent meanwhile;
+ * the Services are deleted afterwards. `client`: see BareClient.
+ */
 export async function bareStatusLoop(
   kit: ServiceKit,
   kc: k8s.KubeConfig,
