@@ -128,6 +128,7 @@ describe('heartbeats under attack: floods and relays', () => {
     const { probe, owner: c } = await lab.serviceWithProbe('relay');
     const [a, b] = l2.nodes.filter((n) => n !== c);
     const apiRoute = ['route', 'add', 'blackhole', '198.51.100.1/32'];
+    const tCut = Date.now();
     await l2.lab.ip(c.ns, apiRoute);
     let relay: { stop: () => Promise<number> } | undefined;
     try {
@@ -136,6 +137,21 @@ describe('heartbeats under attack: floods and relays', () => {
         const o = probe.stableOwner(500);
         return o !== undefined && o !== c.nodeName ? o : undefined;
       }, 20_000, 100);
+      // A and B prove C dead within a request's time of each other: each renews its own Lease the
+      // moment C's runs out (lease-membership.ts, proofDueAt), instead of at its own next regular
+      // renewal, which left them disagreeing for up to the renewal interval (the lab's 1 s) while
+      // C, still acknowledged by one of them, kept announcing next to the new owner. Bound: half
+      // the renewal interval, against the ~20 ms slack plus two Lease writes.
+      const droppedC = (n: typeof a): number | undefined => {
+        const l = lab.logsSince(n, tCut, 'speaker membership changed').find((e) => e.source === undefined && Array.isArray(e.left) && (e.left as string[]).includes(c.nodeName)); // the Lease view's (no source)
+        return l ? Date.parse(String(l.ts)) : undefined;
+      };
+      const drops = await eventually('A and B to drop C', async () => {
+        const [da, db] = [droppedC(a), droppedC(b)];
+        return da !== undefined && db !== undefined ? [da, db] : undefined;
+      }, 5000, 100);
+      process.stderr.write(`relay: A and B dropped C ${Math.abs(drops[0] - drops[1])} ms apart\n`);
+      expect(Math.abs(drops[0] - drops[1])).toBeLessThan(500);
       // A's own heartbeats to C are dropped on the way (the attacker is on-path); A's heartbeats
       // to B (which say ACK: A counts B alive) are copied to C instead.
       await l2.lab.ip(a.ns, ['route', 'add', 'blackhole', `${c.ipv4}/32`]);

@@ -52,6 +52,9 @@ export class LeaseMembership implements Membership {
   private ownResourceVersion?: string;
   private renewTimer?: NodeJS.Timeout;
   private checkTimer?: NodeJS.Timeout;
+  /** An extra renewal at the moment a silent peer's Lease runs out (proofDueAt). */
+  private proofTimer?: NodeJS.Timeout;
+  private proofFor?: number;
   private stopped = false;
   private renewing = false;
   /** The renewal in flight, if any: stop() lets it finish before deleting the Lease. */
@@ -169,6 +172,7 @@ export class LeaseMembership implements Membership {
     this.stopped = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.checkTimer) clearInterval(this.checkTimer);
+    clearTimeout(this.proofTimer);
     await this.informer.stop();
     // A renewal still in flight would land after the delete and write the Lease back: wait for it
     // (it gives up after its own timeout).
@@ -245,6 +249,8 @@ export class LeaseMembership implements Membership {
     if (now - this.lastOwnRenew > Math.max(this.renewMs * 2, 2000)) this.apiUpSince = now;
     this.ownResourceVersion = written.metadata?.resourceVersion;
     this.lastOwnRenew = now;
+    // Look at once: this renewal may prove a peer dead, or open the window of a proof renewal.
+    this.evaluate();
   }
 
   private observe(lease: k8s.V1Lease, event: string): void {
@@ -289,6 +295,7 @@ export class LeaseMembership implements Membership {
       const provedDead = watching && this.lastOwnRenew - silentSince > s.durationMs;
       if (!provedDead) next.add(s.node);
     }
+    this.scheduleProof(proofDueAt([...this.seen.values()].filter((s) => s.node !== this.opts.nodeName), this.apiUpSince, this.lastOwnRenew, this.renewMs), now);
     // Fail-static for ourselves too: once counted, we stay counted while the API server is away.
     if (!this.stopped && (apiHealthy || this.current.has(this.opts.nodeName))) next.add(this.opts.nodeName);
     if (next.size === this.current.size && [...next].every((n) => this.current.has(n))) return;
@@ -299,4 +306,37 @@ export class LeaseMembership implements Membership {
     this.opts.log.info('speaker membership changed', { alive: [...next].sort(), joined, left });
     for (const cb of this.listeners) cb();
   }
+
+  /**
+   * Renews at `due` (once per due time) and looks again: every live speaker then proves a silent
+   * peer dead within a request's time of the others, instead of at its own next regular renewal.
+   * Those are spread over a renewal interval, and for that long the speakers disagreed on who is
+   * alive: one had elected a new owner while another still acknowledged the old one, which kept
+   * announcing (two nodes answering ARP for one address, seen in heartbeat-flood.test.ts).
+   */
+  private scheduleProof(due: number | undefined, now: number): void {
+    if (due === undefined || due === this.proofFor || this.stopped) return;
+    clearTimeout(this.proofTimer);
+    this.proofFor = due;
+    this.proofTimer = setTimeout(() => void this.renew().then(() => this.evaluate()), Math.max(0, due - now) + PROOF_SLACK_MS);
+    this.proofTimer.unref?.();
+  }
+}
+
+/** A proof renewal starts this long after the due time, so that it lands after it. */
+const PROOF_SLACK_MS = 20;
+
+/**
+ * When a renewal of ours would prove a silent peer dead (the earliest such time), if that comes
+ * before our next regular renewal; undefined when no peer is due before it (or all are proved
+ * dead already). Pure: `peers` are what we saw of the other speakers' Leases, on our clock.
+ */
+export function proofDueAt(peers: readonly { observedAt: number; durationMs: number }[], apiUpSince: number, lastOwnRenew: number, renewMs: number): number | undefined {
+  let due: number | undefined;
+  for (const p of peers) {
+    const at = Math.max(p.observedAt, apiUpSince) + p.durationMs + 1;
+    if (at <= lastOwnRenew || at >= lastOwnRenew + renewMs) continue; // proved already, or the regular renewal comes first
+    if (due === undefined || at < due) due = at;
+  }
+  return due;
 }

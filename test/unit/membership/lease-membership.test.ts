@@ -6,7 +6,7 @@
 // speaker stops, and answers it as a real server would: 404 once the Lease was deleted.
 import type * as http from 'node:http';
 import { RestClient } from '../../../src/k8s/rest';
-import { LeaseMembership } from '../../../src/speaker/membership/lease-membership';
+import { LeaseMembership, proofDueAt } from '../../../src/speaker/membership/lease-membership';
 import type { Logger } from '../../../src/util/log';
 import { FakeApi, json } from '../k8s/fake-api';
 
@@ -87,5 +87,26 @@ describe('LeaseMembership.stop with a renewal in flight', () => {
     // Anything the stopped speaker would still write arrives within a few renew intervals.
     await sleep(5 * renewMs);
     expect(history).toEqual(['create', 'renewal held', 'renewal answered', 'delete']);
+  });
+});
+
+describe('proofDueAt: when a renewal of ours proves a silent peer dead', () => {
+  // Worked by hand: a peer is proved dead by a renewal of ours that succeeds more than its Lease
+  // duration after it was last seen renewing (or after the API server came back, if later). The
+  // proof renewal is wanted only when that moment comes before our next regular renewal
+  // (lastOwnRenew + renewMs); one already proved (due <= lastOwnRenew) needs none.
+  const peer = (observedAt: number, durationMs = 3000): { observedAt: number; durationMs: number } => ({ observedAt, durationMs });
+  test.each([
+    // peers, apiUpSince, lastOwnRenew, renewMs, due
+    ['one peer due before our next renewal', [peer(10_000)], 0, 12_500, 1000, 13_001],
+    ['due exactly at our next renewal: the regular one comes first', [peer(10_500)], 0, 12_501, 1000, undefined],
+    ['already proved by our last renewal', [peer(9_000)], 0, 12_500, 1000, undefined],
+    ['a healthy peer (seen renewing just now) is not due', [peer(12_400)], 0, 12_500, 1000, undefined],
+    ['the earliest of two due peers', [peer(10_200), peer(10_100)], 0, 12_500, 1000, 13_101],
+    ['silence counts only from the API server\'s return', [peer(5_000)], 9_800, 12_500, 1000, 12_801],
+    ['a longer Lease is due later', [peer(8_000, 6000)], 0, 12_500, 2000, 14_001],
+    ['no peers', [], 0, 12_500, 1000, undefined],
+  ] as const)('%s', (_what, peers, apiUpSince, lastOwnRenew, renewMs, due) => {
+    expect(proofDueAt(peers, apiUpSince, lastOwnRenew, renewMs)).toBe(due);
   });
 });
