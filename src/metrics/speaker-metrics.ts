@@ -17,6 +17,11 @@ export class SpeakerMetrics {
     registers: [this.registry],
   });
   readonly membersAlive = new Gauge({ name: 'ironlb_speaker_members_alive', help: 'Speakers this node sees alive', registers: [this.registry] });
+  readonly selfFenced = new Gauge({
+    name: 'ironlb_speaker_fenced_bool',
+    help: '1 while this speaker withdraws because it cannot renew its Lease and peers that reach the API server will soon drop it',
+    registers: [this.registry],
+  });
   readonly ownershipChanges = new Counter({
     name: 'ironlb_speaker_ownership_changes_total',
     help: 'Times this node gained or lost an address',

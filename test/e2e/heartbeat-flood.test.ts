@@ -120,6 +120,50 @@ describe('heartbeats under attack: floods and relays', () => {
     }
   });
 
+  it('a speaker cut off from the API server alone withdraws before its peers take its address over', async () => {
+    // C is the owner. Cut C off the API server only: A and B still reach it, prove C's Lease
+    // expired (the lab's 3 s) and move the address. C hears their API_OK heartbeats and, its own
+    // last renewal having started a Lease duration (less 200 ms) ago, withdraws first
+    // (self-fence.ts). Before, C learnt it had been dropped only from A's and B's heartbeats once
+    // they stopped acknowledging it, after the new owner announced (and heartbeats signed ahead
+    // still acknowledged it for up to 300 ms more): two nodes answered ARP for the address.
+    // The oracle is the wire: every ARP reply the client gets, from a request every 20 ms.
+    const { l2 } = lab;
+    const { ip, owner: c } = await lab.serviceWithProbe('fence');
+    const dump = l2.lab.spawn(l2.client, ['tcpdump', '--immediate-mode', '-i', 'eth0', '-e', '-n', '-l', '-tt', 'arp']);
+    let captured = '';
+    dump.stdout?.on('data', (d: Buffer) => (captured += d.toString()));
+    await new Promise((r) => setTimeout(r, 1000));
+    const requester = l2.lab.spawn(l2.client, ['arping', '-q', '-W', '0.02', '-c', '400', '-I', 'eth0', ip]);
+    const tCut = Date.now();
+    await l2.lab.ip(c.ns, ['route', 'add', 'blackhole', '198.51.100.1/32']);
+    try {
+      // A Lease duration after C's last renewal, plus the proof renewal and a look: at most 3 s
+      // after the cut, 1 s for slack; then 2 s more of requests.
+      const moved = await eventually('A or B to announce the address', async () => {
+        const macs = replies(captured, ip).map((r) => r.mac);
+        return macs.some((m) => m !== c.mac) ? macs.find((m) => m !== c.mac) : undefined;
+      }, 10_000, 50);
+      await new Promise((r) => setTimeout(r, 2000));
+      const got = replies(captured, ip).filter((r) => r.t * 1000 >= tCut);
+      const cLast = Math.max(...got.filter((r) => r.mac === c.mac).map((r) => r.t));
+      const newFirst = Math.min(...got.filter((r) => r.mac !== c.mac).map((r) => r.t));
+      const requests = requestTimes(captured, ip);
+      const doubly = requests.filter((t, i) => new Set(got.filter((r) => r.t > t && r.t <= (requests[i + 1] ?? Infinity)).map((r) => r.mac)).size > 1).length;
+      process.stderr.write(`fence: C's last ARP reply ${((cLast - tCut / 1000) * 1000).toFixed(0)} ms after the cut, ${moved}'s first ${((newFirst - tCut / 1000) * 1000).toFixed(0)} ms; ${doubly} of ${requests.length} requests answered by two nodes\n`);
+      expect(got.filter((r) => r.mac === c.mac).length).toBeGreaterThan(0);
+      expect(doubly).toBe(0);
+      expect(cLast).toBeLessThan(newFirst);
+      expect(lab.logsSince(c, tCut, 'fenced:')).toHaveLength(1);
+    } finally {
+      requester.kill('SIGKILL');
+      dump.kill('SIGINT');
+      await l2.lab.ip(c.ns, ['route', 'del', 'blackhole', '198.51.100.1/32']);
+    }
+    // Back: C renews, is acknowledged again and stops withdrawing.
+    await eventually('C no longer fenced', async () => lab.logsSince(c, tCut, 'no longer fenced').length > 0 || undefined, 15_000, 100);
+  });
+
   it('an on-path host relaying A->B heartbeats to C does not make A acknowledge C', async () => {
     // C is the owner. Cut C off the API server: its Lease expires in A's and B's views, they stop
     // acknowledging C and take its address; C (rejoin rule) announces nothing until a live peer
@@ -186,3 +230,21 @@ describe('heartbeats under attack: floods and relays', () => {
     }
   });
 });
+
+/** ARP replies for `ip` in a `tcpdump -e -n -tt arp` capture: when, and from which MAC. */
+function replies(captured: string, ip: string): Array<{ t: number; mac: string }> {
+  const re = new RegExp(`^(\\d+\\.\\d+) ([0-9a-f:]{17}) > .*Reply ${ip.replace(/\./g, '\\.')} is-at ([0-9a-f:]{17})`);
+  return captured.split('\n').flatMap((l) => {
+    const m = re.exec(l);
+    return m ? [{ t: Number(m[1]), mac: m[3] }] : [];
+  });
+}
+
+/** When the client asked who has `ip` (its own requests: the sender is not `ip`). */
+function requestTimes(captured: string, ip: string): number[] {
+  const re = new RegExp(`^(\\d+\\.\\d+) .*Request who-has ${ip.replace(/\./g, '\\.')} tell (\\S+?),`);
+  return captured.split('\n').flatMap((l) => {
+    const m = re.exec(l);
+    return m && m[2] !== ip ? [Number(m[1])] : [];
+  });
+}

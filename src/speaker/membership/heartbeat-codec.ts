@@ -3,7 +3,7 @@
 //   0  "ILHB" magic            4 bytes
 //   4  version (2)             u8
 //   5  flags                   u8   (LEAVING 0x01, ACK 0x02, STARTING 0x04, NO_LAYER2 0x08, AUDIT_SILENT 0x10,
-//                                    AUDIT_CONTESTED 0x20, DATAPATH_DOWN 0x40; unknown bits are ignored, so
+//                                    AUDIT_CONTESTED 0x20, DATAPATH_DOWN 0x40, API_OK 0x80; unknown bits are ignored, so
 //                                    new flags need no new version)
 //   6  key id                  u32  (which shared key signed it: heartbeatKey(); lets the receiver
 //                                    pick the key before any crypto and tell a stale key from a forgery)
@@ -40,6 +40,10 @@ export const FLAG_AUDIT_CONTESTED = 0x20;
 /** The sender's data path fails its health check (kube-proxy): pools with datapath-check elect someone else.
  * Speakers before this flag ignore it (unknown bits), so during a rolling upgrade they still elect the sender. */
 export const FLAG_DATAPATH_DOWN = 0x40;
+/** The sender's Lease renewals go through and its Lease watch is up: it could prove a silent peer
+ * dead now. A speaker cut off from the API server that hears this withdraws before its Lease runs
+ * out (self-fence.ts). Speakers before this flag never set it, so with them nobody fences. */
+export const FLAG_API_OK = 0x80;
 export const MAC_LEN = 32;
 const NAMES_AT = 10;
 /** Everything but the two names. */

@@ -30,6 +30,8 @@ export interface LookInput {
   apiReachable: boolean;
   /** The Lease layer's alive set; read only while the API server is reachable. */
   leaseAlive: () => Iterable<string>;
+  /** We withdraw before our Lease runs out in peers' views (self-fence.ts). */
+  fenced?: boolean;
 }
 
 export class LivenessLook {
@@ -72,6 +74,7 @@ export class LivenessLook {
       leaseAlive: this.leaseSnapshot,
       apiReachable: i.apiReachable,
       joining,
+      fenced: i.fenced,
     });
     const prev = this.liveness;
     this.liveness = next;

@@ -20,7 +20,7 @@
 // the view (heartbeat-liveness.ts, pure) says who is alive; this class logs and acts on it.
 import { rest } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
-import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_API_OK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_LEAVING, FLAG_STARTING } from './heartbeat-codec';
 import { HeartbeatKeyRefresh } from './heartbeat-key-refresh';
 import { LivenessLook, sameSet } from './heartbeat-liveness';
 import { HeartbeatIncarnation } from './heartbeat-incarnation';
@@ -31,6 +31,7 @@ import { HeartbeatView } from './heartbeat-view';
 import { DATAPATH_DOWN, NO_LAYER2, ReadinessFlag } from './readiness-flag';
 import type { Membership } from './membership';
 import type { HeartbeatMembershipOptions } from './heartbeat-options';
+import { FenceState } from './fence-state';
 
 export { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from './heartbeat-store';
 export const DEFAULT_HEARTBEAT_PORT = 7946;
@@ -75,6 +76,8 @@ export class HeartbeatMembership implements Membership {
   /** The liveness rule applied to the view and the Leases, with what it last said. */
   private readonly looks: LivenessLook;
   private timers: NodeJS.Timeout[] = [];
+  /** The API_OK flag our heartbeats carry, and whether we withdraw as cut off (self-fence.ts). */
+  private readonly fence: FenceState;
 
   constructor(private readonly opts: HeartbeatMembershipOptions) {
     this.core = rest(opts.kc);
@@ -108,6 +111,7 @@ export class HeartbeatMembership implements Membership {
       lookPeriodMs: this.lookMs,
     });
     this.looks = new LivenessLook(opts.nodeName, this.view);
+    this.fence = new FenceState({ renewMs: opts.lease.renewMs, leaseDurationMs: opts.lease.leaseDurationMs, heartbeatIntervalMs: this.intervalMs }, opts.lease, opts.log, opts.metrics);
     opts.lease.onChange(() => {
       this.transport?.setPeers(this.opts.lease.addresses());
       this.evaluate();
@@ -169,7 +173,7 @@ export class HeartbeatMembership implements Membership {
       throw e;
     }
     this.sockets = true;
-    this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation.current });
+    this.opts.log.info('heartbeats started', { port: this.port, incarnation: this.incarnation.current, selfFencing: this.fence.applies });
     this.timers.push(setInterval(() => this.tick(), this.intervalMs));
     // Between ticks too: a peer's adaptive deadline is not a multiple of the interval.
     this.timers.push(setInterval(() => this.evaluate(), this.lookMs));
@@ -317,11 +321,14 @@ export class HeartbeatMembership implements Membership {
 
   private flagsFor(node: string): number {
     const audit = (this.auditVerdicts.silent.has(node) ? FLAG_AUDIT_SILENT : 0) | (this.auditVerdicts.contested.has(node) ? FLAG_AUDIT_CONTESTED : 0);
-    return (this.running && this.looks.current.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit;
+    const apiOk = this.fence.apiOk ? FLAG_API_OK : 0;
+    return (this.running && this.looks.current.peers.has(node) ? FLAG_ACK : 0) | (this.ready ? 0 : FLAG_STARTING) | this.layer2.flags | this.dataPath.flags | audit | apiOk;
   }
 
   private evaluate(): void {
-    const { prev, next, change } = this.looks.look({ now: now(), running: this.running, apiReachable: this.apiReachable, leaseAlive: () => this.opts.lease.alive() });
+    const t = now();
+    if (this.fence.update(t, this.running, this.view.apiOkPeers(t).size)) setImmediate(() => this.running && this.sendAll());
+    const { prev, next, change } = this.looks.look({ now: t, running: this.running, apiReachable: this.apiReachable, leaseAlive: () => this.opts.lease.alive(), fenced: this.fence.fenced });
     if (next.isolated !== prev.isolated) {
       if (next.isolated) this.opts.log.warn('isolated: hearing none of the speakers the Leases say are alive; withdrawing', { expected: [...this.looks.leaseAlive].filter((n) => n !== this.opts.nodeName) });
       else this.opts.log.info('no longer isolated');
@@ -331,8 +338,9 @@ export class HeartbeatMembership implements Membership {
     this.opts.log.info('speaker membership changed', { alive: [...next.alive].sort(), joined, left, silence, source: 'heartbeat', apiReachable: this.apiReachable });
     if (change.peerLost) this.lastLossAt = Date.now();
     this.notify();
-    // A peer we now count waits for our ACK before it announces: send it now, not at the next tick.
-    if (joined.some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && this.sendAll());
+    // A peer we now count waits for our ACK before it announces, and one we dropped must stop
+    // hearing it (the heartbeats signed ahead still carry it): send now, not at the next tick.
+    if ([...joined, ...left].some((n) => n !== this.opts.nodeName)) setImmediate(() => this.running && this.sendAll());
   }
 }
 

@@ -11,7 +11,7 @@
 // How long a silence is fatal is per peer (failure-detector.ts): its own heartbeat rhythm, between
 // a floor and the fixed ceiling of `deadIntervals`. Stalls of our own loop are forgiven (observe()).
 import { ArrivalWindow, StallClock, type DetectorOptions } from './failure-detector';
-import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
+import { FLAG_ACK, FLAG_API_OK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from './heartbeat-codec';
 
 export type PeerState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
 export type AcceptResult = 'accepted' | 'replayed' | 'left';
@@ -26,6 +26,8 @@ interface Peer {
   left: boolean;
   /** The peer's last packet said it counts us alive. */
   acksUs: boolean;
+  /** The peer's last packet said its Lease renewals go through (FLAG_API_OK). */
+  apiOk: boolean;
   /** The peer's last packet said it is still starting (not announcing yet). */
   starting: boolean;
   /** The peer's last packet said it has no usable layer-2 interface. */
@@ -125,6 +127,7 @@ export class HeartbeatView {
       receivedAt: now,
       left: leaving,
       acksUs: !leaving && (hb.flags & FLAG_ACK) !== 0,
+      apiOk: !leaving && (hb.flags & FLAG_API_OK) !== 0,
       starting: (hb.flags & FLAG_STARTING) !== 0,
       noLayer2: (hb.flags & FLAG_NO_LAYER2) !== 0,
       dataPathDown: (hb.flags & FLAG_DATAPATH_DOWN) !== 0,
@@ -204,8 +207,13 @@ export class HeartbeatView {
     return this.heardWhose(now, 'acksUs');
   }
 
+  /** Heard peers whose last packet said their Lease renewals go through (self-fence.ts). */
+  apiOkPeers(now: number): Set<string> {
+    return this.heardWhose(now, 'apiOk');
+  }
+
   /** Heard peers whose last packet set this flag. */
-  private heardWhose(now: number, flag: 'acksUs' | 'starting' | 'noLayer2' | 'dataPathDown' | 'auditSilent' | 'auditContested'): Set<string> {
+  private heardWhose(now: number, flag: 'acksUs' | 'apiOk' | 'starting' | 'noLayer2' | 'dataPathDown' | 'auditSilent' | 'auditContested'): Set<string> {
     const out = new Set<string>();
     for (const node of this.heard(now)) if (this.peers.get(node)?.[flag]) out.add(node);
     return out;
@@ -255,6 +263,8 @@ export interface LivenessInput {
   joining?: ReadonlySet<string>;
   /** Heard peers that say they are still starting: heard (not isolated), but not counted alive. */
   starting?: ReadonlySet<string>;
+  /** We are cut off from the API server and peers reaching it are about to drop us (self-fence.ts). */
+  fenced?: boolean;
 }
 
 export interface Liveness {
@@ -277,7 +287,8 @@ export interface Liveness {
  *    acknowledged by at least one live peer (a node that rejoins after a cut is counted by the
  *    others only once its Lease is fresh again; until then it must not announce either);
  *  - a peer that says it is still starting is heard (so we are not isolated) and its ACK counts,
- *    but it is not alive for the election until it says it is ready.
+ *    but it is not alive for the election until it says it is ready;
+ *  - we do not count ourselves while fenced (cut off from the API server, self-fence.ts).
  */
 export function computeLiveness(i: LivenessInput): Liveness {
   // Peers we hear and whose Lease fences them in; their word (ACK) counts even while they start.
@@ -291,6 +302,6 @@ export function computeLiveness(i: LivenessInput): Liveness {
   const alone = expected.length === 0 && voters.length === 0;
   const unacknowledged = !isolated && !alone && !acked;
   const alive = new Set(peers);
-  if (i.running && !isolated && (alone || acked)) alive.add(i.self);
+  if (i.running && !isolated && !i.fenced && (alone || acked)) alive.add(i.self);
   return { alive, peers, isolated, unacknowledged };
 }

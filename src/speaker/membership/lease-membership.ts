@@ -13,6 +13,10 @@ import type { RestClient } from '../../k8s/rest';
 import { leaseTimeMs, microTime } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
 import type { Membership } from './membership';
+import { PROOF_SLACK_MS, proofDueAt } from './lease-proof';
+import { apiOk } from './self-fence';
+
+export { proofDueAt } from './lease-proof';
 
 export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
 export const SPEAKER_LABELS = { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' };
@@ -49,6 +53,8 @@ export class LeaseMembership implements Membership {
   lastLossAt?: number;
   private current = new Set<string>();
   private lastOwnRenew = 0;
+  /** The last renewal that went through, on the monotonic clock: when it started and completed. */
+  private renewedMono?: { startedAt: number; completedAt: number };
   private ownResourceVersion?: string;
   private renewTimer?: NodeJS.Timeout;
   private checkTimer?: NodeJS.Timeout;
@@ -62,7 +68,7 @@ export class LeaseMembership implements Membership {
   /** Start of the current stretch in which the API server answered us without a long gap. */
   private apiUpSince = 0;
   private wasWatching = false;
-  private readonly renewMs: number;
+  private readonly renewIntervalMs: number;
   private readonly durationS: number;
   /** Extra annotations on our Lease (publish()); `republish`: changed since the last write began. */
   private published: Record<string, string> = {};
@@ -73,7 +79,7 @@ export class LeaseMembership implements Membership {
 
   constructor(private readonly opts: LeaseMembershipOptions) {
     this.api = rest(opts.kc);
-    this.renewMs = opts.renewIntervalMs ?? 2000;
+    this.renewIntervalMs = opts.renewIntervalMs ?? 2000;
     this.durationS = opts.leaseDurationSeconds ?? 6;
     const labelSelector = Object.entries(SPEAKER_LABELS)
       .map(([k, v]) => `${k}=${v}`)
@@ -100,6 +106,25 @@ export class LeaseMembership implements Membership {
 
   alive(): ReadonlySet<string> {
     return this.current;
+  }
+
+  get renewMs(): number {
+    return this.renewIntervalMs;
+  }
+
+  get leaseDurationMs(): number {
+    return this.durationS * 1000;
+  }
+
+  /** Start of our last renewal that went through (monotonic ms; self-fence.ts). */
+  get lastRenewStartedAt(): number | undefined {
+    return this.renewedMono?.startedAt;
+  }
+
+  /** We could prove a silent peer dead now: our renewals go through and our watch is up (the
+   * heartbeats' API_OK flag, self-fence.ts). `now`: monotonic ms. */
+  apiWorking(now: number): boolean {
+    return apiOk({ now, watching: this.informer.healthy, lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs });
   }
 
   /** The node addresses published in the speakers' Leases. */
@@ -164,7 +189,7 @@ export class LeaseMembership implements Membership {
     await this.renew();
     await this.informer.start();
     this.evaluate();
-    this.renewTimer = setInterval(() => void this.renew(), this.renewMs);
+    this.renewTimer = setInterval(() => void this.renew(), this.renewIntervalMs);
     this.checkTimer = setInterval(() => this.evaluate(), 250);
   }
 
@@ -201,13 +226,14 @@ export class LeaseMembership implements Membership {
     if (this.stopped || this.renewing) return;
     this.renewing = true;
     this.republish = false;
+    const startedAt = performance.now();
     // The give-up timer is cleared with the renewal: left running, it kept a stopped speaker's
     // process (or a test) alive for up to two seconds.
     let giveUp: NodeJS.Timeout | undefined;
     const attempt = Promise.race([
       this.renewOnce(),
       new Promise<never>((_, reject) => {
-        giveUp = setTimeout(() => reject(new Error('timed out')), Math.max(2000, this.renewMs * 2));
+        giveUp = setTimeout(() => reject(new Error('timed out')), Math.max(2000, this.renewIntervalMs * 2));
       }),
     ]);
     this.inFlight = attempt.then(
@@ -216,6 +242,7 @@ export class LeaseMembership implements Membership {
     );
     try {
       await attempt;
+      this.renewedMono = { startedAt, completedAt: performance.now() };
     } catch (e) {
       this.ownResourceVersion = undefined;
       if (!this.stopped) this.opts.log.warn('could not renew speaker lease', { lease: this.leaseName, error: errorText(e) });
@@ -246,7 +273,7 @@ export class LeaseMembership implements Membership {
     }
     const now = Date.now();
     // A gap in our own renewals means the API server was away: peers' silence during it proves nothing.
-    if (now - this.lastOwnRenew > Math.max(this.renewMs * 2, 2000)) this.apiUpSince = now;
+    if (now - this.lastOwnRenew > Math.max(this.renewIntervalMs * 2, 2000)) this.apiUpSince = now;
     this.ownResourceVersion = written.metadata?.resourceVersion;
     this.lastOwnRenew = now;
     // Look at once: this renewal may prove a peer dead, or open the window of a proof renewal.
@@ -295,7 +322,7 @@ export class LeaseMembership implements Membership {
       const provedDead = watching && this.lastOwnRenew - silentSince > s.durationMs;
       if (!provedDead) next.add(s.node);
     }
-    this.scheduleProof(proofDueAt([...this.seen.values()].filter((s) => s.node !== this.opts.nodeName), this.apiUpSince, this.lastOwnRenew, this.renewMs), now);
+    this.scheduleProof(proofDueAt([...this.seen.values()].filter((s) => s.node !== this.opts.nodeName), this.apiUpSince, this.lastOwnRenew, this.renewIntervalMs), now);
     // Fail-static for ourselves too: once counted, we stay counted while the API server is away.
     if (!this.stopped && (apiHealthy || this.current.has(this.opts.nodeName))) next.add(this.opts.nodeName);
     if (next.size === this.current.size && [...next].every((n) => this.current.has(n))) return;
@@ -321,22 +348,4 @@ export class LeaseMembership implements Membership {
     this.proofTimer = setTimeout(() => void this.renew().then(() => this.evaluate()), Math.max(0, due - now) + PROOF_SLACK_MS);
     this.proofTimer.unref?.();
   }
-}
-
-/** A proof renewal starts this long after the due time, so that it lands after it. */
-const PROOF_SLACK_MS = 20;
-
-/**
- * When a renewal of ours would prove a silent peer dead (the earliest such time), if that comes
- * before our next regular renewal; undefined when no peer is due before it (or all are proved
- * dead already). Pure: `peers` are what we saw of the other speakers' Leases, on our clock.
- */
-export function proofDueAt(peers: readonly { observedAt: number; durationMs: number }[], apiUpSince: number, lastOwnRenew: number, renewMs: number): number | undefined {
-  let due: number | undefined;
-  for (const p of peers) {
-    const at = Math.max(p.observedAt, apiUpSince) + p.durationMs + 1;
-    if (at <= lastOwnRenew || at >= lastOwnRenew + renewMs) continue; // proved already, or the regular renewal comes first
-    if (due === undefined || at < due) due = at;
-  }
-  return due;
 }

@@ -1,4 +1,4 @@
-import { FLAG_ACK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
+import { FLAG_ACK, FLAG_API_OK, FLAG_AUDIT_CONTESTED, FLAG_AUDIT_SILENT, FLAG_DATAPATH_DOWN, FLAG_LEAVING, FLAG_NO_LAYER2, FLAG_STARTING, type Heartbeat } from '../../../src/speaker/membership/heartbeat-codec';
 import { computeLiveness, HeartbeatView, type LivenessInput } from '../../../src/speaker/membership/heartbeat-view';
 
 const hb = (node: string, incarnation: number, sequence: number, flags = 0, timestamp = 5000): Heartbeat => ({
@@ -69,6 +69,19 @@ describe('HeartbeatView', () => {
     expect(v.accept(hb('b', 12, 1), 40)).toBe('accepted');
     expect(v.heard(40)).toEqual(new Set(['b']));
     expect(v.hasLeft('b')).toBe(false); // back: a later silence is a loss again
+  });
+
+  it('tracks which heard peers say API_OK, from their last packet only', () => {
+    const v = view();
+    v.accept(hb('b', 10, 1, FLAG_API_OK | FLAG_ACK), 0);
+    v.accept(hb('c', 10, 1, FLAG_ACK), 0);
+    expect(v.apiOkPeers(10)).toEqual(new Set(['b']));
+    v.accept(hb('b', 10, 2, FLAG_ACK), 100);
+    v.accept(hb('c', 10, 2, FLAG_API_OK), 100);
+    expect(v.apiOkPeers(110)).toEqual(new Set(['c']));
+    expect(v.apiOkPeers(1000)).toEqual(new Set()); // c is no longer heard
+    v.accept(hb('b', 10, 3, FLAG_API_OK | FLAG_LEAVING), 1000);
+    expect(v.apiOkPeers(1010)).toEqual(new Set()); // leaving: its word no longer counts
   });
 
   it('tracks which heard peers are still starting', () => {
@@ -170,6 +183,13 @@ describe('computeLiveness', () => {
 
   it('counts everybody when all are heard and hold fresh Leases', () => {
     expect(alive({})).toEqual(['a', 'b', 'c']);
+  });
+
+  it('fenced: we do not count ourselves, and still count (and so acknowledge) our peers', () => {
+    const r = computeLiveness({ ...base, fenced: true });
+    expect([...r.alive].sort()).toEqual(['b', 'c']);
+    expect([...r.peers].sort()).toEqual(['b', 'c']);
+    expect(r.isolated).toBe(false);
   });
 
   it('drops a peer that went silent even though its Lease is still fresh (SIGKILL, link cut)', () => {
