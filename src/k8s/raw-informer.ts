@@ -3,13 +3,15 @@
 // server ends a watch, relists on 410 Gone, and retries every other failure with backoff (a
 // failed informer must not stay dead: the speaker and controller have no other view of the
 // cluster). Objects are the server's JSON, trimmed before they are cached.
-import { StringDecoder } from 'node:string_decoder';
 import { DEFAULT_API_TIMEOUT_MS, apiStatus, withDeadline } from './api-call';
 import { ApiError } from './rest';
 import { rest, type KubeLike } from './kube';
 import type { RestClient } from './rest';
 import { Backoff, sleep } from '../util/backoff';
 import { DEFAULT_WATCH_STALL, WatchStall, type WatchStallOptions } from './watch-stall';
+import { LineSplitter } from './line-splitter';
+
+export { LineSplitter } from './line-splitter';
 import type { Logger } from '../util/log';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
@@ -42,7 +44,7 @@ export interface RawInformerOptions<T> extends InformerOptions<T> {
   watchStall?: WatchStallOptions;
 }
 
-/** The reason a watch was ended by us because it went silent after a burst (watch-stall.ts). */
+/** The reason a watch was ended by us: silent after a burst (watch-stall.ts), or restartWatch(). */
 class WatchStalled extends Error {}
 
 /** Objects per page of a list. */
@@ -58,31 +60,10 @@ interface WatchEvent<T> {
   object: T & { code?: number; message?: string };
 }
 
-/** Splits a byte stream into lines; a line (or a UTF-8 character) may span chunks. */
-export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
-  private rest = '';
-
-  push(chunk: Buffer, line: (text: string) => void): void {
-    const text = this.rest + this.decoder.write(chunk);
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      const l = text.slice(start, nl).trim();
-      start = nl + 1;
-      if (l) line(l);
-    }
-    this.rest = text.slice(start);
-  }
-
-  end(line: (text: string) => void): void {
-    const l = (this.rest + this.decoder.end()).trim();
-    this.rest = '';
-    if (l) line(l);
-  }
-}
-
 export class RawInformer<T extends KubeObject> {
   private readonly client: RestClient;
+  /** Aborts the watch in progress (restartWatch, the stall check). */
+  private currentWatch?: AbortController;
   private readonly handlers: Handler<T>[] = [];
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
   private objects = new Map<string, Map<string, T>>();
@@ -160,7 +141,7 @@ export class RawInformer<T extends KubeObject> {
       } catch (e) {
         if (stop.aborted) return;
         if (e instanceof WatchStalled) {
-          this.opts.log.info('watch silent after a burst of events (the API server may have dropped it): watching again', { path: this.path, resourceVersion: this.resourceVersion });
+          this.opts.log.info(`${e.message}: watching again`, { path: this.path, resourceVersion: this.resourceVersion });
           continue;
         }
         if (apiStatus(e) === 410) {
@@ -248,12 +229,13 @@ export class RawInformer<T extends KubeObject> {
   private async watch(stop: AbortSignal): Promise<void> {
     const seconds = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
     const stalled = new AbortController();
+    this.currentWatch = stalled;
     const stall = new WatchStall(this.opts.watchStall ?? DEFAULT_WATCH_STALL);
     let stallTimer: NodeJS.Timeout | undefined;
     const checkStall = (): void => {
       stallTimer = undefined;
       const next = stall.check(performance.now());
-      if (next === 'restart') stalled.abort(new WatchStalled('watch silent after a burst'));
+      if (next === 'restart') stalled.abort(new WatchStalled('watch silent after a burst of events (the API server may have dropped it)'));
       else if (next !== undefined) stallTimer = setTimeout(checkStall, next);
     };
     try {
@@ -296,7 +278,17 @@ export class RawInformer<T extends KubeObject> {
       });
     } finally {
       clearTimeout(stallTimer);
+      if (this.currentWatch === stalled) this.currentWatch = undefined;
     }
+  }
+
+  /**
+   * Ends the current watch and watches again from the last resourceVersion (nothing is lost: the
+   * server replays from there, or answers 410 and we relist). For a caller that knows the watch
+   * is stale although its connection looks healthy (LeaseMembership: our own write never showed).
+   */
+  restartWatch(reason: string): void {
+    this.currentWatch?.abort(new WatchStalled(reason));
   }
 
   private event(ev: WatchEvent<T>): void {

@@ -10,19 +10,22 @@ import { apiStatus, errorText } from '../../k8s/api-call';
 import { Informer } from '../../k8s/informer';
 import { rest, type KubeLike } from '../../k8s/kube';
 import type { RestClient } from '../../k8s/rest';
-import { leaseTimeMs, microTime } from '../../k8s/lease';
+import { leaseTimeMs } from '../../k8s/lease';
 import type { Logger } from '../../util/log';
 import type { Membership } from './membership';
 import { PROOF_SLACK_MS, proofDueAt } from './lease-proof';
 import { apiOk } from './self-fence';
+import { OwnEcho, echoTimeoutMs } from './lease-echo';
+import { speakerLeaseBody, writeSpeakerLease } from './lease-write';
 
 export { proofDueAt } from './lease-proof';
 
-export const SPEAKER_LEASE_PREFIX = 'ironlb-speaker-';
-export const SPEAKER_LABELS = { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'speaker' };
-export const NODE_ADDRESS_ANNOTATION = 'ironlb.io/node-address';
-/** The MACs of the speaker's layer-2 interfaces, comma-separated: claims from them are no address conflict. */
-export const NODE_MACS_ANNOTATION = 'ironlb.io/node-macs';
+/** How often the Lease view is looked at besides on news. */
+const CHECK_MS = 250;
+
+import { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
+
+export { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
 
 export interface LeaseMembershipOptions {
   kc: KubeLike;
@@ -55,6 +58,8 @@ export class LeaseMembership implements Membership {
   private lastOwnRenew = 0;
   /** The last renewal that went through, on the monotonic clock: when it started and completed. */
   private renewedMono?: { startedAt: number; completedAt: number };
+  /** Whether our watch shows our own renewals (lease-echo.ts). */
+  private readonly echo: OwnEcho;
   private ownResourceVersion?: string;
   private renewTimer?: NodeJS.Timeout;
   private checkTimer?: NodeJS.Timeout;
@@ -81,6 +86,7 @@ export class LeaseMembership implements Membership {
     this.api = rest(opts.kc);
     this.renewIntervalMs = opts.renewIntervalMs ?? 2000;
     this.durationS = opts.leaseDurationSeconds ?? 6;
+    this.echo = new OwnEcho(echoTimeoutMs(this.renewIntervalMs, this.durationS * 1000, CHECK_MS));
     const labelSelector = Object.entries(SPEAKER_LABELS)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
@@ -124,7 +130,12 @@ export class LeaseMembership implements Membership {
   /** We could prove a silent peer dead now: our renewals go through and our watch is up (the
    * heartbeats' API_OK flag, self-fence.ts). `now`: monotonic ms. */
   apiWorking(now: number): boolean {
-    return apiOk({ now, watching: this.informer.healthy, lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs });
+    return apiOk({ now, watching: this.watchUp(now), lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs });
+  }
+
+  /** Our Lease watch is up and shows our own renewals (lease-echo.ts). `now`: monotonic ms. */
+  private watchUp(now: number): boolean {
+    return this.informer.healthy && !this.echo.stale(now);
   }
 
   /** The node addresses published in the speakers' Leases. */
@@ -190,7 +201,7 @@ export class LeaseMembership implements Membership {
     await this.informer.start();
     this.evaluate();
     this.renewTimer = setInterval(() => void this.renew(), this.renewIntervalMs);
-    this.checkTimer = setInterval(() => this.evaluate(), 250);
+    this.checkTimer = setInterval(() => this.evaluate(), CHECK_MS);
   }
 
   async stop(): Promise<void> {
@@ -206,19 +217,6 @@ export class LeaseMembership implements Membership {
     await this.api.delete(this.leasePath).catch((e) => {
       if (apiStatus(e) !== 404) this.opts.log.warn('could not delete speaker lease', { error: errorText(e) });
     });
-  }
-
-  private body(resourceVersion?: string): k8s.V1Lease {
-    return {
-      metadata: {
-        name: this.leaseName,
-        namespace: this.opts.namespace,
-        labels: { ...SPEAKER_LABELS, 'ironlb.io/node': this.opts.nodeName },
-        annotations: { ...this.published, ...Object.fromEntries(this.extraAnnotations), ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) },
-        resourceVersion,
-      },
-      spec: { holderIdentity: this.opts.nodeName, leaseDurationSeconds: this.durationS, renewTime: microTime() },
-    };
   }
 
   /** One renewal at a time; a hung API server must not pile up requests. */
@@ -255,26 +253,14 @@ export class LeaseMembership implements Membership {
   }
 
   private async renewOnce(): Promise<void> {
-    let written: k8s.V1Lease;
-    try {
-      written = this.ownResourceVersion
-        ? await this.api.replace<k8s.V1Lease>(this.leasePath, this.body(this.ownResourceVersion))
-        : await this.api.create<k8s.V1Lease>(this.leasesPath, this.body());
-    } catch (e) {
-      const status = apiStatus(e);
-      if (status !== 409 && status !== 404) throw e;
-      // Someone else wrote it (an earlier incarnation of us) or it is gone: start over from the
-      // server — unless we are leaving, when gone is what we want.
-      if (this.stopped) throw e;
-      const existing = await this.api.get<k8s.V1Lease>(this.leasePath).catch(() => undefined);
-      written = existing
-        ? await this.api.replace<k8s.V1Lease>(this.leasePath, this.body(existing.metadata?.resourceVersion))
-        : await this.api.create<k8s.V1Lease>(this.leasesPath, this.body());
-    }
+    const annotations = { ...this.published, ...Object.fromEntries(this.extraAnnotations), ...(this.opts.nodeAddress ? { [NODE_ADDRESS_ANNOTATION]: this.opts.nodeAddress } : {}) };
+    const body = (resourceVersion?: string): k8s.V1Lease => speakerLeaseBody({ name: this.leaseName, namespace: this.opts.namespace, node: this.opts.nodeName, annotations, durationS: this.durationS, resourceVersion });
+    const written = await writeSpeakerLease(this.api, { collection: this.leasesPath, item: this.leasePath }, body, this.ownResourceVersion, () => this.stopped);
     const now = Date.now();
     // A gap in our own renewals means the API server was away: peers' silence during it proves nothing.
     if (now - this.lastOwnRenew > Math.max(this.renewIntervalMs * 2, 2000)) this.apiUpSince = now;
     this.ownResourceVersion = written.metadata?.resourceVersion;
+    this.echo.wrote(this.ownResourceVersion, performance.now());
     this.lastOwnRenew = now;
     // Look at once: this renewal may prove a peer dead, or open the window of a proof renewal.
     this.evaluate();
@@ -292,6 +278,7 @@ export class LeaseMembership implements Membership {
       return;
     }
     const rv = lease.metadata?.resourceVersion ?? '';
+    if (name === this.leaseName) this.echo.saw(rv);
     const prev = this.seen.get(name);
     if (prev && prev.resourceVersion === rv) return;
     const durationMs = (lease.spec?.leaseDurationSeconds ?? this.durationS) * 1000;
@@ -309,9 +296,17 @@ export class LeaseMembership implements Membership {
 
   private evaluate(): void {
     const now = Date.now();
-    const watching = this.informer.healthy;
-    if (watching && !this.wasWatching) this.apiUpSince = Math.max(this.apiUpSince, now);
-    this.wasWatching = watching;
+    const mono = performance.now();
+    if (this.echo.shouldRestart(mono)) {
+      this.opts.log.warn('our Lease watch has not shown our own renewal: taking it for stale and watching again; silence proves nothing meanwhile', { timeoutMs: this.echo.timeoutMs });
+      this.informer.restartWatch('our own Lease renewal did not show in the watch');
+    }
+    // A watch that failed and came back missed renewals that nobody may have been able to make;
+    // one that only lagged behind our own write (stale, restarted) replays what it missed, so
+    // silence judged from before it still holds once it shows our write again.
+    if (this.informer.healthy && !this.wasWatching) this.apiUpSince = Math.max(this.apiUpSince, now);
+    this.wasWatching = this.informer.healthy;
+    const watching = this.watchUp(mono);
     const apiHealthy = watching && now - this.lastOwnRenew <= this.durationS * 1000;
     const next = new Set<string>();
     for (const s of this.seen.values()) {
