@@ -2,11 +2,11 @@
 // heartbeats carry and whether we withdraw, re-judged at every look; logged and counted on change.
 import type { SpeakerMetrics } from '../../metrics/speaker-metrics';
 import type { Logger } from '../../util/log';
-import { fenceApplies, selfFenced, type FenceTimers } from './self-fence';
+import { fenceApplies, fenceMarginMs, selfFenced, type FenceTimers } from './self-fence';
 
 /** What the fence reads from the Lease layer (LeaseMembership). */
 export interface FenceLease {
-  apiWorking(now: number): boolean;
+  apiWorking(now: number, needUpForMs: number): boolean;
   readonly lastRenewStartedAt: number | undefined;
 }
 
@@ -33,7 +33,7 @@ export class FenceState {
   /** At `now` (monotonic ms); `apiOkPeers`: heard peers whose last heartbeat says API_OK. Returns
    * true when our API_OK flag changed (the peers must hear it at once). */
   update(now: number, running: boolean, apiOkPeers: number): boolean {
-    const ok = running && this.lease.apiWorking(now);
+    const ok = running && this.lease.apiWorking(now, this.timers.leaseDurationMs - fenceMarginMs(this.timers));
     const flagChanged = ok !== this.apiOk;
     this.apiOk = ok;
     const lastStart = this.lease.lastRenewStartedAt;

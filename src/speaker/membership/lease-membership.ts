@@ -127,10 +127,11 @@ export class LeaseMembership implements Membership {
     return this.renewedMono?.startedAt;
   }
 
-  /** We could prove a silent peer dead now: our renewals go through and our watch is up (the
-   * heartbeats' API_OK flag, self-fence.ts). `now`: monotonic ms. */
-  apiWorking(now: number): boolean {
-    return apiOk({ now, watching: this.watchUp(now), lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs });
+  /** We could prove a silent peer dead soon: our renewals go through, our watch is up, and has
+   * been for `needUpForMs` (the heartbeats' API_OK flag, self-fence.ts). `now`: monotonic ms. */
+  apiWorking(now: number, needUpForMs: number): boolean {
+    const apiUpForMs = Date.now() - this.apiUpSince;
+    return apiOk({ now, watching: this.watchUp(now), lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs, apiUpForMs, needUpForMs });
   }
 
   /** Our Lease watch is up and shows our own renewals (lease-echo.ts). `now`: monotonic ms. */

@@ -52,11 +52,22 @@ export interface ApiOkInput {
   /** When our last renewal that went through completed (undefined: none yet). */
   lastRenewedAt?: number;
   renewMs: number;
+  /** How long the API server has worked for us without a gap (lease-membership.ts, apiUpSince). */
+  apiUpForMs: number;
+  /** The Lease duration less the fence margin. */
+  needUpForMs: number;
 }
 
-/** The API_OK flag of our heartbeats: we could prove a silent peer dead now. */
+/**
+ * The API_OK flag of our heartbeats: we could prove a silent peer dead within the fence margin.
+ * Right after an outage of the API server nobody's silence counts for a Lease duration (the
+ * liveness rule), so the flag waits for that too: otherwise the first speaker to renew after an
+ * outage for everybody said API_OK while the others' first renewals were still on their way, and
+ * they fenced for those milliseconds (seen in CI: a withdrawal and a re-announcement 11 ms apart).
+ */
 export function apiOk(i: ApiOkInput): boolean {
-  return i.watching && i.lastRenewedAt !== undefined && i.now - i.lastRenewedAt <= i.renewMs + apiOkSlackMs(i.renewMs);
+  if (!i.watching || i.lastRenewedAt === undefined || i.apiUpForMs < i.needUpForMs) return false;
+  return i.now - i.lastRenewedAt <= i.renewMs + apiOkSlackMs(i.renewMs);
 }
 
 export interface FenceInput {

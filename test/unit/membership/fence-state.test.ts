@@ -7,7 +7,9 @@ import type { Logger } from '../../../src/util/log';
 class FakeLease implements FenceLease {
   working = true;
   lastRenewStartedAt: number | undefined = 0;
-  apiWorking(): boolean {
+  need?: number;
+  apiWorking(_now: number, needUpForMs: number): boolean {
+    this.need = needUpForMs;
     return this.working;
   }
 }
@@ -29,6 +31,7 @@ describe('FenceState', () => {
     const f = new FenceState(timers, lease, log, metrics);
     expect(f.applies).toBe(true);
     expect(f.update(0, true, 1)).toBe(true); // false -> true
+    expect(lease.need).toBe(5800); // API_OK waits for the API server to be up for the duration less the margin
     expect(f.apiOk).toBe(true);
     expect(f.update(100, true, 1)).toBe(false);
     lease.working = false; // our renewals stop going through

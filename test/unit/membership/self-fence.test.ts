@@ -21,13 +21,16 @@ describe('fenceApplies: 2 renew + 2 renew/5 + 2 intervals + 3 intervals < durati
   });
 });
 
-describe('apiOk: watching, and a renewal went through within renew + renew/5', () => {
+describe('apiOk: watching, a renewal went through within renew + renew/5, and the API server up for the duration less the margin', () => {
+  const up = { apiUpForMs: 60_000, needUpForMs: 5800 };
   it.each([
-    ['1000 ms after the last renewal', { now: 2000, watching: true, lastRenewedAt: 1000, renewMs: 2000 }, true],
-    ['exactly 2400 ms after', { now: 3400, watching: true, lastRenewedAt: 1000, renewMs: 2000 }, true],
-    ['2401 ms after', { now: 3401, watching: true, lastRenewedAt: 1000, renewMs: 2000 }, false],
-    ['watch down', { now: 1001, watching: false, lastRenewedAt: 1000, renewMs: 2000 }, false],
-    ['no renewal yet', { now: 1001, watching: true, lastRenewedAt: undefined, renewMs: 2000 }, false],
+    ['1000 ms after the last renewal', { now: 2000, watching: true, lastRenewedAt: 1000, renewMs: 2000, ...up }, true],
+    ['exactly 2400 ms after', { now: 3400, watching: true, lastRenewedAt: 1000, renewMs: 2000, ...up }, true],
+    ['2401 ms after', { now: 3401, watching: true, lastRenewedAt: 1000, renewMs: 2000, ...up }, false],
+    ['watch down', { now: 1001, watching: false, lastRenewedAt: 1000, renewMs: 2000, ...up }, false],
+    ['no renewal yet', { now: 1001, watching: true, lastRenewedAt: undefined, renewMs: 2000, ...up }, false],
+    ['the API server back for 5799 ms only (after an outage, nobody is proved dead yet)', { now: 2000, watching: true, lastRenewedAt: 1000, renewMs: 2000, apiUpForMs: 5799, needUpForMs: 5800 }, false],
+    ['back for 5800 ms', { now: 2000, watching: true, lastRenewedAt: 1000, renewMs: 2000, apiUpForMs: 5800, needUpForMs: 5800 }, true],
   ])('%s', (_what, input, ok) => {
     expect(apiOk(input)).toBe(ok);
   });
