@@ -41,9 +41,16 @@ export class OwnEcho {
   /** The watch (or a relist) showed our Lease at `rv`: that write and every earlier one arrived. */
   saw(rv: string): void {
     const seen = revision(rv);
-    const at = this.unechoed.findIndex((e) => e.rv === rv);
-    if (at >= 0) this.unechoed.splice(0, at + 1);
-    if (seen !== undefined) this.unechoed = this.unechoed.filter((e) => (revision(e.rv) ?? seen + 1n) > seen);
+    const shows = (e: { rv: string }): boolean => {
+      const r = revision(e.rv);
+      return e.rv === rv || (seen !== undefined && r !== undefined && r <= seen);
+    };
+    // Writes are in order: the last one shown, and every write before it, are off the list.
+    let shown = 0;
+    this.unechoed.forEach((e, i) => {
+      if (shows(e)) shown = i + 1;
+    });
+    this.unechoed.splice(0, shown);
   }
 
   /** The oldest write not shown has waited longer than the timeout. */

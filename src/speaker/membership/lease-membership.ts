@@ -17,15 +17,13 @@ import { PROOF_SLACK_MS, proofDueAt } from './lease-proof';
 import { apiOk } from './self-fence';
 import { OwnEcho, echoTimeoutMs } from './lease-echo';
 import { speakerLeaseBody, writeSpeakerLease } from './lease-write';
+import { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
 
 export { proofDueAt } from './lease-proof';
+export { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
 
 /** How often the Lease view is looked at besides on news. */
 const CHECK_MS = 250;
-
-import { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
-
-export { NODE_ADDRESS_ANNOTATION, NODE_MACS_ANNOTATION, SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from './lease-labels';
 
 export interface LeaseMembershipOptions {
   kc: KubeLike;
@@ -73,7 +71,7 @@ export class LeaseMembership implements Membership {
   /** Start of the current stretch in which the API server answered us without a long gap. */
   private apiUpSince = 0;
   private wasWatching = false;
-  private readonly renewIntervalMs: number;
+  readonly renewMs: number;
   private readonly durationS: number;
   /** Extra annotations on our Lease (publish()); `republish`: changed since the last write began. */
   private published: Record<string, string> = {};
@@ -84,9 +82,9 @@ export class LeaseMembership implements Membership {
 
   constructor(private readonly opts: LeaseMembershipOptions) {
     this.api = rest(opts.kc);
-    this.renewIntervalMs = opts.renewIntervalMs ?? 2000;
+    this.renewMs = opts.renewIntervalMs ?? 2000;
     this.durationS = opts.leaseDurationSeconds ?? 6;
-    this.echo = new OwnEcho(echoTimeoutMs(this.renewIntervalMs, this.durationS * 1000, CHECK_MS));
+    this.echo = new OwnEcho(echoTimeoutMs(this.renewMs, this.durationS * 1000, CHECK_MS));
     const labelSelector = Object.entries(SPEAKER_LABELS)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
@@ -114,10 +112,6 @@ export class LeaseMembership implements Membership {
     return this.current;
   }
 
-  get renewMs(): number {
-    return this.renewIntervalMs;
-  }
-
   get leaseDurationMs(): number {
     return this.durationS * 1000;
   }
@@ -131,7 +125,7 @@ export class LeaseMembership implements Membership {
    * been for `needUpForMs` (the heartbeats' API_OK flag, self-fence.ts). `now`: monotonic ms. */
   apiWorking(now: number, needUpForMs: number): boolean {
     const apiUpForMs = Date.now() - this.apiUpSince;
-    return apiOk({ now, watching: this.watchUp(now), lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewIntervalMs, apiUpForMs, needUpForMs });
+    return apiOk({ now, watching: this.watchUp(now), lastRenewedAt: this.renewedMono?.completedAt, renewMs: this.renewMs, apiUpForMs, needUpForMs });
   }
 
   /** Our Lease watch is up and shows our own renewals (lease-echo.ts). `now`: monotonic ms. */
@@ -201,7 +195,7 @@ export class LeaseMembership implements Membership {
     await this.renew();
     await this.informer.start();
     this.evaluate();
-    this.renewTimer = setInterval(() => void this.renew(), this.renewIntervalMs);
+    this.renewTimer = setInterval(() => void this.renew(), this.renewMs);
     this.checkTimer = setInterval(() => this.evaluate(), CHECK_MS);
   }
 
@@ -232,7 +226,7 @@ export class LeaseMembership implements Membership {
     const attempt = Promise.race([
       this.renewOnce(),
       new Promise<never>((_, reject) => {
-        giveUp = setTimeout(() => reject(new Error('timed out')), Math.max(2000, this.renewIntervalMs * 2));
+        giveUp = setTimeout(() => reject(new Error('timed out')), Math.max(2000, this.renewMs * 2));
       }),
     ]);
     this.inFlight = attempt.then(
@@ -259,7 +253,7 @@ export class LeaseMembership implements Membership {
     const written = await writeSpeakerLease(this.api, { collection: this.leasesPath, item: this.leasePath }, body, this.ownResourceVersion, () => this.stopped);
     const now = Date.now();
     // A gap in our own renewals means the API server was away: peers' silence during it proves nothing.
-    if (now - this.lastOwnRenew > Math.max(this.renewIntervalMs * 2, 2000)) this.apiUpSince = now;
+    if (now - this.lastOwnRenew > Math.max(this.renewMs * 2, 2000)) this.apiUpSince = now;
     this.ownResourceVersion = written.metadata?.resourceVersion;
     this.echo.wrote(this.ownResourceVersion, performance.now());
     this.lastOwnRenew = now;
@@ -318,7 +312,7 @@ export class LeaseMembership implements Membership {
       const provedDead = watching && this.lastOwnRenew - silentSince > s.durationMs;
       if (!provedDead) next.add(s.node);
     }
-    this.scheduleProof(proofDueAt([...this.seen.values()].filter((s) => s.node !== this.opts.nodeName), this.apiUpSince, this.lastOwnRenew, this.renewIntervalMs), now);
+    this.scheduleProof(proofDueAt([...this.seen.values()].filter((s) => s.node !== this.opts.nodeName), this.apiUpSince, this.lastOwnRenew, this.renewMs), now);
     // Fail-static for ourselves too: once counted, we stay counted while the API server is away.
     if (!this.stopped && (apiHealthy || this.current.has(this.opts.nodeName))) next.add(this.opts.nodeName);
     if (next.size === this.current.size && [...next].every((n) => this.current.has(n))) return;

@@ -45,6 +45,14 @@ describe('OwnEcho', () => {
     expect(e.stale(2301)).toBe(false);
   });
 
+  it('a write shown also shows every write before it, whatever its form', () => {
+    const e = new OwnEcho(300);
+    e.wrote('abc', 1000);
+    e.wrote('20', 1100);
+    e.saw('25'); // a later revision (our next write, or a relist): 20 arrived, and abc before it
+    expect(e.stale(5000)).toBe(false);
+  });
+
   it('asks for a watch restart once per timeout while stale', () => {
     const e = new OwnEcho(300);
     e.wrote('10', 1000);
