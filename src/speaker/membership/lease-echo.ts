@@ -24,31 +24,35 @@ function revision(rv: string): bigint | undefined {
   return /^[0-9]{1,30}$/.test(rv) ? BigInt(rv) : undefined;
 }
 
+/** Having seen version `seen` shows the write `written`: the same, or a later revision. */
+function covers(seen: string, written: string): boolean {
+  const [s, w] = [revision(seen), revision(written)];
+  return seen === written || (s !== undefined && w !== undefined && w <= s);
+}
+
 export class OwnEcho {
   /** Our renewals the watch has not shown yet, oldest first. */
   private unechoed: Array<{ rv: string; at: number }> = [];
   private restartedAt = -Infinity;
+  /** The newest version of our Lease the watch showed: its event can arrive before our write's response. */
+  private lastSeen?: string;
 
   constructor(readonly timeoutMs: number) {}
 
   /** A renewal of ours was written as `rv` at `now`. */
   wrote(rv: string | undefined, now: number): void {
-    if (!rv) return;
+    if (!rv || (this.lastSeen !== undefined && covers(this.lastSeen, rv))) return;
     this.unechoed.push({ rv, at: now });
     if (this.unechoed.length > 32) this.unechoed.shift();
   }
 
   /** The watch (or a relist) showed our Lease at `rv`: that write and every earlier one arrived. */
   saw(rv: string): void {
-    const seen = revision(rv);
-    const shows = (e: { rv: string }): boolean => {
-      const r = revision(e.rv);
-      return e.rv === rv || (seen !== undefined && r !== undefined && r <= seen);
-    };
+    this.lastSeen = rv;
     // Writes are in order: the last one shown, and every write before it, are off the list.
     let shown = 0;
     this.unechoed.forEach((e, i) => {
-      if (shows(e)) shown = i + 1;
+      if (covers(rv, e.rv)) shown = i + 1;
     });
     this.unechoed.splice(0, shown);
   }
