@@ -103,6 +103,19 @@ function table(title: string, rows: Sample[]): string {
   ].join('\n');
 }
 
+// BENCH_HEAP_SNAPSHOT=1 (with `--heapsnapshot-signal=SIGUSR2` in IRONLB_SPEAKER_FLAGS): each loaded
+// speaker writes a heap snapshot of its main isolate into its working directory, to see what the
+// Services cost; taken after the sample, so it does not change the figures.
+async function heapSnapshots(speakers: Measured[]): Promise<void> {
+  if (!process.env.BENCH_HEAP_SNAPSHOT) return;
+  for (const m of speakers) {
+    const threads = [...(await scrape(m.metricsUrl))].filter(([k]) => k.startsWith('ironlb_speaker_worker_heap_size_bytes'));
+    process.stdout.write(`${m.who} pid ${m.proc.pid}: ${threads.map(([k, v]) => `${k.replace(/^[^{]*/, '')} ${(v / MiB).toFixed(1)} MiB`).join(', ')}\n`);
+    process.kill(m.proc.pid, 'SIGUSR2');
+  }
+  await new Promise((r) => setTimeout(r, 20_000));
+}
+
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -160,6 +173,7 @@ async function main(): Promise<void> {
     const servedMs = Date.now() - t0;
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const loaded = await Promise.all(measured.map(sample));
+    await heapSnapshots(speakers);
     const loadedLoad = os.loadavg()[0].toFixed(1);
     const flags = process.env.IRONLB_NODE_FLAGS ?? '';
     const maxSpeaker = (rows: Sample[]): number => Math.max(...rows.filter((r) => r.who.startsWith('speaker')).map((r) => r.rss));

@@ -3,7 +3,9 @@
     {
       "target_name": "ironlb_native",
       "sources": [
-        "src/ironlb_native.c"
+        "src/ironlb_native.c",
+        "src/heartbeat_pump.c",
+        "src/heartbeat_pump_napi.c"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -12,7 +12,7 @@ export class SpeakerMetrics {
   /** Each Worker thread is a V8 isolate of its own: its heap is not in nodejs_heap_size_total_bytes. */
   readonly workerHeap = new Gauge({
     name: 'ironlb_speaker_worker_heap_size_bytes',
-    help: "V8 heap size (committed) of the speaker's Worker threads, by thread: responder, heartbeat",
+    help: "V8 heap size (committed) of the speaker's Worker threads, by thread: responder",
     labelNames: ['thread'],
     registers: [this.registry],
   });

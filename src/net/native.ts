@@ -71,6 +71,61 @@ export interface IronlbNative {
   sendUdp(fd: number, buf: Uint8Array, address: string, port: number): number;
   /** Datagrams the kernel dropped for this socket since it was opened (filter refused or queue full). */
   socketDrops(fd: number): number;
+  // The heartbeat pump (native/src/heartbeat_pump.c; its JS side is src/speaker/membership/heartbeat-pump.ts).
+  /** Starts the pump's thread; `onReadable` runs on this thread when datagrams are queued (again after a pumpTake emptied the queue). */
+  pumpStart(onReadable: () => void, options: PumpOptions): PumpHandle;
+  pumpSockets(pump: PumpHandle, fds: readonly number[]): void;
+  /** The peers' addresses: datagrams from any other source are dropped. */
+  pumpSources(pump: PumpHandle, addresses: readonly string[]): void;
+  /** Replaces the send schedule (the rule is in heartbeat_pump.c). */
+  pumpSchedule(pump: PumpHandle, peers: ReadonlyArray<{ fd: number; address: string; port: number; packets: readonly Uint8Array[]; offsetsMs: readonly number[] }>): void;
+  /** Moves up to as many queued datagrams as fit: datagram i in `buf[i*PUMP_SLOT..]`, `meta[3i..3i+2]` = [length or -1, family, arrival ms], `addrs[16i..]` = source. */
+  pumpTake(pump: PumpHandle, buf: Uint8Array, meta: Float64Array, addrs: Uint8Array): number;
+  pumpStats(pump: PumpHandle): PumpStats;
+  /** The sources rate-limited since the previous call. */
+  pumpLimitedSources(pump: PumpHandle): string[];
+  /** Tests only: the pump's clock when started with `manualClockMs`; returns the new state epoch (PumpStats). */
+  pumpSetClock(pump: PumpHandle, ms: number): number;
+  /** Stops and joins the thread (idempotent; the handle is unusable afterwards). */
+  pumpStop(pump: PumpHandle): void;
+}
+
+/** Bytes per datagram slot in pumpTake's buffer (longer datagrams come with length -1). */
+export const PUMP_SLOT = 1024;
+
+/** An opaque handle (an N-API external). */
+export type PumpHandle = { readonly __pump: unique symbol };
+
+export interface PumpOptions {
+  /** Datagrams passed on per source address and second (token bucket), and in a burst. */
+  ratePerSecond: number;
+  burst: number;
+  /** Two scheduled packets to one address are never sent closer than this. */
+  minGapMs: number;
+  /** Datagrams queued for the main thread; beyond it the oldest is dropped. */
+  capacity: number;
+  /** Tests: a clock that only moves by pumpSetClock (else CLOCK_MONOTONIC, process.hrtime's). */
+  manualClockMs?: number;
+}
+
+/** Cumulative counters of a pump. */
+export interface PumpStats {
+  received: number;
+  queued: number;
+  unknownSource: number;
+  rateLimited: number;
+  overflow: number;
+  truncated: number;
+  sent: number;
+  sendFailed: number;
+  pollErrors: number;
+  /** Passes of the thread's loop (each begins with the due sends). */
+  passes: number;
+  /** Tests: bumped by every call that changes the pump's state; the epoch the last pass began with. */
+  epoch: number;
+  seenEpoch: number;
+  lastUnknownFrom?: string;
+  lastLimitedFrom?: string;
 }
 
 /** Errors thrown by the addon carry the errno name as `code`. */

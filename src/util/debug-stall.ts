@@ -1,6 +1,6 @@
 // Test hook: with IRONLB_DEBUG_STALL_MS=N in the environment, SIGUSR2 makes the main thread
 // busy-wait N ms (bench/failover-soak.ts). It stalls the main loop only, as a long GC or a burst
-// of work does; worker threads (ARP/NDP responder, heartbeat receiver and sender) carry on.
+// of work does; the other threads (ARP/NDP responder worker, heartbeat pump) carry on.
 // SIGSTOP would stop every thread at once, which is a host stall, not a main-loop stall.
 // Without the variable the signal keeps its default action (the process ends): nothing in a
 // normal deployment can stall a speaker through this.

@@ -1,12 +1,15 @@
-// Which received heartbeat datagrams deserve a MAC check, and the check (pure; runs in the
-// receiver worker, heartbeat-receiver-worker.ts).
+// Which received heartbeat datagrams deserve a MAC check, and the check (pure; runs on the main
+// thread for each datagram the heartbeat pump passes on, heartbeat-transport.ts).
 //
 // The kernel filter (src/net/bpf.ts udpHeartbeatFilter) already dropped datagrams from addresses
-// that are no peer's. What passes is checked in this order, cheapest first:
+// that are no peer's. The pump's thread (native/src/heartbeat_pump.c) drops, before anything
+// reaches this thread:
 //   unknown-source  the source is no peer's address (the filter is being rebuilt)
 //   rate-limited    more than `ratePerSecond` (burst `burst`) datagrams from that peer's address:
-//                   dropped before parsing, so a flood costs a map lookup per datagram
-//   malformed       not heartbeat-shaped
+//                   dropped unparsed, so a flood costs a hash lookup per datagram in that thread
+//   queue-full      the main thread did not take the queued datagrams in time (oldest dropped)
+// What passes is checked here, cheapest first:
+//   malformed       not heartbeat-shaped (or longer than the pump's slot)
 //   unknown-source  the sender named is not the one whose Lease publishes this address
 //   misaddressed    addressed to another node (a relayed A->B packet, issue 14.2)
 //   unknown-key     signed with a key we do not (or no longer) accept
@@ -19,7 +22,7 @@
 // address does not touch the others' budgets.
 import { parseHeader, readHeartbeat, verifyHeartbeat, type Heartbeat, type HeartbeatKey } from './heartbeat-codec';
 
-export const ADMISSION_DROPS = ['unknown-source', 'malformed', 'misaddressed', 'unknown-key', 'replayed', 'rate-limited', 'forged'] as const;
+export const ADMISSION_DROPS = ['unknown-source', 'malformed', 'misaddressed', 'unknown-key', 'replayed', 'rate-limited', 'queue-full', 'forged'] as const;
 export type AdmissionDrop = (typeof ADMISSION_DROPS)[number];
 
 /** Map key of a source address (sourceKey()). */
@@ -32,10 +35,6 @@ export interface AdmissionPeer {
 
 export interface AdmissionOptions {
   self: string;
-  /** Datagrams examined per peer address and second (sustained). */
-  ratePerSecond: number;
-  /** Datagrams examined per peer address in a burst. */
-  burst: number;
 }
 
 export type Admitted = { ok: true; heartbeat: Heartbeat; keyId: number } | { ok: false; reason: AdmissionDrop; node?: string };
@@ -43,8 +42,6 @@ export type Admitted = { ok: true; heartbeat: Heartbeat; keyId: number } | { ok:
 interface Peer {
   node: string;
   name: Buffer;
-  tokens: number;
-  refilledAt: number;
 }
 
 /** How long the replay state of a node whose Lease is gone is kept (it may come back). */
@@ -68,13 +65,12 @@ export class HeartbeatAdmission {
     this.self = Buffer.from(opts.self, 'utf8');
   }
 
-  /** The current peers (from the Leases); rate-limit state of known nodes carries over. */
+  /** The current peers (from the Leases). */
   setPeers(peers: readonly AdmissionPeer[], now: number): void {
-    const byNode = new Map([...this.bySource.values()].map((p) => [p.node, p]));
     const next = new Map<SourceKey, Peer>();
     for (const { node, source } of peers) {
       if (node === this.opts.self) continue;
-      next.set(source, byNode.get(node) ?? { node, name: Buffer.from(node, 'utf8'), tokens: this.opts.burst, refilledAt: now });
+      next.set(source, { node, name: Buffer.from(node, 'utf8') });
     }
     this.bySource = next;
     const present = new Set(peers.map((p) => p.node));
@@ -89,15 +85,12 @@ export class HeartbeatAdmission {
     this.keys = new Map(keys.map((k) => [k.id, k.secret]));
   }
 
-  admit(buf: Buffer, source: SourceKey, now: number): Admitted {
+  /** `buf` undefined: the datagram was longer than the pump's slot. */
+  admit(buf: Buffer | undefined, source: SourceKey): Admitted {
     const peer = this.bySource.get(source);
     if (!peer) return { ok: false, reason: 'unknown-source' };
-    peer.tokens = Math.min(this.opts.burst, peer.tokens + ((now - peer.refilledAt) * this.opts.ratePerSecond) / 1000);
-    peer.refilledAt = now;
-    if (peer.tokens < 1) return { ok: false, reason: 'rate-limited', node: peer.node };
-    peer.tokens -= 1;
-    const h = parseHeader(buf);
-    if (!h) return { ok: false, reason: 'malformed', node: peer.node };
+    const h = buf && parseHeader(buf);
+    if (!buf || !h) return { ok: false, reason: 'malformed', node: peer.node };
     if (!sameBytes(buf, h.senderStart, h.senderEnd, peer.name)) return { ok: false, reason: 'unknown-source', node: peer.node };
     if (!sameBytes(buf, h.addresseeStart, h.addresseeEnd, this.self)) return { ok: false, reason: 'misaddressed', node: peer.node };
     const secret = this.keys.get(h.keyId);

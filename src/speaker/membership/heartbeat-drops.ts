@@ -13,7 +13,7 @@ export const HEARTBEAT_DROPS: readonly HeartbeatDrop[] = ['kernel', ...ADMISSION
 
 export class DropCounters {
   private readonly counts = Object.fromEntries(HEARTBEAT_DROPS.map((r) => [r, 0])) as Record<HeartbeatDrop, number>;
-  /** Last cumulative values reported by the receiver worker and by the kernel. */
+  /** Last cumulative values reported by the transport (its pump and its checks) and by the kernel. */
   private receiverSeen: Partial<Record<AdmissionDrop, number>> = {};
   private kernelSeen?: number;
   private readonly lastLog = new Map<HeartbeatDrop, number>();
@@ -38,7 +38,7 @@ export class DropCounters {
     }
   }
 
-  /** Cumulative counters from the receiver worker (a restarted worker starts from zero again). */
+  /** Cumulative counters from the transport (a counter that went back starts from zero again). */
   fromReceiver(c: ReceiverCounters): void {
     for (const reason of ADMISSION_DROPS) {
       const seen = this.receiverSeen[reason] ?? 0;

@@ -10,10 +10,10 @@
 // Flags keep layer-2 elections off nodes that could not announce: STARTING (markReady), NO_LAYER2
 // and DATAPATH_DOWN (readiness-flag.ts). Peers still hear such a node; they hand it no addresses.
 //
-// Receiving runs in a worker behind a kernel filter (heartbeat-transport.ts); the key rotates
-// without a failover (heartbeat-keys.ts); the incarnation lives in our Lease (heartbeat-incarnation.ts).
-// Sending: the main thread signs the heartbeats of the next `sendAheadMs` and the receiver worker
-// sends them on time (heartbeat-outbox.ts, send-schedule.ts), so a main-loop stall up to that long
+// Receiving runs in a native thread behind a kernel filter (heartbeat-transport.ts, heartbeat-pump.ts);
+// the key rotates without a failover (heartbeat-keys.ts); the incarnation lives in our Lease
+// (heartbeat-incarnation.ts). Sending: the main thread signs the heartbeats of the next
+// `sendAheadMs` and the pump sends them on time (heartbeat-outbox.ts), so a main-loop stall up to that long
 // is not silence. Detection is adaptive per peer and forgives our own stalls (failure-detector.ts).
 // Every duration is measured on the monotonic clock. The Secret is re-read every `keyRefreshMs`,
 // which also tells whether the API server is reachable (heartbeat-key-refresh.ts). Each look at
@@ -146,10 +146,7 @@ export class HeartbeatMembership implements Membership {
       onUnverified: (nodes) => {
         for (const n of nodes) this.view.vouch(n, now());
       },
-      onCounters: (c) => {
-        this.drops.fromReceiver(c);
-        if (c.heapBytes !== undefined) this.opts.metrics?.workerHeap.set({ thread: 'heartbeat' }, c.heapBytes);
-      },
+      onCounters: (c) => this.drops.fromReceiver(c),
     });
     this.receiverStart = this.transport.startReceiver();
     this.receiverStart.catch(() => undefined); // awaited in start()

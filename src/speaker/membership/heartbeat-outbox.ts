@@ -1,5 +1,5 @@
 // Signs this speaker's heartbeats, now and for the next few intervals (main thread). The packets
-// for later slots go to the receiver worker, which sends each when due (send-schedule.ts), so a
+// for later slots go to the heartbeat pump, which sends each when due (heartbeat-pump.ts), so a
 // main-loop stall shorter than the signed horizon does not silence us; a longer one, or a wedged
 // loop, does once the signed packets run out.
 //

@@ -1,20 +1,19 @@
-// The heartbeat sockets (main-thread side). Receiving happens in a worker thread
-// (heartbeat-receiver-worker.ts), behind a kernel socket filter that only lets through
-// heartbeat-shaped datagrams from the addresses the speaker Leases publish: a flood from anyone
-// else is dropped by the kernel and never wakes a thread (issue 14.1). The filter is rebuilt
-// whenever the set of peer addresses changes. Sending is a synchronous sendto() on the same
-// sockets, so heartbeats leave from the heartbeat port.
-import * as path from 'node:path';
-import type { Worker } from 'node:worker_threads';
+// The heartbeat sockets. Receiving happens in the heartbeat pump (heartbeat-pump.ts, a native
+// thread), behind a kernel socket filter that only lets through heartbeat-shaped datagrams from
+// the addresses the speaker Leases publish: a flood from anyone else is dropped by the kernel and
+// never wakes a thread (issue 14.1). The filter is rebuilt whenever the set of peer addresses
+// changes. The pump rate-limits per peer address and queues the rest with its arrival time; each
+// queued datagram is checked here (heartbeat-admission.ts). Sending is a synchronous sendto() on
+// the same sockets, so heartbeats leave from the heartbeat port; the heartbeats signed ahead are
+// sent by the pump when due.
 import { maxFilteredSources, udpHeartbeatFilter } from '../../net/bpf';
 import { errorText } from '../../k8s/api-call';
-import { loadNative, type IronlbNative } from '../../net/native';
-import { resolveWorkerModule, startWorker } from '../../net/ts-worker';
-import { tryParseIP } from '../../protocol/address';
+import { loadNative, type IronlbNative, type PumpStats } from '../../net/native';
+import { formatIPv4, formatIPv6, tryParseIP } from '../../protocol/address';
 import type { Logger } from '../../util/log';
 import { HEARTBEAT_MAGIC_U32, HEARTBEAT_MAX_LEN, HEARTBEAT_MIN_LEN, HEARTBEAT_VERSION, type Heartbeat, type HeartbeatKey } from './heartbeat-codec';
-import { sourceKey, type AdmissionDrop, type AdmissionPeer } from './heartbeat-admission';
-import type { ScheduledPeer } from './send-schedule';
+import { ADMISSION_DROPS, HeartbeatAdmission, sourceKey, type AdmissionDrop, type AdmissionPeer, type SourceKey } from './heartbeat-admission';
+import { HeartbeatPump, type PumpedDatagram, type ScheduledSend } from './heartbeat-pump';
 
 export interface ReceivedHeartbeat {
   heartbeat: Heartbeat;
@@ -29,33 +28,6 @@ export interface ReceiverCounters {
   accepted: number;
   /** A recent source address per drop reason (for logs). */
   lastFrom: Partial<Record<AdmissionDrop, string>>;
-  /** The receiver isolate's V8 heap size (committed bytes). */
-  heapBytes?: number;
-}
-
-export type ToReceiver =
-  | { type: 'peers'; peers: AdmissionPeer[] }
-  | { type: 'keys'; keys: Array<{ id: number; secret: Uint8Array }> }
-  | { type: 'sockets'; fds: number[] }
-  | { type: 'schedule'; peers: ScheduledPeer[] }
-  | { type: 'stop' };
-export type FromReceiver =
-  | { type: 'ready' }
-  | { type: 'heartbeats'; list: ReceivedHeartbeat[] }
-  | { type: 'unverified'; nodes: string[] }
-  | ({ type: 'counters' } & ReceiverCounters)
-  | { type: 'error'; message: string };
-
-export interface ReceiverInit {
-  wakeFd: number;
-  self: string;
-  ratePerSecond: number;
-  burst: number;
-  noticeMs: number;
-  statsMs: number;
-  /** Heartbeat port and interval, for the signed-ahead sends. */
-  port: number;
-  intervalMs: number;
 }
 
 export interface HeartbeatTransportOptions {
@@ -71,35 +43,54 @@ export interface HeartbeatTransportOptions {
 }
 
 const SHAPE = { minPayload: HEARTBEAT_MIN_LEN, maxPayload: HEARTBEAT_MAX_LEN, magic: HEARTBEAT_MAGIC_U32, version: HEARTBEAT_VERSION };
-/** Receive queue per socket: absorbs bursts while the worker is descheduled (capped by rmem_max). */
+/** Receive queue per socket: absorbs bursts while the pump is descheduled (capped by rmem_max). */
 const RCVBUF_BYTES = 4 << 20;
+/** Datagrams the pump queues for this thread: a main-loop stall of ~1 s with 100 peers at 10/s. */
+const PUMP_CAPACITY = 1024;
+/** Datagrams examined per peer address in a burst. */
+const BURST = 20;
+/** How often the counters go out (onCounters). */
+const STATS_MS = 1000;
 
 export class HeartbeatTransport {
   private readonly native: IronlbNative;
   private fds = new Map<4 | 6, number>();
-  private wakeFd = -1;
-  private worker?: Worker;
-  private running = false;
+  private pump?: HeartbeatPump;
+  private admission: HeartbeatAdmission;
+  private timer?: NodeJS.Timeout;
+  private lastStats = 0;
+  /** Drops counted on this thread (the pump counts its own). */
+  private readonly dropped = Object.fromEntries(ADMISSION_DROPS.map((r) => [r, 0])) as Record<AdmissionDrop, number>;
+  private readonly lastFrom: Partial<Record<AdmissionDrop, string>> = {};
+  private accepted = 0;
   /** Per family: the source list the filter was last built from (hex keys, sorted). */
   private readonly filtered = new Map<4 | 6, string>();
   private peersKey = '';
   private keysKey = '';
-  private lastPeers: AdmissionPeer[] = [];
-  private lastKeys: HeartbeatKey[] = [];
+  private nodeBySource = new Map<SourceKey, string>();
   private readonly warned = new Set<string>();
 
   constructor(private readonly opts: HeartbeatTransportOptions) {
     this.native = loadNative();
+    this.admission = new HeartbeatAdmission({ self: opts.self });
   }
 
-  /**
-   * Starts the receiver thread. Separate from open() so that its start-up (which, under ts-node,
-   * means compiling it) overlaps the speaker's first API calls.
-   */
+  /** Starts the pump's thread (before open(), so that nothing waits for it later). */
   async startReceiver(): Promise<void> {
-    this.wakeFd = this.native.createEventFd();
-    this.running = true;
-    await this.startWorker();
+    this.pump = new HeartbeatPump(
+      this.native,
+      {
+        // Ten times a peer's heartbeat rate: room for its extra sends on state changes.
+        ratePerSecond: (10 * 1000) / this.opts.intervalMs,
+        burst: BURST,
+        minGapMs: this.opts.intervalMs / 2,
+        capacity: PUMP_CAPACITY,
+      },
+      (d) => this.receive(d),
+    );
+    // Peers some of whose datagrams were rate-limited are reported every half interval, the counters every second.
+    this.timer = setInterval(() => this.report(), this.opts.intervalMs / 2);
+    this.timer.unref();
   }
 
   /** Opens the sockets, their filters admitting `peers` (node -> address) from the first datagram. */
@@ -116,80 +107,50 @@ export class HeartbeatTransport {
         this.opts.log.info('no IPv6 heartbeat socket', { error: errorText(e) });
       }
     }
-    // Peers before sockets: the receiver knows every peer before it reads a datagram.
+    // Peers before sockets: the pump knows every peer before it reads a datagram.
     this.setPeers(peers);
-    this.post({ type: 'sockets', fds: [...this.fds.values()] });
+    this.pump?.sockets([...this.fds.values()]);
   }
 
-  private async startWorker(): Promise<void> {
-    const init: ReceiverInit = {
-      wakeFd: this.wakeFd,
-      self: this.opts.self,
-      // Ten times a peer's heartbeat rate: room for its extra sends on state changes.
-      ratePerSecond: (10 * 1000) / this.opts.intervalMs,
-      burst: 20,
-      noticeMs: this.opts.intervalMs / 2,
-      statsMs: 1000,
-      port: this.opts.port,
-      intervalMs: this.opts.intervalMs,
-    };
-    const worker = startWorker(resolveWorkerModule(path.join(__dirname, 'heartbeat-receiver-worker'), __filename), { workerData: init });
-    await new Promise<void>((resolve, reject) => {
-      const onMsg = (m: FromReceiver): void => {
-        if (m.type !== 'ready') return;
-        worker.off('message', onMsg);
-        resolve();
-      };
-      worker.on('message', onMsg);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`heartbeat receiver exited during start (code ${code})`)));
-    });
-    worker.removeAllListeners('error');
-    worker.removeAllListeners('exit');
-    worker.on('message', (m: FromReceiver) => this.onMessage(m));
-    worker.on('error', (e) => this.opts.log.error('heartbeat receiver failed', { error: e.message }));
-    worker.on('exit', (code) => {
-      if (!this.running || this.worker !== worker) return;
-      // Hearing nobody would isolate this node: start a new receiver.
-      this.opts.log.error('heartbeat receiver exited; restarting it', { code });
-      setTimeout(() => void this.restart(), 200);
-    });
-    this.worker = worker;
-    // A restarted receiver gets the current state; the first one gets it from open().
-    this.post({ type: 'peers', peers: this.lastPeers });
-    this.post({ type: 'keys', keys: this.lastKeys.map((k) => ({ id: k.id, secret: k.secret })) });
-    if (this.fds.size > 0) this.post({ type: 'sockets', fds: [...this.fds.values()] });
-  }
-
-  private async restart(): Promise<void> {
-    if (!this.running) return;
-    await this.startWorker().catch((e: Error) => {
-      this.opts.log.error('could not restart the heartbeat receiver', { error: e.message });
-      setTimeout(() => void this.restart(), 1000);
-    });
-  }
-
-  private onMessage(m: FromReceiver): void {
-    switch (m.type) {
-      case 'heartbeats':
-        for (const r of m.list) this.opts.onHeartbeat(r);
-        break;
-      case 'unverified':
-        this.opts.onUnverified(m.nodes);
-        break;
-      case 'counters':
-        this.opts.onCounters(m);
-        break;
-      case 'error':
-        this.opts.log.warn('heartbeat receiver error', { error: m.message });
-        break;
+  private receive(d: PumpedDatagram): void {
+    const r = this.admission.admit(d.data, sourceKey(d.source));
+    if (r.ok) {
+      this.accepted++;
+      this.opts.onHeartbeat({ heartbeat: r.heartbeat, keyId: r.keyId, from: formatSource(d), at: d.at });
+      return;
     }
+    this.dropped[r.reason]++;
+    if (this.lastFrom[r.reason] === undefined || this.dropped[r.reason] % 1024 === 1) this.lastFrom[r.reason] = formatSource(d);
   }
 
-  private post(m: ToReceiver): void {
-    if (!this.worker) return;
-    this.worker.postMessage(m);
-    this.native.signalEventFd(this.wakeFd);
+  private report(): void {
+    if (!this.pump) return;
+    const limited = this.pump.limitedSources();
+    if (limited.length > 0) {
+      const nodes = limited.map((a) => this.nodeOf(a)).filter((n): n is string => n !== undefined);
+      if (nodes.length > 0) this.opts.onUnverified(nodes);
+    }
+    const now = performance.now();
+    if (now - this.lastStats < STATS_MS) return;
+    this.lastStats = now;
+    this.opts.onCounters(this.counters(this.pump.stats()));
+  }
+
+  /** This thread's drops and the pump's, cumulative. */
+  private counters(stats: PumpStats): ReceiverCounters {
+    const dropped = { ...this.dropped };
+    dropped['unknown-source'] += stats.unknownSource;
+    dropped['rate-limited'] += stats.rateLimited;
+    dropped['queue-full'] += stats.overflow;
+    const lastFrom = { ...this.lastFrom };
+    if (stats.lastUnknownFrom) lastFrom['unknown-source'] = stats.lastUnknownFrom;
+    if (stats.lastLimitedFrom) lastFrom['rate-limited'] = stats.lastLimitedFrom;
+    return { dropped, accepted: this.accepted, lastFrom };
+  }
+
+  private nodeOf(address: string): string | undefined {
+    const ip = tryParseIP(address);
+    return ip && this.nodeBySource.get(sourceKey(ip.bytes));
   }
 
   /** The peers' node addresses (from the Leases): the kernel filter and the receiver follow them. */
@@ -205,8 +166,9 @@ export class HeartbeatTransport {
     const key = JSON.stringify(peers.map((p) => [p.node, p.source]).sort());
     if (key === this.peersKey) return;
     this.peersKey = key;
-    this.lastPeers = peers;
-    this.post({ type: 'peers', peers });
+    this.admission.setPeers(peers, performance.now());
+    this.nodeBySource = new Map(peers.map((p) => [p.source, p.node]));
+    this.pump?.sources([...sources.values()].flat().map((bytes) => (bytes.length === 4 ? formatIPv4(bytes) : formatIPv6(bytes))));
   }
 
   /** The receiver's peer table and the filters' source lists, from node -> address. */
@@ -238,8 +200,7 @@ export class HeartbeatTransport {
     const key = keys.map((k) => k.id).join(',');
     if (key === this.keysKey) return;
     this.keysKey = key;
-    this.lastKeys = [...keys];
-    this.post({ type: 'keys', keys: keys.map((k) => ({ id: k.id, secret: k.secret })) });
+    this.admission.setKeys(keys);
   }
 
   /** Sends one datagram; false if it could not be handed to the kernel (no route, queue full). */
@@ -254,19 +215,18 @@ export class HeartbeatTransport {
   }
 
   /**
-   * Heartbeats signed ahead for the worker to send when due (send-schedule.ts), per peer address:
-   * `offsetsMs` after now. Replaces the previous schedule; an empty list stops the sends.
+   * Heartbeats signed ahead for the pump to send when due, per peer address: `offsetsMs` after
+   * now. Replaces the previous schedule; an empty list stops the sends.
    */
   schedule(peers: ReadonlyArray<{ address: string; packets: Buffer[]; offsetsMs: number[] }>): void {
-    const out: ScheduledPeer[] = [];
-    // No receiver thread (it is being restarted): what is due now goes out from here, so that
-    // the periodic heartbeats are not lost meanwhile.
-    if (!this.worker) for (const p of peers) if (p.offsetsMs[0] === 0) this.send(p.address, p.packets[0]);
+    const out: ScheduledSend[] = [];
+    // No pump yet (or any more): what is due now goes out from here.
+    if (!this.pump) for (const p of peers) if (p.offsetsMs[0] === 0) this.send(p.address, p.packets[0]);
     for (const p of peers) {
       const fd = this.fds.get(p.address.includes(':') ? 6 : 4);
-      if (fd !== undefined) out.push({ address: p.address, fd, packets: p.packets, offsetsMs: p.offsetsMs });
+      if (fd !== undefined) out.push({ address: p.address, fd, port: this.opts.port, packets: p.packets, offsetsMs: p.offsetsMs });
     }
-    this.post({ type: 'schedule', peers: out });
+    this.pump?.schedule(out);
   }
 
   /** Datagrams the kernel dropped on our sockets so far (filter refused or queue full). */
@@ -277,21 +237,13 @@ export class HeartbeatTransport {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) {
-      const exited = new Promise((r) => worker.once('exit', r));
-      worker.postMessage({ type: 'stop' } satisfies ToReceiver);
-      this.native.signalEventFd(this.wakeFd);
-      const timer = setTimeout(() => void worker.terminate(), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // Joins the pump's thread before its sockets are closed.
+    this.pump?.stop();
+    this.pump = undefined;
     for (const fd of this.fds.values()) this.native.close(fd);
     this.fds.clear();
-    if (this.wakeFd >= 0) this.native.close(this.wakeFd);
-    this.wakeFd = -1;
   }
 
   private warnOnce(key: string, msg: string, fields: Record<string, unknown>): void {
@@ -306,4 +258,8 @@ function sourcesKey(sources: Buffer[]): string {
     .map((b) => b.toString('hex'))
     .sort()
     .join(',');
+}
+
+function formatSource(d: PumpedDatagram): string {
+  return d.family === 4 ? formatIPv4(d.source) : formatIPv6(d.source);
 }

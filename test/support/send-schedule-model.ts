@@ -1,14 +1,7 @@
-// Heartbeats signed ahead by the main thread, sent on time by the receiver worker (pure: time is
-// an argument). Runs in heartbeat-receiver-worker.ts.
-//
-// Why: a stall of the speaker's main loop (a long GC, a burst of watch events, a CPU-starved
-// node) used to stop its heartbeats for as long, and a peer could not tell that from death; the
-// dead interval had to be longer than any such stall. Now the main thread signs, every interval,
-// the heartbeats of the next few intervals (with their sequence numbers, timestamps and its
-// current flags) and the worker sends each when due. The worker holds no key and builds nothing:
-// when the main thread stops signing (wedged, or dead), the heartbeats stop once the signed ones
-// are used up, at most `slots - 1` intervals after its last signing. That bound is structural,
-// not a check that could be wrong; docs/failover.md has the safety argument.
+// A model of the heartbeat pump's send rule (native/src/heartbeat_pump.c), in TypeScript and
+// written apart from the C: it was the rule's implementation while a Worker thread sent the
+// signed-ahead heartbeats. test/unit/membership/heartbeat-pump.test.ts runs random schedules and
+// clocks through both and compares what each sends. Pure: time is an argument.
 
 export interface ScheduledPeer {
   /** Where to (a peer's node address) and through which socket. */
