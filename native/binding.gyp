@@ -5,7 +5,8 @@
       "sources": [
         "src/ironlb_native.c",
         "src/heartbeat_pump.c",
-        "src/heartbeat_pump_napi.c"
+        "src/heartbeat_pump_napi.c",
+        "src/v8_memory.cc"
       ],
       "defines": [
         "NAPI_VERSION=8",
@@ -15,7 +16,9 @@
         "-Wall",
         "-Wextra",
         "-Wno-unused-parameter",
-        "-O2",
+        "-O2"
+      ],
+      "cflags_c": [
         "-std=gnu11"
       ]
     }

@@ -51,6 +51,8 @@
 
 /* heartbeat_pump.c */
 void heartbeat_pump_register(napi_env env, napi_value exports);
+/* v8_memory.cc */
+void v8_memory_register(napi_env env, napi_value exports);
 
 /* ------------------------------------------------------------------------------------------ */
 /* packet sockets                                                                              */
@@ -860,5 +862,6 @@ NAPI_MODULE_INIT() {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   heartbeat_pump_register(env, exports);
+  v8_memory_register(env, exports);
   return exports;
 }

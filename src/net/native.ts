@@ -88,6 +88,8 @@ export interface IronlbNative {
   pumpSetClock(pump: PumpHandle, ms: number): number;
   /** Stops and joins the thread (idempotent; the handle is unusable afterwards). */
   pumpStop(pump: PumpHandle): void;
+  /** v8::Isolate::LowMemoryNotification() on the calling thread's isolate (native/src/v8_memory.cc). */
+  lowMemoryNotification(): void;
 }
 
 /** Bytes per datagram slot in pumpTake's buffer (longer datagrams come with length -1). */

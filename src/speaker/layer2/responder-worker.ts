@@ -5,7 +5,9 @@
 // the poll timeout.
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'worker_threads';
+import { loadNative } from '../../net/native';
 import { nativePacketIo } from '../../net/packet-io';
+import { HeapTrim } from './heap-trim';
 import { ResponderEngine } from './responder-engine';
 import { FD_TABLE_SLOTS, Liveness, type FromWorker, type ResponderFault, type ToWorker, type WorkerInit } from './responder-messages';
 
@@ -73,6 +75,20 @@ port.on('message', (m: ToWorker) => {
   if (m.type === 'stop') setImmediate(() => port.close());
 });
 
+/** How often the heap is looked at for a trim (heap-trim.ts). */
+const TRIM_CHECK_MS = 1000;
+const trim = new HeapTrim();
+let nextTrimCheck = 0;
+
+function maybeTrimHeap(): void {
+  const now = performance.now();
+  if (now < nextTrimCheck) return;
+  nextTrimCheck = now + TRIM_CHECK_MS;
+  if (!trim.due(now, getHeapStatistics().total_heap_size)) return;
+  loadNative().lowMemoryNotification();
+  trim.trimmed(performance.now(), getHeapStatistics().total_heap_size);
+}
+
 function loop(): void {
   if (engine.isStopped) return;
   if (fenced()) {
@@ -82,6 +98,7 @@ function loop(): void {
     return;
   }
   engine.runSlice();
+  maybeTrimHeap();
   setImmediate(loop);
 }
 

@@ -223,6 +223,26 @@ maybe('heartbeat pump: receives', () => {
     expect(h.pump.stats().truncated).toBe(1);
   });
 
+  it('passes on random datagrams byte for byte, of every length from 0 to beyond a slot (fuzz)', async () => {
+    h = harness({ ratePerSecond: 0, burst: 5000, capacity: 4096 });
+    h.pump.sources(['127.0.0.1']);
+    const sent = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 1100 }), { numRuns: 1500, seed: 42 });
+    sent.push(new Uint8Array(0), new Uint8Array(1024), new Uint8Array(1025), new Uint8Array(9000));
+    let taken: Array<Buffer | undefined> = [];
+    for (let i = 0; i < sent.length; i += 100) {
+      // In slices, so that the socket's receive queue never overflows.
+      for (const d of sent.slice(i, i + 100)) h.sendFromLoopback(d);
+      await h.received(Math.min(i + 100, sent.length));
+      taken = taken.concat(h.takeAll().map((d) => d.data));
+    }
+    expect(taken).toHaveLength(sent.length);
+    taken.forEach((d, i) => {
+      if (sent[i].length > 1024) expect(d).toBeUndefined();
+      else expect(d && Buffer.compare(d, Buffer.from(sent[i]))).toBe(0);
+    });
+    expect(h.pump.stats()).toMatchObject({ truncated: sent.filter((d) => d.length > 1024).length, overflow: 0 });
+  });
+
   it('calls back when datagrams are queued, and a stopped pump refuses calls', async () => {
     h = harness();
     h.pump.sources(['127.0.0.1']);

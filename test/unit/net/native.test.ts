@@ -1,4 +1,5 @@
 // The N-API addon. Calls that need CAP_NET_RAW (packet sockets) skip with a message when not root.
+import * as fs from 'fs';
 import * as net from 'net';
 import { ETH_P_ARP, isNativeError, loadNative, nativeCandidates, NativeNotBuiltError, tryLoadNative } from '../../../src/net/native';
 import { arpRequestFilter } from '../../../src/net/bpf';
@@ -53,6 +54,30 @@ d('native addon', () => {
     n.close(fd);
     expect(ms).toBeGreaterThanOrEqual(2);
     expect(ms).toBeLessThan(200);
+  });
+
+  it('lowMemoryNotification gives back the old-generation garbage of the calling thread', async () => {
+    // In a Worker as in the responder: objects kept across young-generation collections are
+    // promoted, then dropped; V8 keeps them until its (large) old-generation limit, the call takes them.
+    const { Worker } = await import('node:worker_threads');
+    const code = `
+      const { parentPort } = require('worker_threads');
+      const v8 = require('v8');
+      const m = { exports: {} };
+      process.dlopen(m, ${JSON.stringify(nativeCandidates().find((p) => fs.existsSync(p)))});
+      let keep = [];
+      for (let r = 0; r < 200; r++) { keep.push(Array.from({ length: 2000 }, (_, i) => ({ a: i, s: 'x' + i + r }))); if (keep.length > 20) keep.shift(); }
+      keep = [];
+      const before = v8.getHeapStatistics().total_heap_size;
+      m.exports.lowMemoryNotification();
+      parentPort.postMessage({ before, after: v8.getHeapStatistics().total_heap_size });`;
+    const w = new Worker(code, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 3 } });
+    const { before, after } = await new Promise<{ before: number; after: number }>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    expect(before - after).toBeGreaterThan(3 << 20);
   });
 
   it('throws Errors carrying the errno name', () => {
