@@ -4,7 +4,8 @@
 // the random runs compare the pump with a TypeScript model of the send rule written apart from it
 // (test/support/send-schedule-model.ts) and with a token bucket written here.
 import fc from 'fast-check';
-import { tryLoadNative } from '../../../src/net/native';
+import { PUMP_SLOT, tryLoadNative } from '../../../src/net/native';
+import { HEARTBEAT_MAX_LEN } from '../../../src/speaker/membership/heartbeat-codec';
 import { PumpHarness } from '../../support/pump-harness';
 import { SendSchedule } from '../../support/send-schedule-model';
 
@@ -133,6 +134,10 @@ maybe('heartbeat pump: sends', () => {
 
 maybe('heartbeat pump: receives', () => {
   let h: PumpHarness;
+
+  it('holds the largest heartbeat whole in one slot', () => {
+    expect(HEARTBEAT_MAX_LEN).toBeLessThanOrEqual(PUMP_SLOT);
+  });
 
   it('passes on datagrams from peer addresses with their arrival time, and drops every other source', async () => {
     h = harness({ manualClockMs: 5000 });
