@@ -228,8 +228,19 @@ PUMP_INTERNAL void *pump_main(void *arg) {
       while (read(p->wake_fd, &v, sizeof v) > 0) {
       }
     }
-    for (int i = 1; i < n; i++)
-      if (pfds[i].revents) drain_socket(p, pfds[i].fd);
+    for (int i = 1; i < n; i++) {
+      if (pfds[i].revents & POLLNVAL) {
+        /* Closed under us (the caller closes its sockets only after pumpStop): stop polling it
+         * rather than spin on it. */
+        pthread_mutex_lock(&p->mu);
+        for (int j = 0; j < p->nfds; j++)
+          if (p->fds[j] == pfds[i].fd) p->fds[j--] = p->fds[--p->nfds];
+        p->counters[C_POLL_ERRORS]++;
+        pthread_mutex_unlock(&p->mu);
+      } else if (pfds[i].revents) {
+        drain_socket(p, pfds[i].fd);
+      }
+    }
   }
 }
 

@@ -94,6 +94,12 @@ export class PumpHarness {
     return out;
   }
 
+  /** Closes the pump's socket under it (what the transport never does before pumpStop). */
+  closeSocketUnderPump(): void {
+    this.native.close(this.fd);
+    this.fds.splice(this.fds.indexOf(this.fd), 1);
+  }
+
   /** Sends `payload` to the pump from 127.0.0.1 (from its own socket). */
   sendFromLoopback(payload: Uint8Array): void {
     this.native.sendUdp(this.fd, payload, '127.0.0.1', this.port);

@@ -248,6 +248,18 @@ maybe('heartbeat pump: receives', () => {
     expect(h.pump.stats()).toMatchObject({ truncated: sent.filter((d) => d.length > 1024).length, overflow: 0 });
   });
 
+  it('stops polling a socket closed under it instead of spinning on it', async () => {
+    h = harness();
+    await h.settle();
+    h.closeSocketUnderPump();
+    await h.settle();
+    const passes = h.pump.stats().passes;
+    await new Promise((r) => setTimeout(r, 100));
+    // With the manual clock an idle pass waits up to 1 s: a thread spinning on POLLNVAL makes thousands.
+    expect(h.pump.stats().passes - passes).toBeLessThan(5);
+    expect(h.pump.stats().pollErrors).toBe(1);
+  });
+
   it('calls back when datagrams are queued, and a stopped pump refuses calls', async () => {
     h = harness();
     h.pump.sources(['127.0.0.1']);
