@@ -228,7 +228,7 @@ maybe('heartbeat pump: receives', () => {
     expect(h.pump.stats().truncated).toBe(1);
   });
 
-  it('passes on random datagrams byte for byte, of random lengths and at the slot's edges (fuzz)', async () => {
+  it('passes on random datagrams byte for byte, of random lengths and at the edges of a slot (fuzz)', async () => {
     h = harness({ ratePerSecond: 0, burst: 5000, capacity: 4096 });
     h.pump.sources(['127.0.0.1']);
     const sent = fc.sample(fc.uint8Array({ minLength: 0, maxLength: 1100 }), { numRuns: 1500, seed: 42 });
