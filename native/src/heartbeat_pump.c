@@ -35,6 +35,7 @@
  * longer than a slot), family (4|6), arrival ms; addrs (Uint8Array) [16i..] = source address.
  */
 #include "heartbeat_pump.h"
+#include "udp_batch.h"
 
 /* ---- time, sources -------------------------------------------------------------------------- */
 
@@ -117,7 +118,7 @@ static void admit_locked(pump_t *p, const uint8_t *data, ssize_t len, int trunca
   if (!bucket_take(s, now, p->rate, p->burst)) {
     p->counters[C_LIMITED]++;
     s->limited = 1;
-    memcpy(p->last_limited, &s->family, 1);
+    p->last_limited[0] = s->family;
     memcpy(p->last_limited + 1, s->addr, 16);
     return;
   }
@@ -148,19 +149,7 @@ static void drain_socket(pump_t *p, int fd) {
   struct iovec iov[PUMP_BATCH];
   struct sockaddr_storage from[PUMP_BATCH];
   for (int batch = 0; batch < PUMP_DRAIN_BATCHES; batch++) {
-    memset(msgs, 0, sizeof msgs);
-    for (int i = 0; i < PUMP_BATCH; i++) {
-      iov[i].iov_base = bufs[i];
-      iov[i].iov_len = PUMP_SLOT;
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-    }
-    int r;
-    do {
-      r = recvmmsg(fd, msgs, PUMP_BATCH, MSG_DONTWAIT, NULL);
-    } while (r < 0 && errno == EINTR);
+    int r = recv_udp_batch(fd, &bufs[0][0], PUMP_SLOT, PUMP_BATCH, msgs, iov, from);
     if (r <= 0) return;
     pthread_mutex_lock(&p->mu);
     double now = pump_now(p);

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "napi_helpers.h"
+#include "udp_batch.h"
 
 /* heartbeat_pump.c */
 void heartbeat_pump_register(napi_env env, napi_value exports);
@@ -752,19 +753,7 @@ static napi_value RecvUdpBatch(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[UDP_BATCH_MAX];
   struct iovec iov[UDP_BATCH_MAX];
   struct sockaddr_storage from[UDP_BATCH_MAX];
-  memset(msgs, 0, sizeof msgs[0] * n);
-  for (size_t i = 0; i < n; i++) {
-    iov[i].iov_base = buf + i * (size_t)slot;
-    iov[i].iov_len = (size_t)slot;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-  }
-  int r;
-  do {
-    r = recvmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT, NULL);
-  } while (r < 0 && errno == EINTR);
+  int r = recv_udp_batch(fd, buf, (size_t)slot, n, msgs, iov, from);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return make_int(env, 0);
     return throw_errno(env, "recvmmsg", errno);

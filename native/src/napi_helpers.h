@@ -54,27 +54,25 @@ HELPER int is_nullish(napi_env env, napi_value v) {
   return t == napi_undefined || t == napi_null;
 }
 
+/* Throws a TypeError ("<what> must be a number") and returns 0 unless `v` is a number. */
+HELPER int check_number(napi_env env, napi_value v, const char *what) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_number) return 1;
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s must be a number", what);
+  throw_type(env, msg);
+  return 0;
+}
+
 /* Reads a non-negative int32 argument; throws a TypeError and returns 0 on failure. */
 HELPER int get_int(napi_env env, napi_value v, int32_t *out, const char *what) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s must be a number", what);
-    throw_type(env, msg);
-    return 0;
-  }
+  if (!check_number(env, v, what)) return 0;
   napi_get_value_int32(env, v, out);
   return 1;
 }
 
 HELPER int get_uint32(napi_env env, napi_value v, uint32_t *out, const char *what) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s must be a number", what);
-    throw_type(env, msg);
-    return 0;
-  }
+  if (!check_number(env, v, what)) return 0;
   napi_get_value_uint32(env, v, out);
   return 1;
 }

@@ -58,11 +58,4 @@ export class SendSchedule {
     }
     return out;
   }
-
-  /** When the next packet falls due (undefined: nothing left to send). */
-  nextDue(): number | undefined {
-    let next: number | undefined;
-    for (const e of this.entries.values()) if (e.items.length > 0 && (next === undefined || e.items[0].due < next)) next = e.items[0].due;
-    return next;
-  }
 }
