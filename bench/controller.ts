@@ -16,6 +16,15 @@ import { controllerNodeFlags } from './manifest-flags';
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
 
+/** One controller's run: time to serve all, CPU in that window, Events written, RSS, CPU in all. */
+interface ControllerRun {
+  ms: number;
+  window: PhaseCpu & { controller: number };
+  events: number;
+  rss: number;
+  cpu: number;
+}
+
 function ipFor(i: number): string {
   return `198.51.${100 + (i >> 8)}.${i & 255}`;
 }
@@ -39,6 +48,36 @@ async function main(): Promise<void> {
     const octets = Math.ceil(N / 256);
     await kit.applyConfig('ironlb-system', 'config', `address-pools:\n- name: bench\n  protocol: layer2\n  addresses:\n  - 198.51.100.0-198.51.${100 + octets - 1}.255\n`);
 
+    /** One controller (this build's, or `main`) on N pending Services in `ns`, deleted afterwards. */
+    async function timeController(ns: string, main?: string): Promise<ControllerRun> {
+      await kit.ensureNamespace(ns);
+      await pool(names, 16, (name) => kit.createLB(ns, name));
+      // Watch (not poll) for completion, so that measuring does not load the API server.
+      const ctlWatch = await watchServed(kc, core, ns, N);
+      const args = ['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...(main ? [] : ctlArgs)];
+      const ctl = startIronlb(args, { compiled: true, nodeFlags: controllerNodeFlags(), ...(main && { main }) });
+      // The clock starts when the controller has listed everything, not at process start-up.
+      let syncedAt = 0;
+      let cpu0: PhaseCpu | undefined;
+      let ctlCpu0 = 0;
+      while (!syncedAt) {
+        if (ctl.output().includes('caches synced')) [syncedAt, cpu0, ctlCpu0] = [performance.now(), phaseCpu(servers), cpuSeconds(ctl.pid)];
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      const ms = (await ctlWatch.allServed) - syncedAt;
+      const phase = { ...phaseCpu(servers, cpu0), controller: cpuSeconds(ctl.pid) - ctlCpu0 };
+      ctlWatch.stop();
+      // Events are API writes too: how many the controller wrote while its status writes ran.
+      const events = (await core.listNamespacedEvent({ namespace: ns })).items.length;
+      const result = { ms, window: phase, events, rss: peakRssMiB(ctl.pid), cpu: cpuSeconds(ctl.pid) };
+      // BENCH_LOG=file: the controller's own log of the run, to see where a slow Service waited.
+      if (process.env.BENCH_LOG) await fs.writeFile(main ? `${process.env.BENCH_LOG}.before` : process.env.BENCH_LOG, ctl.output());
+      await ctl.kill('SIGTERM');
+      // The next controller needs the pool's addresses.
+      await pool(names, 16, (name) => core.deleteNamespacedService({ name, namespace: ns }));
+      return result;
+    }
+
     // Baseline: the same client patching N statuses, CONCURRENCY at a time.
     const servers = [cluster.pids.apiserver, cluster.pids.etcd];
     const { ms: bareMs, cpu: bareCpu } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers);
@@ -52,30 +91,15 @@ async function main(): Promise<void> {
     const conditions = !ctlArgs.includes('--service-conditions=false');
     const { ms: sameMs, cpu: sameCpu } = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers, conditions ? 'writer' : 'writer-no-condition');
 
-    // The controller, started on N pending Services.
-    await kit.ensureNamespace('bench');
-    await pool(names, 16, (name) => kit.createLB('bench', name));
-    // Watch (not poll) for completion, so that measuring does not load the API server.
-    const ctlWatch = await watchServed(kc, core, 'bench', N);
-    const ctl = startIronlb(['controller', '--kubeconfig', cluster.kubeconfig, '--metrics-addr', '127.0.0.1:0', '--leader-elect=false', ...ctlArgs], { compiled: true, nodeFlags: controllerNodeFlags() });
-    // The clock starts when the controller has listed everything, not at process start-up.
-    let syncedAt = 0;
-    let cpu0: PhaseCpu | undefined;
-    let ctlCpu0 = 0;
-    while (!syncedAt) {
-      if (ctl.output().includes('caches synced')) [syncedAt, cpu0, ctlCpu0] = [performance.now(), phaseCpu(servers), cpuSeconds(ctl.pid)];
-      else await new Promise((r) => setTimeout(r, 5));
-    }
-    const ctlMs = (await ctlWatch.allServed) - syncedAt;
-    const ctlPhaseCpu = { ...phaseCpu(servers, cpu0), controller: cpuSeconds(ctl.pid) - ctlCpu0 };
-    ctlWatch.stop();
-    // Events are API writes too: how many the controller wrote while its status writes ran.
-    const eventsDuringBurst = (await core.listNamespacedEvent({ namespace: 'bench' })).items.length;
-    const rss = peakRssMiB(ctl.pid);
-    const cpu = cpuSeconds(ctl.pid);
-    // BENCH_LOG=file: the controller's own log of the run, to see where a slow Service waited.
-    if (process.env.BENCH_LOG) await fs.writeFile(process.env.BENCH_LOG, ctl.output());
-    await ctl.kill('SIGTERM');
+    // BENCH_BEFORE_MAIN=/other/build/dist/src/cli/main.js: that build's controller is measured
+    // too, in the same run and on as many Services, for a before-and-after comparison; first,
+    // unless BENCH_BEFORE_LAST=1 (alternate the two, so that neither always gets the fresher etcd).
+    const beforeMain = process.env.BENCH_BEFORE_MAIN;
+    const beforeLast = process.env.BENCH_BEFORE_LAST === '1';
+    let before = beforeMain && !beforeLast ? await timeController('bench-before', beforeMain) : undefined;
+    const after = await timeController('bench');
+    if (beforeMain && beforeLast) before = await timeController('bench-before', beforeMain);
+    const { ms: ctlMs, window: ctlPhaseCpu, events: eventsDuringBurst, rss, cpu } = after;
 
     const rate = (ms: number): string => ((N / ms) * 1000).toFixed(0);
     process.stdout.write(
@@ -93,6 +117,13 @@ async function main(): Promise<void> {
         `  CPU in the like-for-like bare window kube-apiserver ${sameCpu.servers[0].toFixed(2)} s, etcd ${sameCpu.servers[1].toFixed(2)} s, bench (writer + watch) ${sameCpu.bench.toFixed(2)} s`,
         `  CPU in the minimal raw window kube-apiserver ${bareCpu.servers[0].toFixed(2)} s, etcd ${bareCpu.servers[1].toFixed(2)} s, bench (client + watch) ${bareCpu.bench.toFixed(2)} s`,
         `  CPU in the controller window kube-apiserver ${ctlPhaseCpu.servers[0].toFixed(2)} s, etcd ${ctlPhaseCpu.servers[1].toFixed(2)} s, bench (watch) ${ctlPhaseCpu.bench.toFixed(2)} s, controller ${ctlPhaseCpu.controller.toFixed(2)} s`,
+        ...(before
+          ? [
+              `  before (${beforeMain}), measured ${beforeLast ? 'last' : 'first'} in this run: until all served ${(before.ms / 1000).toFixed(2)} s   ${rate(before.ms)} Services/s`,
+              `    its ratio to the like-for-like loop ${(sameMs / before.ms).toFixed(2)}x, to the raw minimal patch ${(bareMs / before.ms).toFixed(2)}x, to client-node's ${(cnBareMs / before.ms).toFixed(2)}x`,
+              `    after / before rate ${(before.ms / ctlMs).toFixed(2)}x; before: peak RSS ${before.rss.toFixed(1)} MiB, CPU in its window ${before.window.controller.toFixed(2)} s (kube-apiserver ${before.window.servers[0].toFixed(2)} s, etcd ${before.window.servers[1].toFixed(2)} s)`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );

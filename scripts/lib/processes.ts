@@ -41,6 +41,8 @@ export interface StartOptions {
   compiled?: boolean;
   /** Node flags for this process, instead of IRONLB_NODE_FLAGS. */
   nodeFlags?: string[];
+  /** Another build's compiled main.js (a bench's before-and-after run); implies compiled. */
+  main?: string;
 }
 
 /**
@@ -62,7 +64,7 @@ export function startIronlb(args: string[], opts: StartOptions = {}): IronlbProc
   // IRONLB_NODE_FLAGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeFlags = opts.nodeFlags ?? (process.env.IRONLB_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const compiled = opts.compiled ?? distIsFresh();
-  const nodeArgs = [...nodeFlags, ...(compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
+  const nodeArgs = [...nodeFlags, ...(opts.main ? [opts.main, ...args] : compiled ? [COMPILED_MAIN, ...args] : ['-r', 'ts-node/register/transpile-only', MAIN, ...args])];
   const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(cmd, argv, {
     cwd: REPO,
