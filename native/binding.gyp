@@ -6,6 +6,8 @@
         "src/ironlb_native.c",
         "src/heartbeat_pump.c",
         "src/heartbeat_pump_napi.c",
+        "src/answer_thread.c",
+        "src/answer_thread_napi.c",
         "src/v8_memory.cc"
       ],
       "defines": [

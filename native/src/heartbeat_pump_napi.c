@@ -51,21 +51,6 @@ static pump_t *get_pump(napi_env env, napi_value v) {
   return p;
 }
 
-/* 1: read; 2: absent and not required; 0: thrown. */
-static int get_number_prop(napi_env env, napi_value obj, const char *name, double *out, int required) {
-  napi_value v;
-  napi_valuetype t = napi_undefined;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) {
-    throw_type(env, "options must be an object");
-    return 0;
-  }
-  napi_typeof(env, v, &t);
-  if (!required && t == napi_undefined) return 2;
-  if (!check_number(env, v, name)) return 0;
-  napi_get_value_double(env, v, out);
-  return 1;
-}
-
 static napi_value PumpStart(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[MAX_ARGS];

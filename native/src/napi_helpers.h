@@ -100,6 +100,21 @@ HELPER int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, co
   return 0;
 }
 
+/* 1: read; 2: absent and not required; 0: thrown. */
+HELPER int get_number_prop(napi_env env, napi_value obj, const char *name, double *out, int required) {
+  napi_value v;
+  napi_valuetype t = napi_undefined;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) {
+    throw_type(env, "options must be an object");
+    return 0;
+  }
+  napi_typeof(env, v, &t);
+  if (!required && t == napi_undefined) return 2;
+  if (!check_number(env, v, name)) return 0;
+  napi_get_value_double(env, v, out);
+  return 1;
+}
+
 HELPER napi_value make_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);

@@ -9,6 +9,7 @@ import { stdoutLines } from '../util/line-writer';
 import { installDebugStall } from '../util/debug-stall';
 import { FlagError, parseFlags, usage, type FlagSpec } from './flags';
 import { configSourceFlag, recheckSeconds } from './config-source-flag';
+import { DEFAULT_RESPONDER_THREAD, type ResponderThreadKind } from '../speaker/layer2/responder';
 
 export const SPEAKER_FLAGS = {
   kubeconfig: { kind: 'string', help: 'kubeconfig file; in-cluster credentials when absent', env: 'KUBECONFIG' },
@@ -24,6 +25,7 @@ export const SPEAKER_FLAGS = {
   'metrics-addr': { kind: 'string', default: ':7472', help: 'listen address for /metrics, /healthz, /readyz' },
   'exclude-interfaces': { kind: 'string', help: 'comma-separated regular expressions of interface names never used (default: MetalLB\'s list)' },
   interfaces: { kind: 'string', help: 'comma-separated interface names to use for every pool (default: all eligible)' },
+  'responder-thread': { kind: 'string', default: DEFAULT_RESPONDER_THREAD, help: "where ARP and NDP are answered: native (a thread of the addon; the rest of the responder on the main thread) or worker (a worker thread with its own V8 isolate, ~8 MiB more)", env: 'IRONLB_RESPONDER_THREAD' },
   'gratuitous-refresh': { kind: 'string', default: '60', help: 'seconds between periodic gratuitous ARP/NA refreshes; 0 = off' },
   'lease-duration': { kind: 'string', default: '6', help: 'seconds without renewal after which a speaker is dead' },
   'lease-renew': { kind: 'string', default: '2', help: 'seconds between renewals of this speaker\'s Lease' },
@@ -47,6 +49,12 @@ export const SPEAKER_FLAGS = {
   'log-level': { kind: 'string', default: 'info', help: 'debug, info, warn or error', env: 'IRONLB_LOG_LEVEL' },
   help: { kind: 'boolean', help: 'show this help' },
 } satisfies FlagSpec;
+
+function responderThreadFlag(v: string | undefined): ResponderThreadKind {
+  if (v === undefined) return DEFAULT_RESPONDER_THREAD;
+  if (v !== 'native' && v !== 'worker') throw new FlagError(`--responder-thread: "${v}" is not native or worker`);
+  return v;
+}
 
 function seconds(name: string, v: string | undefined): number {
   const n = Number(v);
@@ -111,6 +119,7 @@ export async function speakerCommand(argv: string[]): Promise<number> {
     excludeInterfaces: exclude,
     includeInterfaces: (f.interfaces ?? '').split(',').filter((s) => s !== ''),
     refreshIntervalMs: seconds('gratuitous-refresh', f['gratuitous-refresh']) * 1000,
+    responderThread: responderThreadFlag(f['responder-thread']),
     leaseDurationSeconds: Math.max(1, Math.round(seconds('lease-duration', f['lease-duration']))),
     leaseRenewMs: seconds('lease-renew', f['lease-renew']) * 1000,
     ignoreExcludeLabel: f['ignore-exclude-lb'],

@@ -3,6 +3,7 @@
 // saying so when it is missing. Set IRONLB_NATIVE_PATH to load a file from elsewhere.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { AnswerEvents, AnswerHandle, AnswerOptions, AnswerOwned, AnswerSocket, AnswerStats } from './answer-thread-types';
 
 /** sockaddr_ll.sll_pkttype values (linux/if_packet.h). */
 export const PacketType = {
@@ -88,6 +89,30 @@ export interface IronlbNative {
   pumpSetClock(pump: PumpHandle, ms: number): number;
   /** Stops and joins the thread (idempotent; the handle is unusable afterwards). */
   pumpStop(pump: PumpHandle): void;
+  // The answer thread (native/src/answer_thread.c; its JS side is src/speaker/layer2/native-answer.ts).
+  /** Starts the thread; `onEvent` runs on this thread when frames are queued, the route monitor is readable or the loop ended (again after ansEvents). */
+  ansStart(onEvent: () => void, options: AnswerOptions): AnswerHandle;
+  /** The packet sockets and the route monitor (-1: none) to poll; the thread keeps dup()s, so the caller may close its fds at any time. */
+  ansSockets(h: AnswerHandle, sockets: readonly AnswerSocket[], monitorFd: number): void;
+  /** Replaces the table of addresses answered, at once. */
+  ansOwned(h: AnswerHandle, owned: readonly AnswerOwned[]): void;
+  /** The per-destination answer limit; every bucket starts full again. */
+  ansLimit(h: AnswerHandle, ratePerSecond: number, burst: number): void;
+  /** What happened since onEvent was last called; the next frame or event calls it again. */
+  ansEvents(h: AnswerHandle): AnswerEvents;
+  /** Moves queued frames out: frame i in `buf[i*ANSWER_SLOT..]`, `meta[4i..4i+3]` = [length, ifindex, kind, arrival ms]. */
+  ansTake(h: AnswerHandle, buf: Uint8Array, meta: Float64Array): number;
+  /** The caller drained the route monitor: poll it again. */
+  ansMonitorRearm(h: AnswerHandle): void;
+  ansStats(h: AnswerHandle): AnswerStats;
+  /** Loop passes so far (only changes matter): at least one every 100 ms while the loop runs. */
+  ansBeats(h: AnswerHandle): number;
+  /** The thread never sends again. */
+  ansFence(h: AnswerHandle): void;
+  /** Tests only: the loop ends ('exit') or spins without beating until stopped ('wedge'). */
+  ansFault(h: AnswerHandle, fault: 'exit' | 'wedge'): void;
+  /** Stops and joins the thread (idempotent); false when it did not stop within 2 s (it is detached). */
+  ansStop(h: AnswerHandle): boolean;
   /** v8::Isolate::LowMemoryNotification() on the calling thread's isolate (native/src/v8_memory.cc). */
   lowMemoryNotification(): void;
 }

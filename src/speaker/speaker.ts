@@ -24,6 +24,7 @@ import { encodeSpeakerView, SPEAKER_VIEW_ANNOTATION } from './membership/speaker
 import type { MemberView } from './layer2/desired';
 import { DataPathChecks } from './datapath/datapath-checks';
 import { DEFAULT_HANDOVER_GRACE_MS } from './layer2/handover-driver';
+import type { ResponderThreadKind } from './layer2/responder';
 
 export interface SpeakerOptions {
   kc: KubeLike;
@@ -42,6 +43,8 @@ export interface SpeakerOptions {
   excludeInterfaces: readonly RegExp[];
   includeInterfaces: readonly string[];
   refreshIntervalMs: number;
+  /** Where ARP and NDP are answered (Responder's `thread`). */
+  responderThread?: ResponderThreadKind;
   leaseDurationSeconds: number;
   leaseRenewMs: number;
   ignoreExcludeLabel: boolean;
@@ -126,6 +129,7 @@ export class Speaker {
         excludeInterfaces: opts.excludeInterfaces,
         includeInterfaces: opts.includeInterfaces,
         refreshIntervalMs: opts.refreshIntervalMs,
+        responderThread: opts.responderThread,
         ignoreExcludeLabel: opts.ignoreExcludeLabel,
         log: opts.log,
         metrics: opts.metrics,

@@ -158,7 +158,9 @@ async function responderMain(opts: ResponderHostOptions): Promise<void> {
       ndp: supportsNdp(i),
     }));
   const interfaces = scan();
-  const responder = await Responder.start({ interfaces, timing: opts.timing });
+  // IRONLB_RESPONDER_THREAD (as for the speaker's --responder-thread) picks the answering thread.
+  const thread = process.env.IRONLB_RESPONDER_THREAD === 'worker' || process.env.IRONLB_RESPONDER_THREAD === 'native' ? process.env.IRONLB_RESPONDER_THREAD : undefined;
+  const responder = await Responder.start({ interfaces, timing: opts.timing, thread });
   const out = (m: unknown) => process.stdout.write(`${JSON.stringify(m)}\n`);
   let stallTimer: NodeJS.Timeout | undefined;
   const busy = (ms: number) => {

@@ -20,7 +20,7 @@ import type { MemberView, ServiceElection } from './desired';
 import { OwnershipTracker } from './ownership-tracker';
 import { HandoverDriver } from './handover-driver';
 import { publishResponderStats } from './layer2-stats';
-import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig } from './responder';
+import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderThreadKind } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
 const LINK_RESCAN_DELAY_MS = 50;
@@ -36,6 +36,8 @@ export interface Layer2Options {
   /** Only these interfaces (all pools), when given. */
   includeInterfaces: readonly string[];
   refreshIntervalMs: number;
+  /** Where ARP and NDP are answered (Responder's `thread`). */
+  responderThread?: ResponderThreadKind;
   ignoreExcludeLabel: boolean;
   log: Logger;
   metrics: SpeakerMetrics;
@@ -109,7 +111,7 @@ export class Layer2Speaker {
   }
 
   async start(): Promise<void> {
-    this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs } });
+    this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs }, thread: this.opts.responderThread });
     this.responder.on('stats', (s) => publishResponderStats(this.opts.metrics, s));
     this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));

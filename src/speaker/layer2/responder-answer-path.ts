@@ -44,10 +44,22 @@ export class AnswerPath {
     this.limiter.setLimit(limit);
   }
 
+  /** Shows a frame (answered or not) to the conflict guard and the audit listener. */
+  inspect(frame: Uint8Array, length: number, kind: SocketKind, now: number): void {
+    const { guard, audits } = this.parts;
+    if (kind === 'arp') {
+      guard.inspectArp(frame, length, now);
+      audits.inspectArp(frame, length);
+    } else {
+      guard.inspectNdp(frame, length, now);
+      audits.inspectNdp(frame, length);
+    }
+  }
+
   /** Reads and answers what socket `fd` (interface `s`, ARP or NDP) has queued, up to RECV_BUDGET frames. */
   service(fd: number, s: InterfaceSockets, kind: SocketKind, now: number): void {
     const { rx, meta } = this;
-    const { io, counters, guard, audits, owned } = this.parts;
+    const { io, counters, owned } = this.parts;
     for (let i = 0; i < RECV_BUDGET; i++) {
       let n: number;
       try {
@@ -66,14 +78,11 @@ export class AnswerPath {
       }
       let out: Buffer;
       let r: number | L2DropReason;
+      this.inspect(rx, n, kind, now);
       if (kind === 'arp') {
-        guard.inspectArp(rx, n, now);
-        audits.inspectArp(rx, n);
         out = this.arpOut;
         r = answerArp(rx, n, s.view, owned, out);
       } else {
-        guard.inspectNdp(rx, n, now);
-        audits.inspectNdp(rx, n);
         out = this.ndpBuf;
         try {
           r = answerNdp(rx, n, s.view, owned, this.ndpOut);

@@ -10,6 +10,7 @@
 //
 // Its parts: the address table's pure rules (responder-addresses.ts), the frames it sends of its
 // own accord and the one send path (responder-frames.ts), the answers (responder-answer-path.ts).
+import type { AnswerOwned } from '../../net/answer-thread-types';
 import type { PacketIo } from '../../net/packet-io';
 import { tryParseIP } from '../../protocol/address';
 import { OwnedAddresses } from '../../protocol/l2-responder';
@@ -22,7 +23,7 @@ import { AnswerPath } from './responder-answer-path';
 import { zeroCounters } from './responder-counters';
 import { errText, FrameSender } from './responder-frames';
 import { MAX_POLL_WAIT_MS, type FromWorker, type OwnedAddress, type ResponderInterfaceConfig, type ResponderStats, type ToWorker } from './responder-messages';
-import { PacketSocketSet } from './socket-set';
+import { PacketSocketSet, type SocketKind } from './socket-set';
 
 /** Longest stretch in the poll loop before returning to the event loop when no command woke us. */
 const SLICE_MS = 50;
@@ -42,6 +43,8 @@ export interface EngineHooks {
   /** Right after a socket is opened / right before one is closed (see SocketSetEvents). */
   fdOpened?(fd: number): void;
   fdClosing?(fd: number): void;
+  /** The table of addresses answered changed (the addon's answer thread answers from a copy). */
+  ownedChanged?(owned: AnswerOwned[]): void;
 }
 
 export class ResponderEngine {
@@ -162,6 +165,34 @@ export class ResponderEngine {
     }
   }
 
+  // ---- driven by a host instead of runSlice (native-responder-host.ts) ----------------------
+
+  /** Shows a frame the answer thread saw to the conflict guard and the audit listener. */
+  inspect(frame: Uint8Array, length: number, kind: SocketKind, now: number): void {
+    this.answers.inspect(frame, length, kind, now);
+  }
+
+  /** When tick() has something to do next (after commands and inspections too). */
+  get nextDueAt(): number {
+    this.recomputeDue();
+    return this.nextDue;
+  }
+
+  /** Runs what is due: probes, gratuitous frames, the stats. */
+  tick(now: number): void {
+    if (!this.stopped && now >= this.nextDueAt) this.runDue(now);
+  }
+
+  /** The route monitor is readable. */
+  monitorReadable(): void {
+    if (!this.stopped) this.readMonitor();
+  }
+
+  /** The packet sockets and the route monitor (a host hands them to another thread). */
+  get socketSet(): PacketSocketSet {
+    return this.sockets;
+  }
+
   // ---- commands ---------------------------------------------------------------------------
 
   private configure(list: ResponderInterfaceConfig[], timing: ResponderTiming, limit = DEFAULT_REPLY_LIMIT): void {
@@ -259,12 +290,15 @@ export class ResponderEngine {
 
   private rebuildOwned(): void {
     this.owned.clear();
+    const copy: AnswerOwned[] | undefined = this.hooks.ownedChanged ? [] : undefined;
     for (const a of this.addrs.values()) {
       if (!this.guard.isOwned(a.text)) continue; // probing, or in conflict: not answered
       const allowed = allowedIfindexes(a, (name) => this.sockets.get(name)?.cfg.ifindex);
       if (a.family === 4) this.owned.setV4(a.bytes, allowed);
       else this.owned.setV6(a.bytes, allowed);
+      copy?.push({ ip: a.bytes, ifindexes: allowed ? [...allowed] : null });
     }
+    if (copy) this.hooks.ownedChanged?.(copy);
   }
 
   /** ARP requests and NSs reach us only for the addresses we answer, probe or watch (socket-set.ts):

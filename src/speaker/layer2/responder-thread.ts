@@ -23,6 +23,22 @@ export interface ThreadEvents {
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type Command = DistributiveOmit<ToWorker, 'id'>;
 
+/**
+ * What the Responder supervises: a worker thread (ResponderThread) or the addon's answer thread
+ * with the engine on the main thread (native-responder-host.ts).
+ */
+export interface ResponderHost extends EventEmitter<ThreadEvents> {
+  readonly exited: boolean;
+  /** Loop passes so far (wraps around; only changes matter). */
+  beats(): number;
+  /** Sends one command and resolves with its acknowledgement. */
+  request(msg: Command): Promise<{ stats?: ResponderStats; macs?: string[] }>;
+  /** Gives the thread up: it must never send again. Resolves on its end. */
+  abandon(): Promise<void>;
+  /** Resolves when the thread has ended (ending it after `timeoutMs` if it has not). */
+  exitWithin(timeoutMs: number): Promise<void>;
+}
+
 /** The worker did not say it was ready in time (a starved CPU, not a broken install). */
 export class WorkerStartTimeout extends Error {
   constructor(readonly timeoutMs: number) {
@@ -30,7 +46,7 @@ export class WorkerStartTimeout extends Error {
   }
 }
 
-export class ResponderThread extends EventEmitter<ThreadEvents> {
+export class ResponderThread extends EventEmitter<ThreadEvents> implements ResponderHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private exitedWith?: number;

@@ -14,7 +14,8 @@ import { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
 import { DEFAULT_REPLY_LIMIT, type ReplyLimit } from './reply-limiter';
 import { addCounters } from './responder-counters';
 import type { FromWorker, OwnedAddress, ResponderCounters, ResponderFault, ResponderInterfaceConfig, ResponderStats } from './responder-messages';
-import { ResponderThread, WorkerStartTimeout, type Command } from './responder-thread';
+import { NativeResponderHost } from './native-responder-host';
+import { ResponderThread, WorkerStartTimeout, type Command, type ResponderHost } from './responder-thread';
 import { WorkerLiveness } from './worker-liveness';
 
 export { DEFAULT_TIMING, type ResponderTiming } from './gratuitous-schedule';
@@ -32,7 +33,16 @@ export interface ResponderOptions {
   livenessTimeoutMs?: number;
   /** Accept injectFault() (tests). Also on when IRONLB_TEST_FAULTS is set, see installFaultSwitch. */
   testFaults?: boolean;
+  /**
+   * Where ARP and NDP are answered: 'native', the addon's answer thread (the rest of the
+   * responder on the main thread, no second V8 isolate), or 'worker', a worker thread running
+   * the whole responder (DEFAULT_RESPONDER_THREAD).
+   */
+  thread?: ResponderThreadKind;
 }
+
+export type ResponderThreadKind = 'native' | 'worker';
+export const DEFAULT_RESPONDER_THREAD: ResponderThreadKind = 'worker';
 
 export type RestartCause = 'exited' | 'stalled' | 'failed';
 
@@ -69,7 +79,7 @@ const RESTART_BACKOFF_MS = [0, 250, 1000, 5000] as const;
 const STABLE_AFTER_MS = 30_000;
 
 export class Responder extends EventEmitter<ResponderEvents> {
-  private thread?: ResponderThread;
+  private thread?: ResponderHost;
   private stopping?: Promise<void>;
   private latest?: ResponderStats;
   /** Counters of the workers given up so far: the published ones stay cumulative across restarts. */
@@ -238,7 +248,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
 
   // ---- supervision ------------------------------------------------------------------------
 
-  private live(): ResponderThread | undefined {
+  private live(): ResponderHost | undefined {
     return this.stopping || !this.thread || this.thread.exited ? undefined : this.thread;
   }
 
@@ -260,8 +270,11 @@ export class Responder extends EventEmitter<ResponderEvents> {
     }
   }
 
-  private async spawn(): Promise<ResponderThread> {
-    const t = await ResponderThread.start({ testFaults: this.testFaults, startTimeoutMs: this.opts.startTimeoutMs ?? 30_000 });
+  private async spawn(): Promise<ResponderHost> {
+    const t: ResponderHost =
+      (this.opts.thread ?? DEFAULT_RESPONDER_THREAD) === 'native'
+        ? await NativeResponderHost.start({ testFaults: this.testFaults })
+        : await ResponderThread.start({ testFaults: this.testFaults, startTimeoutMs: this.opts.startTimeoutMs ?? 30_000 });
     t.on('message', (m) => this.onMessage(m));
     t.on('error', (e) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
@@ -304,7 +317,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
 
   private async restart(): Promise<void> {
     if (this.stopping) return;
-    let t: ResponderThread | undefined;
+    let t: ResponderHost | undefined;
     try {
       t = await this.spawn();
       if (this.stopping) return void (await t.abandon());

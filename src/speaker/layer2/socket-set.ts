@@ -82,6 +82,16 @@ export class PacketSocketSet {
     return this.ifaces.get(name);
   }
 
+  /** Every open packet socket with its kind and interface. */
+  packetSockets(): Array<{ fd: number; kind: SocketKind; view: ResponderInterfaceView }> {
+    const out: Array<{ fd: number; kind: SocketKind; view: ResponderInterfaceView }> = [];
+    for (const s of this.ifaces.values()) {
+      if (s.arpFd >= 0) out.push({ fd: s.arpFd, kind: 'arp', view: s.view });
+      if (s.ndpFd >= 0) out.push({ fd: s.ndpFd, kind: 'ndp', view: s.view });
+    }
+    return out;
+  }
+
   socket(fd: number): { iface: InterfaceSockets; kind: SocketKind } | undefined {
     return this.byFd.get(fd);
   }

@@ -5,7 +5,7 @@ import { tryLoadNative } from '../../../src/net/native';
 import { resolveWorkerModule } from '../../../src/net/ts-worker';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Responder, type ResponderHealth, type ResponderStats } from '../../../src/speaker/layer2/responder';
+import { Responder, type ResponderHealth, type ResponderStats, type ResponderThreadKind } from '../../../src/speaker/layer2/responder';
 
 const d = tryLoadNative() ? describe : describe.skip;
 
@@ -17,12 +17,14 @@ describe('resolveWorkerModule', () => {
   });
 });
 
-d('Responder (worker thread)', () => {
+const THREADS: ResponderThreadKind[] = ['worker', 'native'];
+
+d.each(THREADS)('Responder (%s thread)', (thread) => {
   jest.setTimeout(60_000);
   let r: Responder;
 
   beforeAll(async () => {
-    r = await Responder.start({ timing: { statsIntervalMs: 100, refreshIntervalMs: 0 } });
+    r = await Responder.start({ timing: { statsIntervalMs: 100, refreshIntervalMs: 0 }, thread });
   });
 
   afterAll(async () => {
@@ -117,7 +119,7 @@ async function stableWorker(r: Responder, forMs: number, timeoutMs: number): Pro
   throw new Error(`responder not stably healthy within ${timeoutMs} ms: ${JSON.stringify(r.health)}`);
 }
 
-d('Responder supervision: a dead or wedged worker is found and replaced (issue 14 item 5)', () => {
+d.each(THREADS)('Responder supervision (%s thread): a dead or wedged thread is found and replaced (issue 14 item 5)', (thread) => {
   jest.setTimeout(180_000);
   let r: Responder;
   // A fresh worker compiles its TypeScript under jest (seconds on a loaded machine): generous.
@@ -142,7 +144,7 @@ d('Responder supervision: a dead or wedged worker is found and replaced (issue 1
 
   // One responder for the whole sequence: every worker start costs a TypeScript compile here.
   beforeAll(async () => {
-    r = await Responder.start({ timing: { statsIntervalMs: 100, refreshIntervalMs: 0 }, testFaults: true });
+    r = await Responder.start({ timing: { statsIntervalMs: 100, refreshIntervalMs: 0 }, testFaults: true, thread });
     await r.setAddresses(['198.51.100.90', '2001:db8:100::90']);
   });
 
