@@ -6,6 +6,7 @@
         "src/ironlb_native.c",
         "src/heartbeat_pump.c",
         "src/heartbeat_pump_napi.c",
+        "src/l2_answer.c",
         "src/v8_memory.cc"
       ],
       "defines": [
@@ -19,7 +20,8 @@
         "-O2"
       ],
       "cflags_c": [
-        "-std=gnu11"
+        "-std=gnu11",
+        "-ffp-contract=off"
       ]
     }
   ]
