@@ -7,6 +7,7 @@
         "src/heartbeat_pump.c",
         "src/heartbeat_pump_napi.c",
         "src/l2_answer.c",
+        "src/l2_answer_napi.c",
         "src/v8_memory.cc"
       ],
       "defines": [
