@@ -88,6 +88,18 @@ d('C reply limiter against ReplyLimiter', () => {
     expect(refused).toBeLessThan(decisions);
   });
 
+  it('decides as ReplyLimiter does for times that are not finite (NaN, infinities) and that go back', () => {
+    const ts = new ReplyLimiter({ ratePerSecond: 2, burst: 2 }, 2);
+    const c = n.l2LimiterTest(2, 2, 2);
+    const times = [0, 0, 0, Number.NaN, 1, 5000, Number.NaN, 10, -Infinity, -Infinity, 3, 3, 3, Infinity, Infinity, 2, 1e12, 1e12, 1e12];
+    const seen = times.map((t, i) => {
+      const want = ts.allow(MACS[i % 3], 0, t);
+      expect([i, n.l2LimiterAllowTest(c, MACS[i % 3], t)]).toEqual([i, want]);
+      return want;
+    });
+    expect(seen).toContain(false);
+  });
+
   it('reads the MAC at its offset like allow(mac, at, now) does', () => {
     const ts = new ReplyLimiter({ ratePerSecond: 1, burst: 1 }, 4);
     const c = n.l2LimiterTest(1, 1, 4);
