@@ -43,8 +43,9 @@ d('C reply limiter against ReplyLimiter', () => {
     expect(n.l2LimiterAllowTest(c, a, 1050)).toBe(false); // half a token
     expect(n.l2LimiterAllowTest(c, a, 1100)).toBe(true); // one token after 100 ms at 10/s
     expect(n.l2LimiterAllowTest(c, MACS[1], 1100)).toBe(true); // another source, another bucket
+    expect([0, 0, 0, 0].map(() => n.l2LimiterAllowTest(c, a, 60_000))).toEqual([true, true, true, false]); // a long quiet: the burst, no more
     n.l2LimiterSetTest(c, 10, 3);
-    expect([0, 0, 0, 0].map(() => n.l2LimiterAllowTest(c, a, 1100))).toEqual([true, true, true, false]);
+    expect([0, 0, 0, 0].map(() => n.l2LimiterAllowTest(c, a, 60_000))).toEqual([true, true, true, false]);
     n.l2LimiterSetTest(c, 0, 0);
     expect(Array.from({ length: 1000 }, () => n.l2LimiterAllowTest(c, a, 1100)).every(Boolean)).toBe(true);
   });
