@@ -32,20 +32,23 @@ typedef struct l2_owned l2_owned;
 l2_owned *l2_owned_new(void);
 void l2_owned_free(l2_owned *t);
 /* Adds or replaces `ip` (family 4: 4 bytes, 6: 16 bytes). `ifindexes` NULL: any interface;
- * otherwise its `n` entries (n may be 0: answered on none). 0, or -1 when out of memory. */
+ * otherwise its `n` entries (n may be 0: answered on none). 0, or -1 when out of memory (the table
+ * is then unchanged; a family other than 4 or 6 also gets -1). The entries are copied. */
 int l2_owned_set(l2_owned *t, int family, const uint8_t *ip, const int32_t *ifindexes, size_t n);
 /* Addresses of one family in the table. */
 size_t l2_owned_size(const l2_owned *t, int family);
 
 /* One received Ethernet frame `frame[0, len)` on the interface (ifindex, mac): the answer's length
- * (> 0), written to out[0, L2_ANSWER_MAX), or -reason. As answerArp / answerNdp. */
+ * (> 0), written to out[0, L2_ANSWER_MAX), or -reason. As answerArp / answerNdp. `out` must not
+ * overlap `frame`; nothing is written to it when the frame is dropped. */
 int l2_answer_arp(const uint8_t *frame, size_t len, int32_t ifindex, const uint8_t mac[6], const l2_owned *owned, uint8_t *out);
 int l2_answer_ndp(const uint8_t *frame, size_t len, int32_t ifindex, const uint8_t mac[6], const l2_owned *owned, uint8_t *out);
 
 /* Per-destination-MAC token buckets in a fixed table (ReplyLimiter). */
 typedef struct l2_limiter l2_limiter;
 
-/* `slots` is rounded up to a power of two; rate 0 (or less): no limit. */
+/* `slots` is rounded up to a power of two; rate 0 (or less, or NaN): no limit. NULL when out of
+ * memory or for more than 2^30 slots (where the TypeScript's rounding never ends). */
 l2_limiter *l2_limiter_new(double rate_per_second, double burst, size_t slots);
 void l2_limiter_free(l2_limiter *l);
 /* New limits; every bucket starts full again (ReplyLimiter.setLimit). */
