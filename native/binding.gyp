@@ -8,6 +8,8 @@
         "src/heartbeat_pump_napi.c",
         "src/answer_thread.c",
         "src/answer_thread_napi.c",
+        "src/l2_answer.c",
+        "src/l2_answer_napi.c",
         "src/v8_memory.cc"
       ],
       "defines": [
@@ -21,7 +23,8 @@
         "-O2"
       ],
       "cflags_c": [
-        "-std=gnu11"
+        "-std=gnu11",
+        "-ffp-contract=off"
       ]
     }
   ]

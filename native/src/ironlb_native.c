@@ -55,6 +55,8 @@
 void heartbeat_pump_register(napi_env env, napi_value exports);
 /* answer_thread_napi.c */
 void answer_thread_register(napi_env env, napi_value exports);
+/* l2_answer_napi.c (tests only) */
+void l2_answer_register(napi_env env, napi_value exports);
 /* v8_memory.cc */
 void v8_memory_register(napi_env env, napi_value exports);
 
@@ -855,6 +857,7 @@ NAPI_MODULE_INIT() {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   heartbeat_pump_register(env, exports);
   answer_thread_register(env, exports);
+  l2_answer_register(env, exports);
   v8_memory_register(env, exports);
   return exports;
 }

@@ -115,7 +115,36 @@ export interface IronlbNative {
   ansStop(h: AnswerHandle): boolean;
   /** v8::Isolate::LowMemoryNotification() on the calling thread's isolate (native/src/v8_memory.cc). */
   lowMemoryNotification(): void;
+  // The layer-2 answer path in C (native/src/l2_answer.c), bound for tests only: the C port of
+  // answerArp/answerNdp/OwnedAddresses/ReplyLimiter that a native responder thread calls directly.
+  /** Tests only: an owned-address table (l2_owned_set per entry; `ifindexes` null = any interface). */
+  l2OwnedTest(entries: readonly L2OwnedEntry[]): L2OwnedHandle;
+  /** Tests only: the addresses of one family in the table. */
+  l2OwnedSizeTest(owned: L2OwnedHandle, family: 4 | 6): number;
+  /**
+   * Tests only: l2_answer_arp / l2_answer_ndp on `frame[0, length)` (`length` clamped to the frame,
+   * as answerArp/answerNdp clamp it) received on (ifindex, mac): the answer's length (> 0, the
+   * answer in `out`, at least 256 bytes), or minus the reason's position in L2_DROP_REASONS + 1.
+   * `owned`: a table handle, or entries for a table built for this call.
+   */
+  l2AnswerTest(kind: 'arp' | 'ndp', frame: Uint8Array, length: number, ifindex: number, mac: Uint8Array, owned: L2OwnedHandle | readonly L2OwnedEntry[], out: Uint8Array): number;
+  /** Tests only: a ReplyLimiter in C (`slots` 0..2^24, rounded up to a power of two). */
+  l2LimiterTest(ratePerSecond: number, burst: number, slots: number): L2LimiterHandle;
+  /** Tests only: ReplyLimiter.allow for the 6-byte `mac` at `nowMs`. */
+  l2LimiterAllowTest(limiter: L2LimiterHandle, mac: Uint8Array, nowMs: number): boolean;
+  /** Tests only: ReplyLimiter.setLimit (every bucket starts full again). */
+  l2LimiterSetTest(limiter: L2LimiterHandle, ratePerSecond: number, burst: number): void;
 }
+
+/** One address of an l2OwnedTest table: 4 or 16 bytes, and the ifindexes it is answered on (null: any). */
+export interface L2OwnedEntry {
+  ip: Uint8Array;
+  ifindexes: readonly number[] | null;
+}
+
+/** Opaque handles (N-API externals, type-tagged). */
+export type L2OwnedHandle = { readonly __l2Owned: unique symbol };
+export type L2LimiterHandle = { readonly __l2Limiter: unique symbol };
 
 /** Bytes per datagram slot in pumpTake's buffer (longer datagrams come with length -1). */
 export const PUMP_SLOT = 1024;
