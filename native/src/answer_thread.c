@@ -19,7 +19,8 @@
  *   ansBeats(h) -> n           loop passes (wraps): the main thread's proof of progress
  *   ansFence(h)                never send again (a thread given up)
  *   ansFault(h, 'exit'|'wedge') tests only: end the loop, or spin in it without beating
- *   ansStop(h) -> boolean      stops and joins the thread (false: it did not stop in time)
+ *   ansStop(h, timeoutMs) -> boolean  stops and joins the thread (false: it did not end in time; it
+ *                              is then fenced, detached and left alone)
  *
  * Per frame, in this order:
  *   - our own outgoing frames (PACKET_OUTGOING): counted as a request and an ownPacket drop;
@@ -222,16 +223,19 @@ ANS_INTERNAL void ans_close_sockets(ans_socket_t *socks, int n) {
   free(socks);
 }
 
-ANS_INTERNAL int ans_join(ans_t *p) {
+ANS_INTERNAL int ans_join(ans_t *p, int timeout_ms) {
   if (!p->running) return 0;
   atomic_store(&p->stop, 1);
   ans_wake(p);
-  /* The loop returns within one poll (100 ms); a thread that does not within 2 s is wedged: it
-   * is detached and its memory never freed, rather than hang the caller. */
+  /* The loop returns within one poll (100 ms); a thread that does not in time is wedged: it is
+   * detached, fenced, and its memory never freed, rather than hang the caller. */
   struct timespec deadline;
   clock_gettime(CLOCK_REALTIME, &deadline);
-  deadline.tv_sec += 2;
+  long ns = deadline.tv_nsec + (long)(timeout_ms % 1000) * 1000000L;
+  deadline.tv_sec += timeout_ms / 1000 + ns / 1000000000L;
+  deadline.tv_nsec = ns % 1000000000L;
   if (pthread_timedjoin_np(p->thread, NULL, &deadline) != 0) {
+    atomic_store(&p->fenced, 1);
     pthread_detach(p->thread);
     p->leaked = 1;
     p->running = 0;

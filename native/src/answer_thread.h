@@ -108,8 +108,10 @@ ANS_INTERNAL double ans_now(void);
 ANS_INTERNAL void *ans_main(void *arg);
 ANS_INTERNAL void ans_wake(ans_t *p);
 ANS_INTERNAL void ans_close_sockets(ans_socket_t *socks, int n);
-/* Stops the thread; 0 when it has ended, -1 when it did not within the time (it is then detached). */
-ANS_INTERNAL int ans_join(ans_t *p);
+/* Stops the thread; 0 when it has ended, -1 when it did not within timeout_ms (it is then fenced and detached). */
+ANS_INTERNAL int ans_join(ans_t *p, int timeout_ms);
+/* The join timeout of the finalizers. */
+#define ANS_FINAL_JOIN_MS 2000
 ANS_INTERNAL void ans_unref(ans_t *p);
 
 #endif

@@ -18,8 +18,8 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
   napi_call_function(env, undefined, js_cb, 0, NULL, NULL);
 }
 
-static int ans_stop(ans_t *p) {
-  int r = ans_join(p);
+static int ans_stop(ans_t *p, int timeout_ms) {
+  int r = ans_join(p, timeout_ms);
   pthread_mutex_lock(&p->mu);
   if (r == 0) {
     /* Ended: its dups go now, not when the handle is collected. */
@@ -42,7 +42,7 @@ static int ans_stop(ans_t *p) {
 /* The callback is going away: released by ans_stop, or torn down with the environment. */
 static void tsfn_finalize(napi_env env, void *data, void *hint) {
   ans_t *p = data;
-  ans_join(p);
+  ans_join(p, ANS_FINAL_JOIN_MS);
   pthread_mutex_lock(&p->mu);
   p->tsfn_released = 1;
   pthread_mutex_unlock(&p->mu);
@@ -51,7 +51,7 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
 
 static void ans_finalize(napi_env env, void *data, void *hint) {
   ans_t *p = data;
-  ans_stop(p);
+  ans_stop(p, ANS_FINAL_JOIN_MS);
   ans_unref(p);
 }
 
@@ -118,12 +118,12 @@ static napi_value AnsStart(napi_env env, napi_callback_info info) {
   napi_value handle;
   if (napi_create_external(env, p, ans_finalize, NULL, &handle) != napi_ok) {
     p->refs = 1; /* the callback's finalizer frees it */
-    ans_stop(p);
+    ans_stop(p, ANS_FINAL_JOIN_MS);
     return throw_type(env, "could not create the answer thread handle");
   }
   int err = pthread_create(&p->thread, NULL, ans_main, p);
   if (err != 0) {
-    ans_stop(p); /* the handle's finalizer frees it */
+    ans_stop(p, ANS_FINAL_JOIN_MS); /* the handle's finalizer frees it */
     return throw_errno(env, "pthread_create", err);
   }
   p->running = 1;
@@ -449,11 +449,14 @@ static napi_value AnsStop(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[MAX_ARGS];
   if (!get_args(env, info, &argc, argv)) return NULL;
-  if (argc < 1) return throw_type(env, "ansStop(handle)");
+  if (argc < 2) return throw_type(env, "ansStop(handle, timeoutMs)");
   ans_t *p = get_ans(env, argv[0], 0);
   if (!p) return NULL;
+  int32_t ms;
+  if (!get_int(env, argv[1], &ms, "timeoutMs")) return NULL;
+  if (ms < 0 || ms > 60000) return throw_range(env, "timeoutMs out of range");
   napi_value r;
-  napi_get_boolean(env, ans_stop(p) == 0, &r);
+  napi_get_boolean(env, ans_stop(p, ms) == 0, &r);
   return r;
 }
 

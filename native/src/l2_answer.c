@@ -116,6 +116,12 @@ size_t l2_owned_size(const l2_owned *o, int family) {
   return family == 4 ? o->t4.count : family == 6 ? o->t6.count : 0;
 }
 
+int l2_owned_contains(const l2_owned *o, int family, const uint8_t *ip) {
+  if (!o || (family != 4 && family != 6)) return 0;
+  const table_t *t = family == 4 ? &o->t4 : &o->t6;
+  return t->count > 0 && probe(t, ip, family == 4 ? 4 : 16)->used;
+}
+
 /* OwnedAddresses.checkV4/checkV6 with verdict(): 0 ('ok'), L2_NOT_OWNED or L2_INTERFACE_NOT_ALLOWED. */
 static int check(const table_t *t, const uint8_t *ip, size_t len, int32_t ifindex) {
   if (t->count == 0) return L2_NOT_OWNED;

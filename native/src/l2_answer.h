@@ -35,6 +35,8 @@ void l2_owned_free(l2_owned *t);
  * otherwise its `n` entries (n may be 0: answered on none). 0, or -1 when out of memory (the table
  * is then unchanged; a family other than 4 or 6 also gets -1). The entries are copied. */
 int l2_owned_set(l2_owned *t, int family, const uint8_t *ip, const int32_t *ifindexes, size_t n);
+/* Whether `ip` (4 or 16 bytes by family) is in the table, on whatever interfaces. */
+int l2_owned_contains(const l2_owned *t, int family, const uint8_t *ip);
 /* Addresses of one family in the table. */
 size_t l2_owned_size(const l2_owned *t, int family);
 

@@ -111,8 +111,8 @@ export interface IronlbNative {
   ansFence(h: AnswerHandle): void;
   /** Tests only: the loop ends ('exit') or spins without beating until stopped ('wedge'). */
   ansFault(h: AnswerHandle, fault: 'exit' | 'wedge'): void;
-  /** Stops and joins the thread (idempotent); false when it did not stop within 2 s (it is detached). */
-  ansStop(h: AnswerHandle): boolean;
+  /** Stops and joins the thread (idempotent); false when it did not end within `timeoutMs` (it is then fenced, detached and left alone). */
+  ansStop(h: AnswerHandle, timeoutMs: number): boolean;
   /** v8::Isolate::LowMemoryNotification() on the calling thread's isolate (native/src/v8_memory.cc). */
   lowMemoryNotification(): void;
   // The layer-2 answer path in C (native/src/l2_answer.c), bound for tests only: the C port of

@@ -44,6 +44,11 @@ export class Probe {
     return this.replies.find((r) => r.t >= since && r.node !== old);
   }
 
+  /** First reply after `since`, from any node. */
+  firstAfter(since: number): Reply | undefined {
+    return this.replies.find((r) => r.t >= since);
+  }
+
   /** First reply after `since` from `node`. */
   firstFrom(since: number, node: string): Reply | undefined {
     return this.replies.find((r) => r.t >= since && r.node === node);

@@ -23,6 +23,12 @@ const FORWARD_BURST = 500;
 /** Frames taken per ansTake call. */
 const TAKE_BATCH = 32;
 
+/**
+ * How long ending the thread may block the main thread: its loop returns within one poll (100 ms);
+ * one that does not (a wedge) is left fenced and detached rather than wait for it.
+ */
+const STOP_WAIT_MS = 150;
+
 /** The exit code of a thread whose loop ended by itself (a fault): as a worker's process.exit(70). */
 const EXITED_BY_FAULT = 70;
 
@@ -129,9 +135,12 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
   private takeFrames(): void {
     for (;;) {
       const n = this.native.ansTake(this.handle, this.rx, this.meta);
+      // Arrival times are on CLOCK_MONOTONIC (process.hrtime's clock); the engine's on performance.now().
+      const [perfNow, monoNow] = [performance.now(), Number(process.hrtime.bigint()) / 1e6];
       for (let i = 0; i < n; i++) {
         const frame = this.rx.subarray(i * ANSWER_SLOT, (i + 1) * ANSWER_SLOT);
-        this.engine.inspect(frame, this.meta[4 * i], this.meta[4 * i + 2] === 0 ? 'arp' : 'ndp', this.meta[4 * i + 3]);
+        const arrived = perfNow - Math.max(0, monoNow - this.meta[4 * i + 3]);
+        this.engine.inspect(frame, this.meta[4 * i], this.meta[4 * i + 2] === 0 ? 'arp' : 'ndp', arrived);
       }
       if (n < TAKE_BATCH) return;
     }
@@ -184,7 +193,7 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.native.ansFence(this.handle);
-    this.native.ansStop(this.handle);
+    this.native.ansStop(this.handle, STOP_WAIT_MS);
     this.engine.close();
     try {
       this.native.close(this.wakeFd);

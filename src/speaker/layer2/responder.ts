@@ -1,10 +1,11 @@
-// Main-thread handle of the layer-2 responder. The packet work (ARP/NDP answers, gratuitous
-// announcements, multicast membership) happens in a worker thread (responder-worker.ts running
-// responder-engine.ts) that blocks in poll() on its packet sockets, so a busy or stalled main
-// event loop never delays an answer. This side sends commands (each acknowledged), receives
-// periodic counters, and supervises the worker: one that exits, or whose loop stops beating
+// Main-thread handle of the layer-2 responder. The ARP/NDP answers never wait for the main event
+// loop: by default the addon's answer thread answers them (native-responder-host.ts; the rest of
+// the responder — sockets, conflict guard, audits, gratuitous bursts — runs on the main thread),
+// or, with `thread: 'worker'`, a worker thread runs the whole responder (responder-worker.ts
+// running responder-engine.ts). This side sends commands (each acknowledged), receives periodic
+// counters, and supervises the thread: one that ends, or whose loop stops beating
 // (WorkerLiveness), makes the responder unhealthy at once — the layer-2 speaker then withdraws
-// the node as NO_LAYER2 and /healthz fails — and is replaced by a fresh worker that gets the same
+// the node as NO_LAYER2 and /healthz fails — and is replaced by a fresh one that gets the same
 // interfaces, timing and addresses; healthy again once that one has them.
 import { EventEmitter } from 'events';
 import * as fs from 'fs';
@@ -42,7 +43,7 @@ export interface ResponderOptions {
 }
 
 export type ResponderThreadKind = 'native' | 'worker';
-export const DEFAULT_RESPONDER_THREAD: ResponderThreadKind = 'worker';
+export const DEFAULT_RESPONDER_THREAD: ResponderThreadKind = 'native';
 
 export type RestartCause = 'exited' | 'stalled' | 'failed';
 
