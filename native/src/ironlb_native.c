@@ -24,7 +24,8 @@
  * All calls are synchronous. System call failures throw an Error whose message carries the errno
  * text and whose `code` is the errno name (e.g. "EPERM"); `errno` and `syscall` are set too.
  * Plain N-API (node_api.h), no global state: the module loads in worker threads. The heartbeat
- * pump (heartbeat_pump.c) is the addon's one thread; v8_memory.cc its one call into V8's C++ API.
+ * pump (heartbeat_pump.c) and the layer-2 answer thread (answer_thread.c, its answer path in
+ * l2_answer.c) are the addon's threads; v8_memory.cc its one call into V8's C++ API.
  */
 #include <node_api.h>
 
