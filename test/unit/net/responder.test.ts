@@ -197,7 +197,8 @@ d('Responder whose first worker is slow to start', () => {
 
   it('starts unhealthy instead of failing, keeps trying, and is healthy with its recorded state once a worker starts', async () => {
     // 1 ms: no worker can say it is ready that fast, so the first start times out.
-    const opts = { startTimeoutMs: 1, timing: { refreshIntervalMs: 0 } };
+    // A worker thread (the answer thread starts at once, with no timeout to miss).
+    const opts = { startTimeoutMs: 1, timing: { refreshIntervalMs: 0 }, thread: 'worker' as const };
     const r = await Responder.start(opts);
     try {
       expect(r.health.healthy).toBe(false);
