@@ -8,6 +8,7 @@
         "src/heartbeat_pump_napi.c",
         "src/answer_thread.c",
         "src/answer_thread_napi.c",
+        "src/answer_thread_io_napi.c",
         "src/l2_answer.c",
         "src/l2_answer_napi.c",
         "src/v8_memory.cc"

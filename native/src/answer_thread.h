@@ -114,4 +114,15 @@ ANS_INTERNAL int ans_join(ans_t *p, int timeout_ms);
 #define ANS_FINAL_JOIN_MS 2000
 ANS_INTERNAL void ans_unref(ans_t *p);
 
+/* answer_thread_napi.c: the handle (`live`: the thread must still be running); NULL: thrown. */
+ANS_INTERNAL ans_t *ans_get(napi_env env, napi_value v, int live);
+/* answer_thread_io_napi.c */
+ANS_INTERNAL napi_value AnsSockets(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsOwned(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsLimit(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsEvents(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsTake(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsMonitorRearm(napi_env env, napi_callback_info info);
+ANS_INTERNAL napi_value AnsStats(napi_env env, napi_callback_info info);
+
 #endif

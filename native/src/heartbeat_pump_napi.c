@@ -328,14 +328,9 @@ static napi_value PumpTake(napi_env env, napi_callback_info info) {
   uint8_t *buf, *addrs;
   size_t blen, alen;
   if (!get_bytes(env, argv[1], &buf, &blen, "buf") || !get_bytes(env, argv[3], &addrs, &alen, "addrs")) return NULL;
-  bool is_ta = false;
-  napi_is_typedarray(env, argv[2], &is_ta);
-  napi_typedarray_type mtype = napi_int8_array;
-  size_t mlen = 0;
-  void *mp = NULL;
-  if (is_ta) napi_get_typedarray_info(env, argv[2], &mtype, &mlen, &mp, NULL, NULL);
-  if (mtype != napi_float64_array) return throw_type(env, "meta must be a Float64Array");
-  double *meta = mp;
+  double *meta;
+  size_t mlen;
+  if (!get_f64(env, argv[2], &meta, &mlen, "meta")) return NULL;
   size_t room = blen / PUMP_SLOT;
   if (mlen / 3 < room) room = mlen / 3;
   if (alen / 16 < room) room = alen / 16;

@@ -56,7 +56,8 @@ static int get_whole(napi_env env, napi_value v, double lo, double hi, double *o
 static void owned_finalize(napi_env env, void *data, void *hint) { l2_owned_free(data); }
 
 /* Fills `t` from [{ip: 4 or 16 bytes, ifindexes: number[] | null}]; 0 when it threw. */
-static int fill_owned(napi_env env, napi_value arr, l2_owned *t) {
+/* Fills `t` from [{ip: 4 or 16 bytes, ifindexes: number[] | null}]; 0: thrown. */
+__attribute__((visibility("hidden"))) int l2_fill_owned(napi_env env, napi_value arr, l2_owned *t) {
   bool is_arr = false;
   uint32_t n = 0;
   napi_is_array(env, arr, &is_arr);
@@ -124,7 +125,7 @@ static napi_value OwnedTest(napi_env env, napi_callback_info info) {
   if (argc < 1) return throw_type(env, "l2OwnedTest(entries)");
   l2_owned *t = l2_owned_new();
   if (!t) return throw_errno(env, "l2_owned_new", ENOMEM);
-  if (!fill_owned(env, argv[0], t)) {
+  if (!l2_fill_owned(env, argv[0], t)) {
     l2_owned_free(t);
     return NULL;
   }
@@ -175,7 +176,7 @@ static napi_value AnswerTest(napi_env env, napi_callback_info info) {
   l2_owned *owned = NULL, *temp = NULL;
   if (is_arr) {
     if (!(temp = l2_owned_new())) return throw_errno(env, "l2_owned_new", ENOMEM);
-    if (!fill_owned(env, argv[5], temp)) {
+    if (!l2_fill_owned(env, argv[5], temp)) {
       l2_owned_free(temp);
       return NULL;
     }

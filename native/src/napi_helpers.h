@@ -115,6 +115,24 @@ HELPER int get_number_prop(napi_env env, napi_value obj, const char *name, doubl
   return 1;
 }
 
+/* A Float64Array; throws a TypeError ("<what> must be a Float64Array") and returns 0 otherwise. */
+HELPER int get_f64(napi_env env, napi_value v, double **data, size_t *len, const char *what) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type = napi_int8_array;
+  void *p = NULL;
+  *len = 0;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL);
+  if (type != napi_float64_array) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a Float64Array", what);
+    throw_type(env, msg);
+    return 0;
+  }
+  *data = p;
+  return 1;
+}
+
 HELPER napi_value make_int(napi_env env, int64_t v) {
   napi_value r;
   napi_create_int64(env, v, &r);
