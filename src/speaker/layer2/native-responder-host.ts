@@ -194,7 +194,9 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
     this.timer = undefined;
     this.native.ansFence(this.handle);
     this.native.ansStop(this.handle, STOP_WAIT_MS);
-    this.engine.close();
+    // Once only: a 'stop' command has closed the engine already, and closing its route monitor's
+    // fd number twice could close whatever was opened under that number meanwhile.
+    if (!this.engine.isStopped) this.engine.close();
     try {
       this.native.close(this.wakeFd);
     } catch {

@@ -59,6 +59,7 @@ export class PacketSocketSet {
   private ndpProgram: BpfInstruction[] = neighborDiscoveryFilter();
   private arpInterestKey = '';
   private ndpInterestKey = '';
+  private closedAll = false;
 
   constructor(
     private readonly io: PacketIo,
@@ -178,6 +179,9 @@ export class PacketSocketSet {
   }
 
   closeAll(): void {
+    // Once: the route monitor's fd number may belong to something else after the first close.
+    if (this.closedAll) return;
+    this.closedAll = true;
     for (const s of this.ifaces.values()) this.closeIface(s);
     this.ifaces.clear();
     this.closeFd(this.monitorFd);

@@ -53,6 +53,13 @@ d('NativeResponderHost on lo', () => {
     expect(seen[0]).toBeLessThanOrEqual(performance.now());
   });
 
+  it('a stop closes the engine (its sockets and route monitor) once', async () => {
+    // A second close would close the route monitor's fd number again: by then it may be another fd's.
+    const close = jest.spyOn(ResponderEngine.prototype, 'close');
+    await host.request({ type: 'stop' });
+    expect(close).toHaveBeenCalledTimes(1);
+  });
+
   it('answers an owned address through the thread and reports the counters with the stats', async () => {
     await host.request({ type: 'setAddresses', addresses: [{ address: '198.51.100.90' }] });
     const { stats } = await host.request({ type: 'getStats' });
