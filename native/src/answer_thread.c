@@ -1,9 +1,9 @@
 /*
  * The answer thread: the layer-2 responder's packet path on a native thread of the addon instead
  * of a Worker (a second V8 isolate of ~8 MiB, docs/footprint.md). Its JS side is
- * src/speaker/layer2/native-answer.ts; the rest of the responder (sockets, filters, memberships,
- * the conflict guard, the audits, gratuitous bursts, probes) runs on the main thread
- * (native-responder-host.ts), which is never on the path of an answer.
+ * src/speaker/layer2/native-responder-host.ts, where the rest of the responder (sockets, filters,
+ * memberships, the conflict guard, the audits, gratuitous bursts, probes) runs on the main
+ * thread, which is never on the path of an answer.
  *
  *   ansStart(onEvent, {capacity, forwardRate, forwardBurst, replyRate, replyBurst}) -> handle
  *   ansSockets(h, [{fd, ifindex, mac, kind}], monitorFd)  the packet sockets and the route

@@ -1,5 +1,5 @@
 // Types of the addon's answer thread (native/src/answer_thread.c): the layer-2 responder's packet
-// path on a native thread. Its JS side is src/speaker/layer2/native-answer.ts.
+// path on a native thread. Its JS side is src/speaker/layer2/native-responder-host.ts.
 import type { L2DropReason } from '../protocol/l2-responder';
 
 /** An opaque handle (an N-API external). */

@@ -89,7 +89,7 @@ export interface IronlbNative {
   pumpSetClock(pump: PumpHandle, ms: number): number;
   /** Stops and joins the thread (idempotent; the handle is unusable afterwards). */
   pumpStop(pump: PumpHandle): void;
-  // The answer thread (native/src/answer_thread.c; its JS side is src/speaker/layer2/native-answer.ts).
+  // The answer thread (native/src/answer_thread.c; its JS side is src/speaker/layer2/native-responder-host.ts).
   /** Starts the thread; `onEvent` runs on this thread when frames are queued, the route monitor is readable or the loop ended (again after ansEvents). */
   ansStart(onEvent: () => void, options: AnswerOptions): AnswerHandle;
   /** The packet sockets and the route monitor (-1: none) to poll; the thread keeps dup()s, so the caller may close its fds at any time. */

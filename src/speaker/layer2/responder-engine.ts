@@ -288,15 +288,16 @@ export class ResponderEngine {
 
   // ---- ownership --------------------------------------------------------------------------
 
+  /** The table answered: this thread's (runSlice), or the answer thread's copy (ownedChanged), not both. */
   private rebuildOwned(): void {
     this.owned.clear();
     const copy: AnswerOwned[] | undefined = this.hooks.ownedChanged ? [] : undefined;
     for (const a of this.addrs.values()) {
       if (!this.guard.isOwned(a.text)) continue; // probing, or in conflict: not answered
       const allowed = allowedIfindexes(a, (name) => this.sockets.get(name)?.cfg.ifindex);
-      if (a.family === 4) this.owned.setV4(a.bytes, allowed);
+      if (copy) copy.push({ ip: a.bytes, ifindexes: allowed ? [...allowed] : null });
+      else if (a.family === 4) this.owned.setV4(a.bytes, allowed);
       else this.owned.setV6(a.bytes, allowed);
-      copy?.push({ ip: a.bytes, ifindexes: allowed ? [...allowed] : null });
     }
     if (copy) this.hooks.ownedChanged?.(copy);
   }
