@@ -11,6 +11,8 @@
         "src/answer_thread_io_napi.c",
         "src/l2_answer.c",
         "src/l2_answer_napi.c",
+        "src/file_pages.c",
+        "src/file_pages_napi.c",
         "src/v8_memory.cc"
       ],
       "defines": [

@@ -60,6 +60,8 @@ void answer_thread_register(napi_env env, napi_value exports);
 void l2_answer_register(napi_env env, napi_value exports);
 /* v8_memory.cc */
 void v8_memory_register(napi_env env, napi_value exports);
+/* file_pages_napi.c */
+void file_pages_register(napi_env env, napi_value exports);
 
 /* ------------------------------------------------------------------------------------------ */
 /* packet sockets                                                                              */
@@ -860,5 +862,6 @@ NAPI_MODULE_INIT() {
   answer_thread_register(env, exports);
   l2_answer_register(env, exports);
   v8_memory_register(env, exports);
+  file_pages_register(env, exports);
   return exports;
 }

@@ -16,6 +16,12 @@ export class SpeakerMetrics {
     labelNames: ['thread'],
     registers: [this.registry],
   });
+  /** What the one release after startup dropped from VmRSS (src/net/startup-pages.ts); 0 until then or when off. */
+  readonly startupPagesReleased = new Gauge({
+    name: 'ironlb_speaker_startup_pages_released_bytes',
+    help: "Resident bytes of the node binary's pages the speaker stopped mapping once after startup (--release-startup-pages)",
+    registers: [this.registry],
+  });
   readonly membersAlive = new Gauge({ name: 'ironlb_speaker_members_alive', help: 'Speakers this node sees alive', registers: [this.registry] });
   readonly selfFenced = new Gauge({
     name: 'ironlb_speaker_fenced_bool',

@@ -115,6 +115,14 @@ export interface IronlbNative {
   ansStop(h: AnswerHandle, timeoutMs: number): boolean;
   /** v8::Isolate::LowMemoryNotification() on the calling thread's isolate (native/src/v8_memory.cc). */
   lowMemoryNotification(): void;
+  /**
+   * Drops this process's mapping of the node executable's read-only, unmodified pages
+   * (native/src/file_pages.c): VmRSS falls by what startup touched once; pages still in use come
+   * back from the page cache on their next touch. Throws when /proc/self/smaps cannot be read.
+   */
+  releaseExecutablePages(): ReleasedPages;
+  /** Tests only: the ranges file_pages_plan allows to drop in `smapsText`, for the file (major, minor, inode). */
+  filePagesPlanTest(smapsText: string, major: number, minor: number, inode: number): Array<{ start: bigint; end: bigint; rssKiB: number }>;
   // The layer-2 answer path in C (native/src/l2_answer.c), bound for tests only: the C port of
   // answerArp/answerNdp/OwnedAddresses/ReplyLimiter that a native responder thread calls directly.
   /** Tests only: an owned-address table (l2_owned_set per entry; `ifindexes` null = any interface). */
@@ -223,6 +231,13 @@ export function nativeCandidates(from = __dirname): string[] {
     dir = up;
   }
   return out;
+}
+
+/** What releaseExecutablePages dropped: ranges, their resident KiB before, ranges madvise refused. */
+export interface ReleasedPages {
+  mappings: number;
+  rssKiB: number;
+  failed: number;
 }
 
 let cached: IronlbNative | undefined;
