@@ -11,6 +11,7 @@
 // `sigstop` stops the whole process (SIGSTOP, SIGCONT after --stall-ms): every thread, as when the
 // host itself stalls; the heartbeats stop too, so this measures how long a silence detection
 // tolerates. The last line is machine-readable: `spurious_moves=… membership_losses=… client_owner_changes=…`.
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { L2Lab, LAB_POOL_CONFIG } from '../test/harness/l2-lab';
 import { eventually } from '../test/harness/kube';
@@ -104,14 +105,27 @@ async function main(): Promise<void> {
     let ownerChanges = 0;
     for (let i = 1; i < answered.length; i++) if (answered[i].node !== answered[i - 1].node) ownerChanges++;
     const { sent, lost } = probe.losses(t0, Date.now() - 1000);
+    // The speakers' memory after the soak: VmRSS (RssFile) in MiB, as bench:memory reads it.
+    const rss = l2.nodes.map((n) => `${n.nodeName}=${speakerRss(n.speaker?.child.pid)}`).join(' ');
     process.stdout.write(
       `bench:failover-soak ${MINUTES} min, ${stalls} stalls (${STALL}, ${STALL_MS} ms), stress-ng --cpu ${CPU}, speaker args [${SPEAKER_ARGS.join(' ')}]\n` +
         `client probes ${sent}, lost ${lost.length}, longest gap ${probe.longestGap(t0, Date.now() - 1000)} ms\n` +
+        `speaker VmRSS (RssFile) MiB after the soak: ${rss}\n` +
         `spurious_moves=${moves} membership_losses=${losses} client_owner_changes=${ownerChanges}\n`,
     );
   } finally {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, interrupted);
     await cleanup();
+  }
+}
+
+function speakerRss(pid: number | undefined): string {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mib = (key: string): string => (Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN) / 1024).toFixed(1);
+    return `${mib('VmRSS')} (${mib('RssFile')})`;
+  } catch {
+    return '?';
   }
 }
 

@@ -18,6 +18,9 @@
  *   ansStats(h) -> {...}       cumulative counters
  *   ansBeats(h) -> n           loop passes (wraps): the main thread's proof of progress
  *   ansFence(h)                never send again (a thread given up)
+ *   ansAnswerFor(h, ms)        answer for `ms` more, and not after that until called again: the
+ *                              main thread calls it on a timer, so a wedged main loop stops the
+ *                              answers before the peers take its addresses over
  *   ansFault(h, 'exit'|'wedge') tests only: end the loop, or spin in it without beating
  *   ansStop(h, timeoutMs) -> boolean  stops and joins the thread (false: it did not end in time; it
  *                              is then fenced, detached and left alone)
@@ -102,6 +105,13 @@ static int worth_forwarding(const ans_socket_t *s, const uint8_t *f, size_t len,
   return !(l2_owned_contains(owned, 4, target) && !l2_owned_contains(owned, 4, sender));
 }
 
+/* The main thread has not extended the answer deadline in time: its loop is stalled or wedged,
+ * and its peers may be taking the addresses over (see ansAnswerFor). */
+static int answers_expired(ans_t *p, double now_ms) {
+  long long until = atomic_load(&p->answer_until_us);
+  return until != 0 && (long long)(now_ms * 1000.0) > until;
+}
+
 /* Reads and answers what one socket has queued, up to ANS_RECV_BUDGET frames. */
 static void service_locked(ans_t *p, const ans_socket_t *s) {
   for (int i = 0; i < ANS_RECV_BUDGET; i++) {
@@ -131,6 +141,8 @@ static void service_locked(ans_t *p, const ans_socket_t *s) {
       p->counters[ANS_C_DROPS - r - 1]++;
     } else if (atomic_load(&p->fenced)) {
       p->counters[ANS_C_FENCED]++;
+    } else if (answers_expired(p, now)) {
+      p->counters[ANS_C_WITHHELD]++;
     } else {
       ssize_t w;
       do {

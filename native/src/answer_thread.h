@@ -50,6 +50,7 @@ enum {
   ANS_C_FORWARD_TOO_LONG,
   ANS_C_QUEUE_FULL,
   ANS_C_FENCED,
+  ANS_C_WITHHELD,
   ANS_C_PASSES,
   ANS_C_COUNT
 };
@@ -77,6 +78,9 @@ typedef struct {
   int running;
   atomic_int stop;
   atomic_int fenced;
+  /* Answers go out only until this CLOCK_MONOTONIC time (µs), which the main thread keeps moving
+   * forward (ansAnswerFor); 0: no such deadline (until the first ansAnswerFor). */
+  atomic_llong answer_until_us;
   atomic_int fault;
   atomic_uint beats;
   int exited;

@@ -227,6 +227,7 @@ ANS_INTERNAL napi_value AnsStats(napi_env env, napi_callback_info info) {
   set_double(env, out, "forwardTooLong", (double)c[ANS_C_FORWARD_TOO_LONG]);
   set_double(env, out, "queueFull", (double)c[ANS_C_QUEUE_FULL]);
   set_double(env, out, "fenced", (double)c[ANS_C_FENCED]);
+  set_double(env, out, "withheld", (double)c[ANS_C_WITHHELD]);
   set_double(env, out, "passes", (double)c[ANS_C_PASSES]);
   set_double(env, out, "ownedV4", (double)l2_owned_size(p->owned, 4));
   set_double(env, out, "ownedV6", (double)l2_owned_size(p->owned, 6));

@@ -145,6 +145,23 @@ static napi_value AnsFence(napi_env env, napi_callback_info info) {
   return make_undefined(env);
 }
 
+/* ansAnswerFor(h, ms): answers go out until ms from now (0 < ms <= 60000), and not after. */
+static napi_value AnsAnswerFor(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  if (!get_args(env, info, &argc, argv)) return NULL;
+  if (argc < 2) return throw_type(env, "ansAnswerFor(handle, ms)");
+  ans_t *p = ans_get(env, argv[0], 0);
+  if (!p) return NULL;
+  if (!check_number(env, argv[1], "ms")) return NULL;
+  double ms;
+  napi_get_value_double(env, argv[1], &ms);
+  if (!(ms > 0 && ms <= 60000)) return throw_range(env, "ms must be in (0, 60000]");
+  long long until = (long long)((ans_now() + ms) * 1000.0);
+  atomic_store(&p->answer_until_us, until > 0 ? until : 1);
+  return make_undefined(env);
+}
+
 static napi_value AnsFault(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[MAX_ARGS];
@@ -189,6 +206,7 @@ void answer_thread_register(napi_env env, napi_value exports) {
       {"ansStats", NULL, AnsStats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ansBeats", NULL, AnsBeats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ansFence", NULL, AnsFence, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ansAnswerFor", NULL, AnsAnswerFor, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ansFault", NULL, AnsFault, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ansStop", NULL, AnsStop, NULL, NULL, NULL, napi_enumerable, NULL},
   };

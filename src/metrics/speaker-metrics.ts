@@ -91,6 +91,7 @@ export class SpeakerMetrics {
   readonly drops = this.counter('ironlb_layer2_dropped_total', 'Packets examined and not answered, by reason', ['reason']);
   readonly sendFailures = this.counter('ironlb_layer2_send_failures_total', 'Packets that could not be sent', []);
   readonly socketDrops = this.counter('ironlb_layer2_socket_queue_drops_total', 'Frames the kernel dropped because the responder socket queue was full', []);
+  readonly withheld = this.counter('ironlb_layer2_answers_withheld_total', "Answers the answer thread withheld because the speaker's main loop had not run within its answer window (a stalled or wedged main loop; its peers may own the addresses by then)", []);
   readonly dataPathHealthy = new Gauge({
     name: 'ironlb_speaker_datapath_healthy',
     help: "With --datapath-check: 1 while this node's data path (kube-proxy /healthz) counts healthy, 0 while the node is withdrawn from layer-2 elections (as NO_LAYER2)",

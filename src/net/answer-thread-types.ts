@@ -60,6 +60,8 @@ export interface AnswerStats {
   queueFull: number;
   /** Answers not sent because the thread was fenced. */
   fenced: number;
+  /** Answers not sent because the main thread had not extended the deadline of ansAnswerFor in time. */
+  withheld: number;
   passes: number;
   ownedV4: number;
   ownedV6: number;

@@ -109,6 +109,11 @@ export interface IronlbNative {
   ansBeats(h: AnswerHandle): number;
   /** The thread never sends again. */
   ansFence(h: AnswerHandle): void;
+  /**
+   * Answers go out until `ms` (0 < ms ≤ 60,000) from now and are withheld after that until the
+   * next call (counted as `withheld`); before the first call there is no such deadline.
+   */
+  ansAnswerFor(h: AnswerHandle, ms: number): void;
   /** Tests only: the loop ends ('exit') or spins without beating until stopped ('wedge'). */
   ansFault(h: AnswerHandle, fault: 'exit' | 'wedge'): void;
   /** Stops and joins the thread (idempotent); false when it did not end within `timeoutMs` (it is then fenced, detached and left alone). */

@@ -25,6 +25,7 @@ import type { MemberView } from './layer2/desired';
 import { DataPathChecks } from './datapath/datapath-checks';
 import { DEFAULT_HANDOVER_GRACE_MS } from './layer2/handover-driver';
 import type { ResponderThreadKind } from './layer2/responder';
+import { answerResumeMs, answerWindowMs } from './layer2/answer-window';
 
 export interface SpeakerOptions {
   kc: KubeLike;
@@ -130,6 +131,7 @@ export class Speaker {
         includeInterfaces: opts.includeInterfaces,
         refreshIntervalMs: opts.refreshIntervalMs,
         responderThread: opts.responderThread,
+        answerWindow: { windowMs: answerWindowMs(opts), resumeMs: answerResumeMs(opts) },
         ignoreExcludeLabel: opts.ignoreExcludeLabel,
         log: opts.log,
         metrics: opts.metrics,

@@ -20,6 +20,7 @@ import type { MemberView, ServiceElection } from './desired';
 import { OwnershipTracker } from './ownership-tracker';
 import { HandoverDriver } from './handover-driver';
 import { publishResponderStats } from './layer2-stats';
+import type { AnswerWindow } from './answer-window';
 import { Responder, type OwnedAddress, type ResponderHealth, type ResponderInterfaceConfig, type ResponderThreadKind } from './responder';
 
 /** Long enough to coalesce the notifications of one change, short against failover times. */
@@ -38,6 +39,8 @@ export interface Layer2Options {
   refreshIntervalMs: number;
   /** Where ARP and NDP are answered (Responder's `thread`). */
   responderThread?: ResponderThreadKind;
+  /** Responder's `answerWindow` (answer-window.ts). */
+  answerWindow?: AnswerWindow;
   ignoreExcludeLabel: boolean;
   log: Logger;
   metrics: SpeakerMetrics;
@@ -111,7 +114,7 @@ export class Layer2Speaker {
   }
 
   async start(): Promise<void> {
-    this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs }, thread: this.opts.responderThread });
+    this.responder = await Responder.start({ timing: { refreshIntervalMs: this.opts.refreshIntervalMs }, thread: this.opts.responderThread, answerWindow: this.opts.answerWindow });
     this.responder.on('stats', (s) => publishResponderStats(this.opts.metrics, s));
     this.responder.on('interfaceError', (e) => this.opts.log.warn('interface error', e));
     this.responder.on('exit', (code) => this.opts.log.error('responder worker exited', { code }));

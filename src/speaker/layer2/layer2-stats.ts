@@ -11,5 +11,6 @@ export function publishResponderStats(m: SpeakerMetrics, s: ResponderStats): voi
   for (const [reason, n] of Object.entries(s.counters.drops)) m.advance(m.drops, { reason }, n);
   m.advance(m.sendFailures, {}, s.counters.sendFailures);
   m.advance(m.socketDrops, {}, s.counters.socketDrops);
+  m.advance(m.withheld, {}, s.counters.withheld ?? 0);
   if (s.heapBytes !== undefined) m.workerHeap.set({ thread: 'responder' }, s.heapBytes);
 }

@@ -14,6 +14,7 @@ import { addCounters, zeroCounters } from './responder-counters';
 import { ResponderEngine } from './responder-engine';
 import type { FromWorker, ResponderCounters, ResponderStats, ToWorker } from './responder-messages';
 import type { Command, ResponderHost, ThreadEvents } from './responder-thread';
+import { AnswerKeepalive, answerKeepaliveMs, type AnswerWindow } from './answer-window';
 
 /** Frames queued for the main thread; a flood beyond the forward rate is dropped before it. */
 const FORWARD_CAPACITY = 256;
@@ -45,8 +46,13 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
   private ack?: Extract<FromWorker, { type: 'ack' }>;
   private readonly rx = Buffer.alloc(ANSWER_SLOT * TAKE_BATCH);
   private readonly meta = new Float64Array(4 * TAKE_BATCH);
+  private keepalive?: NodeJS.Timeout;
 
-  private constructor(private readonly testFaults: boolean) {
+  /**
+   * `window`: the thread answers only `windowMs` after this main loop last ran, and after a stall
+   * past it only once the loop has run `resumeMs` again (answer-window.ts); undefined: always.
+   */
+  private constructor(private readonly testFaults: boolean, window?: AnswerWindow) {
     super();
     this.native = loadNative();
     // The engine's socket set wants a wake fd for a poll loop it does not run here.
@@ -66,11 +72,16 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
       fdClosing: () => (this.socketsDirty = true),
       ownedChanged: (owned) => this.native.ansOwned(this.handle, owned),
     });
+    if (window !== undefined) {
+      const keepalive = new AnswerKeepalive({ ...window, extend: (ms) => this.native.ansAnswerFor(this.handle, ms) }, performance.now());
+      this.keepalive = setInterval(() => keepalive.tick(performance.now()), answerKeepaliveMs(window.windowMs));
+      this.keepalive.unref();
+    }
   }
 
   /** Starts the thread (at once: nothing to load). */
-  static async start(opts: { testFaults: boolean }): Promise<NativeResponderHost> {
-    const host = new NativeResponderHost(opts.testFaults);
+  static async start(opts: { testFaults: boolean; answerWindow?: AnswerWindow }): Promise<NativeResponderHost> {
+    const host = new NativeResponderHost(opts.testFaults, opts.answerWindow);
     host.afterEngine();
     return host;
   }
@@ -173,7 +184,7 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
   /** The thread's counters for what it answered, added to the engine's (which answers nothing here). */
   private withThreadCounters(stats: ResponderStats): ResponderStats {
     const t = this.native.ansStats(this.handle);
-    const c: ResponderCounters = { ...zeroCounters(), requests: t.requests, replies: t.replies, drops: t.drops, sendFailures: t.sendFailures, recvErrors: t.recvErrors };
+    const c: ResponderCounters = { ...zeroCounters(), requests: t.requests, replies: t.replies, drops: t.drops, sendFailures: t.sendFailures, recvErrors: t.recvErrors, withheld: t.withheld };
     return { ...stats, counters: addCounters(stats.counters, c) };
   }
 
@@ -192,6 +203,8 @@ export class NativeResponderHost extends EventEmitter<ThreadEvents> implements R
     if (this.exited) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = undefined;
     this.native.ansFence(this.handle);
     this.native.ansStop(this.handle, STOP_WAIT_MS);
     // Once only: a 'stop' command has closed the engine already, and closing its route monitor's

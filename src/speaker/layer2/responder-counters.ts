@@ -14,6 +14,7 @@ export function zeroCounters(): ResponderCounters {
     socketDrops: 0,
     linkEvents: 0,
     probes: 0,
+    withheld: 0,
   };
 }
 
@@ -34,5 +35,6 @@ export function addCounters(a: ResponderCounters, b: ResponderCounters): Respond
     socketDrops: a.socketDrops + b.socketDrops,
     linkEvents: a.linkEvents + b.linkEvents,
     probes: (a.probes ?? 0) + (b.probes ?? 0),
+    withheld: (a.withheld ?? 0) + (b.withheld ?? 0),
   };
 }

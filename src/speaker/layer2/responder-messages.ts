@@ -52,6 +52,8 @@ export interface ResponderCounters {
   linkEvents: number;
   /** Conflict probes sent (ARP probes, DAD solicitations). */
   probes: number;
+  /** Answers the answer thread withheld because the main loop had not extended its window in time (answer-window.ts). */
+  withheld: number;
 }
 
 export interface ResponderInterfaceStatus {

@@ -16,6 +16,7 @@ import { DEFAULT_REPLY_LIMIT, type ReplyLimit } from './reply-limiter';
 import { addCounters } from './responder-counters';
 import type { FromWorker, OwnedAddress, ResponderCounters, ResponderFault, ResponderInterfaceConfig, ResponderStats } from './responder-messages';
 import { NativeResponderHost } from './native-responder-host';
+import type { AnswerWindow } from './answer-window';
 import { ResponderThread, WorkerStartTimeout, type Command, type ResponderHost } from './responder-thread';
 import { WorkerLiveness } from './worker-liveness';
 
@@ -40,6 +41,8 @@ export interface ResponderOptions {
    * the whole responder (DEFAULT_RESPONDER_THREAD).
    */
   thread?: ResponderThreadKind;
+  /** With the native thread: it answers only this long after the main loop last ran (answer-window.ts); undefined: always. */
+  answerWindow?: AnswerWindow;
 }
 
 export type ResponderThreadKind = 'native' | 'worker';
@@ -274,7 +277,7 @@ export class Responder extends EventEmitter<ResponderEvents> {
   private async spawn(): Promise<ResponderHost> {
     const t: ResponderHost =
       (this.opts.thread ?? DEFAULT_RESPONDER_THREAD) === 'native'
-        ? await NativeResponderHost.start({ testFaults: this.testFaults })
+        ? await NativeResponderHost.start({ testFaults: this.testFaults, answerWindow: this.opts.answerWindow })
         : await ResponderThread.start({ testFaults: this.testFaults, startTimeoutMs: this.opts.startTimeoutMs ?? 30_000 });
     t.on('message', (m) => this.onMessage(m));
     t.on('error', (e) => {

@@ -130,6 +130,25 @@ d('answer thread on lo', () => {
     expect(readReplies()).toEqual([]);
   });
 
+  it('answers only inside the window the main thread keeps extending (ansAnswerFor), and again once extended', async () => {
+    // Before any ansAnswerFor there is no window: answered.
+    request();
+    await until((s) => s.replies.arp === 1, 'an answer without a window');
+    n.ansAnswerFor(h, 150);
+    request();
+    await until((s) => s.replies.arp === 2, 'an answer inside the window');
+    // Not extended: 150 ms later the window has closed (waited 250 ms to be clear of it).
+    await sleep(250);
+    request();
+    const s = await until((x) => x.withheld === 1, 'one withheld answer');
+    expect(s.replies.arp).toBe(2);
+    n.ansAnswerFor(h, 150);
+    request();
+    const after = await until((x) => x.replies.arp === 3, 'an answer once extended again');
+    expect(after.withheld).toBe(1);
+    expect(readReplies().filter((r) => r.to === CLIENT_MAC)).toHaveLength(3);
+  });
+
   it('holds one destination to its answer limit', async () => {
     n.ansLimit(h, 1, 2); // 1 per second, 2 at once
     for (let i = 0; i < 4; i++) request();
@@ -201,6 +220,9 @@ d('answer thread on lo', () => {
     expect(() => n.ansSockets(h, [{ fd: threadFd, ifindex: LO, mac: Buffer.alloc(5), kind: 0 }], -1)).toThrow(range);
     expect(() => n.ansOwned(h, [{ ip: Buffer.alloc(5), ifindexes: null }])).toThrow(range);
     expect(() => n.ansStop(h, -1)).toThrow(range);
+    expect(() => n.ansAnswerFor(h, 0)).toThrow(range);
+    expect(() => n.ansAnswerFor(h, NaN)).toThrow(range);
+    expect(() => n.ansAnswerFor(h, 60_001)).toThrow(range);
     expect(() => n.ansStart(() => undefined, { capacity: 0, forwardRate: 1, forwardBurst: 1, replyRate: 0, replyBurst: 0 })).toThrow(range);
   });
 });
