@@ -107,10 +107,18 @@ async function main(): Promise<void> {
     const { sent, lost } = probe.losses(t0, Date.now() - 1000);
     // The speakers' memory after the soak: VmRSS (RssFile) in MiB, as bench:memory reads it.
     const rss = l2.nodes.map((n) => `${n.nodeName}=${speakerRss(n.speaker?.child.pid)}`).join(' ');
+    // Answers an answer thread withheld because its main loop overran the answer window (docs/failover.md).
+    const withheld: string[] = [];
+    for (const n of l2.nodes) {
+      const addr = (n.speaker?.logs() ?? []).find((l) => l.msg === 'metrics and health endpoints listening')?.address;
+      const text = addr ? (await l2.lab.exec(n.ns, ['curl', '-s', '--max-time', '3', `http://${String(addr)}/metrics`], { allowFailure: true })).stdout : '';
+      withheld.push(`${n.nodeName}=${/^ironlb_layer2_answers_withheld_total (\d+)$/m.exec(text)?.[1] ?? '?'}`);
+    }
     process.stdout.write(
       `bench:failover-soak ${MINUTES} min, ${stalls} stalls (${STALL}, ${STALL_MS} ms), stress-ng --cpu ${CPU}, speaker args [${SPEAKER_ARGS.join(' ')}]\n` +
         `client probes ${sent}, lost ${lost.length}, longest gap ${probe.longestGap(t0, Date.now() - 1000)} ms\n` +
         `speaker VmRSS (RssFile) MiB after the soak: ${rss}\n` +
+        `answers withheld (main loop past the answer window): ${withheld.join(' ')}\n` +
         `spurious_moves=${moves} membership_losses=${losses} client_owner_changes=${ownerChanges}\n`,
     );
   } finally {
