@@ -5,6 +5,7 @@
 // Prints the controller's time to serve all and its ratio to a bare status-patch loop, the
 // speaker's election passes (full resync, one-Service events, from its
 // ironlb_speaker_election_pass_seconds summary), its event-loop lag p99, and both RSS figures.
+// Both processes run with their manifests' node flags (bench/manifest-flags.ts), as shipped.
 // The speaker announces on layer 2 through no interface (--interfaces names none that exists),
 // so it never answers ARP on this host and needs no network namespace.
 import * as os from 'node:os';
@@ -20,7 +21,7 @@ import { loadKubeConfig } from '../src/k8s/client';
 import { microTime } from '../src/k8s/lease';
 import { SPEAKER_LABELS, SPEAKER_LEASE_PREFIX } from '../src/speaker/membership/lease-membership';
 import { bareStatusLoop, peakRssMiB, pool, rssMiB, watchServed } from './api-bench';
-import { controllerNodeFlags } from './manifest-flags';
+import { SPEAKER_ENV, SPEAKER_NODE_FLAGS, controllerNodeFlags } from './manifest-flags';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -140,7 +141,8 @@ async function main(): Promise<void> {
     const port = await freePort();
     const speaker = startIronlb(
       ['speaker', '--kubeconfig', cluster.kubeconfig, '--node-name', SELF, '--node-address', '127.0.0.1', '--namespace', NS, '--metrics-addr', `127.0.0.1:${port}`, '--heartbeat=false', '--interfaces', 'ironlb-bench-none'],
-      { compiled: true },
+      // The node flags and environment the speaker ships with (manifests/speaker.yaml), as bench:memory runs it.
+      { compiled: true, nodeFlags: SPEAKER_NODE_FLAGS, env: SPEAKER_ENV },
     );
     procs.push(speaker);
     await waitForLog(speaker, 'speaker started', 120_000);
