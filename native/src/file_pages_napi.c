@@ -2,7 +2,6 @@
  * given smaps text for test/unit/net/file-pages.test.ts. */
 #include "file_pages.h"
 
-#include <math.h>
 #include <stdlib.h>
 
 #include "napi_helpers.h"
@@ -24,19 +23,6 @@ static napi_value ReleaseExecutablePages(napi_env env, napi_callback_info info) 
   return out;
 }
 
-/* A whole number in [0, 2^53): device numbers and inodes as the tests pass them. */
-static int get_whole_number(napi_env env, napi_value v, double *out, const char *what) {
-  if (!check_number(env, v, what)) return 0;
-  napi_get_value_double(env, v, out);
-  if (!(*out >= 0 && *out < 9007199254740992.0) || floor(*out) != *out) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a whole number in [0, 2^53)", what);
-    throw_range(env, msg);
-    return 0;
-  }
-  return 1;
-}
-
 /* filePagesPlanTest(smapsText, major, minor, inode): [{ start, end (bigint), rssKiB }]. */
 static napi_value FilePagesPlanTest(napi_env env, napi_callback_info info) {
   size_t argc;
@@ -45,7 +31,8 @@ static napi_value FilePagesPlanTest(napi_env env, napi_callback_info info) {
   size_t len;
   if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return throw_type(env, "smapsText must be a string");
   double major, minor, inode;
-  if (!get_whole_number(env, argv[1], &major, "major") || !get_whole_number(env, argv[2], &minor, "minor") || !get_whole_number(env, argv[3], &inode, "inode"))
+  const double max = 9007199254740991.0; /* 2^53 - 1: device numbers and inodes as the tests pass them */
+  if (!get_whole(env, argv[1], 0, max, &major, "major") || !get_whole(env, argv[2], 0, max, &minor, "minor") || !get_whole(env, argv[3], 0, max, &inode, "inode"))
     return NULL;
   char *text = malloc(len + 1);
   if (!text) return throw_errno(env, "malloc", ENOMEM);

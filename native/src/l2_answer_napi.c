@@ -41,18 +41,6 @@ static napi_value make_handle(napi_env env, void *data, const napi_type_tag *tag
 }
 
 /* A number that is a whole value in [lo, hi]; throws TypeError/RangeError. */
-static int get_whole(napi_env env, napi_value v, double lo, double hi, double *out, const char *what) {
-  if (!check_number(env, v, what)) return 0;
-  napi_get_value_double(env, v, out);
-  if (!(*out >= lo && *out <= hi) || *out != floor(*out)) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "%s must be a whole number in [%.0f, %.0f]", what, lo, hi);
-    throw_range(env, msg);
-    return 0;
-  }
-  return 1;
-}
-
 static void owned_finalize(napi_env env, void *data, void *hint) { l2_owned_free(data); }
 
 /* Fills `t` from [{ip: 4 or 16 bytes, ifindexes: number[] | null}]; 0 when it threw. */

@@ -6,6 +6,7 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,6 +131,19 @@ HELPER int get_f64(napi_env env, napi_value v, double **data, size_t *len, const
     return 0;
   }
   *data = p;
+  return 1;
+}
+
+/* A whole number in [lo, hi]; throws a TypeError or RangeError and returns 0 otherwise. */
+HELPER int get_whole(napi_env env, napi_value v, double lo, double hi, double *out, const char *what) {
+  if (!check_number(env, v, what)) return 0;
+  napi_get_value_double(env, v, out);
+  if (!(*out >= lo && *out <= hi) || *out != floor(*out)) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a whole number in [%.0f, %.0f]", what, lo, hi);
+    throw_range(env, msg);
+    return 0;
+  }
   return 1;
 }
 

@@ -5,9 +5,10 @@
 //   none of the peers whose Leases are fresh, withdraws, and once the partition is stable exactly
 //   one node answers for the address.
 import { eventually } from '../harness/kube';
-import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
+import type { L2Lab, NodeHost } from '../harness/l2-lab';
+import { startedLab } from '../harness/l2-scenario';
 import { waitForLog } from '../harness/processes';
-import { Probe, startEcho } from '../harness/udp-probe';
+import { Probe } from '../harness/udp-probe';
 import type { ChildProcess } from 'node:child_process';
 import { DEFAULT_HANDOVER_GRACE_MS } from '../../src/speaker/layer2/handover-driver';
 
@@ -24,12 +25,7 @@ describe('layer 2 failover: API server outage and speaker partition', () => {
   const probes: Probe[] = [];
 
   beforeAll(async () => {
-    l2 = await L2Lab.create();
-    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
-    const ctl = l2.startController();
-    echoes = l2.nodes.map((n) => startEcho(l2, n));
-    await waitForLog(ctl, 'caches synced', STARTUP_MS);
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n), 'speaker started', STARTUP_MS)));
+    ({ l2, echoes } = await startedLab({ startupMs: STARTUP_MS }));
   });
 
   afterAll(async () => {

@@ -7,10 +7,10 @@
 // lasts, the client's ARP requests must be answered by the new owner alone.
 import type { ChildProcess } from 'node:child_process';
 import { eventually } from '../harness/kube';
-import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from '../harness/l2-lab';
-import { lbServiceEverywhere, probedOwner, speakersConverged } from '../harness/l2-scenario';
+import type { L2Lab, NodeHost } from '../harness/l2-lab';
+import { lbServiceEverywhere, probedOwner, speakersConverged, startedLab } from '../harness/l2-scenario';
 import { waitForLog, type IronlbProcess } from '../harness/processes';
-import { Probe, startEcho } from '../harness/udp-probe';
+import { Probe } from '../harness/udp-probe';
 
 jest.setTimeout(600_000);
 
@@ -28,13 +28,7 @@ describe('a speaker whose main loop is wedged', () => {
   const probes: Probe[] = [];
 
   beforeAll(async () => {
-    l2 = await L2Lab.create();
-    await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
-    const ctl = l2.startController();
-    echoes = l2.nodes.map((n) => startEcho(l2, n));
-    await waitForLog(ctl, 'caches synced', 240_000);
-    // Start-up is ts-node compiling the speaker: tens of seconds on this 2-core machine.
-    await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n, [], { IRONLB_DEBUG_STALL_MS: String(STALL_MS) }), 'speaker started', 240_000)));
+    ({ l2, echoes } = await startedLab({ speakerEnv: { IRONLB_DEBUG_STALL_MS: String(STALL_MS) } }));
     await speakersConverged(l2, 3, 60_000);
   });
 

@@ -1,8 +1,27 @@
-// Steps shared by the layer-2 failure tests on an L2Lab: wait until the speakers' heartbeats
-// agree, create a probed Service, find the node answering it.
+// Steps shared by the layer-2 failure tests on an L2Lab: start the lab with its controller,
+// echoes and speakers, wait until the speakers' heartbeats agree, create a probed Service, find
+// the node answering it.
+import type { ChildProcess } from 'node:child_process';
 import { eventually } from './kube';
-import type { L2Lab, NodeHost } from './l2-lab';
-import type { Probe } from './udp-probe';
+import { L2Lab, LAB_POOL_CONFIG, type NodeHost } from './l2-lab';
+import { waitForLog } from './processes';
+import { startEcho, type Probe } from './udp-probe';
+
+/**
+ * A new lab with the pool configuration, the controller, a UDP echo on every node (answering
+ * with its name) and every speaker started (`speakerEnv` added to their environment). Start-up
+ * is ts-node compiling the speakers, three at once on a 2-core machine: up to `startupMs`.
+ */
+export async function startedLab(opts: { speakerEnv?: Record<string, string>; startupMs?: number } = {}): Promise<{ l2: L2Lab; echoes: ChildProcess[] }> {
+  const startupMs = opts.startupMs ?? 240_000;
+  const l2 = await L2Lab.create();
+  await l2.kit.applyConfig('ironlb-system', 'config', LAB_POOL_CONFIG);
+  const ctl = l2.startController();
+  const echoes = l2.nodes.map((n) => startEcho(l2, n));
+  await waitForLog(ctl, 'caches synced', startupMs);
+  await Promise.all(l2.nodes.map((n) => waitForLog(l2.startSpeaker(n, [], opts.speakerEnv), 'speaker started', startupMs)));
+  return { l2, echoes };
+}
 
 /** Every running speaker's last heartbeat membership change counts `count` speakers alive. */
 export async function speakersConverged(l2: L2Lab, count = l2.nodes.length, timeoutMs = 20_000): Promise<void> {
