@@ -333,7 +333,7 @@ export class Reconciler {
     if (!this.isLeading || !this.ctx.config) return undefined;
     const servicesPerPool = new Map<string, number>();
     for (const svc of this.opts.services.list()) {
-      const pool = this.allocator.assignmentOf(serviceKey(svc))?.pool;
+      const pool = this.allocator.poolOf(serviceKey(svc));
       if (pool) servicesPerPool.set(pool, (servicesPerPool.get(pool) ?? 0) + 1);
     }
     this.opts.metrics.statusFights(this.foreign.fights.active(this.opts.clock.now()));

@@ -180,6 +180,11 @@ export class Allocator {
     return true;
   }
 
+  /** The pool the service holds its addresses from (OUTSIDE for none), without copying the assignment. */
+  poolOf(key: string): string | undefined {
+    return this.holdings.get(key)?.pool;
+  }
+
   assignmentOf(key: string): Assignment | undefined {
     const h = this.holdings.get(key);
     if (!h) return undefined;

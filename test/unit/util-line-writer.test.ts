@@ -93,4 +93,31 @@ describe('LineWriter', () => {
     }
     expect(text.split('\n').filter((l) => l !== '').sort()).toEqual(['a', 'b']);
   });
+
+  it('sends the lines of a burst in one write, at most 10 ms after the first', () => {
+    jest.useFakeTimers();
+    const calls: string[] = [];
+    // The module object itself (the import above is a read-only namespace of it).
+    const spy = jest.spyOn(jest.requireActual<typeof fs>('node:fs'), 'write').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, _pos: null, cb: (e: Error | null, n: number) => void) => {
+      calls.push(buf.subarray(off, off + len).toString('utf8'));
+      cb(null, len);
+    }) as unknown as typeof fs.write);
+    try {
+      const lines = new LineWriter(writer);
+      lines.write('a');
+      lines.write('b');
+      lines.write('c');
+      jest.advanceTimersByTime(9);
+      expect(calls).toEqual([]); // still gathering
+      jest.advanceTimersByTime(1);
+      expect(calls).toEqual(['a\nb\nc\n']);
+      expect(lines.idle).toBe(true);
+      lines.write('d');
+      jest.advanceTimersByTime(10);
+      expect(calls).toEqual(['a\nb\nc\n', 'd\n']);
+    } finally {
+      spy.mockRestore();
+      jest.useRealTimers();
+    }
+  });
 });

@@ -246,4 +246,18 @@ describe('reconciler on fakes', () => {
     expect(ips('ns/migrated')).toEqual(['198.51.100.95']);
     expect(ips('ns/new')).toEqual(['198.51.100.90']);
   });
+
+  it('counts the Services per pool for the metrics: by the pool each holds from, none for a pending one', async () => {
+    const r = await leader(TWO_POOLS);
+    api.put(lbService('ns', 'a1'));
+    api.put(lbService('ns', 'a2'));
+    api.put(lbService('ns', 'b1', { annotations: { 'metallb.universe.tf/address-pool': 'b' } }));
+    api.put(lbService('ns', 'nowhere', { annotations: { 'metallb.universe.tf/address-pool': 'missing' } }));
+    api.put(lbService('ns', 'plain', { type: 'ClusterIP' }));
+    await settle(api, clock, [r]);
+    const usage = r.reconciler.poolUsage();
+    expect(usage && Object.fromEntries(usage.servicesPerPool)).toEqual({ a: 2, b: 1 });
+    r.stepDown();
+    expect(r.reconciler.poolUsage()).toBeUndefined(); // a standby publishes nothing
+  });
 });
