@@ -180,7 +180,7 @@ export class Allocator {
     return true;
   }
 
-  /** The pool the service holds its addresses from (OUTSIDE for none), without copying the assignment. */
+  /** The pool the service holds its addresses from (OUTSIDE: in no pool; undefined: it holds nothing), without copying the assignment. */
   poolOf(key: string): string | undefined {
     return this.holdings.get(key)?.pool;
   }
