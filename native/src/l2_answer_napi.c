@@ -40,7 +40,6 @@ static napi_value make_handle(napi_env env, void *data, const napi_type_tag *tag
   return h;
 }
 
-/* A number that is a whole value in [lo, hi]; throws TypeError/RangeError. */
 static void owned_finalize(napi_env env, void *data, void *hint) { l2_owned_free(data); }
 
 /* Fills `t` from [{ip: 4 or 16 bytes, ifindexes: number[] | null}]; 0 when it threw. */
