@@ -16,6 +16,8 @@ import { report, type ControllerRun, type Round } from './controller-report';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 2000);
 const CONCURRENCY = 32; // the controller's default write concurrency
+// Compiled by the tsc run at the start of main().
+const WATCH_ONLY = path.join(__dirname, '..', 'dist', 'bench', 'watch-only.js');
 
 function ipFor(i: number): string {
   return `198.51.${100 + (i >> 8)}.${i & 255}`;
@@ -83,6 +85,19 @@ async function main(): Promise<void> {
     const ctlArgs = (process.env.BENCH_CONTROLLER_ARGS ?? '').split(' ').filter((a) => a !== '');
     const conditions = !ctlArgs.includes('--service-conditions=false');
     const likeForLike = (): Promise<Round['bare']> => bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, servers, conditions ? 'writer' : 'writer-no-condition');
+    /**
+     * The floor: the like-for-like loop again, while a process that only watches Services as the
+     * controller does (bench/watch-only.ts) runs; its CPU in the window is the third "server".
+     */
+    async function likeForLikeWatched(): Promise<NonNullable<Round['floor']>> {
+      const watcher = startIronlb([cluster.kubeconfig], { main: WATCH_ONLY, nodeFlags: controllerNodeFlags() });
+      while (!watcher.output().includes('caches synced')) await new Promise((r) => setTimeout(r, 5));
+      const run = await bareStatusLoop(kit, kc, names, ipFor, CONCURRENCY, [...servers, watcher.pid], conditions ? 'writer' : 'writer-no-condition');
+      await watcher.kill('SIGTERM');
+      return { ms: run.ms, cpu: { servers: run.cpu.servers.slice(0, 2), bench: run.cpu.bench }, watcher: run.cpu.servers[2], late: run.late };
+    }
+    // BENCH_FLOOR=0: without the floor (a third of each round's time).
+    const floor = process.env.BENCH_FLOOR !== '0';
 
     // BENCH_BEFORE_MAIN=/other/build/dist/src/cli/main.js: that build's controller is measured
     // too, in the same rounds and on as many Services, for a before-and-after comparison.
@@ -105,13 +120,14 @@ async function main(): Promise<void> {
       // of Events written meanwhile is per namespace.
       steps.push(async () => void (round.bare = await likeForLike()));
       steps.push(async () => void (round.after = await timeController(`bench-${r}`)));
+      if (floor) steps.push(async () => void (round.floor = await likeForLikeWatched()));
       if (beforeMain) steps.push(async () => void (round.before = await timeController(`bench-before-${r}`, beforeMain)));
       // Odd rounds run the steps in reverse.
       for (const step of r % 2 === 0 ? steps : steps.reverse()) await step();
       const done = round as Round;
-      const isLate = done.bare.late || done.after.late || done.before?.late === true;
+      const isLate = done.bare.late || done.after.late || done.before?.late === true || done.floor?.late === true;
       (isLate ? late : results).push(done);
-      process.stderr.write(`[bench] round ${r + 1}: like-for-like ${(done.bare.ms / 1000).toFixed(2)} s, controller ${(done.after.ms / 1000).toFixed(2)} s, ratio ${(done.bare.ms / done.after.ms).toFixed(2)}x${isLate ? ' (late: left out, run again)' : ''}\n`);
+      process.stderr.write(`[bench] round ${r + 1}: like-for-like ${(done.bare.ms / 1000).toFixed(2)} s, controller ${(done.after.ms / 1000).toFixed(2)} s, ratio ${(done.bare.ms / done.after.ms).toFixed(2)}x${done.floor ? `, floor ${(done.bare.ms / done.floor.ms).toFixed(2)}x` : ''}${isLate ? ' (late: left out, run again)' : ''}\n`);
     }
     if (results.length === 0) throw new Error('every round was late: no ratio');
     process.stdout.write(report({ N, server: cluster.server, conditions, bareMs, bareCpu, cnBareMs, results, late, beforeMain }));
