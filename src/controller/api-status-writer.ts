@@ -15,8 +15,6 @@ export const FIELD_MANAGER = 'ironlb-controller';
 
 const servicePath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`;
 
-/** What the writer reads back from a patch: only the metadata is looked at. */
-type Written = Pick<k8s.V1Service, 'metadata'>;
 
 export class ApiStatusWriter implements StatusWriter {
   private readonly client: RestClient;
@@ -40,13 +38,15 @@ export class ApiStatusWriter implements StatusWriter {
         };
     const contentType = conditions !== undefined ? STRATEGIC_PATCH : undefined;
     try {
-      let updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(`${path}/status`, body, { query, signal: s, ...(contentType && { contentType }) }));
+      const updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<k8s.V1Service>(`${path}/status`, body, { query, signal: s, ...(contentType && { contentType }) }));
       if (!desired.conditionOnly && (updated.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== (desired.pool ?? undefined)) {
-        // Servers that drop metadata changes made through /status need a second write.
+        // Servers that drop metadata changes made through /status need a second write. Its answer
+        // is two versions after the one decided on, so it is not handed back as `written`.
         const annotations = { metadata: { annotations: { [POOL_ANNOTATION]: desired.pool ?? null } } };
-        updated = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<Written>(path, annotations, { query, signal: s }));
+        const again = await withDeadline(this.timeoutMs, signal, (s) => this.client.patch<k8s.V1Service>(path, annotations, { query, signal: s }));
+        return { ok: true, resourceVersion: again.metadata?.resourceVersion };
       }
-      return { ok: true, resourceVersion: updated.metadata?.resourceVersion };
+      return { ok: true, resourceVersion: updated.metadata?.resourceVersion, written: updated };
     } catch (e) {
       return { ok: false, status: apiStatus(e), message: errorText(e) };
     }

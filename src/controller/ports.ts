@@ -11,9 +11,16 @@ import type { NamespaceLabels } from './service-request';
 export interface ServiceSource {
   get(name: string, namespace: string): k8s.V1Service | undefined;
   list(): readonly k8s.V1Service[];
+  /**
+   * Our own write's answer replaces the cached version `basedOn` it was made on (RawInformer.adopt:
+   * the watch's copy of it is then skipped unparsed); handlers are not called. Optional: a cache
+   * without it just delivers the watch's copy.
+   */
+  adopt?(written: k8s.V1Service, basedOn: string | undefined): boolean;
 }
 
-export type WriteOutcome = { readonly ok: true; readonly resourceVersion?: string } | { readonly ok: false; readonly status?: number; readonly message: string };
+/** `written`: the Service as the server answered the write, when one request made it. */
+export type WriteOutcome = { readonly ok: true; readonly resourceVersion?: string; readonly written?: k8s.V1Service } | { readonly ok: false; readonly status?: number; readonly message: string };
 
 /** What one write carries: the desired status with its condition stamped (status-write.ts). */
 export interface StatusWrite extends Omit<DesiredStatus, 'condition'> {

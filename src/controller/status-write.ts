@@ -15,7 +15,7 @@ export const CONFLICT_RETRIES = 3;
 const CONFLICT_BASE_MS = 50;
 
 export type WriteStep =
-  | { readonly kind: 'written'; readonly resourceVersion?: string }
+  | { readonly kind: 'written'; readonly resourceVersion?: string; readonly written?: k8s.V1Service }
   | { readonly kind: 'dropped' }
   | { readonly kind: 'decide-again'; readonly fresh: k8s.V1Service }
   | { readonly kind: 'retry'; readonly error: string; readonly status?: number };
@@ -32,7 +32,7 @@ export interface StatusWriteDeps {
 export async function writeStatus(deps: StatusWriteDeps, key: string, svc: k8s.V1Service, desired: DesiredStatus, term: AbortSignal, attempt: number): Promise<WriteStep> {
   deps.metrics.statusWrite();
   const r = await deps.writer.write(svc, stamped(svc, desired, new Date(deps.clock.now())), term);
-  if (r.ok) return { kind: 'written', resourceVersion: r.resourceVersion };
+  if (r.ok) return { kind: 'written', resourceVersion: r.resourceVersion, written: r.written };
   deps.metrics.statusWriteFailed();
   if (r.status === 404 || term.aborted) {
     deps.log.debug('status write dropped', { service: key, status: r.status, error: r.message, termEnded: term.aborted });

@@ -10,6 +10,8 @@ import type { RestClient } from './rest';
 import { Backoff, sleep } from '../util/backoff';
 import { DEFAULT_WATCH_STALL, WatchStall, type WatchStallOptions } from './watch-stall';
 import { LineSplitter } from './line-splitter';
+import { watchLineHead } from './watch-line-head';
+import { listInPages } from './list-pages';
 
 export { LineSplitter } from './line-splitter';
 import type { Logger } from '../util/log';
@@ -46,14 +48,6 @@ export interface RawInformerOptions<T> extends InformerOptions<T> {
 
 /** The reason a watch was ended by us: silent after a burst (watch-stall.ts), or restartWatch(). */
 class WatchStalled extends Error {}
-
-/** Objects per page of a list. */
-const LIST_PAGE_SIZE = 500;
-
-interface ListPage<T> {
-  metadata?: { resourceVersion?: string; continue?: string };
-  items?: T[];
-}
 
 interface WatchEvent<T> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -182,40 +176,8 @@ export class RawInformer<T extends KubeObject> {
     this.backoff.reset();
   }
 
-  /**
-   * The list in pages of LIST_PAGE_SIZE (`limit`/`continue`, one consistent snapshot), each
-   * object trimmed as its page arrives: one response of 10,000 Services was the whole list as one
-   * string (~10 MB with bench:controller's small Services), its chunks and every untrimmed parsed
-   * object alive at once. A continue token that expired (410 after the first page) falls back to
-   * one full list, as client-go's pager does.
-   */
-  private async listAll(stop: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
-    const items: T[] = [];
-    let resourceVersion = '';
-    let token: string | undefined;
-    do {
-      let page: ListPage<T>;
-      try {
-        page = await this.listPage(stop, true, token);
-      } catch (e) {
-        if (token === undefined || apiStatus(e) !== 410) throw e;
-        this.opts.log.debug('list continue token expired; listing in full', { path: this.path });
-        items.length = 0;
-        token = undefined;
-        page = await this.listPage(stop, false);
-      }
-      for (const o of page.items ?? []) items.push(this.listed(o));
-      resourceVersion = page.metadata?.resourceVersion ?? '';
-      token = page.metadata?.continue || undefined;
-    } while (token !== undefined);
-    return { items, resourceVersion };
-  }
-
-  /** One page (`paged`: at most LIST_PAGE_SIZE objects), or the whole list. */
-  private listPage(stop: AbortSignal, paged: boolean, token?: string): Promise<ListPage<T>> {
-    const query = { ...this.query(), ...(paged && { limit: String(LIST_PAGE_SIZE) }), ...(token !== undefined && { continue: token }) };
-    // As long as a full list of 10,000 Services may take, which is longer than one ordinary call.
-    return withDeadline(DEFAULT_API_TIMEOUT_MS * 3, stop, (signal) => this.client.get<ListPage<T>>(this.path, { query, signal }));
+  private listAll(stop: AbortSignal): Promise<{ items: T[]; resourceVersion: string }> {
+    return listInPages<T>({ client: this.client, path: this.path, query: this.query(), stop, log: this.opts.log, each: (o) => this.listed(o) });
   }
 
   /** A listed object as the cache would keep it: the cached one if unchanged, else trimmed. */
@@ -256,7 +218,7 @@ export class RawInformer<T extends KubeObject> {
           };
           const onLine = (line: string): void => {
             try {
-              this.event(JSON.parse(line) as WatchEvent<T>);
+              if (!this.knownVersion(line)) this.event(JSON.parse(line) as WatchEvent<T>);
             } catch (e) {
               fail(e);
               return;
@@ -289,6 +251,39 @@ export class RawInformer<T extends KubeObject> {
    */
   restartWatch(reason: string): void {
     this.currentWatch?.abort(new WatchStalled(reason));
+  }
+
+  /**
+   * Our own write's answer (the object as the server stored it) in place of the cached version the
+   * write was made on, `basedOn`: only that version, so nothing newer is ever replaced (a write
+   * guarded by resourceVersion succeeds only on it, and its answer is its direct successor). The
+   * handlers are not called: the writer has dealt with its own write. The watch's copy of the same
+   * version then arrives as an unchanged one and is skipped without being parsed (knownVersion).
+   * Returns whether it was taken.
+   */
+  adopt(obj: T, basedOn: string | undefined): boolean {
+    const byName = this.objects.get(obj.metadata?.namespace ?? '');
+    const name = obj.metadata?.name ?? '';
+    const found = byName?.get(name);
+    if (!byName || !found || basedOn === undefined || found.metadata?.resourceVersion !== basedOn || !obj.metadata?.resourceVersion) return false;
+    this.trim(obj);
+    byName.set(name, obj);
+    return true;
+  }
+
+  /**
+   * An ADDED or MODIFIED line of a version the cache already holds (the watch's echo of an adopted
+   * write, a replay) changes nothing (upsert would return unchanged): only its resourceVersion is
+   * taken, and the line is not parsed. Read off the line's start (watchLineHead); anything it
+   * cannot read there is parsed in full.
+   */
+  private knownVersion(line: string): boolean {
+    const head = watchLineHead(line);
+    if (!head) return false;
+    const found = this.objects.get(head.namespace)?.get(head.name);
+    if (found?.metadata?.resourceVersion !== head.resourceVersion) return false;
+    this.resourceVersion = head.resourceVersion;
+    return true;
   }
 
   private event(ev: WatchEvent<T>): void {

@@ -6,6 +6,7 @@ import { loadKube } from '../../src/k8s/kube';
 import { RawInformer } from '../../src/k8s/raw-informer';
 import { JSON_PATCH, STRATEGIC_PATCH, type RestClient } from '../../src/k8s/rest';
 import { createLogger } from '../../src/util/log';
+import { PassThrough } from 'node:stream';
 import { createNamespace, eventually, testKubeConfig } from '../harness/kube';
 
 interface ConfigMap {
@@ -56,6 +57,52 @@ describe('raw client on a real API server', () => {
       await eventually('the watch events', async () => (seen.includes('add after') && seen.includes('delete before') ? true : undefined));
       expect(informer.list().map((o) => o.metadata?.name)).toContain('after');
     } finally {
+      await informer.stop();
+    }
+  });
+
+  // RawInformer.adopt and the watch line's head (watch-line-head.ts), read off kube-apiserver's own
+  // lines: the echo of an adopted write must be recognised and skipped without being parsed.
+  test("an informer adopts a write's answer; the server's watch line of it is skipped unparsed", async () => {
+    const p = `/api/v1/namespaces/${ns}/configmaps`;
+    const log = createLogger({ level: 'error', write: () => undefined });
+    // The server may deliver the watch's copy before the patch's answer; the test holds the watch
+    // stream back (paused) until the answer is adopted, so that it is always the other way round.
+    let watchStream: PassThrough | undefined;
+    const held: RestClient = Object.create(client) as RestClient;
+    held.stream = async (...args: Parameters<RestClient['stream']>) => {
+      const res = await client.stream(...args);
+      const out = new PassThrough();
+      res.pipe(out);
+      out.on('close', () => res.destroy());
+      watchStream = out;
+      return out as unknown as Awaited<ReturnType<RestClient['stream']>>;
+    };
+    const informer = new RawInformer<ConfigMap>(held, p, { log });
+    const seen: string[] = [];
+    informer.on((o, ev) => seen.push(`${ev} ${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? ''}`));
+    await informer.start();
+    const parse = jest.spyOn(JSON, 'parse');
+    try {
+      const created = await client.create<ConfigMap>(p, { metadata: { name: 'adopted' }, data: { v: '0' } });
+      await eventually('the add', async () => (informer.get('adopted', ns) ? true : undefined));
+      watchStream?.pause();
+      const answer = await client.patch<ConfigMap>(`${p}/adopted`, { metadata: { resourceVersion: created.metadata?.resourceVersion }, data: { v: '1' } });
+      expect(informer.adopt(answer, created.metadata?.resourceVersion)).toBe(true);
+      watchStream?.resume();
+      const adoptedRv = answer.metadata?.resourceVersion ?? '';
+      parse.mockClear();
+      // a later change, so that the watch has certainly delivered the adopted version before it
+      const later = await client.patch<ConfigMap>(`${p}/adopted`, { data: { v: '2' } });
+      const laterRv = later.metadata?.resourceVersion ?? '';
+      await eventually('the later version', async () => (informer.get('adopted', ns)?.metadata?.resourceVersion === laterRv ? true : undefined));
+      const parsedLines = parse.mock.calls.map(([text]) => String(text)).filter((t) => t.startsWith('{"type":') && t.includes('"name":"adopted"'));
+      expect(parsedLines.map((t) => t.includes(`"resourceVersion":"${laterRv}"`))).toEqual([true]);
+      expect(seen.filter((e) => e.includes(' adopted@'))).toEqual([`add adopted@${created.metadata?.resourceVersion ?? ''}`, `update adopted@${laterRv}`]);
+      expect(adoptedRv).not.toBe(laterRv);
+      expect(informer.get('adopted', ns)?.data).toEqual({ v: '2' });
+    } finally {
+      parse.mockRestore();
       await informer.stop();
     }
   });

@@ -365,10 +365,11 @@ const commands = fc.commands<Model, Real, false>(
 );
 
 describe('controller against a brute-force model', () => {
-  it('keeps every address unique, stable and served through random histories', async () => {
+  // adopting: the replicas' caches take their own writes' answers (RawInformer.adopt), as the controller's do.
+  it.each([false, true])('keeps every address unique, stable and served through random histories (adopting caches: %s)', async (adopting) => {
     await fc.assert(
       fc.asyncProperty(poolsArb, commands, async (pools, cmds) => {
-        const api = new FakeServices();
+        const api = new FakeServices({ adopting });
         const clock = new FakeClock();
         const cm: ConfigMapSpec = { pools, allow: false };
         const real: Real = { api, clock, leader: new Replica(api, clock), standby: new Replica(api, clock), cm };

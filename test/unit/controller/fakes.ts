@@ -26,18 +26,36 @@ export class FakeServices implements StatusWriter {
   failNext: { status: number; count: number } | undefined;
   /** Writes wait for this promise when set (a hung connection). */
   hang: Promise<void> | undefined;
+  /** Write answers the caches took in place of the version written on (adopting caches only). */
+  adopted = 0;
+
+  /**
+   * `adopting`: the caches take the controller's own write's answer in place of the version it was
+   * made on, and then skip the watch's delivery of a version they hold (no handlers), as the real
+   * informer does (RawInformer.adopt); otherwise they only follow the watch.
+   */
+  constructor(private readonly opts: { adopting?: boolean } = {}) {}
 
   /** A cache fed by this server's watch, as an informer is. */
   cache(): ServiceSource & { on(h: (svc: k8s.V1Service, event: WatchEvent) => void): void; map: Map<string, k8s.V1Service> } {
     const map = new Map<string, k8s.V1Service>();
     for (const [k, v] of this.store) map.set(k, structuredClone(v));
     const handlers: Array<(svc: k8s.V1Service, event: WatchEvent) => void> = [];
+    const adopting = this.opts.adopting === true;
     this.watchers.push((svc, event) => {
       const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+      if (adopting && event !== 'delete' && map.get(key)?.metadata?.resourceVersion === svc.metadata?.resourceVersion) return;
       if (event === 'delete') map.delete(key);
       else map.set(key, svc);
       for (const h of handlers) h(svc, event);
     });
+    const adopt = (written: k8s.V1Service, basedOn: string | undefined): boolean => {
+      const key = `${written.metadata?.namespace}/${written.metadata?.name}`;
+      if (basedOn === undefined || map.get(key)?.metadata?.resourceVersion !== basedOn) return false;
+      map.set(key, structuredClone(written));
+      this.adopted++;
+      return true;
+    };
     return {
       map,
       on: (h) => handlers.push(h),
@@ -46,6 +64,7 @@ export class FakeServices implements StatusWriter {
         return map.get(`${namespace}/${name}`);
       },
       list: () => [...map.values()],
+      ...(adopting && { adopt }),
     };
   }
 
@@ -116,7 +135,7 @@ export class FakeServices implements StatusWriter {
     next.metadata = { ...next.metadata, annotations, resourceVersion: String(++this.rv), managedFields: [{ manager: 'ironlb-controller', operation: 'Update', fieldsV1: { 'f:status': {} } }] };
     this.store.set(key, next);
     this.notify(next, 'update');
-    return { ok: true, resourceVersion: next.metadata.resourceVersion };
+    return { ok: true, resourceVersion: next.metadata.resourceVersion, written: structuredClone(next) };
   }
 
   async read(namespace: string, name: string): Promise<k8s.V1Service | undefined> {

@@ -9,13 +9,15 @@ const CONFIG = 'address-pools:\n- name: one\n  protocol: layer2\n  addresses: [1
 const TWO_POOLS = 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.40/30]\n- name: b\n  protocol: layer2\n  addresses: [198.51.100.50/31]\n';
 const NARROWED = 'address-pools:\n- name: a\n  protocol: layer2\n  addresses: [198.51.100.44/30]\n- name: b\n  protocol: layer2\n  addresses: [198.51.100.50/31]\n';
 
-describe('reconciler on fakes', () => {
+// Each case twice: with caches that only follow the watch, and with caches that adopt the
+// controller's own write's answer (RawInformer.adopt, as the controller's Service informer does).
+describe.each([false, true])('reconciler on fakes (adopting caches: %s)', (adopting) => {
   let api: FakeServices;
   let clock: FakeClock;
   const ips = (key: string): string[] => ipsOf(api.store.get(key));
 
   beforeEach(() => {
-    api = new FakeServices();
+    api = new FakeServices({ adopting });
     clock = new FakeClock();
   });
 
@@ -259,5 +261,23 @@ describe('reconciler on fakes', () => {
     expect(usage && Object.fromEntries(usage.servicesPerPool)).toEqual({ a: 2, b: 1 });
     r.stepDown();
     expect(r.reconciler.poolUsage()).toBeUndefined(); // a standby publishes nothing
+  });
+});
+
+describe('caches that adopt the write answers (RawInformer.adopt)', () => {
+  it("take each write's answer in place of the version decided on; neither it nor its watch copy is decided again", async () => {
+    const api = new FakeServices({ adopting: true });
+    const clock = new FakeClock();
+    const r = new Replica(api, clock);
+    r.offer({ text: CONFIG });
+    r.lead();
+    await settle(api, clock, [r]);
+    api.put(lbService('ns', 'a'));
+    api.put(lbService('ns', 'b'));
+    await settle(api, clock, [r]);
+    expect([ipsOf(api.store.get('ns/a')), ipsOf(api.store.get('ns/b'))]).toEqual([['198.51.100.90'], ['198.51.100.91']]);
+    expect(api.writes).toBe(2);
+    expect(api.adopted).toBe(2);
+    expect([api.cacheReads.get('ns/a'), api.cacheReads.get('ns/b')]).toEqual([1, 1]);
   });
 });

@@ -1,5 +1,6 @@
 import type * as http from 'node:http';
 import { LineSplitter, RawInformer, type KubeObject } from '../../../src/k8s/raw-informer';
+import { watchLineHead } from '../../../src/k8s/watch-line-head';
 import { RestClient } from '../../../src/k8s/rest';
 import type { Logger } from '../../../src/util/log';
 import { FakeApi, json } from './fake-api';
@@ -24,6 +25,24 @@ test('LineSplitter: lines and multi-byte characters split across chunks', () => 
   for (let i = 0; i < text.length; i++) s.push(text.subarray(i, i + 1), (l) => out.push(l));
   s.end((l) => out.push(l));
   expect(out).toEqual(['{"a":"é"}', '{"b":', '1}', '{"c":"€"}']);
+});
+
+// Lines written by hand in kube-apiserver's field order (ObjectMeta: name, generateName, namespace,
+// selfLink, uid, resourceVersion, generation, ...); anything else must be left to JSON.parse.
+test.each([
+  ['a namespaced object', '{"type":"MODIFIED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"web","namespace":"shop","uid":"6c1e","resourceVersion":"4711","generation":1}}}', { name: 'web', namespace: 'shop', resourceVersion: '4711' }],
+  ['ADDED, with generateName and selfLink', '{"type":"ADDED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"web-x1","generateName":"web-","namespace":"shop","selfLink":"/api/v1/x","uid":"6c1e","resourceVersion":"9"}}}', { name: 'web-x1', namespace: 'shop', resourceVersion: '9' }],
+  ['a cluster-scoped object', '{"type":"MODIFIED","object":{"kind":"Node","apiVersion":"v1","metadata":{"name":"n1","uid":"77","resourceVersion":"5"}}}', { name: 'n1', namespace: '', resourceVersion: '5' }],
+  ['DELETED (a new version: always parsed)', '{"type":"DELETED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"web","namespace":"shop","uid":"6c1e","resourceVersion":"4712"}}}', undefined],
+  ['BOOKMARK', '{"type":"BOOKMARK","object":{"kind":"Service","apiVersion":"v1","metadata":{"resourceVersion":"4713"}}}', undefined],
+  ['ERROR', '{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","code":410}}', undefined],
+  ['an escaped quote before the resourceVersion', '{"type":"MODIFIED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"a\\"b","namespace":"shop","uid":"1","resourceVersion":"3"}}}', undefined],
+  ['a non-string field before the resourceVersion', '{"type":"MODIFIED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"web","labels":{"resourceVersion":"1"},"resourceVersion":"3"}}}', undefined],
+  ['a resourceVersion only inside another object', '{"type":"MODIFIED","object":{"kind":"Service","apiVersion":"v1","spec":{"metadata":{"name":"x","resourceVersion":"1"}},"metadata":{"name":"web"}}}', undefined],
+  ['no name', '{"type":"MODIFIED","object":{"kind":"Service","apiVersion":"v1","metadata":{"namespace":"shop","resourceVersion":"3"}}}', undefined],
+  ['whitespace (not the server\'s compact form)', '{"type": "MODIFIED", "object": {"metadata": {"name": "web", "resourceVersion": "3"}}}', undefined],
+])('watchLineHead: %s', (_what, text, want) => {
+  expect(watchLineHead(text)).toEqual(want);
 });
 
 describe('RawInformer against a fake API server', () => {
@@ -133,6 +152,47 @@ describe('RawInformer against a fake API server', () => {
       expect(informer.list()).toHaveLength(1200);
       expect(events).toHaveLength(1200);
       expect(informer.healthy).toBe(true);
+    });
+  });
+
+  describe("adopt: our own write's answer in place of the version it was made on", () => {
+    test('taken only on that version, trimmed, with no handler called', async () => {
+      await informer.start();
+      expect(informer.adopt(obj('b', '12', { big: 'x' }), '1')).toBe(false); // b is at 2, not 1
+      expect(informer.adopt(obj('zz', '13'), '1')).toBe(false); // not in the cache
+      expect(informer.adopt(obj('a', '11', { big: 'x' }), undefined)).toBe(false);
+      expect(informer.adopt(obj('a', '11', { big: 'x' }), '1')).toBe(true);
+      expect(informer.get('a', 'ns')).toEqual(obj('a', '11'));
+      expect(informer.get('b', 'ns')).toEqual(obj('b', '2'));
+      expect(events).toEqual(['add a@1', 'add b@2']);
+    });
+
+    test("the watch's copy of that version is skipped unparsed, newer ones are not; the next watch starts after it", async () => {
+      await informer.start();
+      await until('the watch', () => watches.length === 1);
+      informer.adopt(obj('a', '11'), '1');
+      const parse = jest.spyOn(JSON, 'parse');
+      try {
+        // the echo of the adopted write, as kube-apiserver writes it (kind, apiVersion, uid first), then a newer version
+        const echo = `${JSON.stringify({ type: 'MODIFIED', object: { kind: 'Thing', apiVersion: 'v1', metadata: { name: 'a', namespace: 'ns', uid: 'u-a', resourceVersion: '11' }, big: 'y' } })}\n`;
+        watches[0].write(echo + line('MODIFIED', obj('a', '14')));
+        await until('the newer version', () => events.length === 3);
+        const parsed = parse.mock.calls.map(([text]) => String(text)).filter((t) => t.includes('"name":"a"'));
+        expect(parsed).toHaveLength(1);
+        expect(parsed[0]).toContain('"resourceVersion":"14"');
+      } finally {
+        parse.mockRestore();
+      }
+      expect(events.slice(2)).toEqual(['update a@14']);
+      // an echo as the last line: the watch resumes after it, not before it
+      informer.adopt(obj('b', '15'), '2');
+      watches[0].write(line('MODIFIED', obj('b', '15')));
+      await new Promise((r) => setTimeout(r, 20));
+      watches[0].end();
+      await until('a second watch', () => watches.length === 2);
+      expect(api.requests.at(-1)?.url).toContain('resourceVersion=15');
+      expect(events).toHaveLength(3);
+      expect(informer.get('b', 'ns')).toEqual(obj('b', '15'));
     });
   });
 
