@@ -15,7 +15,6 @@ export const FIELD_MANAGER = 'ironlb-controller';
 
 const servicePath = (namespace: string, name: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}`;
 
-
 export class ApiStatusWriter implements StatusWriter {
   private readonly client: RestClient;
 

@@ -2,7 +2,8 @@
 // lists, then streams the watch line by line, re-watches from the last resourceVersion when the
 // server ends a watch, relists on 410 Gone, and retries every other failure with backoff (a
 // failed informer must not stay dead: the speaker and controller have no other view of the
-// cluster). Objects are the server's JSON, trimmed before they are cached.
+// cluster). Objects are the server's JSON, trimmed before they are cached; a writer may hand in its
+// own write's answer (adopt), whose watch line is then skipped unparsed.
 import { DEFAULT_API_TIMEOUT_MS, apiStatus, withDeadline } from './api-call';
 import { ApiError } from './rest';
 import { rest, type KubeLike } from './kube';
