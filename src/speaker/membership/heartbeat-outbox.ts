@@ -85,11 +85,17 @@ export interface SendPort {
  * Slot 0 goes out now: from here, or (`viaWorker`, the periodic tick) as the worker's first due
  * packet; the later slots are scheduled in the worker. `sent(flags)` for each peer whose slot 0
  * was handed over (errors, unreachable or link down, are just missed heartbeats).
+ *
+ * The new schedule replaces the old one *before* slot 0 is sent from here: the pump sends on its
+ * own thread, and a packet of the old schedule falling due in between (signed earlier, so a lower
+ * sequence) would otherwise leave after slot 0 and be dropped by the peer as replayed (seen in CI:
+ * one such drop at each peer when a speaker rejoined). Without later slots (leaving), the caller
+ * empties the schedule first.
  */
 export function dispatch(signed: readonly SignedPeer[], port: SendPort, viaWorker: boolean, sent: (flags: number) => void): void {
-  for (const p of signed) if (viaWorker || port.send(p.address, p.packets[0])) sent(p.flags);
   const from = viaWorker ? 0 : 1;
   if (signed.length > 0 && signed[0].packets.length > from) {
     port.schedule(signed.map((p) => ({ address: p.address, packets: p.packets.slice(from), offsetsMs: p.offsetsMs.slice(from) })));
   }
+  for (const p of signed) if (viaWorker || port.send(p.address, p.packets[0])) sent(p.flags);
 }

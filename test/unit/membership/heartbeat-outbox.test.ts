@@ -80,6 +80,30 @@ describe('dispatch', () => {
     expect(flags).toEqual([]);
   });
 
+  // The pump sends on its own thread: here it sends its next due packet right after each send from
+  // the calling thread, the worst moment. Sequences on the wire must still only grow.
+  it('at once (a change): no packet signed before leaves after slot 0, whenever the pump sends', () => {
+    const outbox = new HeartbeatOutbox();
+    const wire: number[] = [];
+    let scheduled: Buffer[] = [];
+    const pumpSendsDue = (): void => {
+      const due = scheduled.shift();
+      if (due) wire.push(open(due).sequence);
+    };
+    const pump: SendPort = {
+      send: (_address, packet) => {
+        wire.push(open(packet).sequence);
+        pumpSendsDue();
+        return true;
+      },
+      schedule: (peers) => void (scheduled = peers.flatMap((p) => p.packets)),
+    };
+    dispatch(outbox.sign(input(4)), pump, true, () => undefined); // the tick: sequences 1-4 to the pump
+    pumpSendsDue(); // 1 leaves
+    dispatch(outbox.sign(input(4)), pump, false, () => undefined); // a change: 5 from here, 6-8 to the pump
+    expect(wire).toEqual([1, 5, 6]);
+  });
+
   it('leaving (one slot, from here): nothing scheduled', () => {
     const p = port();
     dispatch(new HeartbeatOutbox().sign(input(1)), p, false, () => undefined);
