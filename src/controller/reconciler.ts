@@ -301,12 +301,10 @@ export class Reconciler {
       this.opts.log.warn('status write failed; will retry', { service: key, status: step.status, error: step.error, retryInMs: delay });
     } else if (step.kind === 'written') {
       this.foreign.wrote(key, desired.ips, step.resourceVersion);
-      // The answer becomes the cached version, so its echo is skipped unparsed. What the echo would
-      // have set off is done here instead: only a blocker's (see onService) is decided again.
-      if (step.written && this.opts.services.adopt?.(step.written, svc.metadata?.resourceVersion) && this.blockers.has(key)) {
-        this.opts.blockerChanged?.();
-        this.queue.add(key);
-      }
+      // The answer becomes the cached version, so its echo is skipped unparsed. Nothing else the
+      // echo could set off is lost: a blocker's configuration was re-vetted when it was decided
+      // (process()), against the allocator that already holds this decision.
+      if (step.written) this.opts.services.adopt?.(step.written, svc.metadata?.resourceVersion);
       this.queue.forget(key);
       const t0 = this.firstSeen.get(key);
       if (t0 !== undefined && !desired.conditionOnly) this.opts.metrics.allocationSeconds((this.opts.clock.now() - t0) / 1000);

@@ -199,6 +199,23 @@ describe.each([false, true])('reconciler on fakes (adopting caches: %s)', (adopt
     expect(ips('ns/next')).toEqual(['198.51.100.44']);
   });
 
+  it('applies a refused configuration once the Service it would renumber is moved by its own request', async () => {
+    const r = await leader(TWO_POOLS);
+    api.put(lbService('ns', 'move', { annotations: { 'ironlb.io/address-pool': 'a' } }));
+    await settle(api, clock, [r]);
+    r.offer({ text: NARROWED });
+    await settle(api, clock, [r]);
+    expect(r.stale).toBe(true);
+    // The blocker asks for pool b: written there, it no longer keeps NARROWED out.
+    api.put(lbService('ns', 'move', { annotations: { 'ironlb.io/address-pool': 'b' } }));
+    await settle(api, clock, [r]);
+    expect(ips('ns/move')).toEqual(['198.51.100.50']);
+    expect(r.stale).toBe(false);
+    api.put(lbService('ns', 'next', { annotations: { 'ironlb.io/address-pool': 'a' } }));
+    await settle(api, clock, [r]);
+    expect(ips('ns/next')).toEqual(['198.51.100.44']);
+  });
+
   it('keeps the address of a Service whose new request names a taken address or an unknown pool', async () => {
     const r = await leader(TWO_POOLS);
     api.put(lbService('ns', 'x'));
